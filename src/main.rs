@@ -1,0 +1,2 @@
+//! storecast CLI (stub).
+fn main() {}
