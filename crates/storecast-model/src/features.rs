@@ -1,0 +1,557 @@
+//! Features of a store-day as of a forecast origin.
+//!
+//! Why: the model may only see what a manager knows on the origin day: the plan for the next
+//! six weeks (open days, promotions, holidays) and sales strictly before the origin. Every
+//! feature here is computed from the [`Timeline`] with that rule (sales only through
+//! `sales_before(.., origin)`), for training rows and forecast rows alike, so what the model
+//! learns from is what it will be given. Each feature belongs to one business driver, used to
+//! explain forecasts in terms a manager understands.
+
+use crate::timeline::{OpenState, Timeline};
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use storecast_data::{StateHoliday, StoreTable};
+
+/// The business drivers that features are grouped into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Driver {
+    /// The store's own level: size, format, assortment, customers.
+    StoreLevel,
+    /// Weekday, day of month, season.
+    Calendar,
+    /// The weekly promotion and the continuing Promo2.
+    Promotion,
+    /// Public and school holidays.
+    Holidays,
+    /// Nearby competitors.
+    Competition,
+    /// Closed days around the date (refurbishments, Sundays, holidays).
+    Closures,
+    /// Recent trend and last year's sales.
+    Trend,
+}
+
+impl Driver {
+    /// All drivers, in display order.
+    pub const ALL: [Driver; 7] = [
+        Self::StoreLevel,
+        Self::Calendar,
+        Self::Promotion,
+        Self::Holidays,
+        Self::Competition,
+        Self::Closures,
+        Self::Trend,
+    ];
+    /// A name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::StoreLevel => "store level",
+            Self::Calendar => "weekday & season",
+            Self::Promotion => "promotion",
+            Self::Holidays => "holidays",
+            Self::Competition => "competition",
+            Self::Closures => "closures",
+            Self::Trend => "trend",
+        }
+    }
+}
+
+macro_rules! features {
+    ($( $name:ident : $driver:ident ),* $(,)?) => {
+        /// Feature positions in a row.
+        #[allow(non_camel_case_types, missing_docs)]
+        #[derive(Debug, Clone, Copy)]
+        #[repr(usize)]
+        pub enum F { $( $name ),* }
+        /// Feature names, in column order.
+        pub const FEATURE_NAMES: &[&str] = &[ $( stringify!($name) ),* ];
+        /// The driver of each feature, in column order.
+        pub const FEATURE_DRIVERS: &[Driver] = &[ $( Driver::$driver ),* ];
+    };
+}
+
+features! {
+    store_id: StoreLevel,
+    store_type: StoreLevel,
+    assortment: StoreLevel,
+    region: StoreLevel,
+    store_mean_log: StoreLevel,
+    store_log_customers: StoreLevel,
+    store_log_basket: StoreLevel,
+    store_volatility: StoreLevel,
+    day_of_week: Calendar,
+    day_of_month: Calendar,
+    month: Calendar,
+    week_of_year: Calendar,
+    day_of_year: Calendar,
+    year: Calendar,
+    days_to_month_end: Calendar,
+    store_dow_effect: Calendar,
+    promo: Promotion,
+    promo_day: Promotion,
+    promo_last_week: Promotion,
+    promo_next_week: Promotion,
+    store_promo_effect: Promotion,
+    promo2_active: Promotion,
+    promo2_month: Promotion,
+    promo2_weeks: Promotion,
+    state_holiday: Holidays,
+    school_holiday: Holidays,
+    days_to_holiday: Holidays,
+    days_since_holiday: Holidays,
+    days_to_school_holiday: Holidays,
+    days_since_school_holiday: Holidays,
+    school_days_in_week: Holidays,
+    holidays_in_week: Holidays,
+    competition_distance: Competition,
+    competition_months: Competition,
+    closed_yesterday: Closures,
+    closed_tomorrow: Closures,
+    days_since_closure: Closures,
+    days_to_closure: Closures,
+    days_since_long_closure: Closures,
+    days_to_long_closure: Closures,
+    store_sunday_open: Closures,
+    store_recent_delta: Trend,
+    store_yoy: Trend,
+    ly_sales: Trend,
+    ly_week_mean: Trend,
+}
+
+/// Number of features.
+pub const N_FEATURES: usize = FEATURE_NAMES.len();
+
+/// Per-store aggregates of sales before the origin.
+#[derive(Debug, Clone, Copy)]
+struct Profile {
+    mean_log: f32,
+    log_customers: f32,
+    log_basket: f32,
+    volatility: f32,
+    dow_effect: [f32; 7],
+    promo_effect: f32,
+    recent_delta: f32,
+    yoy: f32,
+    sunday_open: f32,
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
+    let nan = f32::NAN;
+    // The last year before the origin; all history before it when the year is too thin.
+    let window = |from: isize| -> Vec<(usize, f64, f64, bool)> {
+        (from.max(0)..origin as isize)
+            .filter_map(|d| {
+                let p = tl.plan(s, d);
+                let sales = tl.sales_before(s, d, origin)?;
+                (p.open == OpenState::Open && sales > 0.0).then(|| {
+                    let cust = tl.customers_before(s, d, origin).unwrap_or(0.0);
+                    (d as usize, f64::from(sales).ln(), f64::from(cust.max(1.0)).ln(), p.promo)
+                })
+            })
+            .collect()
+    };
+    let mut rows = window(origin as isize - 365);
+    if rows.len() < 60 {
+        rows = window(0);
+    }
+    let logs: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let Some(m) = mean(&logs) else {
+        return Profile {
+            mean_log: nan,
+            log_customers: nan,
+            log_basket: nan,
+            volatility: nan,
+            dow_effect: [nan; 7],
+            promo_effect: nan,
+            recent_delta: nan,
+            yoy: nan,
+            sunday_open: nan,
+        };
+    };
+    let cust: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let mc = mean(&cust).unwrap_or(f64::NAN);
+    let mut dow = [nan; 7];
+    for (w, slot) in dow.iter_mut().enumerate() {
+        let v: Vec<f64> = rows
+            .iter()
+            .filter(|r| tl.weekday(r.0) as usize == w + 1)
+            .map(|r| r.1)
+            .collect();
+        if v.len() >= 4 {
+            *slot = (mean(&v).unwrap_or(m) - m) as f32;
+        }
+    }
+    let by_promo = |p: bool| {
+        mean(
+            &rows
+                .iter()
+                .filter(|r| r.3 == p && tl.weekday(r.0) <= 5)
+                .map(|r| r.1)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let promo_effect = match (by_promo(true), by_promo(false)) {
+        (Some(a), Some(b)) => (a - b) as f32,
+        _ => nan,
+    };
+    // Residual volatility: spread after removing weekday and promo means.
+    let resid: Vec<f64> = rows
+        .iter()
+        .map(|r| {
+            let w = dow[tl.weekday(r.0) as usize - 1];
+            let pe = if r.3 && promo_effect.is_finite() {
+                f64::from(promo_effect) / 2.0
+            } else if promo_effect.is_finite() {
+                -f64::from(promo_effect) / 2.0
+            } else {
+                0.0
+            };
+            r.1 - m - if w.is_finite() { f64::from(w) } else { 0.0 } - pe
+        })
+        .collect();
+    let volatility = (resid.iter().map(|x| x * x).sum::<f64>() / resid.len() as f64).sqrt();
+    let recent: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.0 + 91 >= origin)
+        .map(|r| r.1)
+        .collect();
+    let recent_delta = mean(&recent).map_or(nan, |r| (r - m) as f32);
+    // Year over year: the last 91 days vs the same 91 days a year earlier.
+    let year_ago: Vec<f64> = window(origin as isize - 365 - 91)
+        .into_iter()
+        .filter(|r| r.0 + 365 + 91 >= origin && r.0 + 365 < origin)
+        .map(|r| r.1)
+        .collect();
+    let yoy = match (mean(&recent), mean(&year_ago)) {
+        (Some(a), Some(b)) if recent.len() >= 20 && year_ago.len() >= 20 => (a - b) as f32,
+        _ => nan,
+    };
+    let sundays: Vec<bool> = (origin.saturating_sub(365)..origin)
+        .filter(|&d| tl.weekday(d) == 7)
+        .map(|d| tl.plan(s, d as isize).open)
+        .filter(|o| *o != OpenState::Unknown)
+        .map(|o| o == OpenState::Open)
+        .collect();
+    let sunday_open = if sundays.is_empty() {
+        nan
+    } else {
+        sundays.iter().filter(|&&o| o).count() as f32 / sundays.len() as f32
+    };
+    Profile {
+        mean_log: m as f32,
+        log_customers: mc as f32,
+        log_basket: (m - mc) as f32,
+        volatility: volatility as f32,
+        dow_effect: dow,
+        promo_effect,
+        recent_delta,
+        yoy,
+        sunday_open,
+    }
+}
+
+/// Distance in days to the next (`forward`) or previous day where `pred` holds, capped.
+fn distances(days: usize, cap: f32, forward: bool, pred: impl Fn(usize) -> bool) -> Vec<f32> {
+    let mut out = vec![cap; days];
+    let mut last: Option<usize> = None;
+    let order: Box<dyn Iterator<Item = usize>> = if forward {
+        Box::new((0..days).rev())
+    } else {
+        Box::new(0..days)
+    };
+    for d in order {
+        if pred(d) {
+            last = Some(d);
+        }
+        if let Some(l) = last {
+            let dist = if forward { l - d } else { d - l };
+            out[d] = (dist as f32).min(cap);
+        }
+    }
+    out
+}
+
+/// Per-store arrays over the whole grid that do not depend on sales.
+struct PlanArrays {
+    to_holiday: Vec<f32>,
+    since_holiday: Vec<f32>,
+    to_school: Vec<f32>,
+    since_school: Vec<f32>,
+    since_closure: Vec<f32>,
+    to_closure: Vec<f32>,
+    since_long: Vec<f32>,
+    to_long: Vec<f32>,
+}
+
+fn plan_arrays(tl: &Timeline, s: usize) -> PlanArrays {
+    let n = tl.days;
+    let p = |d: usize| tl.plan(s, d as isize);
+    let hol = |d: usize| p(d).state_holiday != StateHoliday::None;
+    let school_start = |d: usize| p(d).school_holiday && (d == 0 || !p(d - 1).school_holiday);
+    let school_end = |d: usize| p(d).school_holiday && (d + 1 >= n || !p(d + 1).school_holiday);
+    // A closure worth noting: a closed day that is not a Sunday.
+    let closed = |d: usize| p(d).open == OpenState::Closed && tl.weekday(d) != 7;
+    // Long closures: at least 5 consecutive closed days (refurbishment).
+    let mut long = vec![false; n];
+    let mut run = 0;
+    for d in 0..=n {
+        if d < n && p(d).open == OpenState::Closed {
+            run += 1;
+        } else {
+            if run >= 5 {
+                for x in long.iter_mut().take(d).skip(d - run) {
+                    *x = true;
+                }
+            }
+            run = 0;
+        }
+    }
+    PlanArrays {
+        to_holiday: distances(n, 30.0, true, hol),
+        since_holiday: distances(n, 30.0, false, hol),
+        to_school: distances(n, 30.0, true, school_start),
+        since_school: distances(n, 30.0, false, school_end),
+        since_closure: distances(n, 30.0, false, closed),
+        to_closure: distances(n, 30.0, true, closed),
+        since_long: distances(n, 90.0, false, |d| long[d]),
+        to_long: distances(n, 30.0, true, |d| long[d]),
+    }
+}
+
+/// Region codes: stores that share the same public and school holiday calendar are in the
+/// same German state (the data has no state column, the calendar reveals it).
+pub fn regions(tl: &Timeline) -> Vec<f32> {
+    // A window every store covers in the real data (before the 2014-H2 gap).
+    let window = 1..tl.days.min(540);
+    let mut keys: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(tl.stores.len());
+    let mut sigs = Vec::new();
+    for s in 0..tl.stores.len() {
+        let sig: Vec<u32> = window
+            .clone()
+            .filter_map(|d| {
+                let p = tl.plan(s, d as isize);
+                let code = u32::from(p.state_holiday != StateHoliday::None)
+                    | (u32::from(p.school_holiday) << 1);
+                (code != 0).then_some(d as u32 * 4 + code)
+            })
+            .collect();
+        *keys.entry(sig.clone()).or_default() += 1;
+        sigs.push(sig);
+    }
+    // Number regions by size (largest first), ties by signature for determinism.
+    let mut ranked: Vec<(&Vec<u32>, &usize)> = keys.iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let code: HashMap<&Vec<u32>, usize> = ranked.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+    for sig in &sigs {
+        let c = code.get(sig).copied().unwrap_or(0);
+        // Small singleton "regions" are noise (a store with odd data): lump them together.
+        let size = keys.get(sig).copied().unwrap_or(0);
+        out.push(if size >= 5 { c as f32 } else { 99.0 });
+    }
+    out
+}
+
+/// A feature matrix (row-major) with the store-days it describes.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    /// (store index, day index) of each row.
+    pub rows: Vec<(u32, u32)>,
+    /// Row-major features, `rows.len() * N_FEATURES`.
+    pub x: Vec<f32>,
+}
+
+impl Frame {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    /// Features of row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.x[i * N_FEATURES..(i + 1) * N_FEATURES]
+    }
+    /// Mutable features of row `i` (for what-if scenarios).
+    pub fn row_mut(&mut self, i: usize) -> &mut [f32] {
+        &mut self.x[i * N_FEATURES..(i + 1) * N_FEATURES]
+    }
+}
+
+/// Builds features for the given store-days as of `origin` (a day index: sales on or after it
+/// are never read). `cells` are (store index, day index) pairs, grouped by store for speed.
+pub fn build(tl: &Timeline, stores: &StoreTable, origin: usize, cells: &[(u32, u32)]) -> Frame {
+    let regions = regions(tl);
+    let mut frame = Frame {
+        rows: Vec::with_capacity(cells.len()),
+        x: Vec::with_capacity(cells.len() * N_FEATURES),
+    };
+    let mut current: Option<(u32, Profile, PlanArrays)> = None;
+    for &(s, d) in cells {
+        if current.as_ref().map(|c| c.0) != Some(s) {
+            let su = s as usize;
+            current = Some((s, profile(tl, su, origin), plan_arrays(tl, su)));
+        }
+        let Some((_, prof, arr)) = current.as_ref() else {
+            continue;
+        };
+        let row = row_features(tl, stores, origin, s as usize, d as usize, prof, arr, regions[s as usize]);
+        frame.rows.push((s, d));
+        frame.x.extend_from_slice(&row);
+    }
+    frame
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row_features(
+    tl: &Timeline,
+    stores: &StoreTable,
+    origin: usize,
+    s: usize,
+    d: usize,
+    prof: &Profile,
+    arr: &PlanArrays,
+    region: f32,
+) -> [f32; N_FEATURES] {
+    let nan = f32::NAN;
+    let mut x = [nan; N_FEATURES];
+    let store_id = tl.stores[s];
+    let info = stores.get(store_id);
+    let date = tl.date(d);
+    let di = d as isize;
+    let plan = tl.plan(s, di);
+    let b = |v: bool| if v { 1.0 } else { 0.0 };
+    let dow = date.weekday().number_from_monday();
+
+    x[F::store_id as usize] = f32::from(store_id);
+    if let Some(info) = info {
+        x[F::store_type as usize] = info.store_type.index() as f32;
+        x[F::assortment as usize] = info.assortment.index() as f32;
+        x[F::competition_distance as usize] =
+            info.competition_distance.map_or(nan, |v| v as f32);
+        if let Some(open) = info.competition_open_date() {
+            let months = (date.year() - open.year()) * 12 + date.month() as i32 - open.month() as i32;
+            x[F::competition_months as usize] = months.clamp(-24, 240) as f32;
+        }
+        let since = info.promo2_since_date();
+        let active = since.is_some_and(|since| since <= date);
+        x[F::promo2_active as usize] = b(active);
+        x[F::promo2_month as usize] =
+            b(active && info.promo_interval.is_some_and(|i| i.contains_month(date.month())));
+        x[F::promo2_weeks as usize] = since.map_or(nan, |since| {
+            ((date - since).num_days() as f32 / 7.0).clamp(-52.0, 312.0)
+        });
+    }
+    x[F::region as usize] = region;
+    x[F::store_mean_log as usize] = prof.mean_log;
+    x[F::store_log_customers as usize] = prof.log_customers;
+    x[F::store_log_basket as usize] = prof.log_basket;
+    x[F::store_volatility as usize] = prof.volatility;
+
+    x[F::day_of_week as usize] = dow as f32;
+    x[F::day_of_month as usize] = date.day() as f32;
+    x[F::month as usize] = date.month() as f32;
+    x[F::week_of_year as usize] = date.iso_week().week() as f32;
+    x[F::day_of_year as usize] = date.ordinal() as f32;
+    x[F::year as usize] = date.year() as f32;
+    let month_end = chrono::NaiveDate::from_ymd_opt(date.year(), date.month(), 1)
+        .and_then(|m| m.checked_add_months(chrono::Months::new(1)))
+        .map_or(nan, |next| (next - date).num_days() as f32 - 1.0);
+    x[F::days_to_month_end as usize] = month_end;
+    x[F::store_dow_effect as usize] = prof.dow_effect[dow as usize - 1];
+
+    x[F::promo as usize] = b(plan.promo);
+    // Position inside the current promo run (0 = first promo day), -1 when no promo.
+    x[F::promo_day as usize] = if plan.promo {
+        let mut k = 0;
+        while k < 14 && tl.plan(s, di - k - 1).promo {
+            k += 1;
+        }
+        k as f32
+    } else {
+        -1.0
+    };
+    let week_has_promo = |offset: isize| {
+        let monday = di - (dow as isize - 1) + offset * 7;
+        (0..5).any(|k| tl.plan(s, monday + k).promo)
+    };
+    x[F::promo_last_week as usize] = b(week_has_promo(-1));
+    x[F::promo_next_week as usize] = b(week_has_promo(1));
+    x[F::store_promo_effect as usize] = prof.promo_effect;
+
+    x[F::state_holiday as usize] = match plan.state_holiday {
+        StateHoliday::None => 0.0,
+        StateHoliday::Public => 1.0,
+        StateHoliday::Easter => 2.0,
+        StateHoliday::Christmas => 3.0,
+    };
+    x[F::school_holiday as usize] = b(plan.school_holiday);
+    x[F::days_to_holiday as usize] = arr.to_holiday[d];
+    x[F::days_since_holiday as usize] = arr.since_holiday[d];
+    x[F::days_to_school_holiday as usize] = arr.to_school[d];
+    x[F::days_since_school_holiday as usize] = arr.since_school[d];
+    let monday = di - (dow as isize - 1);
+    x[F::school_days_in_week as usize] =
+        (0..7).filter(|&k| tl.plan(s, monday + k).school_holiday).count() as f32;
+    x[F::holidays_in_week as usize] = (0..7)
+        .filter(|&k| tl.plan(s, monday + k).state_holiday != StateHoliday::None)
+        .count() as f32;
+
+    x[F::closed_yesterday as usize] = b(tl.plan(s, di - 1).open == OpenState::Closed);
+    x[F::closed_tomorrow as usize] = b(tl.plan(s, di + 1).open == OpenState::Closed);
+    x[F::days_since_closure as usize] = arr.since_closure[d];
+    x[F::days_to_closure as usize] = arr.to_closure[d];
+    x[F::days_since_long_closure as usize] = arr.since_long[d];
+    x[F::days_to_long_closure as usize] = arr.to_long[d];
+    x[F::store_sunday_open as usize] = prof.sunday_open;
+
+    x[F::store_recent_delta as usize] = prof.recent_delta;
+    x[F::store_yoy as usize] = prof.yoy;
+    let ly = di - 364;
+    x[F::ly_sales as usize] = match (tl.plan(s, ly).open, tl.sales_before(s, ly, origin)) {
+        (OpenState::Open, Some(v)) if v > 0.0 => v.ln() - prof.mean_log,
+        _ => nan,
+    };
+    let week: Vec<f32> = (ly - 3..=ly + 3)
+        .filter_map(|k| tl.sales_before(s, k, origin).filter(|v| *v > 0.0))
+        .map(f32::ln)
+        .collect();
+    x[F::ly_week_mean as usize] = if week.len() >= 3 {
+        week.iter().sum::<f32>() / week.len() as f32 - prof.mean_log
+    } else {
+        nan
+    };
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_drivers_align() {
+        assert_eq!(FEATURE_NAMES.len(), FEATURE_DRIVERS.len());
+        assert_eq!(FEATURE_NAMES[F::promo as usize], "promo");
+        assert_eq!(FEATURE_DRIVERS[F::promo as usize], Driver::Promotion);
+        assert_eq!(FEATURE_NAMES[F::ly_week_mean as usize], "ly_week_mean");
+    }
+
+    #[test]
+    fn distances_forward_and_backward() {
+        let hits = [false, false, true, false, false, true];
+        let fwd = distances(6, 9.0, true, |d| hits[d]);
+        assert_eq!(fwd, vec![2.0, 1.0, 0.0, 2.0, 1.0, 0.0]);
+        let back = distances(6, 9.0, false, |d| hits[d]);
+        assert_eq!(back, vec![9.0, 9.0, 0.0, 1.0, 2.0, 0.0]);
+        let capped = distances(6, 1.0, true, |d| hits[d]);
+        assert_eq!(capped[0], 1.0);
+    }
+}

@@ -1,0 +1,310 @@
+//! Gradient-boosted trees (LightGBM through `lightgbm3`) behind a small, thread-safe handle.
+//!
+//! Why: LightGBM fits 1M rows in seconds on 2 cores and gives exact TreeSHAP contributions and
+//! a text model format. Its `Booster` is a raw C handle (neither `Send` nor `Sync`), while the
+//! CLI, the backtests and the web server all want a shareable model. So the booster lives on a
+//! dedicated thread and [`Gbdt`] sends it jobs over a channel: cheap to clone, `Send + Sync`,
+//! no `unsafe`. Predictions always come from the model re-loaded from its text, so a saved
+//! artifact predicts bit for bit what the freshly trained model predicted.
+
+use lightgbm3::{Booster, Dataset};
+use serde::{Deserialize, Serialize};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use thiserror::Error;
+
+/// Errors from the boosting library or its thread.
+#[derive(Debug, Error)]
+pub enum GbdtError {
+    /// LightGBM reported an error.
+    #[error("LightGBM: {0}")]
+    Library(String),
+    /// The predictor thread is gone (it panicked or was shut down).
+    #[error("the model's predictor thread stopped")]
+    Stopped,
+    /// Inputs of the wrong shape.
+    #[error("feature matrix has {len} values, not a multiple of {features} features")]
+    Shape {
+        /// Values given.
+        len: usize,
+        /// Features expected.
+        features: usize,
+    },
+}
+
+/// Training parameters (documented defaults; see the methodology report for the choice).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GbdtParams {
+    /// Boosting rounds (trees).
+    pub num_trees: u32,
+    /// Shrinkage per tree (0, 1].
+    pub learning_rate: f64,
+    /// Leaves per tree (≥ 2).
+    pub num_leaves: u32,
+    /// Minimum rows in a leaf.
+    pub min_data_in_leaf: u32,
+    /// Share of features tried per tree (0, 1].
+    pub feature_fraction: f64,
+    /// Share of rows used per tree (0, 1].
+    pub bagging_fraction: f64,
+    /// L2 regularisation of leaf values.
+    pub lambda_l2: f64,
+    /// Histogram bins per feature.
+    pub max_bin: u32,
+    /// Random seed (bagging, feature sampling).
+    pub seed: u64,
+    /// Feature columns treated as categorical.
+    pub categorical: Vec<usize>,
+    /// Worker threads (0 = free cores).
+    pub threads: usize,
+}
+
+impl Default for GbdtParams {
+    fn default() -> Self {
+        Self {
+            num_trees: 800,
+            learning_rate: 0.08,
+            num_leaves: 63,
+            min_data_in_leaf: 40,
+            feature_fraction: 0.7,
+            bagging_fraction: 0.8,
+            lambda_l2: 1.0,
+            max_bin: 255,
+            seed: 20150619,
+            categorical: Vec::new(),
+            threads: 0,
+        }
+    }
+}
+
+impl GbdtParams {
+    /// Threads to use: the configured number, or the free cores.
+    pub fn effective_threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let cats: Vec<String> = self.categorical.iter().map(|c| c.to_string()).collect();
+        let mut p = serde_json::json!({
+            "objective": "regression",
+            "metric": "rmse",
+            "num_iterations": self.num_trees,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1,
+            "lambda_l2": self.lambda_l2,
+            "max_bin": self.max_bin,
+            "seed": self.seed,
+            "deterministic": true,
+            "force_row_wise": true,
+            "num_threads": self.effective_threads(),
+            "verbosity": -1,
+        });
+        if !cats.is_empty() {
+            p["categorical_feature"] = serde_json::Value::String(cats.join(","));
+        }
+        p
+    }
+}
+
+enum Job {
+    Predict {
+        x: Vec<f32>,
+        contributions: bool,
+        reply: mpsc::Sender<Result<Vec<f64>, String>>,
+    },
+}
+
+/// A fitted model: a handle to the booster's thread plus the model text.
+#[derive(Clone)]
+pub struct Gbdt {
+    jobs: Arc<Mutex<mpsc::Sender<Job>>>,
+    text: Arc<String>,
+    n_features: usize,
+}
+
+impl std::fmt::Debug for Gbdt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gbdt")
+            .field("n_features", &self.n_features)
+            .field("text_bytes", &self.text.len())
+            .finish()
+    }
+}
+
+fn lib(e: lightgbm3::Error) -> GbdtError {
+    GbdtError::Library(e.to_string())
+}
+
+impl Gbdt {
+    /// Fits on row-major `x` (`y.len()` rows × `names.len()` features).
+    pub fn fit(x: &[f32], y: &[f32], names: &[&str], params: &GbdtParams) -> Result<Self, GbdtError> {
+        let n_features = names.len();
+        if n_features == 0 || x.len() != y.len() * n_features {
+            return Err(GbdtError::Shape {
+                len: x.len(),
+                features: n_features,
+            });
+        }
+        let mut data = Dataset::from_slice(x, y, n_features as i32, true).map_err(lib)?;
+        let owned: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        data.set_feature_names(&owned).map_err(lib)?;
+        let booster = Booster::train(data, &params.to_json()).map_err(lib)?;
+        let text = booster.save_string().map_err(lib)?;
+        drop(booster);
+        Self::from_text(text, n_features)
+    }
+
+    /// Loads a model from LightGBM's text format and starts its predictor thread.
+    pub fn from_text(text: String, n_features: usize) -> Result<Self, GbdtError> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let model_text = text.clone();
+        std::thread::Builder::new()
+            .name("lightgbm-predictor".into())
+            .spawn(move || {
+                let booster = match Booster::from_string(&model_text) {
+                    Ok(b) => {
+                        let _ = ready_tx.send(Ok(()));
+                        b
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                drop(model_text);
+                while let Ok(Job::Predict {
+                    x,
+                    contributions,
+                    reply,
+                }) = rx.recv()
+                {
+                    let nf = n_features as i32;
+                    let out = if contributions {
+                        booster.predict_contrib(&x, nf, true)
+                    } else {
+                        booster.predict_with_params(&x, nf, true, "num_threads=1")
+                    };
+                    let _ = reply.send(out.map_err(|e| e.to_string()));
+                }
+            })
+            .map_err(|e| GbdtError::Library(format!("cannot start predictor thread: {e}")))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Self {
+                jobs: Arc::new(Mutex::new(tx)),
+                text: Arc::new(text),
+                n_features,
+            }),
+            Ok(Err(e)) => Err(GbdtError::Library(e)),
+            Err(_) => Err(GbdtError::Stopped),
+        }
+    }
+
+    fn run(&self, x: &[f32], contributions: bool) -> Result<Vec<f64>, GbdtError> {
+        if x.len() % self.n_features != 0 {
+            return Err(GbdtError::Shape {
+                len: x.len(),
+                features: self.n_features,
+            });
+        }
+        if x.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = mpsc::channel();
+        self.jobs
+            .lock()
+            .map_err(|_| GbdtError::Stopped)?
+            .send(Job::Predict {
+                x: x.to_vec(),
+                contributions,
+                reply,
+            })
+            .map_err(|_| GbdtError::Stopped)?;
+        answer
+            .recv()
+            .map_err(|_| GbdtError::Stopped)?
+            .map_err(GbdtError::Library)
+    }
+
+    /// Predictions (in the training target's space) for row-major `x`.
+    pub fn predict(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
+        self.run(x, false)
+    }
+
+    /// Exact TreeSHAP contributions: per row, one value per feature and the base value last
+    /// (`n_features + 1` values); they sum to the prediction.
+    pub fn contributions(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
+        self.run(x, true)
+    }
+
+    /// LightGBM's text model.
+    pub fn model_text(&self) -> &str {
+        &self.text
+    }
+
+    /// Features per row.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_a_simple_function_and_round_trips() -> Result<(), GbdtError> {
+        // y = 2·a + (b > 0.5): the trees must learn both parts.
+        let n = 2000;
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let a = (i % 100) as f32 / 100.0;
+            let b = ((i * 37) % 101) as f32 / 101.0;
+            x.extend([a, b]);
+            y.push(2.0 * a + if b > 0.5 { 1.0 } else { 0.0 });
+        }
+        let params = GbdtParams {
+            num_trees: 200,
+            learning_rate: 0.1,
+            num_leaves: 15,
+            min_data_in_leaf: 5,
+            feature_fraction: 1.0,
+            bagging_fraction: 1.0,
+            threads: 1,
+            ..GbdtParams::default()
+        };
+        let m = Gbdt::fit(&x, &y, &["a", "b"], &params)?;
+        let p = m.predict(&x)?;
+        let rmse = (p.iter().zip(&y).map(|(p, y)| (p - f64::from(*y)).powi(2)).sum::<f64>() / n as f64).sqrt();
+        assert!(rmse < 0.05, "rmse {rmse}");
+        // Contributions sum to the prediction.
+        let c = m.contributions(&x[..20])?;
+        for r in 0..10 {
+            let s: f64 = c[r * 3..r * 3 + 3].iter().sum();
+            assert!((s - p[r]).abs() < 1e-9);
+        }
+        // Reloading the text predicts the same bits; a clone shares the thread.
+        let again = Gbdt::from_text(m.model_text().to_string(), 2)?;
+        assert_eq!(again.predict(&x)?, p);
+        let shared = m.clone();
+        let h = std::thread::spawn(move || shared.predict(&[0.5, 0.9]));
+        let from_thread = h.join().map_err(|_| GbdtError::Stopped)??;
+        assert_eq!(from_thread, m.predict(&[0.5, 0.9])?);
+        Ok(())
+    }
+
+    #[test]
+    fn shape_errors_are_reported() {
+        let err = Gbdt::fit(&[1.0, 2.0, 3.0], &[1.0, 2.0], &["a", "b"], &GbdtParams::default());
+        assert!(matches!(err, Err(GbdtError::Shape { .. })));
+    }
+}

@@ -1,0 +1,658 @@
+//! The rules. Each has a stable id, a severity and a one-line title in [`RULES`]; `validate`
+//! runs all of them over the lenient load and collects every failure. Rules that must list
+//! every failure (gaps, open days without sales) say so with `list_all`.
+
+use crate::report::{Example, Finding, RuleStatus, Severity, Summary, ValidationReport};
+use chrono::{Duration, NaiveDate};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use storecast_data::history::iso_weekday;
+use storecast_data::{LoadReport, RowProblem, FILE_STORES, FILE_TEST, FILE_TRAIN};
+
+/// A rule's identity.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleDef {
+    /// Stable id.
+    pub id: &'static str,
+    /// Severity of a failure.
+    pub severity: Severity,
+    /// What it checks, in one line.
+    pub title: &'static str,
+    /// What its count counts.
+    pub unit: &'static str,
+    /// Whether every failure is listed (not only a few examples).
+    pub list_all: bool,
+}
+
+const fn rule(
+    id: &'static str,
+    severity: Severity,
+    title: &'static str,
+    unit: &'static str,
+    list_all: bool,
+) -> RuleDef {
+    RuleDef {
+        id,
+        severity,
+        title,
+        unit,
+        list_all,
+    }
+}
+
+use Severity::{Error, Info, Warning};
+
+/// Every rule, in report order.
+pub const RULES: &[RuleDef] = &[
+    rule("column_type", Error, "every cell parses to its column's type and range", "rows", false),
+    rule("state_holiday_domain", Error, "StateHoliday is one of 0, a, b, c", "rows", false),
+    rule("extra_column", Info, "files have no columns beyond the published schema", "columns", true),
+    rule("day_of_week_mismatch", Error, "DayOfWeek agrees with Date", "rows", false),
+    rule("duplicate_store_date", Error, "one row per store and date", "rows", false),
+    rule("closed_with_sales", Error, "a closed store (Open=0) has no sales", "rows", false),
+    rule("negative_value", Error, "sales, customers and distances are not negative", "rows", false),
+    rule("unknown_store", Error, "every store in train.csv and test.csv exists in store.csv", "stores", true),
+    rule("duplicate_store", Error, "each store appears once in store.csv", "rows", false),
+    rule("promo_interval_value", Error, "PromoInterval is blank or a known interval", "stores", false),
+    rule("test_dates_contiguous", Error, "test.csv starts the day after train.csv ends and has every day for every store", "problems", true),
+    rule("test_duplicate", Error, "test.csv has unique Ids and one row per store and date", "rows", false),
+    rule("open_zero_sales", Warning, "an open store (Open=1) sold something", "rows", true),
+    rule("sales_without_customers", Warning, "a day with sales has customers", "rows", false),
+    rule("customers_without_sales", Warning, "a day with customers has sales", "rows", false),
+    rule("series_gap", Warning, "every store has a row for every day of the history", "gaps", true),
+    rule("store_without_history", Warning, "every store in store.csv has sales history", "stores", true),
+    rule("promo2_inconsistent", Warning, "Promo2=0 has blank Promo2Since*/PromoInterval; Promo2=1 has them all", "stores", false),
+    rule("competition_open_future", Warning, "a competitor's opening date is not after the history ends", "stores", false),
+    rule("competition_open_implausible", Warning, "a competitor's opening year is plausible (1950 or later)", "stores", true),
+    rule("competition_distance_missing", Warning, "CompetitionDistance is known", "stores", true),
+    rule("open_missing", Warning, "test.csv states Open for every store-day", "rows", true),
+    rule("test_store_no_recent_history", Warning, "every store in test.csv has recent, sufficient history", "stores", true),
+    rule("sales_outlier", Warning, "a day's sales are within the store's robust range (|log sales - median| <= k * 1.4826 * MAD)", "rows", false),
+    rule("competition_since_missing", Info, "a known competitor has an opening date", "stores", false),
+    rule("test_missing", Info, "test.csv is present", "files", false),
+];
+
+/// Tunable thresholds.
+#[derive(Debug, Clone)]
+pub struct ValidateConfig {
+    /// Examples kept per rule (rules with `list_all` keep all).
+    pub max_examples: usize,
+    /// Outlier threshold `k`, in robust standard deviations (1.4826 * MAD) of log sales.
+    pub outlier_k: f64,
+    /// A store in test.csv needs a row within this many days before the history ends ...
+    pub recent_days: i64,
+    /// ... and at least this many open days of history.
+    pub min_history_days: usize,
+}
+
+impl Default for ValidateConfig {
+    fn default() -> Self {
+        Self {
+            max_examples: 10,
+            outlier_k: 6.0,
+            recent_days: 28,
+            min_history_days: 90,
+        }
+    }
+}
+
+/// The policy for blank `Open` in test.csv, stated wherever it applies.
+pub const OPEN_MISSING_POLICY: &str = "blank Open is treated as open: a forecast is issued for the day (an unused forecast for a closed day costs nothing, a missing one for an open day leaves the manager without a number)";
+
+struct Collector<'c> {
+    cfg: &'c ValidateConfig,
+    hits: BTreeMap<&'static str, (usize, Vec<Example>)>,
+    policies: HashMap<&'static str, String>,
+}
+
+impl<'c> Collector<'c> {
+    fn new(cfg: &'c ValidateConfig) -> Self {
+        Self {
+            cfg,
+            hits: BTreeMap::new(),
+            policies: HashMap::new(),
+        }
+    }
+
+    fn def(id: &str) -> &'static RuleDef {
+        RULES
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("rule {id} is not in RULES (a programming error)"))
+    }
+
+    /// Counts one failure of `rule`; builds the example only when it will be kept.
+    fn hit(&mut self, rule: &'static str, example: impl FnOnce() -> Example) {
+        let keep_all = Self::def(rule).list_all;
+        let entry = self.hits.entry(rule).or_default();
+        entry.0 += 1;
+        if keep_all || entry.1.len() < self.cfg.max_examples {
+            entry.1.push(example());
+        }
+    }
+
+    fn finish(mut self, summary_base: Summary) -> ValidationReport {
+        let mut findings = Vec::new();
+        let mut statuses = Vec::new();
+        for def in RULES {
+            let (count, examples) = self.hits.remove(def.id).unwrap_or_default();
+            statuses.push(RuleStatus {
+                rule: def.id,
+                severity: def.severity,
+                title: def.title,
+                count,
+            });
+            if count > 0 {
+                findings.push(Finding {
+                    rule: def.id,
+                    severity: def.severity,
+                    title: def.title,
+                    count,
+                    unit: def.unit,
+                    examples_complete: examples.len() == count,
+                    examples,
+                    policy: self.policies.remove(def.id),
+                });
+            }
+        }
+        findings.sort_by_key(|f| f.severity);
+        let tally = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let summary = Summary {
+            errors: tally(Error),
+            warnings: tally(Warning),
+            infos: tally(Info),
+            rules: statuses,
+            ..summary_base
+        };
+        ValidationReport { summary, findings }
+    }
+}
+
+fn row_example(file: &str, line: u32, store: u16, date: NaiveDate, message: String) -> Example {
+    Example {
+        file: file.to_string(),
+        line: Some(u64::from(line)),
+        store: Some(store),
+        date: Some(date),
+        message,
+        ..Example::default()
+    }
+}
+
+/// Runs every rule over a lenient load.
+pub fn validate(load: &LoadReport, cfg: &ValidateConfig) -> ValidationReport {
+    let mut c = Collector::new(cfg);
+    loading_rules(load, &mut c);
+    history_rules(load, &mut c);
+    store_rules(load, &mut c);
+    forecast_rules(load, &mut c);
+    let data = &load.data;
+    let summary = Summary {
+        origin: data.origin.clone(),
+        fingerprint: data.fingerprint.clone(),
+        files: load.tables.clone(),
+        history_rows: data.history.len(),
+        stores: data.stores.len(),
+        stores_with_history: data.history.store_ids().len(),
+        history_dates: data.history.date_range(),
+        forecast_rows: data.requests.as_ref().map_or(0, |r| r.len()),
+        forecast_dates: data.requests.as_ref().and_then(|r| r.date_range()),
+        errors: 0,
+        warnings: 0,
+        infos: 0,
+        rules: Vec::new(),
+    };
+    c.finish(summary)
+}
+
+fn loading_rules(load: &LoadReport, c: &mut Collector<'_>) {
+    for e in &load.rejected {
+        let rule = match (&e.problem, e.column.as_deref()) {
+            (RowProblem::NotInDomain { .. }, Some("StateHoliday")) => "state_holiday_domain",
+            _ => "column_type",
+        };
+        c.hit(rule, || Example {
+            file: e.file.clone(),
+            line: Some(e.line),
+            column: e.column.clone(),
+            value: e.value.clone(),
+            message: e.to_string(),
+            ..Example::default()
+        });
+    }
+    for t in &load.tables {
+        for col in &t.extra_columns {
+            c.hit("extra_column", || Example {
+                file: t.file.clone(),
+                line: Some(1),
+                column: Some(col.clone()),
+                message: format!("column {col} is not part of the schema and is ignored"),
+                ..Example::default()
+            });
+        }
+    }
+}
+
+/// Days of the history grid: index of `date` from `first`.
+fn day_index(first: NaiveDate, date: NaiveDate) -> usize {
+    usize::try_from((date - first).num_days()).unwrap_or(0)
+}
+
+fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
+    let h = &load.data.history;
+    let stores = &load.data.stores;
+    let Some((first, last)) = h.date_range() else {
+        return;
+    };
+    let days = day_index(first, last) + 1;
+    let max_store = h.store.iter().copied().max().map_or(0, usize::from);
+    // seen[store][day] = line of the first row for that store-day (0 = none).
+    let mut seen: Vec<Vec<u32>> = vec![Vec::new(); max_store + 1];
+    let mut unknown: BTreeMap<u16, (usize, u32)> = BTreeMap::new();
+    for i in 0..h.len() {
+        let r = h.row(i);
+        let line = h.line[i];
+        let ex = |msg: String| row_example(FILE_TRAIN, line, r.store, r.date, msg);
+        if iso_weekday(r.date) != r.day_of_week {
+            c.hit("day_of_week_mismatch", || {
+                ex(format!(
+                    "DayOfWeek is {} but {} is a {}",
+                    r.day_of_week,
+                    r.date,
+                    r.date.format("%A")
+                ))
+            });
+        }
+        let grid = &mut seen[usize::from(r.store)];
+        if grid.is_empty() {
+            grid.resize(days, 0);
+        }
+        let d = day_index(first, r.date);
+        if grid[d] != 0 {
+            let prev = grid[d];
+            c.hit("duplicate_store_date", || {
+                ex(format!("store {} has another row for {} at line {prev}", r.store, r.date))
+            });
+        } else {
+            grid[d] = line.max(1);
+        }
+        if !r.open && r.sales > 0 {
+            c.hit("closed_with_sales", || ex(format!("Open=0 but Sales={}", r.sales)));
+        }
+        if r.open && r.sales == 0 {
+            c.hit("open_zero_sales", || {
+                ex(format!("Open=1 but Sales=0 (Customers={})", r.customers))
+            });
+        }
+        if r.sales > 0 && r.customers == 0 {
+            c.hit("sales_without_customers", || {
+                ex(format!("Sales={} with Customers=0", r.sales))
+            });
+        }
+        if r.sales == 0 && r.customers > 0 {
+            c.hit("customers_without_sales", || {
+                ex(format!("Customers={} with Sales=0", r.customers))
+            });
+        }
+        if r.sales < 0 || r.customers < 0 {
+            c.hit("negative_value", || {
+                ex(format!("Sales={}, Customers={}", r.sales, r.customers))
+            });
+        }
+        if stores.get(r.store).is_none() {
+            let e = unknown.entry(r.store).or_insert((0, line));
+            e.0 += 1;
+        }
+    }
+    for (store, (rows, line)) in unknown {
+        c.hit("unknown_store", || Example {
+            file: FILE_TRAIN.into(),
+            line: Some(u64::from(line)),
+            store: Some(store),
+            message: format!("store {store} has {rows} rows in train.csv but is not in store.csv"),
+            ..Example::default()
+        });
+    }
+    for (store, grid) in seen.iter().enumerate() {
+        let Ok(store) = u16::try_from(store) else {
+            continue;
+        };
+        if grid.is_empty() {
+            continue;
+        }
+        let mut d = 0;
+        while d < days {
+            if grid[d] != 0 {
+                d += 1;
+                continue;
+            }
+            let start = d;
+            while d < days && grid[d] == 0 {
+                d += 1;
+            }
+            let from = first + Duration::days(start as i64);
+            let until = first + Duration::days(d as i64 - 1);
+            let missing = d - start;
+            c.hit("series_gap", || Example {
+                file: FILE_TRAIN.into(),
+                store: Some(store),
+                date: Some(from),
+                until: Some(until),
+                message: format!("store {store} has no rows from {from} to {until} ({missing} days)"),
+                ..Example::default()
+            });
+        }
+    }
+    outlier_rule(load, c);
+}
+
+fn outlier_rule(load: &LoadReport, c: &mut Collector<'_>) {
+    let h = &load.data.history;
+    let k = c.cfg.outlier_k;
+    let mut flagged: Vec<(f64, usize, f64)> = Vec::new();
+    for rows in h.rows_by_store() {
+        let idx: Vec<usize> = rows
+            .into_iter()
+            .filter(|&i| h.open[i] && h.sales[i] > 0)
+            .collect();
+        if idx.len() < 30 {
+            continue;
+        }
+        let logs: Vec<f64> = idx.iter().map(|&i| f64::from(h.sales[i]).ln()).collect();
+        let med = median(&logs);
+        let dev: Vec<f64> = logs.iter().map(|x| (x - med).abs()).collect();
+        let scale = 1.4826 * median(&dev);
+        if scale <= 0.0 {
+            continue;
+        }
+        for (j, &i) in idx.iter().enumerate() {
+            let z = (logs[j] - med) / scale;
+            if z.abs() > k {
+                flagged.push((z, i, med.exp()));
+            }
+        }
+    }
+    // Most extreme first, so the examples are the ones worth looking at.
+    flagged.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+    for (z, i, typical) in flagged {
+        let r = h.row(i);
+        c.hit("sales_outlier", || {
+            row_example(
+                FILE_TRAIN,
+                h.line[i],
+                r.store,
+                r.date,
+                format!(
+                    "Sales={} vs the store's median {:.0} ({z:+.1} robust SD{})",
+                    r.sales,
+                    typical,
+                    if r.promo { ", promo day" } else { "" }
+                ),
+            )
+        });
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let mid = n / 2;
+    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let upper = *m;
+    if n % 2 == 1 {
+        upper
+    } else {
+        let lower = v[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lower + upper) / 2.0
+    }
+}
+
+fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
+    let data = &load.data;
+    let history_end = data.history.date_range().map(|(_, last)| last);
+    let with_history: HashSet<u16> = data.history.store_ids().into_iter().collect();
+    let mut seen_ids: HashMap<u16, u32> = HashMap::new();
+    for s in &data.stores.rows {
+        let ex = |msg: String| Example {
+            file: FILE_STORES.into(),
+            line: Some(u64::from(s.line)),
+            store: Some(s.store),
+            message: msg,
+            ..Example::default()
+        };
+        if let Some(prev) = seen_ids.insert(s.store, s.line) {
+            c.hit("duplicate_store", || {
+                ex(format!("store {} is also at line {prev}", s.store))
+            });
+        }
+        if !data.history.is_empty() && !with_history.contains(&s.store) {
+            c.hit("store_without_history", || {
+                ex(format!("store {} has no rows in train.csv", s.store))
+            });
+        }
+        if let Some(text) = &s.promo_interval_text {
+            if s.promo_interval.is_none() {
+                c.hit("promo_interval_value", || {
+                    let mut e = ex(format!("unknown PromoInterval {text:?}"));
+                    e.value = Some(text.clone());
+                    e
+                });
+            }
+        }
+        let since_parts = [
+            s.promo2_since_week.is_some(),
+            s.promo2_since_year.is_some(),
+            s.promo_interval_text.is_some(),
+        ];
+        if !s.promo2 && since_parts.iter().any(|&p| p) {
+            c.hit("promo2_inconsistent", || {
+                ex("Promo2=0 but Promo2SinceWeek/Year or PromoInterval is filled".into())
+            });
+        } else if s.promo2 && !since_parts.iter().all(|&p| p) {
+            c.hit("promo2_inconsistent", || {
+                ex("Promo2=1 but Promo2SinceWeek/Year or PromoInterval is blank".into())
+            });
+        }
+        match s.competition_distance {
+            None => c.hit("competition_distance_missing", || {
+                ex(format!("store {} has no CompetitionDistance", s.store))
+            }),
+            Some(d) if d < 0.0 => c.hit("negative_value", || {
+                let mut e = ex(format!("CompetitionDistance={d}"));
+                e.column = Some("CompetitionDistance".into());
+                e
+            }),
+            Some(_) => {
+                if s.competition_open_since_year.is_none() || s.competition_open_since_month.is_none()
+                {
+                    c.hit("competition_since_missing", || {
+                        ex(format!(
+                            "store {} has a competitor at {:.0} m but no opening month/year",
+                            s.store,
+                            s.competition_distance.unwrap_or_default()
+                        ))
+                    });
+                }
+            }
+        }
+        if let Some(year) = s.competition_open_since_year {
+            if year < 1950 {
+                c.hit("competition_open_implausible", || {
+                    let mut e = ex(format!("CompetitionOpenSinceYear={year}"));
+                    e.value = Some(year.to_string());
+                    e
+                });
+            }
+        }
+        if let (Some(open), Some(end)) = (s.competition_open_date(), history_end) {
+            if open > end {
+                c.hit("competition_open_future", || {
+                    ex(format!("competitor opens {open}, after the history ends ({end})"))
+                });
+            }
+        }
+    }
+}
+
+fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
+    let data = &load.data;
+    let Some(req) = &data.requests else {
+        c.hit("test_missing", || Example {
+            file: FILE_TEST.into(),
+            message: "no test.csv: nothing to forecast was given".into(),
+            ..Example::default()
+        });
+        return;
+    };
+    let h = &data.history;
+    let history_end = h.date_range().map(|(_, last)| last);
+    // Weekday opening habit of each store, for the open_missing evidence.
+    let mut weekday_open: HashMap<(u16, u8), (usize, usize)> = HashMap::new();
+    let mut last_row: HashMap<u16, NaiveDate> = HashMap::new();
+    let mut open_days: HashMap<u16, usize> = HashMap::new();
+    for i in 0..h.len() {
+        let e = weekday_open.entry((h.store[i], h.day_of_week[i])).or_default();
+        e.1 += 1;
+        if h.open[i] {
+            e.0 += 1;
+            *open_days.entry(h.store[i]).or_default() += 1;
+        }
+        let l = last_row.entry(h.store[i]).or_insert(h.date[i]);
+        *l = (*l).max(h.date[i]);
+    }
+    let mut ids: HashMap<u32, u32> = HashMap::new();
+    let mut store_days: HashMap<(u16, NaiveDate), u32> = HashMap::new();
+    let mut unknown: BTreeMap<u16, (usize, u32)> = BTreeMap::new();
+    let mut dates_by_store: BTreeMap<u16, Vec<NaiveDate>> = BTreeMap::new();
+    for q in &req.rows {
+        let ex = |msg: String| row_example(FILE_TEST, q.line, q.store, q.date, msg);
+        if iso_weekday(q.date) != q.day_of_week {
+            c.hit("day_of_week_mismatch", || {
+                ex(format!(
+                    "DayOfWeek is {} but {} is a {}",
+                    q.day_of_week,
+                    q.date,
+                    q.date.format("%A")
+                ))
+            });
+        }
+        if let Some(prev) = ids.insert(q.id, q.line) {
+            c.hit("test_duplicate", || ex(format!("Id {} is also at line {prev}", q.id)));
+        }
+        if let Some(prev) = store_days.insert((q.store, q.date), q.line) {
+            c.hit("test_duplicate", || {
+                ex(format!("store {} has another row for {} at line {prev}", q.store, q.date))
+            });
+        }
+        if data.stores.get(q.store).is_none() {
+            unknown.entry(q.store).or_insert((0, q.line)).0 += 1;
+        }
+        dates_by_store.entry(q.store).or_default().push(q.date);
+        if q.open.is_none() {
+            let (open, total) = weekday_open
+                .get(&(q.store, q.day_of_week))
+                .copied()
+                .unwrap_or_default();
+            let hol = if q.state_holiday.is_holiday() {
+                format!(", state holiday {}", q.state_holiday.code())
+            } else {
+                String::new()
+            };
+            c.hit("open_missing", || {
+                ex(format!(
+                    "Open is blank on a {}{hol}; the store opened on {open} of its {total} past {}s",
+                    q.date.format("%A"),
+                    q.date.format("%A")
+                ))
+            });
+        }
+    }
+    if c.hits.contains_key("open_missing") {
+        c.policies
+            .insert("open_missing", OPEN_MISSING_POLICY.to_string());
+    }
+    for (store, (rows, line)) in unknown {
+        c.hit("unknown_store", || Example {
+            file: FILE_TEST.into(),
+            line: Some(u64::from(line)),
+            store: Some(store),
+            message: format!("store {store} has {rows} rows in test.csv but is not in store.csv"),
+            ..Example::default()
+        });
+    }
+    // Contiguity: starts the day after the history, every store covers every day.
+    if let (Some((first, last)), Some(end)) = (req.date_range(), history_end) {
+        let expected = end + Duration::days(1);
+        if first != expected {
+            c.hit("test_dates_contiguous", || Example {
+                file: FILE_TEST.into(),
+                date: Some(first),
+                message: format!(
+                    "test.csv starts {first}; the history ends {end}, so {expected} was expected"
+                ),
+                ..Example::default()
+            });
+        }
+        let span = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
+        for (store, dates) in &dates_by_store {
+            let distinct: HashSet<&NaiveDate> = dates.iter().collect();
+            if distinct.len() < span {
+                let missing: Vec<NaiveDate> = first
+                    .iter_days()
+                    .take(span)
+                    .filter(|d| !distinct.contains(d))
+                    .collect();
+                c.hit("test_dates_contiguous", || Example {
+                    file: FILE_TEST.into(),
+                    store: Some(*store),
+                    date: missing.first().copied(),
+                    until: missing.last().copied(),
+                    message: format!(
+                        "store {store} lacks {} of the {span} days from {first} to {last}",
+                        missing.len()
+                    ),
+                    ..Example::default()
+                });
+            }
+        }
+        for store in dates_by_store.keys() {
+            let last_seen = last_row.get(store).copied();
+            let days_open = open_days.get(store).copied().unwrap_or(0);
+            let recent = last_seen.is_some_and(|d| (end - d).num_days() < c.cfg.recent_days);
+            if !recent || days_open < c.cfg.min_history_days {
+                let why = match last_seen {
+                    None => "no history at all".to_string(),
+                    Some(d) if !recent => format!("last row on {d}, {} days before the history ends", (end - d).num_days()),
+                    Some(_) => format!("only {days_open} open days of history (fewer than {})", c.cfg.min_history_days),
+                };
+                c.hit("test_store_no_recent_history", || Example {
+                    file: FILE_TEST.into(),
+                    store: Some(*store),
+                    date: last_seen,
+                    message: format!("store {store}: {why}; its forecast rests on chain-level patterns"),
+                    ..Example::default()
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn every_rule_id_is_unique() {
+        let ids: HashSet<&str> = RULES.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), RULES.len());
+    }
+}

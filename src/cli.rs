@@ -1,0 +1,79 @@
+//! Command-line flags (clap derive). Flags are checked here; the commands receive typed values.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Six-week store-level sales forecasts for a retail chain.
+#[derive(Debug, Parser)]
+#[command(name = "storecast", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the chain's files are.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory with train.csv, store.csv and test.csv (each may be .csv.gz).
+    /// Default: $STORECAST_DATA, else ../shared/data/rossmann, else data/, else a built-in
+    /// synthetic chain (said so on stderr).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the data against every quality rule and report every failure.
+    ///
+    /// Exit status: 0 no error-severity finding, 1 some error finding, 2 input unreadable.
+    Validate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Write the full report as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write a self-contained HTML report here.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Examples printed per rule on the terminal.
+        #[arg(long, default_value_t = 3)]
+        examples: usize,
+    },
+    /// Write a synthetic chain (train.csv, store.csv, test.csv, test_truth.csv, effects.json)
+    /// with planted, documented effects. Same seed, same bytes.
+    Synth {
+        /// Number of stores.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
+        stores: u16,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Generate clean data, without the real data's quirks (gaps, blank Open, ...).
+        #[arg(long)]
+        no_quirks: bool,
+    },
+    /// Print performance figures (not a test: numbers for the notes and for regressions).
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Load + validate the full data set, repeated; prints timings and peak memory.
+    Load {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Repetitions.
+        #[arg(long, default_value_t = 5)]
+        iterations: usize,
+    },
+}

@@ -1,0 +1,40 @@
+//! One module per subcommand; `run` dispatches.
+
+mod bench;
+mod synth;
+mod validate;
+
+use crate::cli::{BenchCommand, Cli, Command};
+use anyhow::Result;
+use std::process::ExitCode;
+
+/// Runs the chosen subcommand.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate {
+            data,
+            json,
+            html,
+            examples,
+        } => validate::run(&data, json.as_deref(), html.as_deref(), examples),
+        Command::Synth {
+            stores,
+            seed,
+            out,
+            no_quirks,
+        } => synth::run(stores, seed, &out, !no_quirks),
+        Command::Bench { what } => match what {
+            BenchCommand::Load { data, iterations } => bench::load(&data, iterations),
+        },
+    }
+}
+
+/// Writes `text` to `path`, creating parent directories, with the path in any error.
+pub(crate) fn write_file(path: &std::path::Path, text: &[u8]) -> Result<()> {
+    use anyhow::Context;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating directory {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
