@@ -6,8 +6,8 @@
 //! and examples pointing at file, line, store and date. The report is data (`serde`), rendered
 //! as text for the terminal, JSON for machines and one self-contained HTML page for people.
 
-pub mod report;
 pub mod render;
+pub mod report;
 pub mod rules;
 
 pub use report::{Example, Finding, RuleStatus, Severity, Summary, ValidationReport};

@@ -74,7 +74,11 @@ pub fn to_text(report: &ValidationReport, examples_per_rule: usize) -> String {
             Severity::Warning => "WARNING",
             Severity::Info => "INFO   ",
         };
-        let _ = writeln!(out, "{tag} {:<30} {:>7} {:<8} {}", f.rule, f.count, f.unit, f.title);
+        let _ = writeln!(
+            out,
+            "{tag} {:<30} {:>7} {:<8} {}",
+            f.rule, f.count, f.unit, f.title
+        );
         for e in f.examples.iter().take(examples_per_rule) {
             let place = match e.line {
                 Some(l) => format!("{}:{l}", e.file),

@@ -270,13 +270,18 @@ fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
         if grid[d] != 0 {
             let prev = grid[d];
             c.hit("duplicate_store_date", || {
-                ex(format!("store {} has another row for {} at line {prev}", r.store, r.date))
+                ex(format!(
+                    "store {} has another row for {} at line {prev}",
+                    r.store, r.date
+                ))
             });
         } else {
             grid[d] = line.max(1);
         }
         if !r.open && r.sales > 0 {
-            c.hit("closed_with_sales", || ex(format!("Open=0 but Sales={}", r.sales)));
+            c.hit("closed_with_sales", || {
+                ex(format!("Open=0 but Sales={}", r.sales))
+            });
         }
         if r.open && r.sales == 0 {
             c.hit("open_zero_sales", || {
@@ -337,7 +342,9 @@ fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
                 store: Some(store),
                 date: Some(from),
                 until: Some(until),
-                message: format!("store {store} has no rows from {from} to {until} ({missing} days)"),
+                message: format!(
+                    "store {store} has no rows from {from} to {until} ({missing} days)"
+                ),
                 ..Example::default()
             });
         }
@@ -465,7 +472,8 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
                 e
             }),
             Some(_) => {
-                if s.competition_open_since_year.is_none() || s.competition_open_since_month.is_none()
+                if s.competition_open_since_year.is_none()
+                    || s.competition_open_since_month.is_none()
                 {
                     c.hit("competition_since_missing", || {
                         ex(format!(
@@ -489,7 +497,9 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
         if let (Some(open), Some(end)) = (s.competition_open_date(), history_end) {
             if open > end {
                 c.hit("competition_open_future", || {
-                    ex(format!("competitor opens {open}, after the history ends ({end})"))
+                    ex(format!(
+                        "competitor opens {open}, after the history ends ({end})"
+                    ))
                 });
             }
         }
@@ -513,7 +523,9 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
     let mut last_row: HashMap<u16, NaiveDate> = HashMap::new();
     let mut open_days: HashMap<u16, usize> = HashMap::new();
     for i in 0..h.len() {
-        let e = weekday_open.entry((h.store[i], h.day_of_week[i])).or_default();
+        let e = weekday_open
+            .entry((h.store[i], h.day_of_week[i]))
+            .or_default();
         e.1 += 1;
         if h.open[i] {
             e.0 += 1;
@@ -539,11 +551,16 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
             });
         }
         if let Some(prev) = ids.insert(q.id, q.line) {
-            c.hit("test_duplicate", || ex(format!("Id {} is also at line {prev}", q.id)));
+            c.hit("test_duplicate", || {
+                ex(format!("Id {} is also at line {prev}", q.id))
+            });
         }
         if let Some(prev) = store_days.insert((q.store, q.date), q.line) {
             c.hit("test_duplicate", || {
-                ex(format!("store {} has another row for {} at line {prev}", q.store, q.date))
+                ex(format!(
+                    "store {} has another row for {} at line {prev}",
+                    q.store, q.date
+                ))
             });
         }
         if data.stores.get(q.store).is_none() {
@@ -624,14 +641,22 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
             if !recent || days_open < c.cfg.min_history_days {
                 let why = match last_seen {
                     None => "no history at all".to_string(),
-                    Some(d) if !recent => format!("last row on {d}, {} days before the history ends", (end - d).num_days()),
-                    Some(_) => format!("only {days_open} open days of history (fewer than {})", c.cfg.min_history_days),
+                    Some(d) if !recent => format!(
+                        "last row on {d}, {} days before the history ends",
+                        (end - d).num_days()
+                    ),
+                    Some(_) => format!(
+                        "only {days_open} open days of history (fewer than {})",
+                        c.cfg.min_history_days
+                    ),
                 };
                 c.hit("test_store_no_recent_history", || Example {
                     file: FILE_TEST.into(),
                     store: Some(*store),
                     date: last_seen,
-                    message: format!("store {store}: {why}; its forecast rests on chain-level patterns"),
+                    message: format!(
+                        "store {store}: {why}; its forecast rests on chain-level patterns"
+                    ),
                     ..Example::default()
                 });
             }

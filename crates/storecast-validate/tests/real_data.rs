@@ -8,11 +8,16 @@ use storecast_validate::{render, validate, ValidateConfig};
 fn real_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("STORECAST_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/rossmann"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/rossmann")
+        });
     if dir.join("train.csv").is_file() || dir.join("train.csv.gz").is_file() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: real data not found at {} (set STORECAST_DATA)", dir.display());
+        eprintln!(
+            "SKIPPED: real data not found at {} (set STORECAST_DATA)",
+            dir.display()
+        );
         None
     }
 }
@@ -21,7 +26,11 @@ fn real_dir() -> Option<PathBuf> {
 fn real_data_quirks_are_all_found() -> Result<(), Box<dyn std::error::Error>> {
     let Some(dir) = real_dir() else { return Ok(()) };
     let load = ChainData::load_dir(&dir)?;
-    assert!(load.rejected.is_empty(), "{:?}", &load.rejected[..load.rejected.len().min(3)]);
+    assert!(
+        load.rejected.is_empty(),
+        "{:?}",
+        &load.rejected[..load.rejected.len().min(3)]
+    );
     assert!(load.data.history.len() > 900_000);
     let report = validate(&load, &ValidateConfig::default());
     println!("{}", render::to_text(&report, 2));
@@ -33,8 +42,10 @@ fn real_data_quirks_are_all_found() -> Result<(), Box<dyn std::error::Error>> {
     let half_year = gaps
         .examples
         .iter()
-        .filter(|e| e.date.map(|d| d.to_string()).as_deref() == Some("2014-07-01")
-            && e.until.map(|d| d.to_string()).as_deref() == Some("2014-12-31"))
+        .filter(|e| {
+            e.date.map(|d| d.to_string()).as_deref() == Some("2014-07-01")
+                && e.until.map(|d| d.to_string()).as_deref() == Some("2014-12-31")
+        })
         .count();
     assert_eq!(half_year, 180);
     // The 12 blank Open values in test.csv, all listed, with the policy stated.
@@ -45,7 +56,9 @@ fn real_data_quirks_are_all_found() -> Result<(), Box<dyn std::error::Error>> {
     // The 3 stores without a competition distance.
     assert_eq!(report.count("competition_distance_missing"), 3);
     // Open days without sales exist and are listed in full.
-    let zero = report.finding("open_zero_sales").expect("open days without sales");
+    let zero = report
+        .finding("open_zero_sales")
+        .expect("open days without sales");
     assert!(zero.count > 0 && zero.examples_complete);
     // Test period follows the history and is complete; everything known exists.
     assert_eq!(report.count("test_dates_contiguous"), 0);
@@ -57,7 +70,9 @@ fn real_data_quirks_are_all_found() -> Result<(), Box<dyn std::error::Error>> {
 
     let json: serde_json::Value = serde_json::from_str(&render::to_json(&report)?)?;
     assert!(json["summary"].is_object());
-    assert!(json["findings"].as_array().is_some_and(|f| f.iter().all(|x| x["rule"].is_string() && x["examples"].is_array())));
+    assert!(json["findings"].as_array().is_some_and(|f| f
+        .iter()
+        .all(|x| x["rule"].is_string() && x["examples"].is_array())));
     let html = render::to_html(&report)?;
     assert!(html.contains("series_gap") && !html.contains("http://") && !html.contains("https://"));
     Ok(())
