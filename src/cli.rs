@@ -57,12 +57,68 @@ pub enum Command {
         #[arg(long)]
         no_quirks: bool,
     },
+    /// Backtest, then fit the forecasting model on the whole history and save its artifact.
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Where to write the model artifact.
+        #[arg(long, value_name = "MODEL", default_value = "models/model.json")]
+        out: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Rolling-origin backtest of the model and the baselines; writes the methodology report.
+    Backtest {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output directory (methodology.md/.html, backtest.json, predictions.csv).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Forecast the store-days of a file in the competition's test.csv format; writes Id,Sales.
+    Forecast {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model artifact.
+        #[arg(
+            long,
+            value_name = "MODEL",
+            env = "STORECAST_MODEL",
+            default_value = "models/model.json"
+        )]
+        model: PathBuf,
+        /// Store-days to forecast (test.csv format). Default: the data directory's test.csv.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Output CSV.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Add lo80,hi80,lo95,hi95 columns.
+        #[arg(long)]
+        intervals: bool,
+    },
     /// Print performance figures (not a test: numbers for the notes and for regressions).
     Bench {
         /// What to measure.
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+/// Model settings shared by train and backtest.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Backtest folds of six weeks, ending on the last history day.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=12))]
+    pub folds: u16,
+    /// Boosting rounds (trees).
+    #[arg(long)]
+    pub trees: Option<u32>,
+    /// Worker threads (default: free cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Benchmarks.

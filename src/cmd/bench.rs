@@ -36,8 +36,15 @@ pub fn load(data: &DataArgs, iterations: usize) -> Result<ExitCode> {
         s.sort_by(f64::total_cmp);
         (s[0], s[s.len() / 2], s[s.len() - 1])
     };
-    println!("bench load: {rows} history rows, {} iterations", total.len());
-    for (name, v) in [("load", &load_s), ("validate", &validate_s), ("load+validate", &total)] {
+    println!(
+        "bench load: {rows} history rows, {} iterations",
+        total.len()
+    );
+    for (name, v) in [
+        ("load", &load_s),
+        ("validate", &validate_s),
+        ("load+validate", &total),
+    ] {
         let (min, med, max) = stat(v);
         println!("  {name:<14} min {min:.3} s   median {med:.3} s   max {max:.3} s");
     }

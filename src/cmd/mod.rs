@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod bench;
+mod model;
 mod synth;
 mod validate;
 
@@ -23,6 +24,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             no_quirks,
         } => synth::run(stores, seed, &out, !no_quirks),
+        Command::Train { data, out, model } => model::train(&data, &out, &model),
+        Command::Backtest { data, out, model } => model::backtest(&data, &out, &model),
+        Command::Forecast {
+            data,
+            model,
+            input,
+            out,
+            intervals,
+        } => model::forecast(&data, &model, input.as_deref(), &out, intervals),
         Command::Bench { what } => match what {
             BenchCommand::Load { data, iterations } => bench::load(&data, iterations),
         },

@@ -67,6 +67,17 @@ impl ForecastRequests {
         Some((first, last))
     }
 
+    /// Reads a request file (test.csv format, optionally gzipped) strictly: the first bad row
+    /// is an error naming its line and column.
+    pub fn load_file(path: &std::path::Path) -> Result<Self, LoadError> {
+        let raw = RawFile::read(path)?;
+        let (table, meta) = Self::load(&raw)?;
+        match meta.rejected.into_iter().next() {
+            Some(first) => Err(LoadError::Row(first)),
+            None => Ok(table),
+        }
+    }
+
     pub(crate) fn load(file: &RawFile) -> Result<(Self, TableMeta), LoadError> {
         let mut rows = Vec::new();
         let meta = read_table(file, COLUMNS, |c| {

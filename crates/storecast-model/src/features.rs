@@ -151,7 +151,12 @@ fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
                 let sales = tl.sales_before(s, d, origin)?;
                 (p.open == OpenState::Open && sales > 0.0).then(|| {
                     let cust = tl.customers_before(s, d, origin).unwrap_or(0.0);
-                    (d as usize, f64::from(sales).ln(), f64::from(cust.max(1.0)).ln(), p.promo)
+                    (
+                        d as usize,
+                        f64::from(sales).ln(),
+                        f64::from(cust.max(1.0)).ln(),
+                        p.promo,
+                    )
                 })
             })
             .collect()
@@ -348,7 +353,11 @@ pub fn regions(tl: &Timeline) -> Vec<f32> {
     // Number regions by size (largest first), ties by signature for determinism.
     let mut ranked: Vec<(&Vec<u32>, &usize)> = keys.iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let code: HashMap<&Vec<u32>, usize> = ranked.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+    let code: HashMap<&Vec<u32>, usize> = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (*k, i))
+        .collect();
     for sig in &sigs {
         let c = code.get(sig).copied().unwrap_or(0);
         // Small singleton "regions" are noise (a store with odd data): lump them together.
@@ -389,7 +398,17 @@ impl Frame {
 /// Builds features for the given store-days as of `origin` (a day index: sales on or after it
 /// are never read). `cells` are (store index, day index) pairs, grouped by store for speed.
 pub fn build(tl: &Timeline, stores: &StoreTable, origin: usize, cells: &[(u32, u32)]) -> Frame {
-    let regions = regions(tl);
+    build_with_regions(tl, stores, origin, cells, &regions(tl))
+}
+
+/// [`build`] with the region codes already computed (they only depend on the calendar).
+pub fn build_with_regions(
+    tl: &Timeline,
+    stores: &StoreTable,
+    origin: usize,
+    cells: &[(u32, u32)],
+    regions: &[f32],
+) -> Frame {
     let mut frame = Frame {
         rows: Vec::with_capacity(cells.len()),
         x: Vec::with_capacity(cells.len() * N_FEATURES),
@@ -403,7 +422,16 @@ pub fn build(tl: &Timeline, stores: &StoreTable, origin: usize, cells: &[(u32, u
         let Some((_, prof, arr)) = current.as_ref() else {
             continue;
         };
-        let row = row_features(tl, stores, origin, s as usize, d as usize, prof, arr, regions[s as usize]);
+        let row = row_features(
+            tl,
+            stores,
+            origin,
+            s as usize,
+            d as usize,
+            prof,
+            arr,
+            regions[s as usize],
+        );
         frame.rows.push((s, d));
         frame.x.extend_from_slice(&row);
     }
@@ -435,17 +463,19 @@ fn row_features(
     if let Some(info) = info {
         x[F::store_type as usize] = info.store_type.index() as f32;
         x[F::assortment as usize] = info.assortment.index() as f32;
-        x[F::competition_distance as usize] =
-            info.competition_distance.map_or(nan, |v| v as f32);
+        x[F::competition_distance as usize] = info.competition_distance.map_or(nan, |v| v as f32);
         if let Some(open) = info.competition_open_date() {
-            let months = (date.year() - open.year()) * 12 + date.month() as i32 - open.month() as i32;
+            let months =
+                (date.year() - open.year()) * 12 + date.month() as i32 - open.month() as i32;
             x[F::competition_months as usize] = months.clamp(-24, 240) as f32;
         }
         let since = info.promo2_since_date();
         let active = since.is_some_and(|since| since <= date);
         x[F::promo2_active as usize] = b(active);
-        x[F::promo2_month as usize] =
-            b(active && info.promo_interval.is_some_and(|i| i.contains_month(date.month())));
+        x[F::promo2_month as usize] = b(active
+            && info
+                .promo_interval
+                .is_some_and(|i| i.contains_month(date.month())));
         x[F::promo2_weeks as usize] = since.map_or(nan, |since| {
             ((date - since).num_days() as f32 / 7.0).clamp(-52.0, 312.0)
         });
@@ -499,8 +529,9 @@ fn row_features(
     x[F::days_to_school_holiday as usize] = arr.to_school[d];
     x[F::days_since_school_holiday as usize] = arr.since_school[d];
     let monday = di - (dow as isize - 1);
-    x[F::school_days_in_week as usize] =
-        (0..7).filter(|&k| tl.plan(s, monday + k).school_holiday).count() as f32;
+    x[F::school_days_in_week as usize] = (0..7)
+        .filter(|&k| tl.plan(s, monday + k).school_holiday)
+        .count() as f32;
     x[F::holidays_in_week as usize] = (0..7)
         .filter(|&k| tl.plan(s, monday + k).state_holiday != StateHoliday::None)
         .count() as f32;

@@ -145,7 +145,12 @@ fn lib(e: lightgbm3::Error) -> GbdtError {
 
 impl Gbdt {
     /// Fits on row-major `x` (`y.len()` rows × `names.len()` features).
-    pub fn fit(x: &[f32], y: &[f32], names: &[&str], params: &GbdtParams) -> Result<Self, GbdtError> {
+    pub fn fit(
+        x: &[f32],
+        y: &[f32],
+        names: &[&str],
+        params: &GbdtParams,
+    ) -> Result<Self, GbdtError> {
         let n_features = names.len();
         if n_features == 0 || x.len() != y.len() * n_features {
             return Err(GbdtError::Shape {
@@ -284,7 +289,13 @@ mod tests {
         };
         let m = Gbdt::fit(&x, &y, &["a", "b"], &params)?;
         let p = m.predict(&x)?;
-        let rmse = (p.iter().zip(&y).map(|(p, y)| (p - f64::from(*y)).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let rmse = (p
+            .iter()
+            .zip(&y)
+            .map(|(p, y)| (p - f64::from(*y)).powi(2))
+            .sum::<f64>()
+            / n as f64)
+            .sqrt();
         assert!(rmse < 0.05, "rmse {rmse}");
         // Contributions sum to the prediction.
         let c = m.contributions(&x[..20])?;
@@ -304,7 +315,12 @@ mod tests {
 
     #[test]
     fn shape_errors_are_reported() {
-        let err = Gbdt::fit(&[1.0, 2.0, 3.0], &[1.0, 2.0], &["a", "b"], &GbdtParams::default());
+        let err = Gbdt::fit(
+            &[1.0, 2.0, 3.0],
+            &[1.0, 2.0],
+            &["a", "b"],
+            &GbdtParams::default(),
+        );
         assert!(matches!(err, Err(GbdtError::Shape { .. })));
     }
 }

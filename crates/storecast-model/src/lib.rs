@@ -23,7 +23,9 @@ pub fn training_cells(tl: &Timeline, origin: usize) -> Vec<(u32, u32)> {
     for s in 0..tl.stores.len() {
         for d in 0..origin.min(tl.days) {
             if tl.plan(s, d as isize).open == O::Open
-                && tl.sales_before(s, d as isize, origin).is_some_and(|v| v > 0.0)
+                && tl
+                    .sales_before(s, d as isize, origin)
+                    .is_some_and(|v| v > 0.0)
             {
                 out.push((s as u32, d as u32));
             }
@@ -44,3 +46,21 @@ pub fn horizon_cells(tl: &Timeline, origin: usize, horizon: usize) -> Vec<(u32, 
     }
     out
 }
+pub mod backtest;
+pub mod baselines;
+
+/// Log sales of each row of a training frame.
+pub fn log_targets(tl: &Timeline, frame: &Frame) -> Vec<f32> {
+    frame
+        .rows
+        .iter()
+        .map(|&(s, d)| tl.actual_sales(s as usize, d as usize).map_or(0.0, f32::ln))
+        .collect()
+}
+pub mod artifact;
+pub mod forecaster;
+pub mod intervals;
+pub mod training;
+
+pub use artifact::ModelArtifact;
+pub use forecaster::{DayForecast, ForecastError, Forecaster, Scenario};

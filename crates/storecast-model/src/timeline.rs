@@ -91,7 +91,11 @@ impl Timeline {
             let r = history.row(i);
             if let Some(c) = tl.cell(r.store, r.date) {
                 tl.plan[c] = PlanDay {
-                    open: if r.open { OpenState::Open } else { OpenState::Closed },
+                    open: if r.open {
+                        OpenState::Open
+                    } else {
+                        OpenState::Closed
+                    },
                     promo: r.promo,
                     state_holiday: r.state_holiday,
                     school_holiday: r.school_holiday,
@@ -105,7 +109,11 @@ impl Timeline {
                 if let Some(c) = tl.cell(r.store, r.date) {
                     // Blank Open in a plan is treated as open (see the validation policy).
                     tl.plan[c] = PlanDay {
-                        open: if r.open.unwrap_or(true) { OpenState::Open } else { OpenState::Closed },
+                        open: if r.open.unwrap_or(true) {
+                            OpenState::Open
+                        } else {
+                            OpenState::Closed
+                        },
                         promo: r.promo,
                         state_holiday: r.state_holiday,
                         school_holiday: r.school_holiday,
@@ -118,7 +126,11 @@ impl Timeline {
 
     /// Dense index of a store id.
     pub fn store_index(&self, store: u16) -> Option<usize> {
-        self.index_of.get(usize::from(store)).copied().flatten().map(|i| i as usize)
+        self.index_of
+            .get(usize::from(store))
+            .copied()
+            .flatten()
+            .map(|i| i as usize)
     }
 
     /// Day index of a date, if inside the grid.
@@ -142,6 +154,14 @@ impl Timeline {
             return UNKNOWN_DAY;
         }
         self.plan[s * self.days + d as usize]
+    }
+
+    /// Replaces the plan of store index `s` on day `d` (what-if scenarios). Days outside the
+    /// grid are ignored.
+    pub fn set_plan(&mut self, s: usize, d: usize, plan: PlanDay) {
+        if s < self.stores.len() && d < self.days {
+            self.plan[s * self.days + d] = plan;
+        }
     }
 
     /// Sales of store index `s` on day `d`, only when `d` is before `origin` (else `None`):

@@ -1,0 +1,203 @@
+//! The model artifact: one versioned, checksummed JSON file holding everything needed to
+//! reproduce and audit a forecast: LightGBM's text model, feature list and drivers, parameters,
+//! bias correction, interval calibration, backtest metrics, the training data's fingerprint and
+//! the code version. Written atomically (temp file, fsync, rename) so a crash never leaves a
+//! half-written model behind.
+
+use crate::backtest::{Fold, ScoreRow};
+use crate::features::{Driver, FEATURE_DRIVERS, FEATURE_NAMES};
+use crate::gbdt::GbdtParams;
+use crate::intervals::IntervalCalibration;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+use thiserror::Error;
+
+/// Format version of the artifact file.
+pub const FORMAT_VERSION: u32 = 1;
+/// The code version compiled into this binary.
+pub const CODE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("STORECAST_GIT_SHA"));
+
+/// Errors reading or writing an artifact.
+#[derive(Debug, Error)]
+pub enum ArtifactError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not a valid artifact.
+    #[error("{path}: not a storecast model artifact: {source}")]
+    Json {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// The checksum does not match the content.
+    #[error("{path}: checksum mismatch (file corrupted or edited): stored {stored}, computed {computed}")]
+    Checksum {
+        /// The file.
+        path: String,
+        /// Stored checksum.
+        stored: String,
+        /// Computed checksum.
+        computed: String,
+    },
+    /// Written by an incompatible version.
+    #[error("{path}: artifact format {found}, this build reads format {FORMAT_VERSION}")]
+    Format {
+        /// The file.
+        path: String,
+        /// Format found.
+        found: u32,
+    },
+    /// The feature list differs from this build's.
+    #[error("{path}: the model's features differ from this build's features; retrain it")]
+    Features {
+        /// The file.
+        path: String,
+    },
+}
+
+/// Backtest figures kept with the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverageRow {
+    /// What was covered (e.g. "last fold", "store type a").
+    pub scope: String,
+    /// Share inside the 80 % band.
+    pub cover80: f64,
+    /// Share inside the 95 % band.
+    pub cover95: f64,
+    /// Store-days.
+    pub n: usize,
+}
+
+/// Everything about a trained model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelArtifact {
+    /// File format.
+    pub format_version: u32,
+    /// Model version: last training day and a content hash.
+    pub model_version: String,
+    /// When it was trained (UTC, RFC 3339).
+    pub trained_at: String,
+    /// Code version that trained it.
+    pub code_version: String,
+    /// Fingerprint of the training data files.
+    pub data_fingerprint: String,
+    /// Where the training data came from.
+    pub data_origin: String,
+    /// First and last training day.
+    pub train_start: NaiveDate,
+    /// Last training day (the forecast origin is the day after).
+    pub train_end: NaiveDate,
+    /// Rows the final model trained on.
+    pub train_rows: usize,
+    /// Feature names, in column order.
+    pub features: Vec<String>,
+    /// Driver of each feature.
+    pub drivers: Vec<Driver>,
+    /// Model parameters.
+    pub params: GbdtParams,
+    /// Multiplicative bias correction tuned on the backtests.
+    pub scale: f64,
+    /// Interval calibration from the backtests.
+    pub intervals: IntervalCalibration,
+    /// Backtest folds.
+    pub folds: Vec<Fold>,
+    /// Backtest metrics per model and fold.
+    pub scores: Vec<ScoreRow>,
+    /// Measured interval coverage.
+    pub coverage: Vec<CoverageRow>,
+    /// LightGBM's text model.
+    pub lightgbm_model: String,
+    /// SHA-256 of the artifact with this field empty.
+    pub checksum: String,
+}
+
+impl ModelArtifact {
+    fn digest(&self) -> String {
+        let mut copy = self.clone();
+        copy.checksum = String::new();
+        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
+        Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Fills `checksum` (call after every change).
+    pub fn seal(&mut self) {
+        self.checksum = self.digest();
+    }
+
+    /// Writes the artifact atomically: temp file in the same directory, fsync, rename.
+    pub fn save(&self, path: &Path) -> Result<(), ArtifactError> {
+        let io = |source| ArtifactError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            path.file_name()
+                .map_or("model".into(), |n| n.to_string_lossy().into_owned()),
+            std::process::id()
+        ));
+        let bytes = serde_json::to_vec(self).map_err(|source| ArtifactError::Json {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(&bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(io)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Reads and verifies an artifact (format, checksum, feature list).
+    pub fn load(path: &Path) -> Result<Self, ArtifactError> {
+        let p = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| ArtifactError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let a: ModelArtifact =
+            serde_json::from_slice(&bytes).map_err(|source| ArtifactError::Json {
+                path: p.clone(),
+                source,
+            })?;
+        if a.format_version != FORMAT_VERSION {
+            return Err(ArtifactError::Format {
+                path: p,
+                found: a.format_version,
+            });
+        }
+        let computed = a.digest();
+        if computed != a.checksum {
+            return Err(ArtifactError::Checksum {
+                path: p,
+                stored: a.checksum,
+                computed,
+            });
+        }
+        if a.features != FEATURE_NAMES || a.drivers != FEATURE_DRIVERS {
+            return Err(ArtifactError::Features { path: p });
+        }
+        Ok(a)
+    }
+}

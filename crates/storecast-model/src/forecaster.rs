@@ -1,0 +1,238 @@
+//! Forecasting with a trained artifact: build the timeline from the history plus the plan of
+//! the days to forecast, compute features as of the origin (the day after the history ends),
+//! predict, apply the bias correction and the calibrated intervals. Closed days get 0.
+//! The same [`Scenario`] serves what-if: change its plan, predict again.
+
+use crate::artifact::ModelArtifact;
+use crate::features::{self, Frame, F};
+use crate::gbdt::{Gbdt, GbdtError};
+use crate::intervals::Interval;
+use crate::timeline::{OpenState, Timeline};
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::sync::Arc;
+use storecast_data::{ForecastRequests, SalesHistory, StoreTable};
+use thiserror::Error;
+
+/// Errors while forecasting.
+#[derive(Debug, Error)]
+pub enum ForecastError {
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] GbdtError),
+    /// No history to forecast from.
+    #[error("no sales history: nothing to forecast from")]
+    NoHistory,
+    /// A requested day is not after the history.
+    #[error("requested date {date} is not after the end of the history ({end})")]
+    NotInFuture {
+        /// The date.
+        date: NaiveDate,
+        /// Last history day.
+        end: NaiveDate,
+    },
+}
+
+/// The data of one forecast: history + plan on a grid, and the origin.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The grid.
+    pub tl: Timeline,
+    /// Origin day index (first day after the history).
+    pub origin: usize,
+    regions: Vec<f32>,
+}
+
+impl Scenario {
+    /// Builds the grid from the history and the requested days.
+    pub fn new(history: &SalesHistory, plan: &ForecastRequests) -> Result<Self, ForecastError> {
+        let (_, end) = history.date_range().ok_or(ForecastError::NoHistory)?;
+        if let Some(bad) = plan.rows.iter().find(|r| r.date <= end) {
+            return Err(ForecastError::NotInFuture {
+                date: bad.date,
+                end,
+            });
+        }
+        let tl = Timeline::build(history, Some(plan)).ok_or(ForecastError::NoHistory)?;
+        let origin = tl.day_index(end).map_or(0, |d| d + 1);
+        let regions = features::regions(&tl);
+        Ok(Self {
+            tl,
+            origin,
+            regions,
+        })
+    }
+
+    /// Features of the given cells as of the origin.
+    pub fn features(&self, stores: &StoreTable, cells: &[(u32, u32)]) -> Frame {
+        features::build_with_regions(&self.tl, stores, self.origin, cells, &self.regions)
+    }
+
+    /// Horizon cells (store index, day index) of one store, open or not.
+    pub fn store_cells(&self, store: u16) -> Vec<(u32, u32)> {
+        match self.tl.store_index(store) {
+            Some(s) => (self.origin..self.tl.days)
+                .map(|d| (s as u32, d as u32))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// One forecast store-day.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DayForecast {
+    /// Store id.
+    pub store: u16,
+    /// Date.
+    pub date: NaiveDate,
+    /// Days after the origin.
+    pub horizon_day: u16,
+    /// Planned open (blank Open counts as open).
+    pub open: bool,
+    /// Planned promo.
+    pub promo: bool,
+    /// Forecast sales (€), 0 when closed.
+    pub sales: f64,
+    /// Calibrated bounds.
+    pub interval: Interval,
+    /// Model output in log space, before the correction (NaN when closed).
+    pub log_raw: f64,
+}
+
+/// A loaded model, ready to forecast. Cheap to clone and shareable across threads.
+#[derive(Debug, Clone)]
+pub struct Forecaster {
+    /// The artifact's metadata and calibration.
+    pub artifact: Arc<ModelArtifact>,
+    gbdt: Gbdt,
+}
+
+impl Forecaster {
+    /// Starts the model of an artifact.
+    pub fn new(artifact: ModelArtifact) -> Result<Self, GbdtError> {
+        let gbdt = Gbdt::from_text(artifact.lightgbm_model.clone(), artifact.features.len())?;
+        Ok(Self {
+            artifact: Arc::new(artifact),
+            gbdt,
+        })
+    }
+
+    /// The underlying model.
+    pub fn gbdt(&self) -> &Gbdt {
+        &self.gbdt
+    }
+
+    /// Forecasts cells of a scenario (closed days get 0).
+    pub fn forecast_cells(
+        &self,
+        sc: &Scenario,
+        stores: &StoreTable,
+        cells: &[(u32, u32)],
+    ) -> Result<Vec<DayForecast>, ForecastError> {
+        let frame = sc.features(stores, cells);
+        self.forecast_frame(sc, &frame)
+    }
+
+    /// Forecasts the rows of an already built feature frame.
+    pub fn forecast_frame(
+        &self,
+        sc: &Scenario,
+        frame: &Frame,
+    ) -> Result<Vec<DayForecast>, ForecastError> {
+        let open: Vec<bool> = frame
+            .rows
+            .iter()
+            .map(|&(s, d)| sc.tl.plan(s as usize, d as isize).open != OpenState::Closed)
+            .collect();
+        // Predict only the open rows.
+        let mut x = Vec::new();
+        for (i, &o) in open.iter().enumerate() {
+            if o {
+                x.extend_from_slice(frame.row(i));
+            }
+        }
+        let raw = self.gbdt.predict(&x)?;
+        let mut raw_iter = raw.into_iter();
+        let a = &self.artifact;
+        let mut out = Vec::with_capacity(frame.len());
+        for (i, &(s, d)) in frame.rows.iter().enumerate() {
+            let plan = sc.tl.plan(s as usize, d as isize);
+            let horizon_day =
+                u16::try_from((d as usize).saturating_sub(sc.origin)).unwrap_or(u16::MAX);
+            let (sales, interval, log_raw) = if open[i] {
+                let lr = raw_iter.next().unwrap_or(f64::NAN);
+                let sales = lr.exp() * a.scale;
+                let vol = f64::from(frame.row(i)[F::store_volatility as usize]);
+                (sales, a.intervals.interval(sales, horizon_day, vol), lr)
+            } else {
+                let zero = Interval {
+                    lo80: 0.0,
+                    hi80: 0.0,
+                    lo95: 0.0,
+                    hi95: 0.0,
+                };
+                (0.0, zero, f64::NAN)
+            };
+            out.push(DayForecast {
+                store: sc.tl.stores[s as usize],
+                date: sc.tl.date(d as usize),
+                horizon_day,
+                open: open[i],
+                promo: plan.promo,
+                sales,
+                interval,
+                log_raw,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Forecasts every row of a request file, in file order (same length as `requests.rows`).
+    pub fn forecast_requests(
+        &self,
+        sc: &Scenario,
+        stores: &StoreTable,
+        requests: &ForecastRequests,
+    ) -> Result<Vec<DayForecast>, ForecastError> {
+        // Build features grouped by store (fast path), then put them back in file order.
+        let mut order: Vec<(usize, (u32, u32))> = requests
+            .rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let s = sc.tl.store_index(r.store)? as u32;
+                let d = sc.tl.day_index(r.date)? as u32;
+                Some((i, (s, d)))
+            })
+            .collect();
+        order.sort_by_key(|&(i, (s, d))| (s, d, i));
+        let cells: Vec<(u32, u32)> = order.iter().map(|x| x.1).collect();
+        let forecasts = self.forecast_cells(sc, stores, &cells)?;
+        let mut out: Vec<Option<DayForecast>> = vec![None; requests.len()];
+        for ((i, _), f) in order.into_iter().zip(forecasts) {
+            out[i] = Some(f);
+        }
+        Ok(out
+            .into_iter()
+            .zip(&requests.rows)
+            .map(|(f, r)| {
+                f.unwrap_or(DayForecast {
+                    store: r.store,
+                    date: r.date,
+                    horizon_day: 0,
+                    open: r.open.unwrap_or(true),
+                    promo: r.promo,
+                    sales: 0.0,
+                    interval: Interval {
+                        lo80: 0.0,
+                        hi80: 0.0,
+                        lo95: 0.0,
+                        hi95: 0.0,
+                    },
+                    log_raw: f64::NAN,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,193 @@
+//! Prediction intervals calibrated on backtest residuals (split-conformal by group).
+//!
+//! Why: a manager needs to know how far a number can be off. The residuals of honest
+//! backtests, log(actual / forecast), are grouped by horizon week (errors grow with the
+//! horizon) and by the store's volatility band (some stores are simply harder), and their
+//! empirical quantiles become the multiplicative band around each new forecast. Groups with
+//! too few residuals borrow from the pooled horizon week.
+
+use crate::backtest::Prediction;
+use serde::{Deserialize, Serialize};
+
+/// Band edges as log-residual quantiles for one group.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// Horizon week 1..=6 (0 = all weeks).
+    pub horizon_week: u16,
+    /// Volatility band 0 (calm) ..= 2 (volatile); 255 = all.
+    pub volatility_band: u8,
+    /// Residuals used.
+    pub n: usize,
+    /// 2.5 % quantile of log(actual / forecast).
+    pub q025: f64,
+    /// 10 % quantile.
+    pub q10: f64,
+    /// 90 % quantile.
+    pub q90: f64,
+    /// 97.5 % quantile.
+    pub q975: f64,
+}
+
+/// 80 % and 95 % bounds of one forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Lower 80 % bound.
+    pub lo80: f64,
+    /// Upper 80 % bound.
+    pub hi80: f64,
+    /// Lower 95 % bound.
+    pub lo95: f64,
+    /// Upper 95 % bound.
+    pub hi95: f64,
+}
+
+/// The calibration: volatility cut points and a band per group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntervalCalibration {
+    /// Volatility values splitting stores into three bands (terciles).
+    pub volatility_cuts: [f64; 2],
+    /// Bands per group, plus pooled per-week bands (`volatility_band` = 255).
+    pub bands: Vec<Band>,
+}
+
+const MIN_GROUP: usize = 200;
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    // Conformal-style: the ceil((n + 1) q)-th smallest, clamped.
+    let n = sorted.len();
+    let rank = ((n as f64 + 1.0) * q).ceil() as usize;
+    sorted[rank.clamp(1, n) - 1]
+}
+
+fn band_of(sorted: &mut Vec<f64>, horizon_week: u16, volatility_band: u8) -> Band {
+    sorted.sort_by(f64::total_cmp);
+    Band {
+        horizon_week,
+        volatility_band,
+        n: sorted.len(),
+        q025: quantile(sorted, 0.025),
+        q10: quantile(sorted, 0.10),
+        q90: quantile(sorted, 0.90),
+        q975: quantile(sorted, 0.975),
+    }
+}
+
+impl IntervalCalibration {
+    /// Calibrates on backtest predictions (their corrected model forecasts).
+    pub fn fit<'a>(preds: impl IntoIterator<Item = &'a Prediction>) -> Self {
+        let preds: Vec<&Prediction> = preds
+            .into_iter()
+            .filter(|p| p.actual > 0.0 && p.model > 0.0)
+            .collect();
+        let mut vols: Vec<f64> = preds
+            .iter()
+            .map(|p| p.volatility)
+            .filter(|v| v.is_finite())
+            .collect();
+        vols.sort_by(f64::total_cmp);
+        let cuts = [quantile(&vols, 1.0 / 3.0), quantile(&vols, 2.0 / 3.0)];
+        let mut cal = Self {
+            volatility_cuts: cuts,
+            bands: Vec::new(),
+        };
+        let mut all_weeks = Vec::new();
+        for week in 1..=6u16 {
+            let mut pooled: Vec<f64> = Vec::new();
+            let mut by_band: [Vec<f64>; 3] = Default::default();
+            for p in preds.iter().filter(|p| p.horizon_week().min(6) == week) {
+                let r = (p.actual / p.model).ln();
+                pooled.push(r);
+                by_band[usize::from(cal.band_index(p.volatility))].push(r);
+            }
+            all_weeks.extend_from_slice(&pooled);
+            if pooled.is_empty() {
+                continue;
+            }
+            cal.bands.push(band_of(&mut pooled, week, 255));
+            for (b, mut v) in by_band.into_iter().enumerate() {
+                if v.len() >= MIN_GROUP {
+                    cal.bands.push(band_of(&mut v, week, b as u8));
+                }
+            }
+        }
+        if !all_weeks.is_empty() {
+            cal.bands.push(band_of(&mut all_weeks, 0, 255));
+        }
+        cal
+    }
+
+    /// Volatility band (0..=2) of a store's volatility.
+    pub fn band_index(&self, volatility: f64) -> u8 {
+        if !volatility.is_finite() {
+            return 1;
+        }
+        u8::from(volatility > self.volatility_cuts[0])
+            + u8::from(volatility > self.volatility_cuts[1])
+    }
+
+    fn band(&self, horizon_week: u16, volatility: f64) -> Option<&Band> {
+        let w = horizon_week.clamp(1, 6);
+        let b = self.band_index(volatility);
+        self.bands
+            .iter()
+            .find(|x| x.horizon_week == w && x.volatility_band == b)
+            .or_else(|| {
+                self.bands
+                    .iter()
+                    .find(|x| x.horizon_week == w && x.volatility_band == 255)
+            })
+            .or_else(|| self.bands.iter().find(|x| x.horizon_week == 0))
+    }
+
+    /// The interval around `forecast` for a day `horizon_day` days after the origin.
+    pub fn interval(&self, forecast: f64, horizon_day: u16, volatility: f64) -> Interval {
+        match self.band(horizon_day / 7 + 1, volatility) {
+            Some(b) => Interval {
+                lo80: forecast * b.q10.exp(),
+                hi80: forecast * b.q90.exp(),
+                lo95: forecast * b.q025.exp(),
+                hi95: forecast * b.q975.exp(),
+            },
+            None => Interval {
+                lo80: forecast,
+                hi80: forecast,
+                lo95: forecast,
+                hi95: forecast,
+            },
+        }
+    }
+
+    /// Shares of `preds` whose actual falls inside the 80 % and 95 % intervals.
+    pub fn coverage<'a>(
+        &self,
+        preds: impl IntoIterator<Item = &'a Prediction>,
+    ) -> (f64, f64, usize) {
+        let (mut in80, mut in95, mut n) = (0usize, 0usize, 0usize);
+        for p in preds {
+            let iv = self.interval(p.model, p.horizon_day, p.volatility);
+            n += 1;
+            in80 += usize::from(p.actual >= iv.lo80 && p.actual <= iv.hi80);
+            in95 += usize::from(p.actual >= iv.lo95 && p.actual <= iv.hi95);
+        }
+        let d = n.max(1) as f64;
+        (in80 as f64 / d, in95 as f64 / d, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conformal_quantile_ranks() {
+        let v: Vec<f64> = (1..=99).map(f64::from).collect();
+        // ceil(100 * 0.1) = 10th smallest.
+        assert_eq!(quantile(&v, 0.10), 10.0);
+        assert_eq!(quantile(&v, 0.90), 90.0);
+        assert_eq!(quantile(&v, 0.975), 98.0);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+}

@@ -1,0 +1,243 @@
+//! `storecast train`, `backtest` and `forecast`: the model's commands, with progress bars and
+//! a printed backtest table.
+
+use crate::cli::{DataArgs, ModelArgs};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+use storecast_data::{ChainData, FILE_TEST};
+use storecast_model::backtest::{self, BacktestConfig, BacktestResult, Progress, ALL_MODELS};
+use storecast_model::{training, Forecaster, ModelArtifact, Scenario, Timeline};
+
+fn config(args: &ModelArgs) -> BacktestConfig {
+    let mut cfg = BacktestConfig {
+        folds: usize::from(args.folds),
+        ..BacktestConfig::default()
+    };
+    if let Some(t) = args.trees {
+        cfg.params.num_trees = t;
+    }
+    if let Some(t) = args.threads {
+        cfg.params.threads = t;
+    }
+    cfg
+}
+
+/// A spinner that shows the backtest's progress events.
+fn progress_bar() -> (ProgressBar, impl FnMut(Progress)) {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let b = bar.clone();
+    let mut fold = String::new();
+    let cb = move |p: Progress| match p {
+        Progress::Fold { index, of, origin } => {
+            fold = format!("fold {index}/{of} (origin {origin})");
+            b.set_message(fold.clone());
+        }
+        Progress::Step(step) => b.set_message(format!("{fold} {step}")),
+    };
+    (bar, cb)
+}
+
+/// Loads the chain strictly: training refuses rows that did not parse.
+fn load_strict(data: &DataArgs) -> Result<ChainData> {
+    let report = crate::input::load(data)?;
+    report
+        .into_strict()
+        .context("the data has rows that do not parse; run `storecast validate` for the full list")
+}
+
+/// Prints the models × folds table.
+pub fn print_table(bt: &BacktestResult) {
+    println!(
+        "\n{:<28} {:>5}  {:>7} {:>7} {:>7} {:>8} {:>8}",
+        "model", "fold", "RMSPE", "MAPE", "WAPE", "bias", "n"
+    );
+    for model in ALL_MODELS {
+        for fold in (1..=bt.folds.len()).chain([0]) {
+            if let Some(m) = bt.score(model, fold) {
+                let f = if fold == 0 {
+                    "all".to_string()
+                } else {
+                    fold.to_string()
+                };
+                println!(
+                    "{model:<28} {f:>5}  {:>7.4} {:>7.4} {:>7.4} {:>+8.4} {:>8}",
+                    m.rmspe, m.mape, m.wape, m.bias, m.n
+                );
+            }
+        }
+    }
+    for f in &bt.folds {
+        println!(
+            "fold {}: {} .. {}, {} training rows, {} scored store-days, correction x{:.3}",
+            f.index,
+            f.origin,
+            f.end,
+            f.train_rows,
+            f.scored_rows,
+            bt.fold_scales[f.index - 1]
+        );
+    }
+}
+
+pub fn train(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCode> {
+    let t = Instant::now();
+    let chain = load_strict(data)?;
+    let cfg = config(args);
+    let (bar, mut cb) = progress_bar();
+    let trained = training::train(&chain, &cfg, &mut cb).context("training the model")?;
+    bar.finish_and_clear();
+    print_table(&trained.backtest);
+    for c in &trained.artifact.coverage {
+        println!(
+            "interval coverage {:<34} 80%: {:.1}%  95%: {:.1}%  (n={})",
+            c.scope,
+            c.cover80 * 100.0,
+            c.cover95 * 100.0,
+            c.n
+        );
+    }
+    trained
+        .artifact
+        .save(out)
+        .with_context(|| format!("saving the model to {}", out.display()))?;
+    for (step, s) in &trained.timings {
+        println!("time {step:<16} {s:>7.1} s");
+    }
+    println!(
+        "model {} trained on {} rows ({} .. {}), correction x{:.3}; saved to {} in {:.1} s total",
+        trained.artifact.model_version,
+        trained.artifact.train_rows,
+        trained.artifact.train_start,
+        trained.artifact.train_end,
+        trained.artifact.scale,
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn backtest(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCode> {
+    let chain = load_strict(data)?;
+    let cfg = config(args);
+    let tl = Timeline::build(&chain.history, None).context("the history is empty")?;
+    let (bar, mut cb) = progress_bar();
+    let bt = backtest::run(&tl, &chain.stores, &cfg, &mut cb).context("backtesting")?;
+    bar.finish_and_clear();
+    print_table(&bt);
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let json = serde_json::to_vec(&bt)?;
+    crate::cmd::write_file(&out.join("backtest.json"), &json)?;
+    write_predictions(&bt, &out.join("predictions.csv"))?;
+    eprintln!("wrote {}/backtest.json and predictions.csv", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_predictions(bt: &BacktestResult, path: &Path) -> Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    w.write_record([
+        "fold",
+        "store",
+        "date",
+        "horizon_day",
+        "actual",
+        "lightgbm",
+        "lightgbm_raw",
+        "median",
+        "last_year",
+        "ridge",
+    ])?;
+    for p in &bt.predictions {
+        w.write_record([
+            p.fold.to_string(),
+            p.store.to_string(),
+            p.date.to_string(),
+            p.horizon_day.to_string(),
+            format!("{:.0}", p.actual),
+            format!("{:.2}", p.model),
+            format!("{:.2}", p.model_raw),
+            format!("{:.2}", p.median),
+            format!("{:.2}", p.last_year),
+            format!("{:.2}", p.ridge),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+pub fn forecast(
+    data: &DataArgs,
+    model: &Path,
+    input: Option<&Path>,
+    out: &Path,
+    intervals: bool,
+) -> Result<ExitCode> {
+    let artifact = ModelArtifact::load(model).with_context(|| {
+        format!(
+            "loading the model (train one with `storecast train --out {}`)",
+            model.display()
+        )
+    })?;
+    let chain = load_strict(data)?;
+    if chain.fingerprint != artifact.data_fingerprint {
+        eprintln!(
+            "note: the data differs from the model's training data (fingerprint {} vs {}); features use the data given",
+            &chain.fingerprint[..12],
+            &artifact.data_fingerprint[..12.min(artifact.data_fingerprint.len())]
+        );
+    }
+    let requests = match input {
+        Some(path) => storecast_data::ForecastRequests::load_file(path).with_context(|| {
+            format!("reading the store-days to forecast from {}", path.display())
+        })?,
+        None => chain
+            .requests
+            .clone()
+            .with_context(|| format!("no {FILE_TEST} in the data and no --input"))?,
+    };
+    let forecaster = Forecaster::new(artifact).context("starting the model")?;
+    let t = Instant::now();
+    let sc = Scenario::new(&chain.history, &requests)?;
+    let rows = forecaster.forecast_requests(&sc, &chain.stores, &requests)?;
+    let elapsed = t.elapsed().as_secs_f64();
+    let mut w =
+        csv::Writer::from_path(out).with_context(|| format!("writing {}", out.display()))?;
+    if intervals {
+        w.write_record(["Id", "Sales", "lo80", "hi80", "lo95", "hi95"])?;
+    } else {
+        w.write_record(["Id", "Sales"])?;
+    }
+    for (r, f) in requests.rows.iter().zip(&rows) {
+        let mut rec = vec![r.id.to_string(), format!("{:.2}", f.sales)];
+        if intervals {
+            let i = f.interval;
+            rec.extend(
+                [i.lo80, i.hi80, i.lo95, i.hi95]
+                    .iter()
+                    .map(|v| format!("{v:.2}")),
+            );
+        }
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    let blank = requests.rows.iter().filter(|r| r.open.is_none()).count();
+    let closed = rows.iter().filter(|f| !f.open).count();
+    println!(
+        "forecast {} rows ({} closed → 0; {} blank Open treated as open) with model {} in {:.3} s; wrote {}",
+        rows.len(),
+        closed,
+        blank,
+        forecaster.artifact.model_version,
+        elapsed,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
