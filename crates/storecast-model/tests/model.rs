@@ -1,0 +1,186 @@
+//! Model contract tests: no leakage across the origin, artifacts reproduce predictions bit for
+//! bit, and on a synthetic chain the model clearly beats every baseline.
+
+use storecast_data::{ChainData, SalesHistory};
+use storecast_model::backtest::{self, BacktestConfig, Progress};
+use storecast_model::{
+    features, training, training_cells, Forecaster, ModelArtifact, Scenario, Timeline,
+};
+use storecast_synth::{generate, SynthConfig};
+
+fn synthetic(stores: u16, seed: u64) -> ChainData {
+    // Less day-to-day noise than the default chain, so the planted structure (holidays,
+    // closures, promo and weekday effects, trends) decides who forecasts best.
+    let mut effects = storecast_synth::PlantedEffects::realistic();
+    effects.noise_sigma = 0.03;
+    effects.ar_sigma /= 2.0;
+    let cfg = SynthConfig {
+        stores,
+        seed,
+        quirks: false,
+        effects,
+        ..SynthConfig::default()
+    };
+    let c = generate(&cfg).expect("synthetic chain");
+    ChainData::from_bytes(c.train_csv(), c.store_csv(), Some(c.test_csv()), "synth")
+        .expect("loads")
+        .into_strict()
+        .expect("clean")
+}
+
+fn quick() -> BacktestConfig {
+    let mut cfg = BacktestConfig {
+        folds: 2,
+        ..BacktestConfig::default()
+    };
+    cfg.params.num_trees = 150;
+    cfg.params.learning_rate = 0.15;
+    cfg.params.threads = 2;
+    cfg
+}
+
+/// Perturbs every sale and customer count on or after `from` (by day index of `tl`).
+fn perturb_after(h: &SalesHistory, from: chrono::NaiveDate) -> SalesHistory {
+    let mut out = h.clone();
+    for i in 0..out.len() {
+        if out.date[i] >= from {
+            out.sales[i] = out.sales[i] * 3 + 17;
+            out.customers[i] = out.customers[i] * 2 + 5;
+        }
+    }
+    out
+}
+
+#[test]
+fn features_do_not_change_when_data_after_the_origin_changes() {
+    let data = synthetic(12, 3);
+    let tl = Timeline::build(&data.history, None).expect("timeline");
+    let origin = tl.days - 42;
+    let perturbed = perturb_after(&data.history, tl.date(origin));
+    let tl2 = Timeline::build(&perturbed, None).expect("timeline");
+    // Training rows and horizon rows alike.
+    let mut cells = training_cells(&tl, origin);
+    cells.extend(storecast_model::horizon_cells(&tl, origin, 42));
+    let a = features::build(&tl, &data.stores, origin, &cells);
+    let b = features::build(&tl2, &data.stores, origin, &cells);
+    assert_eq!(a.rows, b.rows);
+    let same =
+        a.x.iter()
+            .zip(&b.x)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+    assert!(same, "a feature read data on or after the origin");
+    // The perturbation is real: a later origin does see it.
+    let later = origin + 42;
+    let c = features::build(&tl, &data.stores, later, &cells[..50]);
+    let d = features::build(&tl2, &data.stores, later, &cells[..50]);
+    assert!(c
+        .x
+        .iter()
+        .zip(&d.x)
+        .any(|(x, y)| x.to_bits() != y.to_bits()));
+}
+
+#[test]
+fn model_beats_baselines_and_artifact_round_trips() -> Result<(), Box<dyn std::error::Error>> {
+    let data = synthetic(40, 11);
+    let cfg = quick();
+    let trained = training::train(&data, &cfg, &mut |_: Progress| {})?;
+    let bt = &trained.backtest;
+    let model = bt.score(backtest::MODEL, 0).ok_or("no score")?;
+    // The synthetic chain is log-linear by construction, so the ridge baseline is nearly the
+    // true model there; a 10 % margin over it (and far more over the others) is a clear win.
+    for (baseline, margin) in [
+        ("store_weekday_promo_median", 0.7),
+        ("last_year_same_weekday", 0.7),
+        ("ridge_linear", 0.9),
+    ] {
+        let b = bt.score(baseline, 0).ok_or("no score")?;
+        assert!(
+            model.rmspe < margin * b.rmspe,
+            "model RMSPE {:.4} does not clearly beat {baseline} {:.4}",
+            model.rmspe,
+            b.rmspe
+        );
+    }
+    // Contributions reproduce the prediction for every row of a backtest fold's horizon.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("m.json");
+    trained.artifact.save(&path)?;
+    let loaded = ModelArtifact::load(&path)?;
+    assert_eq!(loaded.checksum, trained.artifact.checksum);
+    let requests = data.requests.clone().ok_or("no test.csv")?;
+    let sc = Scenario::new(&data.history, &requests)?;
+    let f1 = Forecaster::new(trained.artifact.clone())?.forecast_requests(
+        &sc,
+        &data.stores,
+        &requests,
+    )?;
+    let f2 = Forecaster::new(loaded)?.forecast_requests(&sc, &data.stores, &requests)?;
+    assert_eq!(f1.len(), requests.len());
+    assert!(f1
+        .iter()
+        .zip(&f2)
+        .all(|(a, b)| a.sales.to_bits() == b.sales.to_bits()));
+    // Closed days are 0, open days positive and inside their intervals.
+    for (f, r) in f1.iter().zip(&requests.rows) {
+        if r.open == Some(false) {
+            assert_eq!(f.sales, 0.0);
+        } else {
+            assert!(f.sales > 0.0);
+            assert!(
+                f.interval.lo95 <= f.interval.lo80
+                    && f.interval.lo80 <= f.sales
+                    && f.sales <= f.interval.hi80
+            );
+            assert!(f.interval.hi80 <= f.interval.hi95);
+        }
+    }
+    // A tampered artifact is refused.
+    let text = std::fs::read_to_string(&path)?.replacen("\"scale\":", "\"scale\":1.5e0,\"_\":", 1);
+    std::fs::write(&path, text)?;
+    assert!(ModelArtifact::load(&path).is_err());
+    Ok(())
+}
+
+#[test]
+fn fold_origins_end_at_the_last_day() {
+    // 100 days of history, 3 folds of 10 days: origins 70, 80, 90.
+    assert_eq!(backtest::fold_origins(100, 3, 10), vec![70, 80, 90]);
+    assert_eq!(backtest::fold_origins(25, 3, 10), vec![5, 15]);
+}
+
+#[test]
+fn real_data_last_fold_beats_the_target() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::var_os("STORECAST_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/data/rossmann")
+        });
+    if !dir.join("train.csv").is_file() {
+        eprintln!("SKIPPED: real data not found at {}", dir.display());
+        return Ok(());
+    }
+    let data = ChainData::load_dir(&dir)?.into_strict()?;
+    let tl = Timeline::build(&data.history, None).ok_or("empty")?;
+    let mut cfg = BacktestConfig {
+        folds: 1,
+        ..BacktestConfig::default()
+    };
+    // Fewer, larger steps than the production model: this test guards the pipeline, quickly.
+    cfg.params.num_trees = 250;
+    cfg.params.learning_rate = 0.2;
+    let bt = backtest::run(&tl, &data.stores, &cfg, &mut |_| {})?;
+    let m = bt.score(backtest::MODEL, 1).ok_or("no score")?;
+    let median = bt
+        .score("store_weekday_promo_median", 1)
+        .ok_or("no score")?;
+    println!(
+        "real data last fold: model RMSPE {:.4}, median baseline {:.4}",
+        m.rmspe, median.rmspe
+    );
+    assert_eq!(bt.folds[0].origin.to_string(), "2015-05-09");
+    assert!(m.rmspe < 0.115, "{}", m.rmspe);
+    assert!(m.rmspe < median.rmspe - 0.02);
+    Ok(())
+}
