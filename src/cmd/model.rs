@@ -136,7 +136,14 @@ pub fn backtest(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCod
     let json = serde_json::to_vec(&bt)?;
     crate::cmd::write_file(&out.join("backtest.json"), &json)?;
     write_predictions(&bt, &out.join("predictions.csv"))?;
-    eprintln!("wrote {}/backtest.json and predictions.csv", out.display());
+    let coverage = training::coverage_rows(&bt);
+    let doc = storecast_reports::methodology(&bt, &coverage, &chain.origin, None);
+    crate::cmd::write_file(&out.join("methodology.md"), doc.to_markdown().as_bytes())?;
+    crate::cmd::write_file(&out.join("methodology.html"), doc.to_html().as_bytes())?;
+    eprintln!(
+        "wrote {0}/methodology.html, methodology.md, backtest.json and predictions.csv",
+        out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod doc;
+pub use doc::{Block, Doc, Section};
+
 /// Chart.js 4.6.1, UMD build (MIT, see `assets/THIRD_PARTY_LICENSES.txt`).
 pub const CHART_JS: &str = include_str!("../assets/chart.umd.min.js");
 /// chartjs-plugin-zoom 2.2.0 (MIT): drag and wheel zoom on time series.
@@ -226,7 +229,9 @@ pub fn html_escape(text: &str) -> String {
 
 /// The three scripts inline, for a standalone page (place at the end of `<body>`).
 pub fn scripts_inline() -> String {
-    format!("<script>{CHART_JS}</script>\n<script>{ZOOM_JS}</script>\n<script>{RENDER_JS}</script>\n")
+    format!(
+        "<script>{CHART_JS}</script>\n<script>{ZOOM_JS}</script>\n<script>{RENDER_JS}</script>\n"
+    )
 }
 
 /// Base CSS shared by the generated pages (reports and app).

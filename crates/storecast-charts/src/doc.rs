@@ -1,0 +1,246 @@
+//! A small document model for generated reports (methodology, business performance): sections
+//! of paragraphs, tables, bullet lists and charts, rendered to Markdown and to self-contained
+//! HTML from the same data, so the two never disagree.
+
+use crate::{html_escape, standalone_page, Chart};
+use serde::Serialize;
+
+/// A content block.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    /// A paragraph (plain text; `**bold**` is kept in Markdown and bolded in HTML).
+    Para(String),
+    /// A highlighted conclusion.
+    Callout(String),
+    /// Bullet points.
+    List(Vec<String>),
+    /// A table; cells that parse as numbers are right-aligned in HTML.
+    Table {
+        /// Column headers.
+        headers: Vec<String>,
+        /// Rows of cells.
+        rows: Vec<Vec<String>>,
+    },
+    /// A chart (HTML only; Markdown gets its title).
+    Chart(Chart),
+}
+
+/// A titled section.
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    /// Heading.
+    pub heading: String,
+    /// Anchor id.
+    pub id: String,
+    /// Content.
+    pub blocks: Vec<Block>,
+}
+
+impl Section {
+    /// An empty section.
+    pub fn new(id: impl Into<String>, heading: impl Into<String>) -> Self {
+        Self {
+            heading: heading.into(),
+            id: id.into(),
+            blocks: Vec::new(),
+        }
+    }
+    /// Adds a paragraph.
+    pub fn para(mut self, text: impl Into<String>) -> Self {
+        self.blocks.push(Block::Para(text.into()));
+        self
+    }
+    /// Adds a callout.
+    pub fn callout(mut self, text: impl Into<String>) -> Self {
+        self.blocks.push(Block::Callout(text.into()));
+        self
+    }
+    /// Adds a list.
+    pub fn list(mut self, items: Vec<String>) -> Self {
+        self.blocks.push(Block::List(items));
+        self
+    }
+    /// Adds a table.
+    pub fn table(mut self, headers: &[&str], rows: Vec<Vec<String>>) -> Self {
+        self.blocks.push(Block::Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows,
+        });
+        self
+    }
+    /// Adds a chart.
+    pub fn chart(mut self, chart: Chart) -> Self {
+        self.blocks.push(Block::Chart(chart));
+        self
+    }
+}
+
+/// A whole document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Doc {
+    /// Title.
+    pub title: String,
+    /// Subtitle (data, model version, date).
+    pub subtitle: String,
+    /// Sections.
+    pub sections: Vec<Section>,
+}
+
+fn bold_html(text: &str) -> String {
+    let escaped = html_escape(text);
+    let mut out = String::new();
+    let mut open = false;
+    for (i, part) in escaped.split("**").enumerate() {
+        if i > 0 {
+            out.push_str(if open { "</b>" } else { "<b>" });
+            open = !open;
+        }
+        out.push_str(part);
+    }
+    if open {
+        out.push_str("</b>");
+    }
+    out
+}
+
+fn numeric(cell: &str) -> bool {
+    let t = cell
+        .trim()
+        .trim_end_matches('%')
+        .trim_end_matches('€')
+        .trim()
+        .replace([',', '+', ' '], "");
+    !t.is_empty() && t.parse::<f64>().is_ok()
+}
+
+impl Doc {
+    /// Markdown rendering.
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!("# {}\n\n_{}_\n\n", self.title, self.subtitle);
+        for s in &self.sections {
+            out.push_str(&format!("## {}\n\n", s.heading));
+            for b in &s.blocks {
+                match b {
+                    Block::Para(t) => out.push_str(&format!("{t}\n\n")),
+                    Block::Callout(t) => out.push_str(&format!("> {t}\n\n")),
+                    Block::List(items) => {
+                        for i in items {
+                            out.push_str(&format!("- {i}\n"));
+                        }
+                        out.push('\n');
+                    }
+                    Block::Table { headers, rows } => {
+                        out.push_str(&format!("| {} |\n", headers.join(" | ")));
+                        out.push_str(&format!(
+                            "|{}\n",
+                            headers.iter().map(|_| "---|").collect::<String>()
+                        ));
+                        for r in rows {
+                            out.push_str(&format!("| {} |\n", r.join(" | ")));
+                        }
+                        out.push('\n');
+                    }
+                    Block::Chart(c) => {
+                        out.push_str(&format!("_Chart: {} (see the HTML report)._\n\n", c.title))
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The body HTML (for embedding in an app page that loads the chart scripts itself).
+    pub fn body_html(&self) -> String {
+        let mut out = String::new();
+        out.push_str("<nav class=\"toc\"><b>Contents</b><ol>");
+        for s in &self.sections {
+            out.push_str(&format!(
+                "<li><a href=\"#{}\">{}</a></li>",
+                html_escape(&s.id),
+                html_escape(&s.heading)
+            ));
+        }
+        out.push_str("</ol></nav>");
+        for s in &self.sections {
+            out.push_str(&format!(
+                "<section class=\"finding\" id=\"{}\"><h2>{}</h2>",
+                html_escape(&s.id),
+                html_escape(&s.heading)
+            ));
+            for b in &s.blocks {
+                match b {
+                    Block::Para(t) => out.push_str(&format!("<p>{}</p>", bold_html(t))),
+                    Block::Callout(t) => {
+                        out.push_str(&format!("<p class=\"conclusion\">{}</p>", bold_html(t)))
+                    }
+                    Block::List(items) => {
+                        out.push_str("<ul>");
+                        for i in items {
+                            out.push_str(&format!("<li>{}</li>", bold_html(i)));
+                        }
+                        out.push_str("</ul>");
+                    }
+                    Block::Table { headers, rows } => {
+                        out.push_str("<table><tr>");
+                        for h in headers {
+                            out.push_str(&format!("<th>{}</th>", html_escape(h)));
+                        }
+                        out.push_str("</tr>");
+                        for r in rows {
+                            out.push_str("<tr>");
+                            for c in r {
+                                let class = if numeric(c) { " class=\"num\"" } else { "" };
+                                out.push_str(&format!("<td{class}>{}</td>", bold_html(c)));
+                            }
+                            out.push_str("</tr>");
+                        }
+                        out.push_str("</table>");
+                    }
+                    Block::Chart(c) => out.push_str(&c.embed()),
+                }
+            }
+            out.push_str("</section>");
+        }
+        out
+    }
+
+    /// A complete self-contained HTML page.
+    pub fn to_html(&self) -> String {
+        let body = format!(
+            "<header class=\"top\"><h1>{}</h1><p>{}</p></header><main>{}</main>",
+            html_escape(&self.title),
+            html_escape(&self.subtitle),
+            self.body_html()
+        );
+        standalone_page(&self.title, &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Kind, Series};
+
+    #[test]
+    fn renders_both_formats_from_one_model() {
+        let doc = Doc {
+            title: "T".into(),
+            subtitle: "s".into(),
+            sections: vec![Section::new("a", "Alpha")
+                .para("some **bold** <text>")
+                .table(&["k", "v"], vec![vec!["x".into(), "1.5%".into()]])
+                .chart(
+                    Chart::new("c", Kind::Bar, "C")
+                        .labels(["a"])
+                        .series(Series::new("s", vec![1.0])),
+                )],
+        };
+        let md = doc.to_markdown();
+        assert!(md.contains("## Alpha") && md.contains("| x | 1.5% |") && md.contains("_Chart: C"));
+        let html = doc.to_html();
+        assert!(html.contains("some <b>bold</b> &lt;text&gt;"));
+        assert!(html.contains("<td class=\"num\">1.5%</td>"));
+        assert_eq!(doc.body_html().matches("class=\"chart-spec\"").count(), 1);
+    }
+}

@@ -1,0 +1,159 @@
+//! Shared cuts of backtest predictions (by store type, horizon week, weekday ...), computed
+//! once and used by both reports, with small formatting helpers.
+
+use storecast_model::backtest::{BacktestResult, Prediction};
+use storecast_model::Metrics;
+
+/// A named way to split predictions into groups.
+pub struct Cut {
+    /// Column header.
+    pub name: &'static str,
+    /// Group label of a prediction.
+    pub key: fn(&Prediction) -> String,
+    /// Sort order of groups.
+    pub order: fn(&str) -> i64,
+}
+
+fn weekday_name(p: &Prediction) -> String {
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][(p.weekday() as usize).clamp(1, 7) - 1]
+        .to_string()
+}
+
+fn weekday_order(k: &str) -> i64 {
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        .iter()
+        .position(|d| *d == k)
+        .map_or(9, |i| i as i64)
+}
+
+fn natural(k: &str) -> i64 {
+    k.chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
+}
+
+fn alpha(k: &str) -> i64 {
+    k.bytes().next().map_or(0, i64::from)
+}
+
+/// The standard cuts.
+pub const CUTS: &[Cut] = &[
+    Cut {
+        name: "store type",
+        key: |p| p.store_type.code().to_string(),
+        order: alpha,
+    },
+    Cut {
+        name: "assortment",
+        key: |p| p.assortment.name().to_string(),
+        order: alpha,
+    },
+    Cut {
+        name: "horizon week",
+        key: |p| format!("week {}", p.horizon_week()),
+        order: natural,
+    },
+    Cut {
+        name: "weekday",
+        key: weekday_name,
+        order: weekday_order,
+    },
+    Cut {
+        name: "promo",
+        key: |p| {
+            if p.promo {
+                "promo day".into()
+            } else {
+                "no promo".into()
+            }
+        },
+        order: alpha,
+    },
+    Cut {
+        name: "holidays",
+        key: |p| {
+            if p.near_holiday {
+                "near a public holiday".into()
+            } else if p.school_holiday {
+                "school holiday".into()
+            } else {
+                "ordinary day".into()
+            }
+        },
+        order: alpha,
+    },
+];
+
+/// Metrics of several models per group of a cut, optionally restricted to one fold.
+pub fn by_cut(
+    bt: &BacktestResult,
+    cut: &Cut,
+    models: &[&str],
+    fold: Option<usize>,
+) -> Vec<(String, Vec<Metrics>)> {
+    let mut keys: Vec<String> = bt
+        .predictions
+        .iter()
+        .filter(|p| fold.is_none_or(|f| p.fold == f))
+        .map(|p| (cut.key)(p))
+        .collect();
+    keys.sort_by_key(|k| ((cut.order)(k), k.clone()));
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| {
+            let ms = models
+                .iter()
+                .map(|m| {
+                    bt.metrics_where(m, |p| fold.is_none_or(|f| p.fold == f) && (cut.key)(p) == k)
+                })
+                .collect();
+            (k, ms)
+        })
+        .collect()
+}
+
+/// `0.1234` → `12.3%`.
+pub fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", x * 100.0)
+    } else {
+        "–".into()
+    }
+}
+
+/// Signed percentage.
+pub fn spct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:+.1}%", x * 100.0)
+    } else {
+        "–".into()
+    }
+}
+
+/// `0.12345` → `0.1235`.
+pub fn f4(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.4}")
+    } else {
+        "–".into()
+    }
+}
+
+/// Thousands-separated euros.
+pub fn eur(x: f64) -> String {
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let n = x.round() as i64;
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{} €", if n < 0 { "-" } else { "" }, out)
+}
