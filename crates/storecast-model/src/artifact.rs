@@ -7,7 +7,7 @@
 use crate::backtest::{Fold, ScoreRow};
 use crate::features::{Driver, FEATURE_DRIVERS, FEATURE_NAMES};
 use crate::gbdt::GbdtParams;
-use crate::intervals::IntervalCalibration;
+use crate::intervals::{IntervalCalibration, ResidualBlocks};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -109,6 +109,8 @@ pub struct ModelArtifact {
     pub scale: f64,
     /// Interval calibration from the backtests.
     pub intervals: IntervalCalibration,
+    /// Residual blocks for intervals of sums (store weeks, store types, the chain).
+    pub residuals: ResidualBlocks,
     /// Backtest folds.
     pub folds: Vec<Fold>,
     /// Backtest metrics per model and fold.

@@ -191,3 +191,221 @@ mod tests {
         assert_eq!(quantile(&[], 0.5), 0.0);
     }
 }
+
+/// Residual blocks for intervals of sums (a store's week, a store type, the whole chain).
+///
+/// Adding the bounds of single days would overstate the width (errors partly cancel) and
+/// ignoring correlation would understate it (a hot week lifts every store). So the backtest
+/// log-residuals are split into a chain-wide shock per day (kept as whole weeks, so weekday
+/// patterns stay together), a store-week level shift and a day-level rest, and sums are
+/// simulated by drawing each part from its own pool: a week of chain shocks shared by all
+/// stores, one shift per store-week, one rest per store-day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResidualBlocks {
+    /// Chain-wide daily shocks, one array per backtest week (index 0 = Monday).
+    pub chain_weeks: Vec<[f64; 7]>,
+    /// Store-week shifts per volatility band (0..=2).
+    pub store_week: [Vec<f64>; 3],
+    /// Day-level rests per volatility band (subsampled).
+    pub day: [Vec<f64>; 3],
+    /// Volatility cut points (same as the day-level calibration).
+    pub volatility_cuts: [f64; 2],
+}
+
+/// One store-day in a sum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SumCell {
+    /// Store id.
+    pub store: u16,
+    /// Date.
+    pub date: chrono::NaiveDate,
+    /// Point forecast (€).
+    pub forecast: f64,
+    /// The store's volatility feature.
+    pub volatility: f64,
+}
+
+/// Interval of a sum of forecasts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SumInterval {
+    /// Sum of the point forecasts.
+    pub point: f64,
+    /// Lower 80 % bound.
+    pub lo80: f64,
+    /// Upper 80 % bound.
+    pub hi80: f64,
+    /// Lower 95 % bound.
+    pub lo95: f64,
+    /// Upper 95 % bound.
+    pub hi95: f64,
+}
+
+const DAY_POOL: usize = 20_000;
+
+impl ResidualBlocks {
+    /// Splits backtest residuals into the three pools.
+    pub fn fit(preds: &[&Prediction], volatility_cuts: [f64; 2]) -> Self {
+        use chrono::Datelike;
+        use std::collections::BTreeMap;
+        let band = |v: f64| -> usize {
+            if !v.is_finite() {
+                1
+            } else {
+                usize::from(v > volatility_cuts[0]) + usize::from(v > volatility_cuts[1])
+            }
+        };
+        let r = |p: &Prediction| (p.actual / p.model).ln();
+        let ok: Vec<&Prediction> = preds
+            .iter()
+            .copied()
+            .filter(|p| p.actual > 0.0 && p.model > 0.0)
+            .collect();
+        // Chain shock per (fold, date).
+        let mut day_sum: BTreeMap<(usize, chrono::NaiveDate), (f64, usize)> = BTreeMap::new();
+        for p in &ok {
+            let e = day_sum.entry((p.fold, p.date)).or_default();
+            e.0 += r(p);
+            e.1 += 1;
+        }
+        let shock = |p: &Prediction| {
+            day_sum
+                .get(&(p.fold, p.date))
+                .map_or(0.0, |(s, n)| s / *n as f64)
+        };
+        let mut weeks: BTreeMap<(usize, u16), [f64; 7]> = BTreeMap::new();
+        for ((fold, date), (s, n)) in &day_sum {
+            let _ = fold;
+            let wk = ok
+                .iter()
+                .find(|p| p.fold == *fold && p.date == *date)
+                .map_or(0, |p| p.horizon_week());
+            weeks.entry((*fold, wk)).or_insert([0.0; 7])
+                [date.weekday().num_days_from_monday() as usize] = s / *n as f64;
+        }
+        // Store-week shift after removing the chain shock.
+        let mut sw: BTreeMap<(usize, u16, u16), (f64, usize, usize)> = BTreeMap::new();
+        for p in &ok {
+            let e = sw.entry((p.fold, p.store, p.horizon_week())).or_insert((
+                0.0,
+                0,
+                band(p.volatility),
+            ));
+            e.0 += r(p) - shock(p);
+            e.1 += 1;
+        }
+        let mut store_week: [Vec<f64>; 3] = Default::default();
+        for (s, n, b) in sw.values() {
+            store_week[*b].push(s / *n as f64);
+        }
+        let mut day: [Vec<f64>; 3] = Default::default();
+        for p in &ok {
+            let (s, n, b) = sw[&(p.fold, p.store, p.horizon_week())];
+            day[b].push(r(p) - shock(p) - s / n as f64);
+        }
+        // Deterministic thinning of the day pools.
+        for pool in &mut day {
+            if pool.len() > DAY_POOL {
+                let step = pool.len() as f64 / DAY_POOL as f64;
+                *pool = (0..DAY_POOL)
+                    .map(|i| pool[(i as f64 * step) as usize])
+                    .collect();
+            }
+        }
+        Self {
+            chain_weeks: weeks.into_values().collect(),
+            store_week,
+            day,
+            volatility_cuts,
+        }
+    }
+
+    /// Simulates the sum of `cells` (`draws` times, seeded) and returns its interval.
+    pub fn sum_interval(&self, cells: &[SumCell], draws: usize, seed: u64) -> SumInterval {
+        use chrono::Datelike;
+        use rand::{Rng, SeedableRng};
+        use std::collections::HashMap;
+        let point: f64 = cells.iter().map(|c| c.forecast).sum();
+        let empty = SumInterval {
+            point,
+            lo80: point,
+            hi80: point,
+            lo95: point,
+            hi95: point,
+        };
+        if cells.is_empty() || self.chain_weeks.is_empty() {
+            return empty;
+        }
+        let band = |v: f64| -> usize {
+            if !v.is_finite() {
+                1
+            } else {
+                usize::from(v > self.volatility_cuts[0]) + usize::from(v > self.volatility_cuts[1])
+            }
+        };
+        // Index weeks by their Monday, store-weeks by (store, Monday).
+        let monday = |d: chrono::NaiveDate| {
+            d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()))
+        };
+        let mut week_ids: HashMap<chrono::NaiveDate, usize> = HashMap::new();
+        let mut sw_ids: HashMap<(u16, chrono::NaiveDate), (usize, usize)> = HashMap::new();
+        let mut cell_keys = Vec::with_capacity(cells.len());
+        for c in cells {
+            let m = monday(c.date);
+            let n = week_ids.len();
+            let w = *week_ids.entry(m).or_insert(n);
+            let n = sw_ids.len();
+            let sw = sw_ids
+                .entry((c.store, m))
+                .or_insert((n, band(c.volatility)))
+                .0;
+            cell_keys.push((
+                w,
+                sw,
+                band(c.volatility),
+                c.date.weekday().num_days_from_monday() as usize,
+            ));
+        }
+        let sw_band: Vec<usize> = {
+            let mut v = vec![1; sw_ids.len()];
+            for (i, b) in sw_ids.values() {
+                v[*i] = *b;
+            }
+            v
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut totals = Vec::with_capacity(draws);
+        let mut week_pick = vec![0usize; week_ids.len()];
+        let mut sw_shift = vec![0.0f64; sw_ids.len()];
+        let pick = |rng: &mut rand_chacha::ChaCha8Rng, pool: &[f64]| {
+            if pool.is_empty() {
+                0.0
+            } else {
+                pool[rng.gen_range(0..pool.len())]
+            }
+        };
+        for _ in 0..draws {
+            for w in week_pick.iter_mut() {
+                *w = rng.gen_range(0..self.chain_weeks.len());
+            }
+            for (i, s) in sw_shift.iter_mut().enumerate() {
+                *s = pick(&mut rng, &self.store_week[sw_band[i]]);
+            }
+            let mut total = 0.0;
+            for (c, &(w, sw, b, wd)) in cells.iter().zip(&cell_keys) {
+                let r = self.chain_weeks[week_pick[w]][wd]
+                    + sw_shift[sw]
+                    + pick(&mut rng, &self.day[b]);
+                total += c.forecast * r.exp();
+            }
+            totals.push(total);
+        }
+        totals.sort_by(f64::total_cmp);
+        SumInterval {
+            point,
+            lo80: quantile(&totals, 0.10),
+            hi80: quantile(&totals, 0.90),
+            lo95: quantile(&totals, 0.025),
+            hi95: quantile(&totals, 0.975),
+        }
+    }
+}

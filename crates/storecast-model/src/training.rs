@@ -5,7 +5,7 @@ use crate::artifact::{CoverageRow, ModelArtifact, CODE_VERSION, FORMAT_VERSION};
 use crate::backtest::{self, BacktestConfig, BacktestResult, Progress};
 use crate::features::{self, FEATURE_DRIVERS, FEATURE_NAMES};
 use crate::gbdt::{Gbdt, GbdtError};
-use crate::intervals::IntervalCalibration;
+use crate::intervals::{IntervalCalibration, ResidualBlocks, SumCell};
 use crate::timeline::Timeline;
 use sha2::{Digest, Sha256};
 use std::time::Instant;
@@ -58,6 +58,58 @@ pub fn coverage_rows(bt: &BacktestResult) -> Vec<CoverageRow> {
     for w in 1..=6u16 {
         push(format!("horizon week {w}"), &|p| p.horizon_week() == w);
     }
+    // Sums: each store's week and the chain's day, simulated from residual blocks of the
+    // earlier folds, checked against the last fold's actual totals.
+    let earlier: Vec<&backtest::Prediction> = bt
+        .predictions
+        .iter()
+        .filter(|p| last == 1 || p.fold < last)
+        .collect();
+    let blocks = ResidualBlocks::fit(&earlier, cal.volatility_cuts);
+    let mut groups: std::collections::BTreeMap<(u8, u16, u16), Vec<&backtest::Prediction>> =
+        Default::default();
+    for p in bt.predictions.iter().filter(|p| p.fold == last) {
+        groups
+            .entry((0, p.store, p.horizon_week()))
+            .or_default()
+            .push(p);
+        groups.entry((1, 0, p.horizon_day)).or_default().push(p);
+    }
+    let mut tally = [(0usize, 0usize, 0usize); 2];
+    for ((kind, _, _), ps) in &groups {
+        let cells: Vec<SumCell> = ps
+            .iter()
+            .map(|p| SumCell {
+                store: p.store,
+                date: p.date,
+                forecast: p.model,
+                volatility: p.volatility,
+            })
+            .collect();
+        let iv = blocks.sum_interval(&cells, 300, 7);
+        let actual: f64 = ps.iter().map(|p| p.actual).sum();
+        let t = &mut tally[usize::from(*kind)];
+        t.0 += usize::from(actual >= iv.lo80 && actual <= iv.hi80);
+        t.1 += usize::from(actual >= iv.lo95 && actual <= iv.hi95);
+        t.2 += 1;
+    }
+    for (i, scope) in [
+        "store-week totals (simulated)",
+        "chain daily totals (simulated)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (a, b, n) = tally[i];
+        if n > 0 {
+            rows.push(CoverageRow {
+                scope: scope.to_string(),
+                cover80: a as f64 / n as f64,
+                cover95: b as f64 / n as f64,
+                n,
+            });
+        }
+    }
     rows
 }
 
@@ -74,6 +126,8 @@ pub fn train(
     let bt = backtest::run(&tl, &data.stores, cfg, progress)?;
     timings.push(("backtest".to_string(), t.elapsed().as_secs_f64()));
     let intervals = IntervalCalibration::fit(&bt.predictions);
+    let all: Vec<&backtest::Prediction> = bt.predictions.iter().collect();
+    let residuals = ResidualBlocks::fit(&all, intervals.volatility_cuts);
     let coverage = coverage_rows(&bt);
 
     let t = Instant::now();
@@ -115,6 +169,7 @@ pub fn train(
         params: cfg.params.clone(),
         scale: bt.scale,
         intervals,
+        residuals,
         folds: bt.folds.clone(),
         scores: bt.scores.clone(),
         coverage,
