@@ -99,6 +99,55 @@ pub enum Command {
         #[arg(long)]
         intervals: bool,
     },
+    /// Explain one store-day's forecast: the waterfall in euros by business driver.
+    Explain {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model artifact.
+        #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL", default_value = "models/model.json")]
+        model: PathBuf,
+        /// Store id.
+        #[arg(long)]
+        store: u16,
+        /// Date (YYYY-MM-DD) inside the forecast horizon.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-forecast a store with a changed plan and show the difference by driver.
+    Whatif {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model artifact.
+        #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL", default_value = "models/model.json")]
+        model: PathBuf,
+        /// Store id.
+        #[arg(long)]
+        store: u16,
+        /// First day to change.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day to change.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Promotion on or off.
+        #[arg(long, value_parser = on_off)]
+        promo: Option<bool>,
+        /// Open or closed.
+        #[arg(long, value_parser = on_off)]
+        open: Option<bool>,
+        /// School holiday on or off.
+        #[arg(long, value_parser = on_off)]
+        school_holiday: Option<bool>,
+        /// Public holiday code (0, a, b, c).
+        #[arg(long)]
+        state_holiday: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print performance figures (not a test: numbers for the notes and for regressions).
     Bench {
         /// What to measure.
@@ -121,6 +170,14 @@ pub struct ModelArgs {
     pub threads: Option<usize>,
 }
 
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "yes" | "true" | "1" => Ok(true),
+        "off" | "no" | "false" | "0" => Ok(false),
+        _ => Err(format!("expected on or off, got {s:?}")),
+    }
+}
+
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -131,5 +188,16 @@ pub enum BenchCommand {
         /// Repetitions.
         #[arg(long, default_value_t = 5)]
         iterations: usize,
+    },
+    /// Forecast, explain every row of test.csv, and time what-if calls for one store.
+    Model {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model artifact.
+        #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL", default_value = "models/model.json")]
+        model: PathBuf,
+        /// What-if calls to time.
+        #[arg(long, default_value_t = 50)]
+        whatifs: usize,
     },
 }

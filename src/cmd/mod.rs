@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod bench;
+mod explain;
 mod model;
 mod synth;
 mod validate;
@@ -33,8 +34,46 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             intervals,
         } => model::forecast(&data, &model, input.as_deref(), &out, intervals),
+        Command::Explain {
+            data,
+            model,
+            store,
+            date,
+            json,
+        } => explain::explain(&data, &model, store, date, json),
+        Command::Whatif {
+            data,
+            model,
+            store,
+            from,
+            to,
+            promo,
+            open,
+            school_holiday,
+            state_holiday,
+            json,
+        } => {
+            let state_holiday = state_holiday
+                .map(|c| {
+                    storecast_data::StateHoliday::from_code(&c)
+                        .ok_or_else(|| anyhow::anyhow!("--state-holiday must be 0, a, b or c, not {c:?}"))
+                })
+                .transpose()?;
+            let change = storecast_explain::PlanChange {
+                promo,
+                open,
+                state_holiday,
+                school_holiday,
+            };
+            explain::whatif(&data, &model, store, from, to, change, json)
+        }
         Command::Bench { what } => match what {
             BenchCommand::Load { data, iterations } => bench::load(&data, iterations),
+            BenchCommand::Model {
+                data,
+                model,
+                whatifs,
+            } => explain::bench(&data, &model, whatifs),
         },
     }
 }

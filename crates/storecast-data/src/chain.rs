@@ -60,7 +60,7 @@ impl LoadReport {
     /// The data, or the first rejected row as an error.
     pub fn into_strict(self) -> Result<ChainData, LoadError> {
         match self.rejected.into_iter().next() {
-            Some(first) => Err(LoadError::Row(first)),
+            Some(first) => Err(LoadError::Row(Box::new(first))),
             None => Ok(self.data),
         }
     }

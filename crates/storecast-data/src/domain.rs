@@ -177,7 +177,7 @@ impl PromoInterval {
             Self::FebMayAugNov => 2,
             Self::MarJunSepDec => 3,
         };
-        month >= 1 && month <= 12 && (month + 12 - first) % 3 == 0
+        (1..=12).contains(&month) && (month + 12 - first).is_multiple_of(3)
     }
 }
 

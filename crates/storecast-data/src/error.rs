@@ -175,5 +175,11 @@ pub enum LoadError {
     },
     /// A row could not be parsed (strict loading stops at the first one).
     #[error(transparent)]
-    Row(#[from] RowError),
+    Row(Box<RowError>),
+}
+
+impl From<RowError> for LoadError {
+    fn from(e: RowError) -> Self {
+        LoadError::Row(Box::new(e))
+    }
 }

@@ -73,7 +73,7 @@ impl ForecastRequests {
         let raw = RawFile::read(path)?;
         let (table, meta) = Self::load(&raw)?;
         match meta.rejected.into_iter().next() {
-            Some(first) => Err(LoadError::Row(first)),
+            Some(first) => Err(LoadError::Row(Box::new(first))),
             None => Ok(table),
         }
     }

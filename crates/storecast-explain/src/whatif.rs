@@ -3,12 +3,12 @@
 //! Neighbouring days are re-predicted too, because the plan around a day is part of its
 //! features (a promo next week, a closure tomorrow).
 
-use crate::contributions::{explain_frame, Explanation};
 use chrono::NaiveDate;
 use serde::Serialize;
 use storecast_data::{StateHoliday, StoreTable};
 use storecast_model::timeline::PlanDay;
-use storecast_model::{DayForecast, Driver, ForecastError, Forecaster, OpenState, Scenario};
+use storecast_model::features::Frame;
+use storecast_model::{DayForecast, Driver, ForecastError, Forecaster, OpenState, Scenario, FEATURE_DRIVERS, N_FEATURES};
 use thiserror::Error;
 
 /// What to change on each day of the range (`None` = keep the plan).
@@ -60,20 +60,64 @@ pub struct WhatIf {
     pub delta_eur: f64,
     /// Relative change of the horizon total.
     pub delta_pct: f64,
-    /// Change of each driver's € share, summed over the horizon (open days).
+    /// The change split by driver (exact Shapley value of each day's change), summed over the
+    /// horizon; the shares add up to `delta_eur`.
     pub driver_deltas: Vec<(Driver, f64)>,
 }
 
-fn driver_totals(ex: &[Explanation], keep: &dyn Fn(NaiveDate) -> bool) -> Vec<f64> {
-    let mut t = vec![0.0; Driver::ALL.len()];
-    for e in ex.iter().filter(|e| keep(e.date)) {
-        for (i, d) in e.drivers.iter().enumerate() {
-            t[i] += d.euro;
+/// Splits each day's change into drivers with the exact Shapley value of the change over the
+/// seven drivers: a driver whose features did not move gets exactly zero, and the shares of a
+/// day add up to its change in euros. Days switched open/closed are the closures driver's.
+fn attribute_change(
+    forecaster: &Forecaster,
+    before_x: &Frame,
+    after_x: &Frame,
+    before: &[DayForecast],
+    after: &[DayForecast],
+) -> Result<Vec<(Driver, f64)>, ForecastError> {
+    let n_drivers = Driver::ALL.len();
+    let driver_of: Vec<usize> = FEATURE_DRIVERS
+        .iter()
+        .map(|d| Driver::ALL.iter().position(|x| x == d).unwrap_or(0))
+        .collect();
+    let mut totals = vec![0.0; n_drivers];
+    let mut rows = Vec::new();
+    let subsets = 1usize << n_drivers;
+    let mut x = Vec::new();
+    for i in 0..before.len() {
+        let (xb, xa) = (before_x.row(i), after_x.row(i));
+        if before[i].open != after[i].open {
+            totals[Driver::ALL.iter().position(|d| *d == Driver::Closures).unwrap_or(0)] += after[i].sales - before[i].sales;
+            continue;
         }
-        // The typical-day baseline belongs to the store level.
-        t[0] += e.baseline;
+        if !before[i].open || xb.iter().zip(xa).all(|(p, q)| p.to_bits() == q.to_bits()) {
+            continue;
+        }
+        rows.push(i);
+        for mask in 0..subsets {
+            x.extend((0..N_FEATURES).map(|j| if mask & (1 << driver_of[j]) != 0 { xa[j] } else { xb[j] }));
+        }
     }
-    t
+    let f = forecaster.gbdt().predict(&x)?;
+    let scale = forecaster.artifact.scale;
+    let mut fact = vec![1.0f64; n_drivers + 1];
+    for k in 1..=n_drivers {
+        fact[k] = fact[k - 1] * k as f64;
+    }
+    for (r, _) in rows.iter().enumerate() {
+        let v = |mask: usize| scale * f[r * subsets + mask].exp();
+        for (g, total) in totals.iter_mut().enumerate() {
+            for mask in 0..subsets {
+                if mask & (1 << g) != 0 {
+                    continue;
+                }
+                let k = mask.count_ones() as usize;
+                let w = fact[k] * fact[n_drivers - k - 1] / fact[n_drivers];
+                *total += w * (v(mask | (1 << g)) - v(mask));
+            }
+        }
+    }
+    Ok(Driver::ALL.iter().copied().zip(totals).collect())
 }
 
 /// Applies `change` to `store` on `from..=to` and compares forecasts and drivers.
@@ -86,10 +130,9 @@ pub fn whatif(
     to: NaiveDate,
     change: PlanChange,
 ) -> Result<WhatIf, WhatIfError> {
-    let s = sc
-        .tl
-        .store_index(store)
-        .ok_or(WhatIfError::UnknownStore(store))?;
+    let owned = sc.for_store(store).ok_or(WhatIfError::UnknownStore(store))?;
+    let sc = &owned;
+    let s = 0;
     let first = sc.tl.date(sc.origin);
     let last = sc.tl.date(sc.tl.days.saturating_sub(1));
     let (Some(a), Some(b)) = (sc.tl.day_index(from), sc.tl.day_index(to)) else {
@@ -111,7 +154,6 @@ pub fn whatif(
     let cells = sc.store_cells(store);
     let frame = sc.features(stores, &cells);
     let before = forecaster.forecast_frame(sc, &frame)?;
-    let ex_before = explain_frame(forecaster, sc, &frame)?;
 
     let mut changed = sc.clone();
     for d in a..=b {
@@ -131,41 +173,9 @@ pub fn whatif(
     }
     let frame2 = changed.features(stores, &cells);
     let after = forecaster.forecast_frame(&changed, &frame2)?;
-    let ex_after = explain_frame(forecaster, &changed, &frame2)?;
     let tb: f64 = before.iter().map(|f| f.sales).sum();
     let ta: f64 = after.iter().map(|f| f.sales).sum();
-    // Days open in both plans are compared driver by driver; a day opened or closed by the
-    // change moves its whole forecast, which is the closures driver's doing.
-    let open_both: std::collections::HashSet<NaiveDate> = before
-        .iter()
-        .zip(&after)
-        .filter(|(x, y)| x.open && y.open)
-        .map(|(x, _)| x.date)
-        .collect();
-    let keep = |d: NaiveDate| open_both.contains(&d);
-    let db = driver_totals(&ex_before, &keep);
-    let da = driver_totals(&ex_after, &keep);
-    let switched: f64 = before
-        .iter()
-        .zip(&after)
-        .filter(|(x, y)| x.open != y.open)
-        .map(|(x, y)| y.sales - x.sales)
-        .sum();
-    let driver_deltas = Driver::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            (
-                *d,
-                da[i] - db[i]
-                    + if *d == Driver::Closures {
-                        switched
-                    } else {
-                        0.0
-                    },
-            )
-        })
-        .collect();
+    let driver_deltas = attribute_change(forecaster, &frame, &frame2, &before, &after)?;
     Ok(WhatIf {
         store,
         before,

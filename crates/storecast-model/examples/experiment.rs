@@ -44,6 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.rmspe, m.mape, m.wape, m.bias, m.n
         );
     }
+    let t2 = Instant::now();
+    let c = m.contributions(&fh.x[..2000 * N_FEATURES])?;
+    eprintln!("contrib 2000 rows {:?} ({} values)", t2.elapsed(), c.len());
     eprintln!("total {:?}", t.elapsed());
     Ok(())
 }

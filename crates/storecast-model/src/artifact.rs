@@ -124,14 +124,20 @@ pub struct ModelArtifact {
 }
 
 impl ModelArtifact {
+    /// SHA-256 of the artifact's JSON value with an empty checksum. Hashing the generic JSON
+    /// value (keys sorted) rather than this struct keeps old files verifiable after fields are
+    /// added to the struct.
+    fn digest_value(value: &serde_json::Value) -> String {
+        let mut v = value.clone();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("checksum".into(), serde_json::Value::String(String::new()));
+        }
+        let bytes = serde_json::to_vec(&v).unwrap_or_default();
+        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     fn digest(&self) -> String {
-        let mut copy = self.clone();
-        copy.checksum = String::new();
-        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
-        Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        serde_json::to_value(self).map_or_else(|_| String::new(), |v| Self::digest_value(&v))
     }
 
     /// Fills `checksum` (call after every change).
@@ -178,8 +184,14 @@ impl ModelArtifact {
             path: p.clone(),
             source,
         })?;
-        let a: ModelArtifact =
+        let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|source| ArtifactError::Json {
+                path: p.clone(),
+                source,
+            })?;
+        let computed = Self::digest_value(&value);
+        let a: ModelArtifact =
+            serde_json::from_value(value).map_err(|source| ArtifactError::Json {
                 path: p.clone(),
                 source,
             })?;
@@ -189,7 +201,6 @@ impl ModelArtifact {
                 found: a.format_version,
             });
         }
-        let computed = a.digest();
         if computed != a.checksum {
             return Err(ArtifactError::Checksum {
                 path: p,

@@ -63,6 +63,17 @@ impl Scenario {
         })
     }
 
+    /// The same scenario restricted to one store (what-if works on such a copy: small and
+    /// fast to clone, same features since a store's features only read its own row).
+    pub fn for_store(&self, store: u16) -> Option<Scenario> {
+        let s = self.tl.store_index(store)?;
+        Some(Scenario {
+            tl: self.tl.single_store(s),
+            origin: self.origin,
+            regions: vec![self.regions.get(s).copied().unwrap_or(f32::NAN)],
+        })
+    }
+
     /// Features of the given cells as of the origin.
     pub fn features(&self, stores: &StoreTable, cells: &[(u32, u32)]) -> Frame {
         features::build_with_regions(&self.tl, stores, self.origin, cells, &self.regions)

@@ -41,6 +41,10 @@ pub struct GbdtParams {
     pub learning_rate: f64,
     /// Leaves per tree (≥ 2).
     pub num_leaves: u32,
+    /// Maximum tree depth, 0 = no limit (a limit bounds the cost of exact TreeSHAP,
+    /// O(trees · leaves · depth²)). Artifacts written before this field read as 0.
+    #[serde(default)]
+    pub max_depth: u32,
     /// Minimum rows in a leaf.
     pub min_data_in_leaf: u32,
     /// Share of features tried per tree (0, 1].
@@ -65,6 +69,7 @@ impl Default for GbdtParams {
             num_trees: 800,
             learning_rate: 0.08,
             num_leaves: 63,
+            max_depth: 10,
             min_data_in_leaf: 40,
             feature_fraction: 0.7,
             bagging_fraction: 0.8,
@@ -95,6 +100,7 @@ impl GbdtParams {
             "num_iterations": self.num_trees,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
+            "max_depth": if self.max_depth == 0 { -1 } else { i64::from(self.max_depth) },
             "min_data_in_leaf": self.min_data_in_leaf,
             "feature_fraction": self.feature_fraction,
             "bagging_fraction": self.bagging_fraction,
@@ -193,10 +199,18 @@ impl Gbdt {
                 }) = rx.recv()
                 {
                     let nf = n_features as i32;
+                    // Small requests (an API call) run on one thread, batches on all cores.
+                    let rows = x.len() / n_features.max(1);
+                    let threads = if rows >= 512 {
+                        std::thread::available_parallelism().map_or(1, |n| n.get())
+                    } else {
+                        1
+                    };
+                    let params = format!("num_threads={threads}");
                     let out = if contributions {
                         booster.predict_contrib(&x, nf, true)
                     } else {
-                        booster.predict_with_params(&x, nf, true, "num_threads=1")
+                        booster.predict_with_params(&x, nf, true, &params)
                     };
                     let _ = reply.send(out.map_err(|e| e.to_string()));
                 }
@@ -214,7 +228,7 @@ impl Gbdt {
     }
 
     fn run(&self, x: &[f32], contributions: bool) -> Result<Vec<f64>, GbdtError> {
-        if x.len() % self.n_features != 0 {
+        if self.n_features == 0 || !x.len().is_multiple_of(self.n_features) {
             return Err(GbdtError::Shape {
                 len: x.len(),
                 features: self.n_features,

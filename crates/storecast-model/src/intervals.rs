@@ -62,7 +62,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank.clamp(1, n) - 1]
 }
 
-fn band_of(sorted: &mut Vec<f64>, horizon_week: u16, volatility_band: u8) -> Band {
+fn band_of(sorted: &mut [f64], horizon_week: u16, volatility_band: u8) -> Band {
     sorted.sort_by(f64::total_cmp);
     Band {
         horizon_week,

@@ -124,6 +124,23 @@ impl Timeline {
         Some(tl)
     }
 
+    /// A grid holding only store index `s` (same days), for cheap what-if copies.
+    pub fn single_store(&self, s: usize) -> Timeline {
+        let range = s * self.days..(s + 1) * self.days;
+        let store = self.stores[s];
+        let mut index_of = vec![None; usize::from(store) + 1];
+        index_of[usize::from(store)] = Some(0);
+        Timeline {
+            start: self.start,
+            days: self.days,
+            stores: vec![store],
+            index_of,
+            plan: self.plan[range.clone()].to_vec(),
+            sales: self.sales[range.clone()].to_vec(),
+            customers: self.customers[range].to_vec(),
+        }
+    }
+
     /// Dense index of a store id.
     pub fn store_index(&self, store: u16) -> Option<usize> {
         self.index_of

@@ -1,0 +1,379 @@
+//! Actual sales: ingestion of delivered `train.csv`-format files, and read-back for retraining
+//! and monitoring.
+//!
+//! Why this module exists: once the app runs, new actuals arrive as files every day or week,
+//! and the history the next model trains on must be exactly what was validated, never a half
+//! loaded file nor a silently overwritten number. So a file is loaded with the same loader and
+//! validated with the same rules as the original data, and it goes in whole or not at all:
+//! any unparsable row, any error-severity finding on the file, or any row contradicting a
+//! stored one refuses the file with the evidence, and nothing is written. Re-delivering a file
+//! (or rows already stored with the same values) changes nothing and is counted as unchanged,
+//! so a retried upload is always safe.
+
+use crate::audit::{self, actions};
+use crate::error::{Conflict, IngestError, StoreError};
+use crate::Store;
+use chrono::NaiveDate;
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use storecast_data::{
+    history, stores, ChainData, LoadReport, SalesHistory, SalesRow, StateHoliday, StoreTable,
+    FILE_STORES,
+};
+use storecast_validate::{validate, Severity, ValidateConfig, ValidationReport};
+
+/// What an accepted file did.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// Id of the `ingestions` row recording this delivery.
+    pub ingestion_id: i64,
+    /// File name as given.
+    pub file_name: String,
+    /// SHA-256 of the delivered bytes.
+    pub sha256: String,
+    /// Data rows in the file.
+    pub rows: usize,
+    /// Rows that were new and were stored.
+    pub inserted: usize,
+    /// Rows already stored with identical values (left as they were).
+    pub unchanged: usize,
+    /// The validation report (no error findings; warnings and infos worth showing).
+    pub report: ValidationReport,
+}
+
+/// One recorded delivery (a row of `ingestions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ingestion {
+    /// Id.
+    pub id: i64,
+    /// File name as given.
+    pub file_name: String,
+    /// SHA-256 of the delivered bytes.
+    pub sha256: String,
+    /// Data rows in the file.
+    pub rows: usize,
+    /// Rows stored.
+    pub inserted: usize,
+    /// Rows already present, identical.
+    pub unchanged: usize,
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// Who delivered it.
+    pub actor: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A header-only file with the given columns (an empty table for the loader).
+fn header_only(columns: &[&str]) -> Vec<u8> {
+    format!("{}\n", columns.join(",")).into_bytes()
+}
+
+/// Loads `bytes` as `train.csv` next to the store table in use (instead of a store.csv).
+fn load_with_stores(
+    bytes: Vec<u8>,
+    origin: String,
+    stores: &StoreTable,
+) -> Result<LoadReport, Box<storecast_data::LoadError>> {
+    let mut load = ChainData::from_bytes(bytes, header_only(stores::COLUMNS), None, origin)
+        .map_err(Box::new)?;
+    load.data.stores = stores.clone();
+    // The store table was not read from a file here: its (empty) file summary would mislead.
+    load.tables.retain(|t| t.file != FILE_STORES);
+    Ok(load)
+}
+
+/// Loads and validates a delivered file. Returns the parsed rows and the report, or the
+/// refusal. Error findings that the store table produces on its own (validated with an empty
+/// history) are not the file's fault and do not refuse it; they stay in the report.
+pub fn check_file(
+    bytes: &[u8],
+    file_name: &str,
+    stores: &StoreTable,
+) -> Result<(SalesHistory, ValidationReport), IngestError> {
+    let load_err = |source| IngestError::Load {
+        file: file_name.to_string(),
+        source,
+    };
+    let cfg = ValidateConfig::default();
+    let load = load_with_stores(bytes.to_vec(), format!("{file_name} (delivery)"), stores)
+        .map_err(load_err)?;
+    let report = validate(&load, &cfg);
+    let baseline = load_with_stores(
+        header_only(history::COLUMNS),
+        "store table alone".into(),
+        stores,
+    )
+    .map_err(load_err)?;
+    let baseline = validate(&baseline, &cfg);
+    let blocking: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && f.count > baseline.count(f.rule))
+        .map(|f| f.rule.to_string())
+        .collect();
+    if !load.rejected.is_empty() || !blocking.is_empty() {
+        return Err(IngestError::Invalid {
+            file: file_name.to_string(),
+            rejected_rows: load.rejected.len(),
+            blocking_rules: blocking,
+            report: Box::new(report),
+        });
+    }
+    Ok((load.data.history, report))
+}
+
+/// Columns of `actuals` in [`SalesRow`] order, for SELECTs.
+const ROW_COLUMNS: &str =
+    "store, date, day_of_week, sales, customers, open, promo, state_holiday, school_holiday";
+
+fn conversion_error(col: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, Type::Text, what.into())
+}
+
+/// Reads a [`SalesRow`] from columns 0..9 in [`ROW_COLUMNS`] order.
+fn sales_row(r: &Row<'_>) -> rusqlite::Result<SalesRow> {
+    let store: i64 = r.get(0)?;
+    let date: String = r.get(1)?;
+    let holiday: String = r.get(7)?;
+    Ok(SalesRow {
+        store: u16::try_from(store)
+            .map_err(|_| conversion_error(0, format!("store {store} out of range")))?,
+        date: parse_date(&date).map_err(|e| conversion_error(1, e))?,
+        day_of_week: r.get(2)?,
+        sales: r.get(3)?,
+        customers: r.get(4)?,
+        open: r.get(5)?,
+        promo: r.get(6)?,
+        state_holiday: StateHoliday::from_code(&holiday)
+            .ok_or_else(|| conversion_error(7, format!("state holiday {holiday:?}")))?,
+        school_holiday: r.get(8)?,
+    })
+}
+
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| format!("date {text:?}: {e}"))
+}
+
+fn stored_row(
+    conn: &Connection,
+    store: u16,
+    date: NaiveDate,
+) -> rusqlite::Result<Option<SalesRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM actuals WHERE store = ?1 AND date = ?2"
+    ))?
+    .query_row(params![store, date.to_string()], sales_row)
+    .optional()
+}
+
+impl Store {
+    /// Ingests a delivered file of actuals in `train.csv` format (plain or gzipped).
+    ///
+    /// The file is loaded with `storecast-data` and validated with `storecast-validate` against
+    /// `stores` (the store table in use). It is refused whole, with nothing written, when a row
+    /// does not parse, when a rule of error severity fails on it (e.g. `Open=0` with sales, a
+    /// store not in `stores`, a duplicated store-day), or when a row has the store and date of
+    /// a stored row but other values. Rows already stored with identical values are counted
+    /// as unchanged, so delivering the same file twice changes no actual. An accepted file
+    /// (even one that adds nothing) is recorded in `ingestions` and in the audit log, in the
+    /// same transaction as its rows.
+    pub fn ingest_csv(
+        &self,
+        bytes: &[u8],
+        file_name: &str,
+        actor: &str,
+        stores: &StoreTable,
+    ) -> Result<IngestOutcome, IngestError> {
+        if actor.trim().is_empty() {
+            return Err(StoreError::InvalidInput("ingestion needs an actor".into()).into());
+        }
+        let sha256 = hex(&Sha256::digest(bytes));
+        let (history, report) = check_file(bytes, file_name, stores)?;
+        let n = history.len();
+        self.write(|tx| {
+            // Classify every row first: nothing is written unless the whole file is consistent.
+            let mut new_rows = Vec::new();
+            let mut conflicts = Vec::new();
+            for i in 0..n {
+                let row = history.row(i);
+                match stored_row(tx, row.store, row.date)? {
+                    None => new_rows.push(i),
+                    Some(stored) if stored == row => {}
+                    Some(stored) => conflicts.push(Conflict {
+                        line: history.line[i],
+                        stored,
+                        incoming: row,
+                    }),
+                }
+            }
+            if !conflicts.is_empty() {
+                return Err(IngestError::Conflict {
+                    file: file_name.to_string(),
+                    conflicts,
+                });
+            }
+            let inserted = new_rows.len();
+            let unchanged = n - inserted;
+            let at = crate::now();
+            tx.execute(
+                "INSERT INTO ingestions (file_name, sha256, rows, inserted, unchanged, at, actor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![file_name, sha256, n, inserted, unchanged, at, actor],
+            )?;
+            let ingestion_id = tx.last_insert_rowid();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO actuals (store, date, day_of_week, sales, customers, open, promo,
+                                          state_holiday, school_holiday, ingestion_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                for &i in &new_rows {
+                    let r = history.row(i);
+                    insert.execute(params![
+                        r.store,
+                        r.date.to_string(),
+                        r.day_of_week,
+                        r.sales,
+                        r.customers,
+                        r.open,
+                        r.promo,
+                        r.state_holiday.code(),
+                        r.school_holiday,
+                        ingestion_id,
+                    ])?;
+                }
+            }
+            let dates = history
+                .date_range()
+                .map(|(a, b)| json!([a.to_string(), b.to_string()]));
+            audit::append(
+                tx,
+                actor,
+                actions::INGEST,
+                file_name,
+                &json!({
+                    "ingestion_id": ingestion_id,
+                    "sha256": sha256,
+                    "rows": n,
+                    "inserted": inserted,
+                    "unchanged": unchanged,
+                    "dates": dates,
+                    "stores": history.store_ids().len(),
+                    "warnings": report.summary.warnings,
+                }),
+            )?;
+            Ok(IngestOutcome {
+                ingestion_id,
+                file_name: file_name.to_string(),
+                sha256: sha256.clone(),
+                rows: n,
+                inserted,
+                unchanged,
+                report: report.clone(),
+            })
+        })
+    }
+
+    /// Every stored actual as a [`SalesHistory`] (ordered by date, then store; `line` is 0),
+    /// ready to retrain on.
+    pub fn history(&self) -> Result<SalesHistory, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ROW_COLUMNS} FROM actuals ORDER BY date, store"
+        ))?;
+        let mut out = SalesHistory::default();
+        for row in stmt.query_map([], sales_row)? {
+            out.push(row?, 0);
+        }
+        Ok(out)
+    }
+
+    /// Stored actuals with `from <= date <= to`, ordered by date, then store.
+    pub fn actuals_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SalesRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ROW_COLUMNS} FROM actuals WHERE date BETWEEN ?1 AND ?2 ORDER BY date, store"
+        ))?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string()], sales_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Number of stored actuals and their first and last date.
+    pub fn actuals_summary(&self) -> Result<(usize, Option<(NaiveDate, NaiveDate)>), StoreError> {
+        let conn = self.conn();
+        let (n, first, last): (i64, Option<String>, Option<String>) = conn.query_row(
+            "SELECT COUNT(*), MIN(date), MAX(date) FROM actuals",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let range = match (first, last) {
+            (Some(a), Some(b)) => Some((
+                parse_date(&a).map_err(StoreError::Corrupt)?,
+                parse_date(&b).map_err(StoreError::Corrupt)?,
+            )),
+            _ => None,
+        };
+        Ok((usize::try_from(n).unwrap_or(0), range))
+    }
+
+    /// SHA-256 over every stored actual in a canonical text form (sorted by store and date):
+    /// identifies the exact data a model was retrained on, whatever files delivered it.
+    pub fn actuals_fingerprint(&self) -> Result<String, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ROW_COLUMNS} FROM actuals ORDER BY store, date"
+        ))?;
+        let mut hasher = Sha256::new();
+        for row in stmt.query_map([], sales_row)? {
+            let r = row?;
+            hasher.update(
+                format!(
+                    "{},{},{},{},{},{},{},{},{}\n",
+                    r.store,
+                    r.day_of_week,
+                    r.date,
+                    r.sales,
+                    r.customers,
+                    u8::from(r.open),
+                    u8::from(r.promo),
+                    r.state_holiday.code(),
+                    u8::from(r.school_holiday)
+                )
+                .as_bytes(),
+            );
+        }
+        Ok(hex(&hasher.finalize()))
+    }
+
+    /// Every recorded delivery, oldest first.
+    pub fn ingestions(&self) -> Result<Vec<Ingestion>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, file_name, sha256, rows, inserted, unchanged, at, actor
+             FROM ingestions ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Ingestion {
+                id: r.get(0)?,
+                file_name: r.get(1)?,
+                sha256: r.get(2)?,
+                rows: r.get(3)?,
+                inserted: r.get(4)?,
+                unchanged: r.get(5)?,
+                at: r.get(6)?,
+                actor: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}

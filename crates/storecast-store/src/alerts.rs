@@ -1,0 +1,164 @@
+//! Monitoring alerts: accuracy, coverage or data-freshness checks that crossed a threshold.
+//!
+//! Why this module exists: the monitor runs unattended (after each ingestion or on a schedule)
+//! and its findings must outlive the process that found them, show up in the app until someone
+//! has looked at them, and say who acknowledged them. Storing them next to the data they judge
+//! keeps one place to look and one audit trail.
+
+use crate::audit::{self, actions};
+use crate::error::StoreError;
+use crate::Store;
+use rusqlite::{params, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::json;
+
+/// An alert to record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewAlert {
+    /// What was checked (`rmspe`, `coverage80`, `stale_actuals`, ...).
+    pub kind: String,
+    /// Where (`chain`, `store 12`, `model 2015-07-31-ab12cd34ef`, ...).
+    pub scope: String,
+    /// The measured value.
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// A recorded alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Id.
+    pub id: i64,
+    /// When raised (RFC 3339 UTC).
+    pub at: String,
+    /// What was checked.
+    pub kind: String,
+    /// Where.
+    pub scope: String,
+    /// Measured value.
+    pub value: f64,
+    /// Threshold crossed.
+    pub threshold: f64,
+    /// Message.
+    pub message: String,
+    /// Whether someone acknowledged it.
+    pub acknowledged: bool,
+    /// Who acknowledged it.
+    pub acknowledged_by: Option<String>,
+    /// When.
+    pub acknowledged_at: Option<String>,
+}
+
+const ALERT_COLUMNS: &str =
+    "id, at, kind, scope, value, threshold, message, acknowledged, acknowledged_by, acknowledged_at";
+
+fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
+    Ok(Alert {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        kind: r.get(2)?,
+        scope: r.get(3)?,
+        value: r.get(4)?,
+        threshold: r.get(5)?,
+        message: r.get(6)?,
+        acknowledged: r.get(7)?,
+        acknowledged_by: r.get(8)?,
+        acknowledged_at: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// Records an alert (with its audit row) and returns it.
+    pub fn record_alert(&self, actor: &str, alert: &NewAlert) -> Result<Alert, StoreError> {
+        if !alert.value.is_finite() || !alert.threshold.is_finite() {
+            return Err(StoreError::InvalidInput(format!(
+                "alert {} on {}: value and threshold must be finite",
+                alert.kind, alert.scope
+            )));
+        }
+        if alert.kind.trim().is_empty() || alert.scope.trim().is_empty() {
+            return Err(StoreError::InvalidInput(
+                "an alert needs a kind and a scope".into(),
+            ));
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO alerts (at, kind, scope, value, threshold, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    crate::now(),
+                    alert.kind,
+                    alert.scope,
+                    alert.value,
+                    alert.threshold,
+                    alert.message
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            audit::append(
+                tx,
+                actor,
+                actions::ALERT_RECORD,
+                &alert.scope,
+                &json!({
+                    "alert_id": id,
+                    "kind": alert.kind,
+                    "value": alert.value,
+                    "threshold": alert.threshold,
+                }),
+            )?;
+            Ok(tx.query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
+                [id],
+                alert_row,
+            )?)
+        })
+    }
+
+    /// Alerts, newest first; only unacknowledged ones when `open_only`.
+    pub fn alerts(&self, open_only: bool) -> Result<Vec<Alert>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE acknowledged = 0 OR ?1 = 0 ORDER BY id DESC"
+        ))?;
+        let rows = stmt.query_map([open_only], alert_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Marks an alert as seen by `actor`. Acknowledging twice is a no-op (no second audit row).
+    pub fn acknowledge_alert(&self, actor: &str, id: i64) -> Result<Alert, StoreError> {
+        self.write(|tx| {
+            let alert = tx
+                .query_row(
+                    &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
+                    [id],
+                    alert_row,
+                )
+                .optional()?
+                .ok_or(StoreError::UnknownAlert(id))?;
+            if alert.acknowledged {
+                return Ok(alert);
+            }
+            tx.execute(
+                "UPDATE alerts SET acknowledged = 1, acknowledged_by = ?1, acknowledged_at = ?2
+                 WHERE id = ?3",
+                params![actor, crate::now(), id],
+            )?;
+            audit::append(
+                tx,
+                actor,
+                actions::ALERT_ACK,
+                &alert.scope,
+                &json!({ "alert_id": id, "kind": alert.kind }),
+            )?;
+            Ok(tx.query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
+                [id],
+                alert_row,
+            )?)
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! Opening the database: connection settings and schema migrations.
+//!
+//! Why this module exists: every deployment (a laptop, the server, CI) must end up with the
+//! same schema without anyone running SQL by hand, and a binary must refuse a database written
+//! by a newer schema instead of misreading it. Migrations are SQL files compiled into the
+//! binary, numbered, applied in order inside one transaction and recorded in
+//! `schema_version`, so opening twice (or from two processes at once) is harmless.
+
+use crate::error::StoreError;
+use crate::users::AuthCache;
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// One schema step.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version reached after this step (1, 2, ...; strictly increasing).
+    pub version: i64,
+    /// What the step does.
+    pub description: &'static str,
+    /// The SQL, run as one batch.
+    pub sql: &'static str,
+}
+
+/// Every migration, in order. Append only: never edit a released step, add a new one.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "actuals, ingestions, forecasts, users, audit, alerts",
+    sql: include_str!("../migrations/0001_initial.sql"),
+}];
+
+/// The schema version this build creates and understands.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// How long a writer waits for another connection's lock before failing with "busy".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The embedded database: actuals, issued forecasts, users, audit log and alerts.
+///
+/// One connection behind a mutex: `Store` is `Send + Sync`, so a web server can share it in an
+/// `Arc`. Every write method runs in one transaction together with its audit row.
+pub struct Store {
+    conn: Mutex<Connection>,
+    pub(crate) auth_cache: AuthCache,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// The parent directory is created when missing.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Self::init(conn, Some(path.to_path_buf()))
+    }
+
+    /// A private, empty in-memory database (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?, None)
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL: readers never block the writer; an in-memory database answers "memory".
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             PRAGMA synchronous = FULL;",
+        )?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            auth_cache: AuthCache::default(),
+            path,
+        })
+    }
+
+    /// The database file, `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        current_version(&conn)
+    }
+
+    /// The connection (poisoning is ignored: SQLite rolls back an unfinished transaction when
+    /// its `Transaction` is dropped during the panic, so the data stays consistent).
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction (the write lock is taken up front, so two writers
+    /// never deadlock upgrading); commits when `f` returns `Ok`, rolls back otherwise.
+    pub(crate) fn write<T, E>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn current_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Applies every migration newer than the database's version, in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version     INTEGER PRIMARY KEY,
+             description TEXT NOT NULL,
+             applied_at  TEXT NOT NULL
+         );",
+    )?;
+    let found = current_version(&tx)?;
+    let supported = latest_version();
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+        let fail = |source| StoreError::Migration {
+            version: m.version,
+            description: m.description,
+            source,
+        };
+        tx.execute_batch(m.sql).map_err(fail)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, description, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.description, crate::now()],
+        )
+        .map_err(fail)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_strictly_increasing_from_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(
+                m.version,
+                i as i64 + 1,
+                "migration {} out of order",
+                m.description
+            );
+        }
+    }
+}

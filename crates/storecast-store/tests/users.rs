@@ -1,0 +1,196 @@
+//! Users and tokens: only the hash is stored, wrong and revoked tokens fail, roles limit what
+//! a user sees, and repeated authentication does not pay for Argon2 again.
+
+use std::time::Instant;
+use storecast_store::{Role, Store, StoreError};
+
+fn file_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.db");
+    let store = Store::open(&path).expect("open");
+    (dir, path, store)
+}
+
+#[test]
+fn add_authenticate_revoke() {
+    let store = Store::open_in_memory().expect("open");
+    let (user, token) = store
+        .add_user("admin", "alice", Role::viewer([1]).expect("role"))
+        .expect("add");
+    assert_eq!(user.name, "alice");
+    assert!(user.is_active());
+
+    let who = store.authenticate(token.expose()).expect("auth");
+    assert_eq!(who.as_ref().map(|u| u.id), Some(user.id));
+
+    // A wrong secret with the right id, a wrong id, garbage, and the empty string all fail.
+    let t = token.expose();
+    let (id, secret) = t.split_once('.').expect("id.secret");
+    let flipped = if secret.starts_with('0') { "1" } else { "0" };
+    let wrong_secret = format!("{id}.{flipped}{}", &secret[1..]);
+    assert_eq!(store.authenticate(&wrong_secret).expect("auth"), None);
+    let wrong_id = format!("{}.{secret}", "f".repeat(id.len()));
+    assert_eq!(store.authenticate(&wrong_id).expect("auth"), None);
+    assert_eq!(store.authenticate("Bearer nonsense").expect("auth"), None);
+    assert_eq!(store.authenticate("").expect("auth"), None);
+
+    let revoked = store.revoke_user("admin", "alice").expect("revoke");
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(store.auth_cache_len(), 0, "revocation must clear the cache");
+    assert_eq!(store.authenticate(token.expose()).expect("auth"), None);
+    assert!(matches!(
+        store.revoke_user("admin", "alice"),
+        Err(StoreError::AlreadyRevoked(_))
+    ));
+    assert!(matches!(
+        store.revoke_user("admin", "nobody"),
+        Err(StoreError::UnknownUser(_))
+    ));
+    // Revoked users keep their name; listing shows them.
+    assert!(matches!(
+        store.add_user("admin", "alice", Role::Director),
+        Err(StoreError::UserExists(_))
+    ));
+    let users = store.list_users().expect("list");
+    assert_eq!(users.len(), 1);
+    assert!(!users[0].is_active());
+}
+
+#[test]
+fn revocation_through_another_handle_takes_effect_at_once() {
+    let (_dir, path, a) = file_store();
+    let b = Store::open(&path).expect("second handle");
+    let (_, token) = a.add_user("admin", "bob", Role::Director).expect("add");
+    assert!(a.authenticate(token.expose()).expect("auth").is_some());
+    assert_eq!(a.auth_cache_len(), 1);
+    // Another process (here: another handle) revokes; `a`'s cache must not keep bob in.
+    b.revoke_user("admin", "bob").expect("revoke");
+    assert_eq!(a.authenticate(token.expose()).expect("auth"), None);
+}
+
+#[test]
+fn rotated_token_replaces_the_old_one() {
+    let store = Store::open_in_memory().expect("open");
+    let (_, old) = store.add_user("admin", "carol", Role::Admin).expect("add");
+    assert!(store.authenticate(old.expose()).expect("auth").is_some());
+    let (_, new) = store.rotate_token("admin", "carol").expect("rotate");
+    assert_ne!(old, new);
+    assert_eq!(store.authenticate(old.expose()).expect("auth"), None);
+    assert!(store.authenticate(new.expose()).expect("auth").is_some());
+}
+
+#[test]
+fn the_database_never_contains_a_plaintext_token() {
+    let (dir, path, store) = file_store();
+    let mut tokens = Vec::new();
+    for (name, role) in [
+        ("viewer-1", Role::viewer([1, 2]).expect("role")),
+        ("director", Role::Director),
+        ("root", Role::Admin),
+    ] {
+        let (_, token) = store.add_user("setup", name, role).expect("add");
+        assert!(store.authenticate(token.expose()).expect("auth").is_some());
+        tokens.push(token);
+    }
+    store.rotate_token("setup", "root").expect("rotate");
+    drop(store);
+    // Every file SQLite wrote (database, WAL, shared memory) is searched.
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        let p = entry.expect("entry").path();
+        bytes.extend(std::fs::read(&p).expect("read"));
+    }
+    assert!(path.exists());
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    // The search is meaningful: what is stored is found ...
+    assert!(contains("viewer-1"), "user name not found: wrong files?");
+    assert!(contains("$argon2id$"), "no Argon2id hash found");
+    // ... and no token, nor its secret part, is.
+    for t in &tokens {
+        let (_, secret) = t.expose().split_once('.').expect("id.secret");
+        assert!(!contains(t.expose()), "plaintext token in the database");
+        assert!(!contains(secret), "token secret in the database");
+    }
+}
+
+#[test]
+fn debug_output_never_shows_tokens_or_hashes() {
+    let store = Store::open_in_memory().expect("open");
+    let (user, token) = store.add_user("admin", "dave", Role::Admin).expect("add");
+    let (_, secret) = token.expose().split_once('.').expect("id.secret");
+    let shown = format!("{user:?} {token:?} {store:?} {:?}", store.list_users());
+    assert!(!shown.contains(secret), "{shown}");
+    assert!(!shown.contains("argon2"), "{shown}");
+    let audit = format!("{:?}", store.audit_log(10).expect("audit"));
+    assert!(
+        !audit.contains(secret) && !audit.contains("argon2"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn roles_limit_what_a_user_sees() {
+    let viewer = Role::viewer([1]).expect("role");
+    assert!(viewer.can_view_store(1));
+    assert!(!viewer.can_view_store(2));
+    assert!(!viewer.can_view_chain());
+    assert!(!viewer.is_admin());
+    let area = Role::viewer([7, 3, 5]).expect("role");
+    assert!(area.can_view_store(3) && area.can_view_store(5) && area.can_view_store(7));
+    assert!(!area.can_view_store(4));
+    for role in [Role::Director, Role::Admin] {
+        assert!((1..=1115).all(|s| role.can_view_store(s)));
+        assert!(role.can_view_chain());
+    }
+    assert!(!Role::Director.is_admin());
+    assert!(Role::Admin.is_admin());
+
+    // The role survives the database round trip.
+    let store = Store::open_in_memory().expect("open");
+    let (_, token) = store
+        .add_user("admin", "eve", Role::viewer([1]).expect("role"))
+        .expect("add");
+    let eve = store
+        .authenticate(token.expose())
+        .expect("auth")
+        .expect("eve");
+    assert!(eve.can_view_store(1) && !eve.can_view_store(2) && !eve.is_admin());
+    assert!(matches!(
+        store.add_user("admin", "nostores", Role::Viewer { stores: vec![] }),
+        Err(StoreError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        store.add_user("admin", "bad name!", Role::Director),
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
+#[test]
+fn repeated_authentication_skips_argon2() {
+    let store = Store::open_in_memory().expect("open");
+    let (_, token) = store
+        .add_user("admin", "frank", Role::Director)
+        .expect("add");
+    let t = Instant::now();
+    assert!(store.authenticate(token.expose()).expect("auth").is_some());
+    let first = t.elapsed();
+    assert_eq!(store.auth_cache_len(), 1);
+    let n = 50u32;
+    let t = Instant::now();
+    for _ in 0..n {
+        assert!(store.authenticate(token.expose()).expect("auth").is_some());
+    }
+    let cached = t.elapsed() / n;
+    assert!(
+        cached * 5 < first,
+        "cached authentication ({cached:?}) should be far cheaper than Argon2 ({first:?})"
+    );
+    // A wrong secret is never served from the cache.
+    let (id, _) = token.expose().split_once('.').expect("id.secret");
+    assert_eq!(
+        store
+            .authenticate(&format!("{id}.{}", "0".repeat(64)))
+            .expect("auth"),
+        None
+    );
+}
