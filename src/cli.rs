@@ -104,7 +104,12 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Model artifact.
-        #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL", default_value = "models/model.json")]
+        #[arg(
+            long,
+            value_name = "MODEL",
+            env = "STORECAST_MODEL",
+            default_value = "models/model.json"
+        )]
         model: PathBuf,
         /// Store id.
         #[arg(long)]
@@ -121,7 +126,12 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Model artifact.
-        #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL", default_value = "models/model.json")]
+        #[arg(
+            long,
+            value_name = "MODEL",
+            env = "STORECAST_MODEL",
+            default_value = "models/model.json"
+        )]
         model: PathBuf,
         /// Store id.
         #[arg(long)]
@@ -148,12 +158,62 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the web application (pages and JSON API) on a trained model.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        app: AppArgs,
+    },
+    /// The whole pipeline on the default data, then the app: validate → (analyze) → train and
+    /// backtest when no model fits the data → forecast → serve. Prints the URL and a token.
+    Demo {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Working directory for outputs (reports, model, database).
+        #[arg(long, value_name = "DIR", default_value = "out")]
+        out: PathBuf,
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Stop after the pipeline (do not serve).
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Print performance figures (not a test: numbers for the notes and for regressions).
     Bench {
         /// What to measure.
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+/// Settings of the web application.
+#[derive(Debug, Clone, Args)]
+pub struct AppArgs {
+    /// Model artifact (default: the registry's active model, else models/model.json).
+    #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Model registry directory.
+    #[arg(long, value_name = "DIR", default_value = "models/registry")]
+    pub registry: PathBuf,
+    /// SQLite database (users, audit, forecasts, actuals).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STORECAST_DB",
+        default_value = "storecast.db"
+    )]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Directory of generated reports to show (methodology, business, analysis bodies).
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
+    /// Serve without authentication (only allowed on a loopback address).
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 /// Model settings shared by train and backtest.
@@ -194,7 +254,12 @@ pub enum BenchCommand {
         #[command(flatten)]
         data: DataArgs,
         /// Model artifact.
-        #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL", default_value = "models/model.json")]
+        #[arg(
+            long,
+            value_name = "MODEL",
+            env = "STORECAST_MODEL",
+            default_value = "models/model.json"
+        )]
         model: PathBuf,
         /// What-if calls to time.
         #[arg(long, default_value_t = 50)]

@@ -22,12 +22,19 @@ pub struct Loaded {
 }
 
 pub fn load(data: &DataArgs, model: &Path) -> Result<Loaded> {
-    let artifact = ModelArtifact::load(model)
-        .with_context(|| format!("loading the model (train one with `storecast train --out {}`)", model.display()))?;
+    let artifact = ModelArtifact::load(model).with_context(|| {
+        format!(
+            "loading the model (train one with `storecast train --out {}`)",
+            model.display()
+        )
+    })?;
     let chain = crate::input::load(data)?
         .into_strict()
         .context("the data has rows that do not parse; run `storecast validate`")?;
-    let requests = chain.requests.clone().context("the data has no test.csv: nothing to forecast")?;
+    let requests = chain
+        .requests
+        .clone()
+        .context("the data has no test.csv: nothing to forecast")?;
     let scenario = Scenario::new(&chain.history, &requests)?;
     let forecaster = Forecaster::new(artifact).context("starting the model")?;
     Ok(Loaded {
@@ -37,16 +44,31 @@ pub fn load(data: &DataArgs, model: &Path) -> Result<Loaded> {
     })
 }
 
-pub fn explain(data: &DataArgs, model: &Path, store: u16, date: NaiveDate, json: bool) -> Result<ExitCode> {
+pub fn explain(
+    data: &DataArgs,
+    model: &Path,
+    store: u16,
+    date: NaiveDate,
+    json: bool,
+) -> Result<ExitCode> {
     let l = load(data, model)?;
-    let s = l.scenario.tl.store_index(store).with_context(|| format!("store {store} is not in the forecast"))?;
+    let s = l
+        .scenario
+        .tl
+        .store_index(store)
+        .with_context(|| format!("store {store} is not in the forecast"))?;
     let d = l
         .scenario
         .tl
         .day_index(date)
         .filter(|d| *d >= l.scenario.origin)
         .with_context(|| format!("{date} is not in the forecast horizon"))?;
-    let ex = explain_cells(&l.forecaster, &l.scenario, &l.chain.stores, &[(s as u32, d as u32)])?;
+    let ex = explain_cells(
+        &l.forecaster,
+        &l.scenario,
+        &l.chain.stores,
+        &[(s as u32, d as u32)],
+    )?;
     let Some(e) = ex.first() else {
         println!("store {store} is planned closed on {date}: the forecast is 0 €");
         return Ok(ExitCode::SUCCESS);
@@ -55,15 +77,28 @@ pub fn explain(data: &DataArgs, model: &Path, store: u16, date: NaiveDate, json:
         println!("{}", serde_json::to_string_pretty(e)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Store {store}, {} {date}: forecast {:.0} €", date.format("%A"), e.forecast);
-    println!("  {:<22} {:>10.0} €   (a typical day of the chain's model)", "starting point", e.baseline);
+    println!(
+        "Store {store}, {} {date}: forecast {:.0} €",
+        date.format("%A"),
+        e.forecast
+    );
+    println!(
+        "  {:<22} {:>10.0} €   (a typical day of the chain's model)",
+        "starting point", e.baseline
+    );
     let mut running = e.baseline;
     let mut drivers = e.drivers.clone();
     drivers.sort_by(|a, b| b.euro.abs().total_cmp(&a.euro.abs()));
     for dr in &drivers {
         running += dr.euro;
         let bar = "█".repeat(((dr.euro.abs() / e.forecast.max(1.0)) * 60.0).round() as usize);
-        println!("  {:<22} {:>+10.0} €   {}{}", dr.driver.label(), dr.euro, if dr.euro < 0.0 { "-" } else { "+" }, bar);
+        println!(
+            "  {:<22} {:>+10.0} €   {}{}",
+            dr.driver.label(),
+            dr.euro,
+            if dr.euro < 0.0 { "-" } else { "+" },
+            bar
+        );
     }
     println!("  {:<22} {:>10.0} €", "forecast", running);
     println!("  top features (log contribution):");
@@ -84,14 +119,25 @@ pub fn whatif(
 ) -> Result<ExitCode> {
     let l = load(data, model)?;
     let t = Instant::now();
-    let w = run_whatif(&l.forecaster, &l.scenario, &l.chain.stores, store, from, to, change)?;
+    let w = run_whatif(
+        &l.forecaster,
+        &l.scenario,
+        &l.chain.stores,
+        store,
+        from,
+        to,
+        change,
+    )?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     if json {
         println!("{}", serde_json::to_string_pretty(&w)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("Store {store}, change {from}..{to}: {change:?}");
-    println!("{:<12} {:>6} {:>6} {:>10} {:>10} {:>9}", "date", "open", "promo", "before €", "after €", "change");
+    println!(
+        "{:<12} {:>6} {:>6} {:>10} {:>10} {:>9}",
+        "date", "open", "promo", "before €", "after €", "change"
+    );
     for (b, a) in w.before.iter().zip(&w.after) {
         if b.sales != a.sales || (b.date >= from && b.date <= to) {
             println!(
@@ -105,7 +151,11 @@ pub fn whatif(
             );
         }
     }
-    println!("six-week total: {:+.0} € ({:+.1}%)", w.delta_eur, w.delta_pct * 100.0);
+    println!(
+        "six-week total: {:+.0} € ({:+.1}%)",
+        w.delta_eur,
+        w.delta_pct * 100.0
+    );
     for (d, v) in &w.driver_deltas {
         if v.abs() >= 0.5 {
             println!("  {:<18} {:>+10.0} €", d.label(), v);
@@ -119,12 +169,19 @@ pub fn bench(data: &DataArgs, model: &Path, whatifs: usize) -> Result<ExitCode> 
     let l = load(data, model)?;
     let requests = l.chain.requests.clone().context("no test.csv")?;
     let t = Instant::now();
-    let f = l.forecaster.forecast_requests(&l.scenario, &l.chain.stores, &requests)?;
+    let f = l
+        .forecaster
+        .forecast_requests(&l.scenario, &l.chain.stores, &requests)?;
     let forecast_s = t.elapsed().as_secs_f64();
     let cells: Vec<(u32, u32)> = requests
         .rows
         .iter()
-        .filter_map(|r| Some((l.scenario.tl.store_index(r.store)? as u32, l.scenario.tl.day_index(r.date)? as u32)))
+        .filter_map(|r| {
+            Some((
+                l.scenario.tl.store_index(r.store)? as u32,
+                l.scenario.tl.day_index(r.date)? as u32,
+            ))
+        })
         .collect();
     let mut sorted = cells.clone();
     sorted.sort_unstable();
@@ -140,14 +197,28 @@ pub fn bench(data: &DataArgs, model: &Path, whatifs: usize) -> Result<ExitCode> 
             promo: Some(i % 2 == 0),
             ..PlanChange::default()
         };
-        run_whatif(&l.forecaster, &l.scenario, &l.chain.stores, store, first, last, change)?;
+        run_whatif(
+            &l.forecaster,
+            &l.scenario,
+            &l.chain.stores,
+            store,
+            first,
+            last,
+            change,
+        )?;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     lat.sort_by(f64::total_cmp);
     let q = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
     println!("bench model: {} test rows", requests.len());
-    println!("  forecast (features + predict, after model load)  {forecast_s:.3} s for {} rows", f.len());
-    println!("  explain (TreeSHAP + € by driver)                 {explain_s:.3} s for {} open rows", ex.len());
+    println!(
+        "  forecast (features + predict, after model load)  {forecast_s:.3} s for {} rows",
+        f.len()
+    );
+    println!(
+        "  explain (TreeSHAP + € by driver)                 {explain_s:.3} s for {} open rows",
+        ex.len()
+    );
     println!(
         "  what-if, 1 store x {} days, {} calls            median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
         (last - first).num_days() + 1,

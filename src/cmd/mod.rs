@@ -3,6 +3,7 @@
 mod bench;
 mod explain;
 mod model;
+mod serve;
 mod synth;
 mod validate;
 
@@ -55,8 +56,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let state_holiday = state_holiday
                 .map(|c| {
-                    storecast_data::StateHoliday::from_code(&c)
-                        .ok_or_else(|| anyhow::anyhow!("--state-holiday must be 0, a, b or c, not {c:?}"))
+                    storecast_data::StateHoliday::from_code(&c).ok_or_else(|| {
+                        anyhow::anyhow!("--state-holiday must be 0, a, b or c, not {c:?}")
+                    })
                 })
                 .transpose()?;
             let change = storecast_explain::PlanChange {
@@ -67,6 +69,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             explain::whatif(&data, &model, store, from, to, change, json)
         }
+        Command::Serve { data, app } => serve::serve(&data, &app),
+        Command::Demo {
+            data,
+            out,
+            addr,
+            no_serve,
+        } => serve::demo(&data, &out, &addr, no_serve),
         Command::Bench { what } => match what {
             BenchCommand::Load { data, iterations } => bench::load(&data, iterations),
             BenchCommand::Model {

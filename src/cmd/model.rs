@@ -11,7 +11,7 @@ use storecast_data::{ChainData, FILE_TEST};
 use storecast_model::backtest::{self, BacktestConfig, BacktestResult, Progress, ALL_MODELS};
 use storecast_model::{training, Forecaster, ModelArtifact, Scenario, Timeline};
 
-fn config(args: &ModelArgs) -> BacktestConfig {
+pub fn config(args: &ModelArgs) -> BacktestConfig {
     let mut cfg = BacktestConfig {
         folds: usize::from(args.folds),
         ..BacktestConfig::default()
@@ -46,7 +46,7 @@ fn progress_bar() -> (ProgressBar, impl FnMut(Progress)) {
 }
 
 /// Loads the chain strictly: training refuses rows that did not parse.
-fn load_strict(data: &DataArgs) -> Result<ChainData> {
+pub fn load_strict(data: &DataArgs) -> Result<ChainData> {
     let report = crate::input::load(data)?;
     report
         .into_strict()
@@ -147,7 +147,7 @@ pub fn backtest(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_predictions(bt: &BacktestResult, path: &Path) -> Result<()> {
+pub fn write_predictions(bt: &BacktestResult, path: &Path) -> Result<()> {
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     w.write_record([

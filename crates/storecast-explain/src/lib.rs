@@ -12,4 +12,4 @@ pub mod whatif;
 
 pub use contributions::{explain, global_importance, DriverEuro, Explanation, Importance};
 pub use storecast_model::intervals::{ResidualBlocks, SumCell, SumInterval};
-pub use whatif::{whatif, PlanChange, WhatIf};
+pub use whatif::{whatif, whatif_days, PlanChange, WhatIf};

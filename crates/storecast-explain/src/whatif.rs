@@ -6,9 +6,12 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use storecast_data::{StateHoliday, StoreTable};
-use storecast_model::timeline::PlanDay;
 use storecast_model::features::Frame;
-use storecast_model::{DayForecast, Driver, ForecastError, Forecaster, OpenState, Scenario, FEATURE_DRIVERS, N_FEATURES};
+use storecast_model::timeline::PlanDay;
+use storecast_model::{
+    DayForecast, Driver, ForecastError, Forecaster, OpenState, Scenario, FEATURE_DRIVERS,
+    N_FEATURES,
+};
 use thiserror::Error;
 
 /// What to change on each day of the range (`None` = keep the plan).
@@ -87,7 +90,10 @@ fn attribute_change(
     for i in 0..before.len() {
         let (xb, xa) = (before_x.row(i), after_x.row(i));
         if before[i].open != after[i].open {
-            totals[Driver::ALL.iter().position(|d| *d == Driver::Closures).unwrap_or(0)] += after[i].sales - before[i].sales;
+            totals[Driver::ALL
+                .iter()
+                .position(|d| *d == Driver::Closures)
+                .unwrap_or(0)] += after[i].sales - before[i].sales;
             continue;
         }
         if !before[i].open || xb.iter().zip(xa).all(|(p, q)| p.to_bits() == q.to_bits()) {
@@ -95,7 +101,13 @@ fn attribute_change(
         }
         rows.push(i);
         for mask in 0..subsets {
-            x.extend((0..N_FEATURES).map(|j| if mask & (1 << driver_of[j]) != 0 { xa[j] } else { xb[j] }));
+            x.extend((0..N_FEATURES).map(|j| {
+                if mask & (1 << driver_of[j]) != 0 {
+                    xa[j]
+                } else {
+                    xb[j]
+                }
+            }));
         }
     }
     let f = forecaster.gbdt().predict(&x)?;
@@ -130,33 +142,57 @@ pub fn whatif(
     to: NaiveDate,
     change: PlanChange,
 ) -> Result<WhatIf, WhatIfError> {
-    let owned = sc.for_store(store).ok_or(WhatIfError::UnknownStore(store))?;
+    if to < from {
+        return Err(WhatIfError::OutOfHorizon {
+            from,
+            to,
+            first: sc.tl.date(sc.origin),
+            last: sc.tl.date(sc.tl.days.saturating_sub(1)),
+        });
+    }
+    let days: Vec<(NaiveDate, PlanChange)> = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|d| (d, change))
+        .collect();
+    whatif_days(forecaster, sc, stores, store, &days)
+}
+
+/// Applies a change per day (e.g. promo toggled on some days, a Sunday opened) and compares.
+pub fn whatif_days(
+    forecaster: &Forecaster,
+    sc: &Scenario,
+    stores: &StoreTable,
+    store: u16,
+    changes: &[(NaiveDate, PlanChange)],
+) -> Result<WhatIf, WhatIfError> {
+    let owned = sc
+        .for_store(store)
+        .ok_or(WhatIfError::UnknownStore(store))?;
     let sc = &owned;
     let s = 0;
     let first = sc.tl.date(sc.origin);
     let last = sc.tl.date(sc.tl.days.saturating_sub(1));
-    let (Some(a), Some(b)) = (sc.tl.day_index(from), sc.tl.day_index(to)) else {
-        return Err(WhatIfError::OutOfHorizon {
-            from,
-            to,
-            first,
-            last,
-        });
-    };
-    if a < sc.origin || b < a {
-        return Err(WhatIfError::OutOfHorizon {
-            from,
-            to,
-            first,
-            last,
-        });
+    let mut indexed = Vec::with_capacity(changes.len());
+    for &(date, change) in changes {
+        match sc.tl.day_index(date) {
+            Some(d) if d >= sc.origin => indexed.push((d, change)),
+            _ => {
+                return Err(WhatIfError::OutOfHorizon {
+                    from: date,
+                    to: date,
+                    first,
+                    last,
+                })
+            }
+        }
     }
     let cells = sc.store_cells(store);
     let frame = sc.features(stores, &cells);
     let before = forecaster.forecast_frame(sc, &frame)?;
 
     let mut changed = sc.clone();
-    for d in a..=b {
+    for &(d, change) in &indexed {
         let old = sc.tl.plan(s, d as isize);
         let weekday = sc.tl.weekday(d);
         let new = PlanDay {

@@ -133,7 +133,10 @@ impl ModelArtifact {
             obj.insert("checksum".into(), serde_json::Value::String(String::new()));
         }
         let bytes = serde_json::to_vec(&v).unwrap_or_default();
-        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+        Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     fn digest(&self) -> String {

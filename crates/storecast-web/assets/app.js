@@ -1,0 +1,102 @@
+// storecast page script (store view): explanations, what-if, CSRF header. No inline scripts.
+(function () {
+  "use strict";
+  var page = document.getElementById("store-page");
+  if (!page) return;
+  var store = page.getAttribute("data-store");
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )storecast_csrf=([^;]*)/);
+    return m ? m[1] : "";
+  }
+  function eur(v) { return Math.round(v).toLocaleString("en-US") + " €"; }
+  function text(el, t) { el.textContent = t; return el; }
+  function driverRows(panel, drivers, scale) {
+    drivers.slice().sort(function (a, b) { return Math.abs(b.euro) - Math.abs(a.euro); }).forEach(function (d) {
+      if (Math.abs(d.euro) < 0.5) return;
+      var row = document.createElement("div"); row.className = "driver-row driver";
+      row.appendChild(text(document.createElement("span"), d.label));
+      var bar = document.createElement("div"); bar.className = "driver-bar " + (d.euro >= 0 ? "pos" : "neg");
+      bar.style.width = Math.min(100, Math.abs(d.euro) / scale * 100).toFixed(1) + "%";
+      var holder = document.createElement("div"); holder.appendChild(bar); row.appendChild(holder);
+      row.appendChild(text(document.createElement("span"), (d.euro >= 0 ? "+" : "") + eur(d.euro)));
+      panel.appendChild(row);
+    });
+  }
+  function showError(panel, msg) {
+    panel.innerHTML = "";
+    panel.appendChild(text(document.createElement("h3"), "Error"));
+    panel.appendChild(text(document.createElement("p"), msg));
+  }
+  // Explanations.
+  document.querySelectorAll("#days button.why").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var tr = btn.closest("tr"); var date = tr.getAttribute("data-date");
+      document.querySelectorAll("#days tr.selected").forEach(function (r) { r.classList.remove("selected"); });
+      tr.classList.add("selected");
+      var panel = document.getElementById("explain-panel");
+      fetch("/api/v1/stores/" + store + "/explain?date=" + date, { credentials: "same-origin" })
+        .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); })
+        .then(function (e) {
+          panel.innerHTML = "";
+          panel.appendChild(text(document.createElement("h3"), "Why " + eur(e.forecast) + " on " + date + "?"));
+          panel.appendChild(text(document.createElement("p"), "Starting from a typical day of " + eur(e.baseline) + ", each driver adds or removes:"));
+          var scale = e.drivers.reduce(function (m, d) { return Math.max(m, Math.abs(d.euro)); }, 1);
+          driverRows(panel, e.drivers, scale);
+          var total = document.createElement("p"); total.className = "explain-total";
+          total.appendChild(text(document.createElement("b"), "= " + eur(e.forecast)));
+          panel.appendChild(total);
+        })
+        .catch(function (err) { showError(panel, String(err.message || err)); });
+    });
+  });
+  // What-if toggles.
+  document.querySelectorAll("#days button.toggle").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      btn.classList.toggle("on"); btn.classList.toggle("changed");
+      if (btn.classList.contains("promo-toggle")) btn.textContent = btn.classList.contains("on") ? "promo" : "—";
+      else btn.textContent = btn.classList.contains("on") ? "open" : "closed";
+    });
+  });
+  function changes() {
+    var out = [];
+    document.querySelectorAll("#days tr[data-date]").forEach(function (tr) {
+      var c = { date: tr.getAttribute("data-date") }; var any = false;
+      var p = tr.querySelector("button.promo-toggle.changed");
+      if (p) { c.promo = p.classList.contains("on"); any = true; }
+      var o = tr.querySelector("button.open-toggle.changed");
+      if (o) { c.open = o.classList.contains("on"); any = true; }
+      if (any) out.push(c);
+    });
+    return out;
+  }
+  var delta = document.getElementById("whatif-delta");
+  document.getElementById("whatif-run").addEventListener("click", function () {
+    var body = changes(); var panel = document.getElementById("whatif-panel");
+    if (!body.length) { delta.textContent = "toggle a day first"; return; }
+    fetch("/api/v1/stores/" + store + "/whatif", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify({ changes: body })
+    })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); })
+      .then(function (w) {
+        delta.textContent = (w.delta_eur >= 0 ? "+" : "") + eur(w.delta_eur) + " (" + (w.delta_pct * 100).toFixed(1) + "%) over six weeks";
+        var after = {}; w.after.forEach(function (d) { after[d.date] = d; });
+        var before = {}; w.before.forEach(function (d) { before[d.date] = d; });
+        document.querySelectorAll("#days tr[data-date]").forEach(function (tr) {
+          var d = tr.getAttribute("data-date"); var cell = tr.querySelector("td.whatif");
+          var a = after[d], b = before[d];
+          if (!a || !b) return;
+          var diff = a.sales - b.sales;
+          cell.textContent = Math.abs(diff) < 0.5 ? "" : eur(a.sales) + " (" + (diff >= 0 ? "+" : "") + eur(diff) + ")";
+          cell.className = "num whatif " + (diff > 0.5 ? "up" : diff < -0.5 ? "down" : "");
+        });
+        panel.innerHTML = "";
+        panel.appendChild(text(document.createElement("h3"), "What-if: " + delta.textContent));
+        var scale = w.drivers.reduce(function (m, d) { return Math.max(m, Math.abs(d.euro)); }, 1);
+        driverRows(panel, w.drivers, scale);
+      })
+      .catch(function (err) { showError(panel, String(err.message || err)); });
+  });
+  document.getElementById("whatif-reset").addEventListener("click", function () { window.location.reload(); });
+})();

@@ -1,0 +1,376 @@
+//! The JSON API under `/api/v1`: everything the pages show, for other tools. Handlers are
+//! short: check access, read the model snapshot, answer. Bad parameters get 4xx with a clear
+//! message, never a panic or a 5xx.
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::state::{AppState, ModelState, StoreForecast};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use storecast_data::StateHoliday;
+use storecast_explain::{explain, whatif_days, PlanChange};
+use storecast_model::OpenState;
+
+/// Parses a store id path segment (a clear 400 instead of axum's plain-text rejection).
+pub fn parse_store(raw: &str) -> Result<u16, AppError> {
+    raw.parse::<u16>().ok().filter(|s| *s > 0).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "store must be a number from 1 to 65535, not {raw:?}"
+        ))
+    })
+}
+
+/// Parses a `YYYY-MM-DD` date parameter.
+pub fn parse_date(raw: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| AppError::BadRequest(format!("date must be YYYY-MM-DD, not {raw:?}")))
+}
+
+/// The store's forecast in the current model, after the access check.
+pub fn store_forecast(m: &ModelState, caller: &Caller, id: u16) -> Result<StoreForecast, AppError> {
+    caller.require_store(id)?;
+    m.stores
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| AppError::NotFound(format!("store {id} is not in the forecast")))
+}
+
+/// A store in the list.
+#[derive(Serialize)]
+pub struct StoreSummary {
+    store: u16,
+    store_type: String,
+    assortment: String,
+    forecast_total: f64,
+    change_vs_last_year: Option<f64>,
+    uncertainty: f64,
+}
+
+/// `GET /api/v1/stores`: the stores the caller may see.
+pub async fn stores(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Json<Vec<StoreSummary>> {
+    let m = st.model.load();
+    Json(
+        m.stores
+            .values()
+            .filter(|s| caller.role.can_view_store(s.store))
+            .map(|s| StoreSummary {
+                store: s.store,
+                store_type: s.store_type.clone(),
+                assortment: s.assortment.clone(),
+                forecast_total: s.total.point,
+                change_vs_last_year: s.change_vs_last_year(),
+                uncertainty: s.uncertainty(),
+            })
+            .collect(),
+    )
+}
+
+/// `GET /api/v1/stores/{id}/forecast`.
+pub async fn forecast(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = parse_store(&id)?;
+    let m = st.model.load();
+    let f = store_forecast(&m, &caller, id)?;
+    Ok(Json(serde_json::json!({
+        "model_version": m.artifact().model_version,
+        "forecast": f,
+    })))
+}
+
+/// `GET /api/v1/stores/{id}/forecast.csv`.
+pub async fn forecast_csv(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let id = parse_store(id.trim_end_matches(".csv"))?;
+    let m = st.model.load();
+    let f = store_forecast(&m, &caller, id)?;
+    let mut csv = String::from("store,date,open,promo,forecast,lo80,hi80,lo95,hi95\n");
+    for d in &f.days {
+        csv.push_str(&format!(
+            "{},{},{},{},{:.2},{:.2},{:.2},{:.2},{:.2}\n",
+            d.store,
+            d.date,
+            u8::from(d.open),
+            u8::from(d.promo),
+            d.sales,
+            d.interval.lo80,
+            d.interval.hi80,
+            d.interval.lo95,
+            d.interval.hi95
+        ));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"store-{id}-forecast.csv\""),
+            ),
+        ],
+        csv,
+    ))
+}
+
+/// Query of the history endpoint.
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    days: Option<usize>,
+}
+
+/// Actual sales of the last `days` days (default 120).
+pub fn history(m: &ModelState, id: u16, days: usize) -> Vec<(NaiveDate, Option<f64>, bool)> {
+    let sc = &m.scenario;
+    let Some(s) = sc.tl.store_index(id) else {
+        return Vec::new();
+    };
+    let from = sc.origin.saturating_sub(days);
+    (from..sc.origin)
+        .map(|d| {
+            let open = sc.tl.plan(s, d as isize).open == OpenState::Open;
+            (
+                sc.tl.date(d),
+                sc.tl.sales_before(s, d as isize, sc.origin).map(f64::from),
+                open,
+            )
+        })
+        .collect()
+}
+
+/// `GET /api/v1/stores/{id}/history?days=120`.
+pub async fn store_history(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = parse_store(&id)?;
+    let m = st.model.load();
+    store_forecast(&m, &caller, id)?;
+    let days = q.days.unwrap_or(120);
+    if days == 0 || days > 1000 {
+        return Err(AppError::BadRequest(
+            "days must be between 1 and 1000".into(),
+        ));
+    }
+    let h: Vec<serde_json::Value> = history(&m, id, days)
+        .into_iter()
+        .map(|(d, s, open)| serde_json::json!({"date": d, "sales": s, "open": open}))
+        .collect();
+    Ok(Json(serde_json::json!({ "store": id, "history": h })))
+}
+
+/// Query of the explain endpoint.
+#[derive(Deserialize)]
+pub struct DateQuery {
+    date: Option<String>,
+}
+
+/// `GET /api/v1/stores/{id}/explain?date=YYYY-MM-DD`.
+pub async fn explain_day(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<DateQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = parse_store(&id)?;
+    let date = parse_date(
+        q.date
+            .as_deref()
+            .ok_or_else(|| AppError::BadRequest("date is required".into()))?,
+    )?;
+    let m: Arc<ModelState> = st.model.load_full();
+    store_forecast(&m, &caller, id)?;
+    let sc = &m.scenario;
+    let s = sc
+        .tl
+        .store_index(id)
+        .ok_or_else(|| AppError::NotFound(format!("store {id}")))?;
+    let d = sc
+        .tl
+        .day_index(date)
+        .filter(|d| *d >= sc.origin)
+        .ok_or_else(|| AppError::BadRequest(format!("{date} is outside the forecast horizon")))?;
+    let stores = st.chain.clone();
+    let ex = tokio::task::spawn_blocking(move || {
+        explain(
+            &m.forecaster,
+            &m.scenario,
+            &stores.stores,
+            &[(s as u32, d as u32)],
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    match ex.into_iter().next() {
+        Some(e) => {
+            let drivers: Vec<serde_json::Value> = e
+                .drivers
+                .iter()
+                .map(|d| serde_json::json!({"driver": d.driver, "label": d.driver.label(), "euro": d.euro, "log": d.log}))
+                .collect();
+            let features: Vec<serde_json::Value> = e
+                .features
+                .iter()
+                .take(12)
+                .map(|(n, v, c)| serde_json::json!({"feature": n, "value": v, "contribution": c}))
+                .collect();
+            Ok(Json(serde_json::json!({
+                "store": id, "date": date, "open": true,
+                "forecast": e.forecast, "baseline": e.baseline,
+                "drivers": drivers, "features": features,
+            })))
+        }
+        None => Ok(Json(
+            serde_json::json!({"store": id, "date": date, "open": false, "forecast": 0.0, "drivers": []}),
+        )),
+    }
+}
+
+/// One day's change in a what-if request.
+#[derive(Deserialize)]
+pub struct DayChange {
+    date: String,
+    promo: Option<bool>,
+    open: Option<bool>,
+    school_holiday: Option<bool>,
+    state_holiday: Option<String>,
+}
+
+/// Body of `POST /api/v1/stores/{id}/whatif`.
+#[derive(Deserialize)]
+pub struct WhatIfBody {
+    changes: Vec<DayChange>,
+}
+
+/// `POST /api/v1/stores/{id}/whatif`.
+pub async fn whatif(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Result<Json<WhatIfBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = parse_store(&id)?;
+    let Json(body) = body
+        .map_err(|e| AppError::BadRequest(format!("malformed what-if body: {}", e.body_text())))?;
+    if body.changes.is_empty() || body.changes.len() > 62 {
+        return Err(AppError::BadRequest(
+            "changes must list 1 to 62 days".into(),
+        ));
+    }
+    let mut changes = Vec::new();
+    for c in &body.changes {
+        let sh = match c.state_holiday.as_deref() {
+            None => None,
+            Some(code) => Some(StateHoliday::from_code(code).ok_or_else(|| {
+                AppError::BadRequest(format!("state_holiday must be 0, a, b or c, not {code:?}"))
+            })?),
+        };
+        changes.push((
+            parse_date(&c.date)?,
+            PlanChange {
+                promo: c.promo,
+                open: c.open,
+                school_holiday: c.school_holiday,
+                state_holiday: sh,
+            },
+        ));
+    }
+    let m: Arc<ModelState> = st.model.load_full();
+    store_forecast(&m, &caller, id)?;
+    let chain = st.chain.clone();
+    let w = tokio::task::spawn_blocking(move || {
+        whatif_days(&m.forecaster, &m.scenario, &chain.stores, id, &changes)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let drivers: Vec<serde_json::Value> = w
+        .driver_deltas
+        .iter()
+        .map(|(d, v)| serde_json::json!({"driver": d, "label": d.label(), "euro": v}))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "store": id,
+        "delta_eur": w.delta_eur,
+        "delta_pct": w.delta_pct,
+        "drivers": drivers,
+        "before": w.before,
+        "after": w.after,
+    })))
+}
+
+/// `GET /api/v1/chain/forecast`.
+pub async fn chain_forecast(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.require_chain()?;
+    let m = st.model.load();
+    Ok(Json(
+        serde_json::json!({ "model_version": m.artifact().model_version, "totals": m.totals }),
+    ))
+}
+
+/// `GET /api/v1/model`.
+pub async fn model(State(st): State<AppState>) -> Json<serde_json::Value> {
+    let m = st.model.load();
+    let a = m.artifact();
+    Json(serde_json::json!({
+        "model_version": a.model_version,
+        "trained_at": a.trained_at,
+        "code_version": a.code_version,
+        "data_fingerprint": a.data_fingerprint,
+        "train_start": a.train_start,
+        "train_end": a.train_end,
+        "train_rows": a.train_rows,
+        "params": a.params,
+        "scale": a.scale,
+        "folds": a.folds,
+        "scores": a.scores,
+        "coverage": a.coverage,
+        "features": a.features,
+        "drivers": a.drivers,
+    }))
+}
+
+/// `GET /api/v1/validation`.
+pub async fn validation(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.require_chain()?;
+    serde_json::to_value(&*st.validation)
+        .map(Json)
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// `GET /api/v1/analysis`.
+pub async fn analysis(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.require_chain()?;
+    match &*st.analysis {
+        Some((_, json)) => Ok(Json(json.clone())),
+        None => Err(AppError::NotFound(
+            "no statistical analysis was loaded".into(),
+        )),
+    }
+}
+
+/// Unknown API routes: JSON 404.
+pub async fn not_found() -> AppError {
+    AppError::NotFound("no such API route; see /api/v1/openapi.json".into())
+}

@@ -1,0 +1,70 @@
+//! One error type for every handler: it maps to a status code and a JSON body with a clear
+//! message, and logs internal causes without showing them to the client.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Handler errors.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: a parameter or body is invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no or invalid credentials.
+    #[error("authentication required: send `Authorization: Bearer <token>` or sign in")]
+    Unauthorized,
+    /// 403: authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// 500: something failed inside (logged, not shown).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+            if std::env::var_os("STORECAST_DEBUG_ERRORS").is_some() {
+                eprintln!("internal error: {cause}");
+            }
+        }
+        let status = self.status();
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string(), "status": status.as_u16() })),
+        )
+            .into_response()
+    }
+}
+
+impl From<storecast_model::ForecastError> for AppError {
+    fn from(e: storecast_model::ForecastError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<storecast_explain::whatif::WhatIfError> for AppError {
+    fn from(e: storecast_explain::whatif::WhatIfError) -> Self {
+        match e {
+            storecast_explain::whatif::WhatIfError::Forecast(f) => Self::Internal(f.to_string()),
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
+}

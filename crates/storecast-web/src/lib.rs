@@ -1,0 +1,172 @@
+//! The web application for store managers and sales directors.
+//!
+//! Why this crate exists: the model's results only matter when the people who plan staff and
+//! stock can see them. One axum router serves server-rendered pages (chain, stores, store,
+//! model, data, reports) and a JSON API under `/api/v1` for everything the pages show. Assets
+//! (Chart.js, the chart renderer, the page script, CSS) are compiled into the binary; pages
+//! load no inline script, so a strict Content Security Policy applies. `router(state)` is used
+//! by tests without a socket; `serve` binds and runs.
+
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod pages;
+pub mod state;
+
+pub use state::{build_model_state, AppState, ModelState, ReportPage};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::time::{Duration, Instant};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn assets(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    match name.as_str() {
+        "chart.js" => asset("text/javascript; charset=utf-8", storecast_charts::CHART_JS),
+        "zoom.js" => asset("text/javascript; charset=utf-8", storecast_charts::ZOOM_JS),
+        "render.js" => asset(
+            "text/javascript; charset=utf-8",
+            storecast_charts::RENDER_JS,
+        ),
+        "app.js" => asset(
+            "text/javascript; charset=utf-8",
+            include_str!("../assets/app.js"),
+        ),
+        "base.css" => asset("text/css; charset=utf-8", storecast_charts::BASE_CSS),
+        "app.css" => asset("text/css; charset=utf-8", include_str!("../assets/app.css")),
+        _ => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}
+
+async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let class = format!("{}xx", resp.status().as_u16() / 100);
+    state
+        .metrics
+        .requests
+        .with_label_values(&[route.as_str(), class.as_str()])
+        .inc();
+    state
+        .metrics
+        .latency
+        .with_label_values(&[route.as_str()])
+        .observe(start.elapsed().as_secs_f64());
+    resp
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/stores", get(api::stores))
+        .route("/api/v1/stores/{id}/forecast", get(api::forecast))
+        .route("/api/v1/stores/{id}/forecast.csv", get(api::forecast_csv))
+        .route("/api/v1/stores/{id}/history", get(api::store_history))
+        .route("/api/v1/stores/{id}/explain", get(api::explain_day))
+        .route("/api/v1/stores/{id}/whatif", post(api::whatif))
+        .route("/api/v1/chain/forecast", get(api::chain_forecast))
+        .route("/api/v1/model", get(api::model))
+        .route("/api/v1/validation", get(api::validation))
+        .route("/api/v1/analysis", get(api::analysis))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/{*rest}", get(api::not_found).post(api::not_found));
+    let pages = Router::new()
+        .route("/", get(pages::chain))
+        .route("/stores", get(pages::stores))
+        .route("/store/{id}", get(pages::store))
+        .route("/model", get(pages::model))
+        .route("/data", get(pages::data))
+        .route("/reports/{slug}", get(pages::report))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/assets/{name}", get(assets))
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics_text));
+    // A generous global rate limit: a safety net against floods, far above normal use.
+    let governor = tower_governor::governor::GovernorConfigBuilder::default()
+        .per_millisecond(1)
+        .burst_size(20_000)
+        .key_extractor(tower_governor::key_extractor::GlobalKeyExtractor)
+        .finish()
+        .map(tower_governor::GovernorLayer::new);
+    let app = api
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state);
+    match governor {
+        Some(g) => app.layer(g),
+        None => app,
+    }
+}
+
+/// Binds `addr` and serves until the process is stopped.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}

@@ -1,0 +1,603 @@
+//! Server-rendered pages: chain (directors), stores and store (managers), model, data. Each
+//! handler gathers plain values from the model snapshot and renders a template; charts are
+//! embedded as JSON specs and drawn by the scripts served from `/assets` (no inline script).
+
+use crate::api::{history, parse_store, store_forecast};
+use crate::auth::{Caller, CSRF_COOKIE, TOKEN_COOKIE};
+use crate::error::AppError;
+use crate::state::{AppState, ModelState, StoreForecast};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::Datelike;
+use minijinja::{context, Environment, Value};
+use serde::Deserialize;
+use std::sync::OnceLock;
+use storecast_charts::{Chart, Kind, Series};
+use storecast_model::Driver;
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        let templates: [(&str, &str); 8] = [
+            ("base.html", include_str!("../templates/base.html")),
+            ("login.html", include_str!("../templates/login.html")),
+            ("chain.html", include_str!("../templates/chain.html")),
+            ("stores.html", include_str!("../templates/stores.html")),
+            ("store.html", include_str!("../templates/store.html")),
+            ("model.html", include_str!("../templates/model.html")),
+            ("data.html", include_str!("../templates/data.html")),
+            ("report.html", include_str!("../templates/report.html")),
+        ];
+        for (name, src) in templates {
+            if let Err(e) = env.add_template(name, src) {
+                tracing::error!(%e, name, "template does not parse");
+                if std::env::var_os("STORECAST_DEBUG_ERRORS").is_some() {
+                    eprintln!("template {name} does not parse: {e:#}");
+                }
+            }
+        }
+        env
+    })
+}
+
+fn render(name: &str, ctx: Value) -> Result<Html<String>, AppError> {
+    env()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map(Html)
+        .map_err(|e| AppError::Internal(format!("template {name}: {e}")))
+}
+
+/// Thousands-separated euros.
+pub fn eur(x: f64) -> String {
+    let n = x.round() as i64;
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{out} €", if n < 0 { "-" } else { "" })
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".into(), |v| format!("{:+.1}%", v * 100.0))
+}
+
+fn band(lo: f64, hi: f64) -> String {
+    format!("{} – {}", eur(lo), eur(hi))
+}
+
+fn common(st: &AppState, caller: &Caller, m: &ModelState, page: &str, title: &str) -> Value {
+    context! {
+        page => page,
+        title => title,
+        user => caller.name.clone(),
+        can_chain => caller.role.can_view_chain(),
+        model_version => m.artifact().model_version.clone(),
+        reports => reports(st),
+    }
+}
+
+fn reports(st: &AppState) -> Vec<Value> {
+    st.reports
+        .iter()
+        .map(|r| context! { href => format!("/reports/{}", r.slug), title => r.title.clone() })
+        .collect()
+}
+
+fn merge(a: Value, b: Value) -> Value {
+    minijinja::value::merge_maps([b, a])
+}
+
+/// `GET /`: the chain view for directors (managers are sent to their stores).
+pub async fn chain(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, AppError> {
+    if !caller.role.can_view_chain() {
+        return Ok(Redirect::to("/stores").into_response());
+    }
+    let m = st.model.load();
+    let Some(chain) = m.totals.first() else {
+        return Err(AppError::Internal("no chain totals".into()));
+    };
+    let labels: Vec<String> = chain.days.iter().map(|(d, _)| d.to_string()).collect();
+    let chain_chart = Chart::new(
+        "chain-total",
+        Kind::Line,
+        "Chain daily sales forecast with 80% and 95% intervals",
+    )
+    .axes("date", "€ per day")
+    .labels(labels.clone())
+    .series(
+        Series::new(
+            "95% interval",
+            chain.days.iter().map(|(_, i)| i.point).collect(),
+        )
+        .with_intervals(chain.days.iter().map(|(_, i)| (i.lo95, i.hi95)).collect())
+        .color("#9ec5fe"),
+    )
+    .series(
+        Series::new(
+            "forecast (80% band)",
+            chain.days.iter().map(|(_, i)| i.point).collect(),
+        )
+        .with_intervals(chain.days.iter().map(|(_, i)| (i.lo80, i.hi80)).collect())
+        .color("#2e6fd8"),
+    )
+    .zoomable()
+    .embed();
+    let mut types_chart = Chart::new("type-totals", Kind::Line, "Daily forecast by store type")
+        .axes("date", "€ per day")
+        .labels(labels);
+    let mut types = Vec::new();
+    for t in &m.totals {
+        types.push(context! {
+            scope => t.scope.clone(),
+            total => eur(t.total.point),
+            band80 => band(t.total.lo80, t.total.hi80),
+            band95 => band(t.total.lo95, t.total.hi95),
+            change => pct((t.last_year > 0.0).then(|| t.total.point / t.last_year - 1.0)),
+        });
+        if t.scope != "chain" {
+            types_chart = types_chart.series(Series::new(
+                t.scope.clone(),
+                t.days.iter().map(|(_, i)| i.point).collect(),
+            ));
+        }
+    }
+    let row = |s: &StoreForecast| {
+        context! {
+            store => s.store, store_type => s.store_type.clone(), total => eur(s.total.point),
+            change => pct(s.change_vs_last_year()), band => band(s.total.lo80, s.total.hi80),
+            width => format!("±{:.0}%", s.uncertainty() * 50.0),
+        }
+    };
+    let mut by_change: Vec<&StoreForecast> = m
+        .stores
+        .values()
+        .filter(|s| s.change_vs_last_year().is_some())
+        .collect();
+    by_change.sort_by(|a, b| {
+        b.change_vs_last_year()
+            .unwrap_or(0.0)
+            .total_cmp(&a.change_vs_last_year().unwrap_or(0.0))
+    });
+    let growth: Vec<Value> = by_change.iter().take(10).map(|s| row(s)).collect();
+    let decline: Vec<Value> = by_change.iter().rev().take(10).map(|s| row(s)).collect();
+    let mut by_unc: Vec<&StoreForecast> = m.stores.values().collect();
+    by_unc.sort_by(|a, b| b.uncertainty().total_cmp(&a.uncertainty()));
+    let uncertain: Vec<Value> = by_unc.iter().take(15).map(|s| row(s)).collect();
+    let first = chain
+        .days
+        .first()
+        .map(|d| d.0.to_string())
+        .unwrap_or_default();
+    let last = chain
+        .days
+        .last()
+        .map(|d| d.0.to_string())
+        .unwrap_or_default();
+    let change = (chain.last_year > 0.0).then(|| chain.total.point / chain.last_year - 1.0);
+    let ctx = context! {
+        chain => context! {
+            total => eur(chain.total.point), band => band(chain.total.lo80, chain.total.hi80),
+            change => pct(change), change_class => if change.unwrap_or(0.0) >= 0.0 { "good" } else { "bad" },
+            first => first, last => last,
+        },
+        chain_chart => chain_chart, types => types, types_chart => types_chart.embed(),
+        growth => growth, decline => decline, uncertain => uncertain,
+    };
+    Ok(render(
+        "chain.html",
+        merge(common(&st, &caller, &m, "chain", "Chain"), ctx),
+    )?
+    .into_response())
+}
+
+/// Query of the store list.
+#[derive(Deserialize)]
+pub struct StoresQuery {
+    q: Option<String>,
+    #[serde(rename = "type")]
+    store_type: Option<String>,
+}
+
+/// `GET /stores`: search by number, filter by type.
+pub async fn stores(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<StoresQuery>,
+) -> Result<Html<String>, AppError> {
+    let m = st.model.load();
+    let needle = q.q.clone().unwrap_or_default().trim().to_string();
+    let ty = q.store_type.clone().unwrap_or_default();
+    let all: Vec<&StoreForecast> = m
+        .stores
+        .values()
+        .filter(|s| caller.role.can_view_store(s.store))
+        .filter(|s| needle.is_empty() || s.store.to_string().starts_with(&needle))
+        .filter(|s| ty.is_empty() || s.store_type == ty)
+        .collect();
+    let truncated = all.len() > 200;
+    let rows: Vec<Value> = all
+        .iter()
+        .take(200)
+        .map(|s| {
+            context! {
+                store => s.store, store_type => s.store_type.clone(), assortment => s.assortment.clone(),
+                total => eur(s.total.point), change => pct(s.change_vs_last_year()),
+                width => format!("±{:.0}%", s.uncertainty() * 50.0),
+            }
+        })
+        .collect();
+    let ctx = context! { stores => rows, truncated => truncated, q => needle, store_type => ty };
+    render(
+        "stores.html",
+        merge(common(&st, &caller, &m, "stores", "Stores"), ctx),
+    )
+}
+
+/// `GET /store/{id}`: the manager's view.
+pub async fn store(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AppError> {
+    let id = parse_store(&id)?;
+    let m = st.model.load();
+    let f = store_forecast(&m, &caller, id)?;
+    let hist = history(&m, id, 120);
+    let mut labels: Vec<String> = hist.iter().map(|h| h.0.to_string()).collect();
+    labels.extend(f.days.iter().map(|d| d.date.to_string()));
+    let mut actual: Vec<Option<f64>> = hist.iter().map(|h| h.1.filter(|_| h.2)).collect();
+    actual.extend(f.days.iter().map(|_| None));
+    let pad = hist.len();
+    let mut fc: Vec<Option<f64>> = vec![None; pad];
+    fc.extend(f.days.iter().map(|d| Some(d.sales).filter(|_| d.open)));
+    let mut iv80: Vec<Option<(f64, f64)>> = vec![None; pad];
+    iv80.extend(
+        f.days
+            .iter()
+            .map(|d| d.open.then_some((d.interval.lo80, d.interval.hi80))),
+    );
+    let mut iv95: Vec<Option<(f64, f64)>> = vec![None; pad];
+    iv95.extend(
+        f.days
+            .iter()
+            .map(|d| d.open.then_some((d.interval.lo95, d.interval.hi95))),
+    );
+    let mut s95 = Series::new("95% interval", Vec::new())
+        .color("#9ec5fe")
+        .kind(Kind::Line);
+    s95.values = fc.clone();
+    s95.intervals = iv95;
+    let mut s80 = Series::new("forecast (80% band)", Vec::new())
+        .color("#2e6fd8")
+        .kind(Kind::Line);
+    s80.values = fc;
+    s80.intervals = iv80;
+    let mut sa = Series::new("actual sales", Vec::new()).color("#1d2430");
+    sa.values = actual;
+    let chart = Chart::new(
+        "store-chart",
+        Kind::Line,
+        format!("Store {id}: last 120 days and the next six weeks"),
+    )
+    .axes("date", "€ per day")
+    .labels(labels)
+    .series(sa)
+    .series(s95)
+    .series(s80)
+    .zoomable()
+    .embed();
+    let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let sc = &m.scenario;
+    let s_idx = sc.tl.store_index(id).unwrap_or(0);
+    let days: Vec<Value> = f
+        .days
+        .iter()
+        .map(|d| {
+            let wd = d.date.weekday().number_from_monday();
+            let plan = sc.tl.day_index(d.date).map(|di| sc.tl.plan(s_idx, di as isize));
+            let mut hol = Vec::new();
+            if let Some(p) = plan {
+                if p.state_holiday.is_holiday() {
+                    hol.push(format!("public ({})", p.state_holiday.code()));
+                }
+                if p.school_holiday {
+                    hol.push("school".to_string());
+                }
+            }
+            context! {
+                date => d.date.to_string(), weekday => names[(wd as usize).clamp(1, 7) - 1], weekday_num => wd,
+                open => d.open, promo => d.promo, holiday => hol.join(", "),
+                forecast => if d.open { eur(d.sales) } else { "closed".to_string() },
+                band80 => if d.open { band(d.interval.lo80, d.interval.hi80) } else { String::new() },
+                band95 => if d.open { band(d.interval.lo95, d.interval.hi95) } else { String::new() },
+            }
+        })
+        .collect();
+    let weeks: Vec<Value> = f
+        .weeks
+        .iter()
+        .map(|(monday, i)| context! { monday => monday.to_string(), total => eur(i.point), band80 => band(i.lo80, i.hi80), band95 => band(i.lo95, i.hi95) })
+        .collect();
+    let facts = st.chain.stores.get(id).map_or(String::new(), |i| {
+        let comp = i
+            .competition_distance
+            .map_or("competitor distance unknown".into(), |d| {
+                format!("nearest competitor {d:.0} m")
+            });
+        let p2 = if i.promo2 {
+            "takes part in Promo2"
+        } else {
+            "no Promo2"
+        };
+        format!("{comp} · {p2}")
+    });
+    let ctx = context! {
+        s => context! { store => f.store, store_type => f.store_type.clone(), assortment => f.assortment.clone() },
+        facts => facts, total => eur(f.total.point), band => band(f.total.lo80, f.total.hi80),
+        change => pct(f.change_vs_last_year()), chart => chart, days => days, weeks => weeks,
+    };
+    render(
+        "store.html",
+        merge(
+            common(&st, &caller, &m, "store", &format!("Store {id}")),
+            ctx,
+        ),
+    )
+}
+
+fn model_label(model: &str) -> &'static str {
+    match model {
+        "lightgbm" => "LightGBM (the model)",
+        "lightgbm_raw" => "LightGBM before correction",
+        "store_weekday_promo_median" => "store × weekday × promo median",
+        "last_year_same_weekday" => "last year, same weekday",
+        "ridge_linear" => "ridge linear model",
+        _ => "other",
+    }
+}
+
+/// `GET /model`.
+pub async fn model(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Html<String>, AppError> {
+    let m = st.model.load();
+    let a = m.artifact();
+    let last = a.folds.len();
+    let scores: Vec<Value> = a
+        .scores
+        .iter()
+        .map(|r| {
+            context! {
+                model => model_label(&r.model), fold => if r.fold == 0 { "all".to_string() } else { r.fold.to_string() },
+                rmspe => format!("{:.4}", r.metrics.rmspe), mape => format!("{:.1}%", r.metrics.mape * 100.0),
+                wape => format!("{:.1}%", r.metrics.wape * 100.0), bias => format!("{:+.1}%", r.metrics.bias * 100.0), n => r.metrics.n,
+            }
+        })
+        .collect();
+    let get = |model: &str, fold: usize| {
+        a.scores
+            .iter()
+            .find(|r| r.model == model && r.fold == fold)
+            .map(|r| r.metrics.rmspe)
+    };
+    let headline = match (get("lightgbm", last), get("store_weekday_promo_median", last), get("last_year_same_weekday", last)) {
+        (Some(mo), Some(me), Some(ly)) => format!(
+            "On the most recent six weeks, the model's RMSPE is {mo:.4}: {:.0}% lower than the store × weekday × promo median ({me:.4}) and {:.0}% lower than last year's same weekday ({ly:.4}), the two stand-ins for today's manager estimates.",
+            (1.0 - mo / me) * 100.0,
+            (1.0 - mo / ly) * 100.0
+        ),
+        _ => String::new(),
+    };
+    let fold_labels: Vec<String> = a
+        .folds
+        .iter()
+        .map(|f| format!("fold {} ({})", f.index, f.origin))
+        .collect();
+    let mut chart = Chart::new(
+        "model-scores",
+        Kind::Bar,
+        "RMSPE by backtest fold (lower is better)",
+    )
+    .axes("fold", "RMSPE")
+    .labels(fold_labels)
+    .from_zero();
+    for model in [
+        "lightgbm",
+        "store_weekday_promo_median",
+        "last_year_same_weekday",
+        "ridge_linear",
+    ] {
+        chart = chart.series(Series::new(
+            model_label(model),
+            (1..=last)
+                .map(|f| get(model, f).unwrap_or(f64::NAN))
+                .collect(),
+        ));
+    }
+    let coverage: Vec<Value> = a
+        .coverage
+        .iter()
+        .map(|c| context! { scope => c.scope.clone(), c80 => format!("{:.1}%", c.cover80 * 100.0), c95 => format!("{:.1}%", c.cover95 * 100.0), n => c.n })
+        .collect();
+    let driver_labels: Vec<&str> = Driver::ALL.iter().map(|d| d.label()).collect();
+    let importance: Vec<Value> = m
+        .importance
+        .iter()
+        .map(|imp| {
+            let values: Vec<String> = Driver::ALL
+                .iter()
+                .map(|d| {
+                    imp.drivers
+                        .iter()
+                        .find(|x| x.0 == *d)
+                        .map_or("–".into(), |x| format!("{:.3} · {}", x.1, eur(x.2)))
+                })
+                .collect();
+            context! { scope => imp.scope.clone(), values => values }
+        })
+        .collect();
+    let overall = m.importance.iter().find(|i| i.scope == "all stores");
+    let importance_chart = Chart::new(
+        "importance",
+        Kind::Bar,
+        "Mean |€ contribution| per store-day, by driver",
+    )
+    .axes("driver", "€")
+    .labels(driver_labels.iter().map(|s| s.to_string()))
+    .from_zero()
+    .series(Series::new(
+        "all stores",
+        Driver::ALL
+            .iter()
+            .map(|d| {
+                overall
+                    .and_then(|o| o.drivers.iter().find(|x| x.0 == *d))
+                    .map_or(0.0, |x| x.2)
+            })
+            .collect(),
+    ))
+    .embed();
+    let ctx = context! {
+        a => context! {
+            model_version => a.model_version.clone(), trained_at => a.trained_at.clone(), train_start => a.train_start.to_string(),
+            train_end => a.train_end.to_string(), train_rows => a.train_rows, code_version => a.code_version.clone(),
+        },
+        fingerprint => a.data_fingerprint.chars().take(16).collect::<String>(),
+        headline => headline, scores => scores, score_chart => chart.embed(), coverage => coverage,
+        importance => importance, driver_labels => driver_labels, importance_chart => importance_chart,
+        importance_n => overall.map_or(0, |o| o.n),
+    };
+    render(
+        "model.html",
+        merge(common(&st, &caller, &m, "model", "Model"), ctx),
+    )
+}
+
+/// `GET /data`.
+pub async fn data(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Html<String>, AppError> {
+    caller.require_chain()?;
+    let m = st.model.load();
+    let analysis = st.analysis.as_ref().as_ref().map(|(html, _)| html.clone());
+    let ctx = context! { v => Value::from_serialize(&*st.validation), analysis => analysis };
+    render(
+        "data.html",
+        merge(common(&st, &caller, &m, "data", "Data"), ctx),
+    )
+}
+
+/// `GET /reports/{slug}`: a generated report (methodology, business) inside the app's layout.
+pub async fn report(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> Result<Html<String>, AppError> {
+    let r = st
+        .reports
+        .iter()
+        .find(|r| r.slug == slug)
+        .ok_or_else(|| AppError::NotFound(format!("no report {slug:?}")))?;
+    if r.directors_only {
+        caller.require_chain()?;
+    }
+    let m = st.model.load();
+    render(
+        "report.html",
+        merge(
+            common(&st, &caller, &m, "model", &r.title),
+            context! { body => r.body.clone() },
+        ),
+    )
+}
+
+/// Sign-in form body.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+    csrf: String,
+}
+
+/// `GET /login`: the sign-in form, with a fresh CSRF token in a cookie and a hidden field.
+pub async fn login_form() -> Result<Response, AppError> {
+    let csrf = crate::auth::random_hex();
+    let page = render(
+        "login.html",
+        context! { csrf => csrf.clone(), error => Value::UNDEFINED },
+    )?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict"),
+        )],
+        page,
+    )
+        .into_response())
+}
+
+/// `POST /login`: checks the CSRF pair and the token, then sets the session cookie.
+pub async fn login(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let cookie_csrf = crate::auth::cookie(&headers, CSRF_COOKIE);
+    if cookie_csrf != Some(form.csrf.as_str()) {
+        return Err(AppError::Forbidden(
+            "missing or wrong CSRF token; reload the sign-in page".into(),
+        ));
+    }
+    let ok = match &st.store {
+        Some(store) => {
+            let store = store.clone();
+            let t = form.token.clone();
+            tokio::task::spawn_blocking(move || store.authenticate(&t))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten()
+                .is_some()
+        }
+        None => !st.auth_required,
+    };
+    if !ok {
+        let csrf = crate::auth::random_hex();
+        let page = render(
+            "login.html",
+            context! { csrf => csrf.clone(), error => "That token is not valid." },
+        )?;
+        return Ok((
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(
+                header::SET_COOKIE,
+                format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict"),
+            )],
+            page,
+        )
+            .into_response());
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{TOKEN_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+                form.token.trim()
+            ),
+        )],
+        Redirect::to("/"),
+    )
+        .into_response())
+}

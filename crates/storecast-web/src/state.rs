@@ -1,0 +1,267 @@
+//! What the server knows: the chain's data, and the active model with everything precomputed
+//! from it (every store's six-week forecast with intervals, chain and store-type totals with
+//! intervals, store rankings). The model state is swapped atomically (`ArcSwap`): a request
+//! takes a snapshot and finishes on it, so switching models under load fails no request.
+
+use arc_swap::ArcSwap;
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use storecast_data::{ChainData, StoreType};
+use storecast_model::features::F;
+use storecast_model::intervals::{SumCell, SumInterval};
+use storecast_model::{DayForecast, ForecastError, Forecaster, ModelArtifact, Scenario};
+use storecast_validate::ValidationReport;
+
+/// One store's precomputed forecast.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreForecast {
+    /// Store id.
+    pub store: u16,
+    /// Store type code.
+    pub store_type: String,
+    /// Assortment name.
+    pub assortment: String,
+    /// Daily forecasts over the horizon.
+    pub days: Vec<DayForecast>,
+    /// Weekly totals (Monday of the week, interval of the sum).
+    pub weeks: Vec<(NaiveDate, SumInterval)>,
+    /// Six-week total with its interval.
+    pub total: SumInterval,
+    /// Actual sales of the same 42 days one year earlier (364 days back).
+    pub last_year: f64,
+    /// Residual volatility of the store (feature).
+    pub volatility: f64,
+}
+
+impl StoreForecast {
+    /// Expected change vs the same period last year.
+    pub fn change_vs_last_year(&self) -> Option<f64> {
+        (self.last_year > 0.0).then(|| self.total.point / self.last_year - 1.0)
+    }
+    /// Relative width of the 80 % interval of the six-week total.
+    pub fn uncertainty(&self) -> f64 {
+        if self.total.point > 0.0 {
+            (self.total.hi80 - self.total.lo80) / self.total.point
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A daily series of sums with intervals (chain or a store type).
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalSeries {
+    /// Scope label.
+    pub scope: String,
+    /// Per day: date and interval of the sum.
+    pub days: Vec<(NaiveDate, SumInterval)>,
+    /// Six-week total.
+    pub total: SumInterval,
+    /// Same days last year.
+    pub last_year: f64,
+}
+
+/// Everything derived from one model.
+pub struct ModelState {
+    /// The model.
+    pub forecaster: Forecaster,
+    /// History + plan.
+    pub scenario: Scenario,
+    /// Per store, by id.
+    pub stores: BTreeMap<u16, StoreForecast>,
+    /// Chain total first, then one per store type.
+    pub totals: Vec<TotalSeries>,
+    /// Global driver importance on a sample of forecasts (all stores, then by store type).
+    pub importance: Vec<storecast_explain::Importance>,
+}
+
+impl ModelState {
+    /// The artifact.
+    pub fn artifact(&self) -> &ModelArtifact {
+        &self.forecaster.artifact
+    }
+}
+
+/// A generated report shown inside the app.
+#[derive(Debug, Clone)]
+pub struct ReportPage {
+    /// URL segment.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Body HTML (charts as JSON specs).
+    pub body: String,
+    /// Only for directors and admins.
+    pub directors_only: bool,
+}
+
+/// Shared, cheap-to-clone application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The chain's data.
+    pub chain: Arc<ChainData>,
+    /// The validation report of the data.
+    pub validation: Arc<ValidationReport>,
+    /// The statistical analysis, as rendered HTML body and JSON (when available).
+    pub analysis: Arc<Option<(String, serde_json::Value)>>,
+    /// The active model (swapped atomically).
+    pub model: Arc<ArcSwap<ModelState>>,
+    /// Storage (users, audit, forecasts), when configured.
+    pub store: Option<Arc<storecast_store::Store>>,
+    /// Request metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Generated reports.
+    pub reports: Arc<Vec<ReportPage>>,
+    /// Authentication required (false only in local demo mode without a database).
+    pub auth_required: bool,
+}
+
+const DRAWS: usize = 300;
+const IMPORTANCE_SAMPLE: usize = 240;
+
+/// Precomputes a model's forecasts, totals and rankings for the chain's forecast period.
+pub fn build_model_state(
+    chain: &ChainData,
+    artifact: ModelArtifact,
+) -> Result<ModelState, ForecastError> {
+    let requests = chain.requests.clone().unwrap_or_default();
+    let scenario = Scenario::new(&chain.history, &requests)?;
+    let forecaster = Forecaster::new(artifact)?;
+    let tl = &scenario.tl;
+    let mut cells = Vec::new();
+    for store in &tl.stores {
+        cells.extend(scenario.store_cells(*store));
+    }
+    let frame = scenario.features(&chain.stores, &cells);
+    let forecasts = forecaster.forecast_frame(&scenario, &frame)?;
+    let residuals = &forecaster.artifact.residuals;
+    let mut stores = BTreeMap::new();
+    let mut chain_cells: Vec<SumCell> = Vec::new();
+    let mut type_cells: HashMap<StoreType, Vec<SumCell>> = HashMap::new();
+    let mut last_year_chain = 0.0;
+    let mut last_year_type: HashMap<StoreType, f64> = HashMap::new();
+    let mut i = 0;
+    while i < forecasts.len() {
+        let store = forecasts[i].store;
+        let s = tl.store_index(store).unwrap_or(0);
+        let j = forecasts[i..]
+            .iter()
+            .position(|f| f.store != store)
+            .map_or(forecasts.len(), |k| i + k);
+        let days: Vec<DayForecast> = forecasts[i..j].to_vec();
+        let vol = f64::from(frame.row(i)[F::store_volatility as usize]);
+        let sum_cells: Vec<SumCell> = days
+            .iter()
+            .filter(|d| d.open)
+            .map(|d| SumCell {
+                store,
+                date: d.date,
+                forecast: d.sales,
+                volatility: vol,
+            })
+            .collect();
+        let seed = u64::from(store);
+        let total = residuals.sum_interval(&sum_cells, DRAWS, seed);
+        let mut weeks: BTreeMap<NaiveDate, Vec<SumCell>> = BTreeMap::new();
+        for c in &sum_cells {
+            let monday =
+                c.date - chrono::Duration::days(i64::from(c.date.weekday().num_days_from_monday()));
+            weeks.entry(monday).or_default().push(*c);
+        }
+        let weeks = weeks
+            .into_iter()
+            .map(|(m, cs)| {
+                (
+                    m,
+                    residuals.sum_interval(&cs, DRAWS, seed ^ m.num_days_from_ce() as u64),
+                )
+            })
+            .collect();
+        let last_year: f64 = days
+            .iter()
+            .filter_map(|d| {
+                let di = tl.day_index(d.date)? as isize - 364;
+                tl.sales_before(s, di, scenario.origin).map(f64::from)
+            })
+            .sum();
+        let info = chain.stores.get(store);
+        let st = info.map_or(StoreType::A, |x| x.store_type);
+        last_year_chain += last_year;
+        *last_year_type.entry(st).or_default() += last_year;
+        chain_cells.extend_from_slice(&sum_cells);
+        type_cells
+            .entry(st)
+            .or_default()
+            .extend_from_slice(&sum_cells);
+        stores.insert(
+            store,
+            StoreForecast {
+                store,
+                store_type: st.code().to_string(),
+                assortment: info.map_or("", |x| x.assortment.name()).to_string(),
+                days,
+                weeks,
+                total,
+                last_year,
+                volatility: vol,
+            },
+        );
+        i = j;
+    }
+    let series = |scope: String, cells: &[SumCell], last_year: f64| {
+        let mut by_day: BTreeMap<NaiveDate, Vec<SumCell>> = BTreeMap::new();
+        for c in cells {
+            by_day.entry(c.date).or_default().push(*c);
+        }
+        TotalSeries {
+            days: by_day
+                .into_iter()
+                .map(|(d, cs)| {
+                    (
+                        d,
+                        residuals.sum_interval(&cs, 200, d.num_days_from_ce() as u64),
+                    )
+                })
+                .collect(),
+            total: residuals.sum_interval(cells, 200, 1),
+            last_year,
+            scope,
+        }
+    };
+    let mut totals = vec![series("chain".into(), &chain_cells, last_year_chain)];
+    for t in StoreType::ALL {
+        if let Some(cs) = type_cells.get(&t) {
+            totals.push(series(
+                format!("type {t}"),
+                cs,
+                last_year_type.get(&t).copied().unwrap_or(0.0),
+            ));
+        }
+    }
+    // Global importance from exact explanations of an even sample of open store-days.
+    let open_cells: Vec<(u32, u32)> = frame
+        .rows
+        .iter()
+        .zip(&forecasts)
+        .filter(|(_, f)| f.open)
+        .map(|(c, _)| *c)
+        .collect();
+    let step = (open_cells.len() / IMPORTANCE_SAMPLE).max(1);
+    let sample: Vec<(u32, u32)> = open_cells.iter().step_by(step).copied().collect();
+    let explanations = storecast_explain::explain(&forecaster, &scenario, &chain.stores, &sample)?;
+    let importance = storecast_explain::global_importance(&explanations, |e| {
+        chain
+            .stores
+            .get(e.store)
+            .map(|i| format!("store type {}", i.store_type))
+    });
+    Ok(ModelState {
+        forecaster,
+        scenario,
+        stores,
+        totals,
+        importance,
+    })
+}

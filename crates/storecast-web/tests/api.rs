@@ -1,0 +1,270 @@
+//! The API and pages without a browser: access control, bad input, security headers, CSRF,
+//! and a model switch under concurrent load.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+async fn call(
+    app: &common::TestApp,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        req = req.header(header::CONTENT_TYPE, "application/json");
+    }
+    let req = req
+        .body(Body::from(body.unwrap_or("").to_string()))
+        .expect("request");
+    let resp = storecast_web::router(app.state.clone())
+        .oneshot(req)
+        .await
+        .expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn access_control_and_errors() {
+    let app = common::app();
+    let a = Some(app.admin.as_str());
+    // No token: 401 on the API, redirect to sign-in on pages.
+    let (s, _, body) = call(&app, "GET", "/api/v1/stores/1/forecast", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("\"error\""));
+    let (s, h, _) = call(&app, "GET", "/store/1", None, None).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
+    // A wrong token is 401 too.
+    let (s, _, _) = call(
+        &app,
+        "GET",
+        "/api/v1/stores/1/forecast",
+        Some("0000000000000000.00"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // A viewer of store 1 sees store 1, gets 403 on store 2 and on chain views.
+    let v = Some(app.viewer1.as_str());
+    let (s, _, body) = call(&app, "GET", "/api/v1/stores/1/forecast", v, None).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("\"days\""));
+    let (s, _, _) = call(&app, "GET", "/api/v1/stores/2/forecast", v, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = call(&app, "GET", "/store/2", v, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = call(&app, "GET", "/api/v1/chain/forecast", v, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, body) = call(&app, "GET", "/api/v1/stores", v, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(list.as_array().map(|a| a.len()), Some(1));
+    // A director sees the chain.
+    let (s, _, _) = call(
+        &app,
+        "GET",
+        "/api/v1/chain/forecast",
+        Some(app.director.as_str()),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Bad parameters: 4xx with a JSON message, never 5xx.
+    for (uri, want) in [
+        ("/api/v1/stores/abc/forecast", StatusCode::BAD_REQUEST),
+        ("/api/v1/stores/0/forecast", StatusCode::BAD_REQUEST),
+        ("/api/v1/stores/99999999/forecast", StatusCode::BAD_REQUEST),
+        ("/api/v1/stores/999/forecast", StatusCode::NOT_FOUND),
+        (
+            "/api/v1/stores/1/explain?date=2015-13-01",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/v1/stores/1/explain", StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/stores/1/explain?date=2014-01-01",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/v1/stores/1/history?days=0", StatusCode::BAD_REQUEST),
+        ("/api/v1/nothing-here", StatusCode::NOT_FOUND),
+    ] {
+        let (s, _, body) = call(&app, "GET", uri, a, None).await;
+        assert_eq!(s, want, "{uri}: {body}");
+        assert!(body.contains("\"error\""), "{uri}: {body}");
+    }
+    for (body, want) in [
+        ("{not json", StatusCode::BAD_REQUEST),
+        ("{\"changes\": []}", StatusCode::BAD_REQUEST),
+        (
+            "{\"changes\": [{\"date\": \"2020-01-01\", \"promo\": true}]}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "{\"changes\": [{\"date\": \"2015-06-22\", \"state_holiday\": \"x\"}]}",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, _, text) = call(&app, "POST", "/api/v1/stores/1/whatif", a, Some(body)).await;
+        assert_eq!(s, want, "{body}: {text}");
+    }
+    // A good what-if.
+    let (s, _, body) = call(&app, "POST", "/api/v1/stores/1/whatif", a, Some("{\"changes\": [{\"date\": \"2015-06-23\", \"promo\": true}, {\"date\": \"2015-06-24\", \"promo\": true}]}")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let w: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert!(w["delta_eur"].as_f64().is_some());
+    // An explanation sums up.
+    let (s, _, body) = call(
+        &app,
+        "GET",
+        "/api/v1/stores/1/explain?date=2015-06-23",
+        a,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let e: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let total = e["baseline"].as_f64().unwrap_or(0.0)
+        + e["drivers"].as_array().map_or(0.0, |d| {
+            d.iter().map(|x| x["euro"].as_f64().unwrap_or(0.0)).sum()
+        });
+    assert!((total - e["forecast"].as_f64().unwrap_or(-1.0)).abs() < 1e-6 * total.max(1.0));
+}
+
+#[tokio::test]
+async fn headers_openapi_csv_metrics_and_csrf() {
+    let app = common::app();
+    let a = Some(app.admin.as_str());
+    let (s, h, _) = call(&app, "GET", "/", a, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let csp = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    assert_eq!(
+        h.get(header::X_CONTENT_TYPE_OPTIONS)
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+    assert_eq!(
+        h.get(header::X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    let (s, _, body) = call(&app, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert!(doc["paths"]["/api/v1/stores/{id}/whatif"]["post"].is_object());
+    let (s, h, body) = call(&app, "GET", "/api/v1/stores/1/forecast.csv", a, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv")));
+    assert_eq!(body.lines().count(), 43, "header + 42 days");
+    let (s, _, body) = call(&app, "GET", "/metrics", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("storecast_http_requests_total"), "{body}");
+    // A cookie-authenticated POST without the CSRF header is refused.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/stores/1/whatif")
+        .header(
+            header::COOKIE,
+            format!("storecast_token={}; storecast_csrf=abc", app.admin),
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            "{\"changes\": [{\"date\": \"2015-06-23\", \"promo\": true}]}",
+        ))
+        .expect("request");
+    let resp = storecast_web::router(app.state.clone())
+        .oneshot(req)
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // With the matching header it passes.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/stores/1/whatif")
+        .header(
+            header::COOKIE,
+            format!("storecast_token={}; storecast_csrf=abc", app.admin),
+        )
+        .header("x-csrf-token", "abc")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            "{\"changes\": [{\"date\": \"2015-06-23\", \"promo\": true}]}",
+        ))
+        .expect("request");
+    let resp = storecast_web::router(app.state.clone())
+        .oneshot(req)
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_switch_under_load_fails_no_request() {
+    let app = common::app();
+    let second = common::train(&app.chain, 2);
+    let other = storecast_web::build_model_state(&app.chain, second).expect("second model");
+    let first_version = app.state.model.load().artifact().model_version.clone();
+    let second_version = other.artifact().model_version.clone();
+    assert_ne!(first_version, second_version);
+    let router = storecast_web::router(app.state.clone());
+    let token = app.admin.clone();
+    let mut tasks = Vec::new();
+    for i in 0..2000u32 {
+        let r = router.clone();
+        let t = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = 1 + i % 12;
+            let req = Request::builder()
+                .uri(format!("/api/v1/stores/{store}/forecast"))
+                .header(header::AUTHORIZATION, format!("Bearer {t}"))
+                .body(Body::empty())
+                .expect("request");
+            let resp = r.oneshot(req).await.expect("response");
+            let ok = resp.status() == StatusCode::OK;
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            ok && !body.is_empty()
+        }));
+    }
+    // Promote the second model while the requests run.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    app.state.model.store(std::sync::Arc::new(other));
+    let mut failures = 0;
+    for t in tasks {
+        if !t.await.unwrap_or(false) {
+            failures += 1;
+        }
+    }
+    assert_eq!(failures, 0);
+    assert_eq!(
+        app.state.model.load().artifact().model_version,
+        second_version
+    );
+}

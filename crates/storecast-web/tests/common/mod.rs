@@ -1,0 +1,107 @@
+//! A small app on a synthetic chain with a quickly trained model, shared by the web tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use storecast_data::ChainData;
+use storecast_model::backtest::BacktestConfig;
+use storecast_model::{training, ModelArtifact};
+use storecast_store::{Role, Store};
+use storecast_web::{build_model_state, AppState};
+
+/// The app plus tokens of an admin, a director and a viewer of store 1.
+pub struct TestApp {
+    pub state: AppState,
+    pub admin: String,
+    pub director: String,
+    pub viewer1: String,
+    pub artifact: ModelArtifact,
+    pub chain: Arc<ChainData>,
+    pub _dir: tempfile::TempDir,
+}
+
+pub fn chain() -> ChainData {
+    let cfg = storecast_synth::SynthConfig {
+        stores: 12,
+        seed: 9,
+        quirks: false,
+        ..storecast_synth::SynthConfig::default()
+    };
+    let c = storecast_synth::generate(&cfg).expect("synthetic chain");
+    ChainData::from_bytes(
+        c.train_csv(),
+        c.store_csv(),
+        Some(c.test_csv()),
+        "synthetic test chain",
+    )
+    .expect("loads")
+    .into_strict()
+    .expect("clean")
+}
+
+pub fn train(chain: &ChainData, seed: u64) -> ModelArtifact {
+    let mut cfg = BacktestConfig {
+        folds: 2,
+        ..BacktestConfig::default()
+    };
+    cfg.params.num_trees = 60;
+    cfg.params.learning_rate = 0.2;
+    cfg.params.threads = 1;
+    cfg.params.seed = seed;
+    training::train(chain, &cfg, &mut |_| {})
+        .expect("trains")
+        .artifact
+}
+
+pub fn app() -> TestApp {
+    let chain = chain();
+    let artifact = train(&chain, 1);
+    let load = ChainData::from_bytes(Vec::from(&b"Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n"[..]), Vec::from(&b"Store,StoreType,Assortment,CompetitionDistance,CompetitionOpenSinceMonth,CompetitionOpenSinceYear,Promo2,Promo2SinceWeek,Promo2SinceYear,PromoInterval\n"[..]), None, "empty").expect("empty");
+    let validation =
+        storecast_validate::validate(&load, &storecast_validate::ValidateConfig::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("t.db")).expect("db");
+    let admin = store
+        .add_user("test", "admin", Role::Admin)
+        .expect("admin")
+        .1
+        .expose()
+        .to_string();
+    let director = store
+        .add_user("test", "director", Role::Director)
+        .expect("director")
+        .1
+        .expose()
+        .to_string();
+    let viewer1 = store
+        .add_user(
+            "test",
+            "viewer1",
+            Role::parse("viewer", &[1]).expect("role"),
+        )
+        .expect("viewer")
+        .1
+        .expose()
+        .to_string();
+    let model = build_model_state(&chain, artifact.clone()).expect("model state");
+    let metrics = storecast_web::metrics::Metrics::new().expect("metrics");
+    let chain = Arc::new(chain);
+    let state = AppState {
+        chain: chain.clone(),
+        validation: Arc::new(validation),
+        analysis: Arc::new(None),
+        model: Arc::new(arc_swap::ArcSwap::from_pointee(model)),
+        store: Some(Arc::new(store)),
+        metrics: Arc::new(metrics),
+        reports: Arc::new(Vec::new()),
+        auth_required: true,
+    };
+    TestApp {
+        state,
+        admin,
+        director,
+        viewer1,
+        artifact,
+        chain,
+        _dir: dir,
+    }
+}

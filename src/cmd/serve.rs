@@ -1,0 +1,277 @@
+//! `storecast serve` and `storecast demo`: build the app's state (data, validation, model,
+//! reports, database) and serve it; the demo first runs the whole pipeline.
+
+use crate::cli::{AppArgs, DataArgs, ModelArgs};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use storecast_data::ChainData;
+use storecast_model::backtest::BacktestResult;
+use storecast_model::{training, ModelArtifact};
+use storecast_store::{Registry, Role, Store};
+use storecast_validate::{render, validate, ValidateConfig};
+use storecast_web::{AppState, ReportPage};
+
+/// Known report slugs and titles.
+const REPORTS: [(&str, &str, bool); 3] = [
+    ("business", "Business performance and recommendations", true),
+    (
+        "methodology",
+        "Forecasting methodology: metric, validation, algorithm",
+        false,
+    ),
+    ("analysis", "Statistical analysis for sales teams", true),
+];
+
+fn load_reports(dir: Option<&Path>) -> Vec<ReportPage> {
+    let Some(dir) = dir else { return Vec::new() };
+    REPORTS
+        .iter()
+        .filter_map(|(slug, title, directors_only)| {
+            let body = std::fs::read_to_string(dir.join(format!("{slug}.body.html"))).ok()?;
+            Some(ReportPage {
+                slug: slug.to_string(),
+                title: title.to_string(),
+                body,
+                directors_only: *directors_only,
+            })
+        })
+        .collect()
+}
+
+fn model_for(app: &AppArgs) -> Result<ModelArtifact> {
+    if let Some(path) = &app.model {
+        return ModelArtifact::load(path)
+            .with_context(|| format!("loading the model {}", path.display()));
+    }
+    if app.registry.is_dir() {
+        let reg = Registry::open(&app.registry).context("opening the model registry")?;
+        if let Some((version, artifact)) = reg.current().context("reading the active model")? {
+            eprintln!("model: {version} (active in {})", app.registry.display());
+            return Ok(artifact);
+        }
+    }
+    let fallback = Path::new("models/model.json");
+    ModelArtifact::load(fallback).with_context(|| {
+        "no model: train one with `storecast train` (or pass --model, or promote one in the registry)".to_string()
+    })
+}
+
+/// Builds the state and serves until stopped.
+fn run_app(
+    chain: ChainData,
+    validation: storecast_validate::ValidationReport,
+    artifact: ModelArtifact,
+    app: &AppArgs,
+) -> Result<ExitCode> {
+    let addr: std::net::SocketAddr = app
+        .addr
+        .parse()
+        .with_context(|| format!("--addr {:?} is not host:port", app.addr))?;
+    if app.no_auth && !addr.ip().is_loopback() {
+        bail!("--no-auth is only allowed on a loopback address, not {addr}");
+    }
+    let t = Instant::now();
+    let state_model =
+        storecast_web::build_model_state(&chain, artifact).context("forecasting for the app")?;
+    let metrics = storecast_web::metrics::Metrics::new().context("metrics")?;
+    metrics.set_model(&state_model.artifact().model_version);
+    let store = if app.no_auth {
+        None
+    } else {
+        let s = Store::open(&app.db)
+            .with_context(|| format!("opening the database {}", app.db.display()))?;
+        if s.list_users()?.iter().all(|u| !u.is_active()) {
+            eprintln!("note: no users yet: create one with `storecast users add NAME --role admin --db {}`", app.db.display());
+        }
+        Some(Arc::new(s))
+    };
+    let analysis = std::fs::read_to_string(
+        app.reports
+            .as_deref()
+            .unwrap_or(Path::new("."))
+            .join("analysis.body.html"),
+    )
+    .ok();
+    let analysis_json = app
+        .reports
+        .as_deref()
+        .and_then(|d| std::fs::read(d.join("analysis.json")).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let state = AppState {
+        chain: Arc::new(chain),
+        validation: Arc::new(validation),
+        analysis: Arc::new(analysis.map(|a| (a, analysis_json))),
+        model: Arc::new(arc_swap::ArcSwap::from_pointee(state_model)),
+        store,
+        metrics: Arc::new(metrics),
+        reports: Arc::new(load_reports(app.reports.as_deref())),
+        auth_required: !app.no_auth,
+    };
+    eprintln!("app ready in {:.1} s", t.elapsed().as_secs_f64());
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        println!("storecast is serving on http://{addr}/  (Ctrl-C to stop)");
+        storecast_web::serve(state, listener)
+            .await
+            .context("serving")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn serve(data: &DataArgs, app: &AppArgs) -> Result<ExitCode> {
+    let load = crate::input::load(data)?;
+    let validation = validate(&load, &ValidateConfig::default());
+    let chain = load
+        .into_strict()
+        .context("the data has rows that do not parse; run `storecast validate`")?;
+    let artifact = model_for(app)?;
+    run_app(chain, validation, artifact, app)
+}
+
+fn step(n: usize, text: &str) {
+    eprintln!("\n== {n}. {text}");
+}
+
+pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let reports_dir = out.join("reports");
+    std::fs::create_dir_all(&reports_dir)?;
+
+    step(1, "validate the data");
+    let load = crate::input::load(data)?;
+    let report = validate(&load, &ValidateConfig::default());
+    print!("{}", render::to_text(&report, 1));
+    crate::cmd::write_file(
+        &out.join("validation.json"),
+        render::to_json(&report)?.as_bytes(),
+    )?;
+    crate::cmd::write_file(
+        &out.join("validation.html"),
+        render::to_html(&report)?.as_bytes(),
+    )?;
+    let chain = load
+        .into_strict()
+        .context("the data has rows that do not parse")?;
+
+    step(
+        2,
+        "model: reuse the one trained on this data, or backtest and train",
+    );
+    let model_path = out.join("model.json");
+    let bt_path = out.join("backtest.json");
+    let reuse = ModelArtifact::load(&model_path)
+        .ok()
+        .filter(|a| a.data_fingerprint == chain.fingerprint)
+        .zip(
+            std::fs::read(&bt_path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<BacktestResult>(&b).ok()),
+        );
+    let (artifact, backtest) = match reuse {
+        Some((a, bt)) => {
+            eprintln!(
+                "reusing {} (trained on this data); delete {} to retrain",
+                a.model_version,
+                model_path.display()
+            );
+            (a, bt)
+        }
+        None => {
+            eprintln!("training (3 backtest folds + final fit; about 2–3 minutes on 2 cores for the full chain)");
+            let args = ModelArgs {
+                folds: 3,
+                trees: None,
+                threads: None,
+            };
+            let cfg = crate::cmd::model::config(&args);
+            let mut last = String::new();
+            let trained = training::train(&chain, &cfg, &mut |p| {
+                let msg = format!("{p:?}");
+                if msg != last {
+                    eprintln!("  {msg}");
+                    last = msg;
+                }
+            })?;
+            crate::cmd::model::print_table(&trained.backtest);
+            trained.artifact.save(&model_path)?;
+            crate::cmd::write_file(&bt_path, &serde_json::to_vec(&trained.backtest)?)?;
+            (trained.artifact, trained.backtest)
+        }
+    };
+    let registry = Registry::open(out.join("registry")).context("opening the registry")?;
+    let reg = registry.register(&artifact)?;
+    if registry.current_version()?.as_deref() != Some(reg.version.as_str()) {
+        registry.promote(&reg.version)?;
+    }
+
+    step(3, "reports: methodology");
+    let doc = storecast_reports::methodology(
+        &backtest,
+        &artifact.coverage,
+        &chain.origin,
+        Some(&artifact.model_version),
+    );
+    crate::cmd::write_file(&out.join("methodology.html"), doc.to_html().as_bytes())?;
+    crate::cmd::write_file(&out.join("methodology.md"), doc.to_markdown().as_bytes())?;
+    crate::cmd::write_file(
+        &reports_dir.join("methodology.body.html"),
+        doc.body_html().as_bytes(),
+    )?;
+
+    step(4, "forecast the store-days of test.csv");
+    let requests = chain.requests.clone().context("no test.csv in the data")?;
+    let forecaster = storecast_model::Forecaster::new(artifact.clone())?;
+    let sc = storecast_model::Scenario::new(&chain.history, &requests)?;
+    let rows = forecaster.forecast_requests(&sc, &chain.stores, &requests)?;
+    let mut csv = String::from("Id,Sales,lo80,hi80,lo95,hi95\n");
+    for (r, f) in requests.rows.iter().zip(&rows) {
+        let i = f.interval;
+        csv.push_str(&format!(
+            "{},{:.2},{:.2},{:.2},{:.2},{:.2}\n",
+            r.id, f.sales, i.lo80, i.hi80, i.lo95, i.hi95
+        ));
+    }
+    crate::cmd::write_file(&out.join("submission.csv"), csv.as_bytes())?;
+    eprintln!(
+        "wrote {} forecasts to {}",
+        rows.len(),
+        out.join("submission.csv").display()
+    );
+
+    // Database with a local admin for the demo.
+    let db = out.join("storecast.db");
+    let store = Store::open(&db)?;
+    let token = match store.user("demo-admin")? {
+        Some(_) => store.rotate_token("demo", "demo-admin")?.1,
+        None => store.add_user("demo", "demo-admin", Role::Admin)?.1,
+    };
+    eprintln!(
+        "\npipeline done in {:.0} s; outputs in {}",
+        t0.elapsed().as_secs_f64(),
+        out.display()
+    );
+    if no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "\nSign in at http://{addr}/login with the demo admin token:\n\n    {}\n",
+        token.expose()
+    );
+    let app = AppArgs {
+        model: Some(model_path),
+        registry: out.join("registry"),
+        db,
+        addr: addr.to_string(),
+        reports: Some(reports_dir),
+        no_auth: false,
+    };
+    run_app(chain, report, artifact, &app)
+}
