@@ -41,6 +41,14 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         examples: usize,
     },
+    /// Statistical analysis for sales teams: analysis.json, analysis.md, analysis.html.
+    Analyze {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Write a synthetic chain (train.csv, store.csv, test.csv, test_truth.csv, effects.json)
     /// with planted, documented effects. Same seed, same bytes.
     Synth {
@@ -76,6 +84,32 @@ pub enum Command {
         out: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
+    },
+    /// Business performance report for decision makers (report.html, report.md), from a
+    /// backtest (`storecast backtest --out DIR` writes DIR/backtest.json).
+    Report {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model artifact (for its interval coverage and version).
+        #[arg(
+            long,
+            value_name = "MODEL",
+            env = "STORECAST_MODEL",
+            default_value = "models/model.json"
+        )]
+        model: PathBuf,
+        /// Backtest results (backtest.json); default: run a fresh 3-fold backtest.
+        #[arg(long, value_name = "FILE")]
+        backtest: Option<PathBuf>,
+        /// Business assumptions (JSON; any field omitted keeps its default).
+        #[arg(long, value_name = "FILE")]
+        assumptions: Option<PathBuf>,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Also print report.pdf with headless Chromium.
+        #[arg(long)]
+        pdf: bool,
     },
     /// Forecast the store-days of a file in the competition's test.csv format; writes Id,Sales.
     Forecast {
@@ -180,6 +214,106 @@ pub enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Manage users and their access tokens (stored hashed).
+    Users {
+        /// Database.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "STORECAST_DB",
+            default_value = "storecast.db",
+            global = true
+        )]
+        db: PathBuf,
+        #[command(subcommand)]
+        what: UsersCommand,
+    },
+    /// The model registry: list versions, promote one, roll back.
+    Models {
+        /// Registry directory.
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "models/registry",
+            global = true
+        )]
+        registry: PathBuf,
+        /// Database (for the audit log).
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "STORECAST_DB",
+            default_value = "storecast.db",
+            global = true
+        )]
+        db: PathBuf,
+        #[command(subcommand)]
+        what: ModelsCommand,
+    },
+    /// Append days of actuals (train.csv format) to the database, validated first; a bad file
+    /// is refused whole; re-ingesting the same file changes nothing.
+    Ingest {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The file of actuals.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// Database.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "STORECAST_DB",
+            default_value = "storecast.db"
+        )]
+        db: PathBuf,
+    },
+    /// Live accuracy of issued forecasts, input drift and error drift; records alerts.
+    Monitor {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Registry directory.
+        #[arg(long, value_name = "DIR", default_value = "models/registry")]
+        registry: PathBuf,
+        /// Database.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "STORECAST_DB",
+            default_value = "storecast.db"
+        )]
+        db: PathBuf,
+        /// Monitoring thresholds (JSON; defaults otherwise).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Write the full report as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the Prometheus gauges (the server's /metrics appends them).
+        #[arg(long, value_name = "FILE")]
+        prom: Option<PathBuf>,
+    },
+    /// Retrain on the ingested actuals, backtest, compare with the active model on the same
+    /// fold, register, and promote only if not worse (policy in the monitor config); audited.
+    Retrain {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Registry directory.
+        #[arg(long, value_name = "DIR", default_value = "models/registry")]
+        registry: PathBuf,
+        /// Database.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "STORECAST_DB",
+            default_value = "storecast.db"
+        )]
+        db: PathBuf,
+        /// Monitoring/promotion config (JSON).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
     /// Print performance figures (not a test: numbers for the notes and for regressions).
     Bench {
         /// What to measure.
@@ -214,6 +348,10 @@ pub struct AppArgs {
     /// Serve without authentication (only allowed on a loopback address).
     #[arg(long)]
     pub no_auth: bool,
+    /// Prometheus gauges written by `storecast monitor --prom FILE`, re-read every minute and
+    /// appended to /metrics.
+    #[arg(long, value_name = "FILE")]
+    pub monitor_prom: Option<PathBuf>,
 }
 
 /// Model settings shared by train and backtest.
@@ -228,6 +366,54 @@ pub struct ModelArgs {
     /// Worker threads (default: free cores).
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+/// `storecast users ...`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user and print its token (shown once).
+    Add {
+        /// User name.
+        name: String,
+        /// viewer, director or admin.
+        #[arg(long)]
+        role: String,
+        /// Stores a viewer may see (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        stores: Vec<u16>,
+    },
+    /// List users.
+    List,
+    /// Revoke a user's token.
+    Revoke {
+        /// User name.
+        name: String,
+    },
+    /// Show the audit log.
+    Audit {
+        /// Entries.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+/// `storecast models ...`
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// List registered versions.
+    List,
+    /// Register a model artifact file.
+    Register {
+        /// Artifact file.
+        file: PathBuf,
+    },
+    /// Make a version the active one.
+    Promote {
+        /// Version.
+        version: String,
+    },
+    /// Return to the previously active version.
+    Rollback,
 }
 
 fn on_off(s: &str) -> Result<bool, String> {
@@ -247,6 +433,14 @@ pub enum BenchCommand {
         data: DataArgs,
         /// Repetitions.
         #[arg(long, default_value_t = 5)]
+        iterations: usize,
+    },
+    /// Time the statistical analysis on the data.
+    Analyze {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Repetitions.
+        #[arg(long, default_value_t = 3)]
         iterations: usize,
     },
     /// Forecast, explain every row of test.csv, and time what-if calls for one store.

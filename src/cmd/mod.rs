@@ -1,8 +1,10 @@
 //! One module per subcommand; `run` dispatches.
 
+mod analyze;
 mod bench;
 mod explain;
 mod model;
+mod ops;
 mod serve;
 mod synth;
 mod validate;
@@ -20,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             html,
             examples,
         } => validate::run(&data, json.as_deref(), html.as_deref(), examples),
+        Command::Analyze { data, out } => analyze::run(&data, &out),
         Command::Synth {
             stores,
             seed,
@@ -28,6 +31,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => synth::run(stores, seed, &out, !no_quirks),
         Command::Train { data, out, model } => model::train(&data, &out, &model),
         Command::Backtest { data, out, model } => model::backtest(&data, &out, &model),
+        Command::Report {
+            data,
+            model,
+            backtest,
+            assumptions,
+            out,
+            pdf,
+        } => model::report(
+            &data,
+            &model,
+            backtest.as_deref(),
+            assumptions.as_deref(),
+            &out,
+            pdf,
+        ),
         Command::Forecast {
             data,
             model,
@@ -76,8 +94,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             addr,
             no_serve,
         } => serve::demo(&data, &out, &addr, no_serve),
+        Command::Users { db, what } => ops::users(&db, what),
+        Command::Models { registry, db, what } => ops::models(&registry, &db, what),
+        Command::Ingest { data, file, db } => ops::ingest(&data, &file, &db),
+        Command::Monitor {
+            data,
+            registry,
+            db,
+            config,
+            json,
+            prom,
+        } => ops::monitor(
+            &data,
+            &registry,
+            &db,
+            config.as_deref(),
+            json.as_deref(),
+            prom.as_deref(),
+        ),
+        Command::Retrain {
+            data,
+            registry,
+            db,
+            config,
+            model,
+        } => ops::retrain(&data, &registry, &db, config.as_deref(), &model),
         Command::Bench { what } => match what {
             BenchCommand::Load { data, iterations } => bench::load(&data, iterations),
+            BenchCommand::Analyze { data, iterations } => analyze::bench(&data, iterations),
             BenchCommand::Model {
                 data,
                 model,

@@ -248,3 +248,74 @@ pub fn forecast(
     );
     Ok(ExitCode::SUCCESS)
 }
+
+pub fn report(
+    data: &DataArgs,
+    model: &Path,
+    backtest_file: Option<&Path>,
+    assumptions: Option<&Path>,
+    out: &Path,
+    pdf: bool,
+) -> Result<ExitCode> {
+    let artifact = ModelArtifact::load(model)
+        .with_context(|| format!("loading the model {}", model.display()))?;
+    let chain = load_strict(data)?;
+    let bt: BacktestResult = match backtest_file {
+        Some(p) => serde_json::from_slice(
+            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("{} is not a backtest.json", p.display()))?,
+        None => {
+            let tl = Timeline::build(&chain.history, None).context("the history is empty")?;
+            let cfg = BacktestConfig {
+                params: artifact.params.clone(),
+                ..BacktestConfig::default()
+            };
+            let (bar, mut cb) = progress_bar();
+            let bt = backtest::run(&tl, &chain.stores, &cfg, &mut cb)?;
+            bar.finish_and_clear();
+            bt
+        }
+    };
+    let a: storecast_reports::business::Assumptions = match assumptions {
+        Some(p) => serde_json::from_slice(&std::fs::read(p)?)
+            .with_context(|| format!("{} is not valid assumptions JSON", p.display()))?,
+        None => Default::default(),
+    };
+    let doc = storecast_reports::business(
+        &bt,
+        &artifact.coverage,
+        &a,
+        &chain.origin,
+        Some(&artifact.model_version),
+    );
+    let (html, md) = storecast_reports::business::write_report(&doc, out)?;
+    crate::cmd::write_file(&out.join("business.body.html"), doc.body_html().as_bytes())?;
+    println!("wrote {} and {}", html.display(), md.display());
+    if pdf {
+        let pdf_path = out.join("report.pdf");
+        let status = std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--virtual-time-budget=5000",
+            ])
+            .arg(format!("--print-to-pdf={}", pdf_path.display()))
+            .arg(format!(
+                "file://{}",
+                std::fs::canonicalize(&html)?.display()
+            ))
+            .status()
+            .context("running chromium to print the PDF (install chromium)")?;
+        if !status.success() {
+            anyhow::bail!("chromium could not print {}", pdf_path.display());
+        }
+        println!("wrote {}", pdf_path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

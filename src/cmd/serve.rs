@@ -73,6 +73,14 @@ fn run_app(
     if app.no_auth && !addr.ip().is_loopback() {
         bail!("--no-auth is only allowed on a loopback address, not {addr}");
     }
+    if artifact.data_fingerprint != chain.fingerprint {
+        eprintln!(
+            "warning: the model {} was trained on other data (fingerprint {}…) than the data served ({}…): check --data",
+            artifact.model_version,
+            artifact.data_fingerprint.chars().take(12).collect::<String>(),
+            chain.fingerprint.chars().take(12).collect::<String>()
+        );
+    }
     let t = Instant::now();
     let state_model =
         storecast_web::build_model_state(&chain, artifact).context("forecasting for the app")?;
@@ -109,11 +117,26 @@ fn run_app(
         store,
         metrics: Arc::new(metrics),
         reports: Arc::new(load_reports(app.reports.as_deref())),
+        auth_cache: Default::default(),
         auth_required: !app.no_auth,
     };
     eprintln!("app ready in {:.1} s", t.elapsed().as_secs_f64());
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let prom = app.monitor_prom.clone();
+    let metrics_handle = state.metrics.clone();
     rt.block_on(async move {
+        if let Some(path) = prom {
+            tokio::spawn(async move {
+                loop {
+                    if let Ok(text) = tokio::fs::read_to_string(&path).await {
+                        if let Ok(mut extra) = metrics_handle.extra.write() {
+                            *extra = text;
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                }
+            });
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
@@ -212,7 +235,7 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         registry.promote(&reg.version)?;
     }
 
-    step(3, "reports: methodology");
+    step(4, "reports: methodology");
     let doc = storecast_reports::methodology(
         &backtest,
         &artifact.coverage,
@@ -226,7 +249,21 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         doc.body_html().as_bytes(),
     )?;
 
-    step(4, "forecast the store-days of test.csv");
+    eprintln!("business report");
+    let business = storecast_reports::business(
+        &backtest,
+        &artifact.coverage,
+        &Default::default(),
+        &chain.origin,
+        Some(&artifact.model_version),
+    );
+    storecast_reports::business::write_report(&business, out)?;
+    crate::cmd::write_file(
+        &reports_dir.join("business.body.html"),
+        business.body_html().as_bytes(),
+    )?;
+
+    step(5, "forecast the store-days of test.csv");
     let requests = chain.requests.clone().context("no test.csv in the data")?;
     let forecaster = storecast_model::Forecaster::new(artifact.clone())?;
     let sc = storecast_model::Scenario::new(&chain.history, &requests)?;
@@ -246,9 +283,21 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         out.join("submission.csv").display()
     );
 
-    // Database with a local admin for the demo.
+    // Database with a local admin for the demo; the issued forecasts are recorded for monitoring.
     let db = out.join("storecast.db");
     let store = Store::open(&db)?;
+    let issued: Vec<storecast_store::ForecastRow> = rows
+        .iter()
+        .filter(|f| f.open)
+        .map(storecast_store::ForecastRow::from)
+        .collect();
+    let rec = store.record_forecasts("demo", &artifact.model_version, &issued)?;
+    eprintln!(
+        "recorded {} issued forecasts ({} new) in {}",
+        issued.len(),
+        rec.inserted,
+        db.display()
+    );
     let token = match store.user("demo-admin")? {
         Some(_) => store.rotate_token("demo", "demo-admin")?.1,
         None => store.add_user("demo", "demo-admin", Role::Admin)?.1,
@@ -272,6 +321,7 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         addr: addr.to_string(),
         reports: Some(reports_dir),
         no_auth: false,
+        monitor_prom: None,
     };
     run_app(chain, report, artifact, &app)
 }

@@ -5,7 +5,9 @@
 //! the business report translates the same predictions into money and decisions. Both are
 //! [`storecast_charts::Doc`]s, so Markdown, standalone HTML and the web app show the same data.
 
+pub mod business;
 pub mod methodology;
 pub mod tables;
 
+pub use business::business;
 pub use methodology::methodology;

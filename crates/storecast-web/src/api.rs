@@ -73,19 +73,21 @@ pub async fn stores(
     )
 }
 
-/// `GET /api/v1/stores/{id}/forecast`.
+/// `GET /api/v1/stores/{id}/forecast`: served from the bytes serialised when the model loaded.
 pub async fn forecast(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<impl IntoResponse, AppError> {
     let id = parse_store(&id)?;
+    caller.require_store(id)?;
     let m = st.model.load();
-    let f = store_forecast(&m, &caller, id)?;
-    Ok(Json(serde_json::json!({
-        "model_version": m.artifact().model_version,
-        "forecast": f,
-    })))
+    let body = m
+        .forecast_json
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| AppError::NotFound(format!("store {id} is not in the forecast")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body))
 }
 
 /// `GET /api/v1/stores/{id}/forecast.csv`.

@@ -10,6 +10,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use storecast_store::{Role, User};
 
+/// How long a successful authentication is reused without asking the database.
+pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Cookie holding the session token.
 pub const TOKEN_COOKIE: &str = "storecast_token";
 /// Cookie holding the CSRF token (readable by the page's script, echoed in a header).
@@ -88,6 +91,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         || path.starts_with("/assets/")
         || path == "/healthz"
         || path == "/metrics"
+        || path == "/favicon.ico"
         || path == "/api/v1/openapi.json";
     if public {
         return next.run(req).await;
@@ -110,14 +114,34 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         Some(t) => (Some(t.to_string()), false),
         None => (cookie(headers, TOKEN_COOKIE).map(str::to_string), true),
     };
-    let user = match (&state.store, token) {
-        (Some(store), Some(t)) => {
+    let key: Option<[u8; 32]> = token.as_ref().map(|t| {
+        use sha2::Digest;
+        sha2::Sha256::digest(t.as_bytes()).into()
+    });
+    let cached = key.and_then(|k| {
+        let cache = state.auth_cache.read().ok()?;
+        let (caller, at) = cache.get(&k)?;
+        (at.elapsed() < CACHE_TTL).then(|| caller.clone())
+    });
+    let user: Option<Caller> = match (cached, &state.store, token) {
+        (Some(c), _, _) => Some(c),
+        (None, Some(store), Some(t)) => {
             let store = store.clone();
-            tokio::task::spawn_blocking(move || store.authenticate(&t))
+            let found: Option<Caller> = tokio::task::spawn_blocking(move || store.authenticate(&t))
                 .await
                 .ok()
                 .and_then(Result::ok)
                 .flatten()
+                .map(Caller::from);
+            if let (Some(c), Some(k)) = (&found, key) {
+                if let Ok(mut cache) = state.auth_cache.write() {
+                    if cache.len() > 10_000 {
+                        cache.clear();
+                    }
+                    cache.insert(k, (c.clone(), std::time::Instant::now()));
+                }
+            }
+            found
         }
         _ => None,
     };
@@ -136,7 +160,7 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
             return AppError::Forbidden("missing or wrong CSRF token".into()).into_response();
         }
     }
-    req.extensions_mut().insert(Caller::from(user));
+    req.extensions_mut().insert(user);
     next.run(req).await
 }
 

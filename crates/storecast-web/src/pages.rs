@@ -531,9 +531,12 @@ pub struct LoginForm {
     csrf: String,
 }
 
-/// `GET /login`: the sign-in form, with a fresh CSRF token in a cookie and a hidden field.
-pub async fn login_form() -> Result<Response, AppError> {
-    let csrf = crate::auth::random_hex();
+/// `GET /login`: the sign-in form, with a CSRF token in a cookie and a hidden field (an
+/// existing token is kept, so a second tab or a background request does not invalidate it).
+pub async fn login_form(headers: axum::http::HeaderMap) -> Result<Response, AppError> {
+    let csrf = crate::auth::cookie(&headers, CSRF_COOKIE)
+        .filter(|c| c.len() == 32 && c.chars().all(|ch| ch.is_ascii_hexdigit()))
+        .map_or_else(crate::auth::random_hex, str::to_string);
     let page = render(
         "login.html",
         context! { csrf => csrf.clone(), error => Value::UNDEFINED },

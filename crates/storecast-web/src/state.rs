@@ -75,6 +75,8 @@ pub struct ModelState {
     pub totals: Vec<TotalSeries>,
     /// Global driver importance on a sample of forecasts (all stores, then by store type).
     pub importance: Vec<storecast_explain::Importance>,
+    /// The forecast API's answer per store, serialised once (the hot path sends bytes).
+    pub forecast_json: BTreeMap<u16, axum::body::Bytes>,
 }
 
 impl ModelState {
@@ -83,6 +85,9 @@ impl ModelState {
         &self.forecaster.artifact
     }
 }
+
+/// Recently authenticated tokens: SHA-256 of the token → (caller, when verified).
+pub type AuthCache = std::sync::RwLock<HashMap<[u8; 32], (crate::auth::Caller, std::time::Instant)>>;
 
 /// A generated report shown inside the app.
 #[derive(Debug, Clone)]
@@ -114,6 +119,9 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Generated reports.
     pub reports: Arc<Vec<ReportPage>>,
+    /// Recently authenticated tokens (SHA-256 of the token → caller and expiry), so the hot
+    /// path skips the database; a revocation takes effect within [`crate::auth::CACHE_TTL`].
+    pub auth_cache: Arc<AuthCache>,
     /// Authentication required (false only in local demo mode without a database).
     pub auth_required: bool,
 }
@@ -257,11 +265,22 @@ pub fn build_model_state(
             .get(e.store)
             .map(|i| format!("store type {}", i.store_type))
     });
+    let version = forecaster.artifact.model_version.clone();
+    let forecast_json = stores
+        .iter()
+        .map(|(id, f)| {
+            let body =
+                serde_json::to_vec(&serde_json::json!({ "model_version": version, "forecast": f }))
+                    .unwrap_or_default();
+            (*id, axum::body::Bytes::from(body))
+        })
+        .collect();
     Ok(ModelState {
         forecaster,
         scenario,
         stores,
         totals,
         importance,
+        forecast_json,
     })
 }

@@ -93,6 +93,7 @@ pub fn app() -> TestApp {
         store: Some(Arc::new(store)),
         metrics: Arc::new(metrics),
         reports: Arc::new(Vec::new()),
+        auth_cache: Default::default(),
         auth_required: true,
     };
     TestApp {

@@ -1,0 +1,322 @@
+//! Operations: users, the model registry, ingestion of actuals, monitoring and retraining.
+//! Every write goes through the storage crate, which audits it in the same transaction;
+//! registry changes are audited here.
+
+use crate::cli::{DataArgs, ModelArgs, ModelsCommand, UsersCommand};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::process::ExitCode;
+use storecast_data::ChainData;
+use storecast_model::backtest::MODEL;
+use storecast_model::{training, Forecaster, ModelArtifact, Timeline};
+use storecast_monitor::MonitorConfig;
+use storecast_store::{IngestError, Registry, Role, Store};
+
+fn actor() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map_or_else(|| "cli".to_string(), |u| format!("cli:{u}"))
+}
+
+fn open_db(db: &Path) -> Result<Store> {
+    Store::open(db).with_context(|| format!("opening the database {}", db.display()))
+}
+
+fn monitor_config(path: Option<&Path>) -> Result<MonitorConfig> {
+    let cfg: MonitorConfig = match path {
+        Some(p) => serde_json::from_slice(
+            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("{} is not a valid monitor config", p.display()))?,
+        None => MonitorConfig::default(),
+    };
+    cfg.validate().context("monitor config")?;
+    Ok(cfg)
+}
+
+pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
+    let store = open_db(db)?;
+    match what {
+        UsersCommand::Add { name, role, stores } => {
+            let role = Role::parse(&role, &stores)?;
+            let (user, token) = store.add_user(&actor(), &name, role)?;
+            println!(
+                "created {} ({}); token (shown once, store it safely):\n{}",
+                user.name,
+                user.role.kind(),
+                token.expose()
+            );
+        }
+        UsersCommand::List => {
+            for u in store.list_users()? {
+                println!(
+                    "{:<20} {:<9} {:<20} created {}{}",
+                    u.name,
+                    u.role.kind(),
+                    u.role
+                        .stores()
+                        .map_or("all stores".to_string(), |s| format!("stores {s:?}")),
+                    u.created_at,
+                    u.revoked_at
+                        .map_or(String::new(), |r| format!(", revoked {r}"))
+                );
+            }
+        }
+        UsersCommand::Revoke { name } => {
+            let u = store.revoke_user(&actor(), &name)?;
+            println!("revoked {}", u.name);
+        }
+        UsersCommand::Audit { limit } => {
+            for e in store.audit_log(limit)? {
+                println!(
+                    "{} {:<12} {:<22} {:<24} {}",
+                    e.at, e.actor, e.action, e.target, e.details
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCode> {
+    let reg = Registry::open(registry)
+        .with_context(|| format!("opening the registry {}", registry.display()))?;
+    match what {
+        ModelsCommand::List => {
+            for v in reg.list()? {
+                println!(
+                    "{} {:<28} trained {} on data {}… last-fold RMSPE {}{}",
+                    if v.active { "*" } else { " " },
+                    v.version,
+                    v.trained_at,
+                    v.data_fingerprint.chars().take(12).collect::<String>(),
+                    v.last_fold_rmspe.map_or("–".into(), |r| format!("{r:.4}")),
+                    v.problem
+                        .map_or(String::new(), |p| format!("  PROBLEM: {p}"))
+                );
+            }
+        }
+        ModelsCommand::Register { file } => {
+            let a = ModelArtifact::load(&file)?;
+            let r = reg.register(&a)?;
+            open_db(db)?.audit(&actor(), "model.register", &r.version, serde_json::json!({"file": file.display().to_string(), "already_present": r.already_present}))?;
+            println!(
+                "registered {}{}",
+                r.version,
+                if r.already_present {
+                    " (already present)"
+                } else {
+                    ""
+                }
+            );
+        }
+        ModelsCommand::Promote { version } => {
+            let s = reg.promote(&version)?;
+            open_db(db)?.audit(
+                &actor(),
+                "model.promote",
+                &version,
+                serde_json::json!({"from": s.from}),
+            )?;
+            println!(
+                "active model: {} (was {})",
+                s.to,
+                s.from.unwrap_or_else(|| "none".into())
+            );
+        }
+        ModelsCommand::Rollback => {
+            let s = reg.rollback()?;
+            open_db(db)?.audit(
+                &actor(),
+                "model.rollback",
+                &s.to,
+                serde_json::json!({"from": s.from}),
+            )?;
+            println!(
+                "rolled back to {} (was {})",
+                s.to,
+                s.from.unwrap_or_else(|| "none".into())
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn ingest(data: &DataArgs, file: &Path, db: &Path) -> Result<ExitCode> {
+    let chain = crate::input::load(data)?.data;
+    let store = open_db(db)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map_or("actuals.csv".into(), |n| n.to_string_lossy().into_owned());
+    match store.ingest_csv(&bytes, &name, &actor(), &chain.stores) {
+        Ok(o) => {
+            println!(
+                "{}: {} rows, {} new, {} already stored (unchanged)",
+                o.file_name, o.rows, o.inserted, o.unchanged
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(IngestError::Invalid { report, .. }) => {
+            print!("{}", storecast_validate::render::to_text(&report, 3));
+            eprintln!(
+                "refused: {} was not ingested (nothing written)",
+                file.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The chain as the database knows it: ingested actuals plus the store table and plan of the
+/// data directory.
+fn chain_from_db(data: &DataArgs, store: &Store) -> Result<ChainData> {
+    let base = crate::input::load(data)?.data;
+    let history = store.history()?;
+    if history.is_empty() {
+        bail!("the database holds no actuals yet: ingest them first (`storecast ingest --file train.csv`)");
+    }
+    Ok(ChainData {
+        history,
+        stores: base.stores,
+        requests: base.requests,
+        fingerprint: store.actuals_fingerprint()?,
+        origin: "ingested actuals".into(),
+    })
+}
+
+pub fn monitor(
+    data: &DataArgs,
+    registry: &Path,
+    db: &Path,
+    config: Option<&Path>,
+    json: Option<&Path>,
+    prom: Option<&Path>,
+) -> Result<ExitCode> {
+    let cfg = monitor_config(config)?;
+    let store = open_db(db)?;
+    let reg = Registry::open(registry)?;
+    let (version, artifact) = reg.current()?.context("no active model in the registry")?;
+    let chain = chain_from_db(data, &store)?;
+    let types = storecast_monitor::store_types(&chain.stores);
+    let rows = store.forecast_vs_actual(Some(&version))?;
+    let drift = match (
+        Timeline::build(&chain.history, chain.requests.as_ref()),
+        rows.first(),
+        rows.last(),
+    ) {
+        (Some(tl), Some(first), Some(last)) => {
+            let origin = tl.day_index(artifact.train_end).map_or(0, |d| d + 1);
+            let cur = storecast_monitor::window_cells(
+                &tl,
+                first.forecast.date.min(last.forecast.date),
+                first.forecast.date.max(last.forecast.date),
+            );
+            let reference = storecast_monitor::seasonal_reference(&tl, &cur);
+            storecast_monitor::feature_drift(&tl, &chain.stores, &cur, &reference, origin, &cfg)
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let report = storecast_monitor::evaluate(&rows, &types, Some(&artifact), drift, &cfg)?;
+    let fresh = storecast_monitor::fresh_alerts(&report.alerts, &store.alerts(true)?);
+    for a in &fresh {
+        store.record_alert("monitor", a)?;
+    }
+    let o = &report.live.overall;
+    println!(
+        "model {version}: {} scored store-days; RMSPE {:.4}, WAPE {:.1}%, bias {:+.1}%, coverage 80% {:.1}%, 95% {:.1}%",
+        o.n,
+        o.rmspe,
+        o.wape * 100.0,
+        o.bias * 100.0,
+        o.cover80 * 100.0,
+        o.cover95 * 100.0
+    );
+    println!(
+        "{} CUSUM alarms; {} alerts ({} new)",
+        report.cusum_alarms,
+        report.alerts.len(),
+        fresh.len()
+    );
+    for a in store.alerts(true)? {
+        println!("  ALERT {:<10} {:<18} {}", a.kind, a.scope, a.message);
+    }
+    if let Some(p) = json {
+        crate::cmd::write_file(p, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    if let Some(p) = prom {
+        crate::cmd::write_file(p, storecast_monitor::prometheus_gauges(&report).as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn retrain(
+    data: &DataArgs,
+    registry: &Path,
+    db: &Path,
+    config: Option<&Path>,
+    args: &ModelArgs,
+) -> Result<ExitCode> {
+    let cfg = monitor_config(config)?;
+    let store = open_db(db)?;
+    let reg = Registry::open(registry)?;
+    let chain = chain_from_db(data, &store)?;
+    let bt_cfg = crate::cmd::model::config(args);
+    eprintln!("retraining on {} ingested rows", chain.history.len());
+    let trained = training::train(&chain, &bt_cfg, &mut |_| {})?;
+    crate::cmd::model::print_table(&trained.backtest);
+    let cand = trained.artifact;
+    let decision = match reg.current()? {
+        None => storecast_monitor::decide_promotion(&cand, None, &cfg.promotion),
+        Some((version, current)) => {
+            let fold = storecast_monitor::last_fold_score(&cand, MODEL).map(|(f, _)| f.clone());
+            let rescored = fold.and_then(|fold| {
+                let f = Forecaster::new(current.clone()).ok()?;
+                storecast_monitor::rescore_current(&f, &chain.history, &chain.stores, &fold).ok()
+            });
+            match rescored {
+                Some(m) => storecast_monitor::decide_promotion_rescored(
+                    &cand,
+                    &version,
+                    &m,
+                    &cfg.promotion,
+                ),
+                None => storecast_monitor::decide_promotion(&cand, Some(&current), &cfg.promotion),
+            }
+        }
+    };
+    let r = reg.register(&cand)?;
+    store.audit(
+        &actor(),
+        "model.register",
+        &r.version,
+        serde_json::json!({"source": "retrain"}),
+    )?;
+    println!("candidate {}: {}", r.version, decision.reason);
+    if decision.promote {
+        let s = reg.promote(&r.version)?;
+        store.audit(
+            &actor(),
+            "model.promote",
+            &r.version,
+            serde_json::json!({"from": s.from, "reason": decision.reason}),
+        )?;
+        println!(
+            "promoted {} (was {})",
+            s.to,
+            s.from.unwrap_or_else(|| "none".into())
+        );
+    } else {
+        store.audit(
+            &actor(),
+            "model.promotion_refused",
+            &r.version,
+            serde_json::json!({"reason": decision.reason}),
+        )?;
+        println!("kept the active model");
+    }
+    Ok(ExitCode::SUCCESS)
+}
