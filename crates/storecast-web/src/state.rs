@@ -87,7 +87,8 @@ impl ModelState {
 }
 
 /// Recently authenticated tokens: SHA-256 of the token → (caller, when verified).
-pub type AuthCache = std::sync::RwLock<HashMap<[u8; 32], (crate::auth::Caller, std::time::Instant)>>;
+pub type AuthCache =
+    std::sync::RwLock<HashMap<[u8; 32], (crate::auth::Caller, std::time::Instant)>>;
 
 /// A generated report shown inside the app.
 #[derive(Debug, Clone)]
