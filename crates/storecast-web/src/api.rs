@@ -257,16 +257,10 @@ pub struct WhatIfBody {
     changes: Vec<DayChange>,
 }
 
-/// `POST /api/v1/stores/{id}/whatif`.
-pub async fn whatif(
-    State(st): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    body: Result<Json<WhatIfBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<serde_json::Value>, AppError> {
-    let id = parse_store(&id)?;
-    let Json(body) = body
-        .map_err(|e| AppError::BadRequest(format!("malformed what-if body: {}", e.body_text())))?;
+/// Parses and checks a what-if body: 1 to 62 days, valid dates and holiday codes.
+pub fn parse_whatif_body(bytes: &[u8]) -> Result<Vec<(NaiveDate, PlanChange)>, AppError> {
+    let body: WhatIfBody = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::BadRequest(format!("malformed what-if body: {e}")))?;
     if body.changes.is_empty() || body.changes.len() > 62 {
         return Err(AppError::BadRequest(
             "changes must list 1 to 62 days".into(),
@@ -290,6 +284,18 @@ pub async fn whatif(
             },
         ));
     }
+    Ok(changes)
+}
+
+/// `POST /api/v1/stores/{id}/whatif`.
+pub async fn whatif(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = parse_store(&id)?;
+    let changes = parse_whatif_body(&body)?;
     let m: Arc<ModelState> = st.model.load_full();
     store_forecast(&m, &caller, id)?;
     let chain = st.chain.clone();
