@@ -203,4 +203,24 @@ fn offline_reports_render_every_chart() {
     assert!(b.console_errors().expect("log").is_empty());
     b.screenshot(&screenshot_dir().join("methodology.png"))
         .expect("screenshot");
+    // The business report.
+    let doc = storecast_reports::business(&bt, &[], &Default::default(), "synthetic", None);
+    let (html, _) =
+        storecast_reports::business::write_report(&doc, dir.path()).expect("report written");
+    let n = doc.body_html().matches("class=\"chart-spec\"").count();
+    assert!(n >= 4);
+    b.open_file(&html).expect("open");
+    b.wait_for(
+        &format!("window.storecastCharts && Object.keys(window.storecastCharts).length === {n}"),
+        WAIT,
+    )
+    .expect("every business chart drawn");
+    assert_eq!(
+        b.eval("return window.storecastChartErrors.length;")
+            .expect("errors"),
+        0
+    );
+    assert!(b.console_errors().expect("log").is_empty());
+    b.screenshot(&screenshot_dir().join("business-report.png"))
+        .expect("screenshot");
 }
