@@ -213,8 +213,10 @@ pub fn forecast(
     let forecaster = Forecaster::new(artifact).context("starting the model")?;
     let t = Instant::now();
     let sc = Scenario::new(&chain.history, &requests)?;
+    let t_grid = t.elapsed().as_secs_f64();
     let rows = forecaster.forecast_requests(&sc, &chain.stores, &requests)?;
     let elapsed = t.elapsed().as_secs_f64();
+    tracing::info!(grid_s = t_grid, total_s = elapsed, "forecast timing");
     let mut w =
         csv::Writer::from_path(out).with_context(|| format!("writing {}", out.display()))?;
     if intervals {
