@@ -90,14 +90,8 @@ pub enum Command {
     Report {
         #[command(flatten)]
         data: DataArgs,
-        /// Model artifact (for its interval coverage and version).
-        #[arg(
-            long,
-            value_name = "MODEL",
-            env = "STORECAST_MODEL",
-            default_value = "models/model.json"
-        )]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelPath,
         /// Backtest results (backtest.json); default: run a fresh 3-fold backtest.
         #[arg(long, value_name = "FILE")]
         backtest: Option<PathBuf>,
@@ -115,14 +109,8 @@ pub enum Command {
     Forecast {
         #[command(flatten)]
         data: DataArgs,
-        /// Model artifact.
-        #[arg(
-            long,
-            value_name = "MODEL",
-            env = "STORECAST_MODEL",
-            default_value = "models/model.json"
-        )]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelPath,
         /// Store-days to forecast (test.csv format). Default: the data directory's test.csv.
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
@@ -137,14 +125,8 @@ pub enum Command {
     Explain {
         #[command(flatten)]
         data: DataArgs,
-        /// Model artifact.
-        #[arg(
-            long,
-            value_name = "MODEL",
-            env = "STORECAST_MODEL",
-            default_value = "models/model.json"
-        )]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelPath,
         /// Store id.
         #[arg(long)]
         store: u16,
@@ -159,14 +141,8 @@ pub enum Command {
     Whatif {
         #[command(flatten)]
         data: DataArgs,
-        /// Model artifact.
-        #[arg(
-            long,
-            value_name = "MODEL",
-            env = "STORECAST_MODEL",
-            default_value = "models/model.json"
-        )]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelPath,
         /// Store id.
         #[arg(long)]
         store: u16,
@@ -322,6 +298,19 @@ pub enum Command {
     },
 }
 
+/// The model artifact to use.
+#[derive(Debug, Clone, Args)]
+pub struct ModelPath {
+    /// Model artifact.
+    #[arg(
+        long = "model",
+        value_name = "MODEL",
+        env = "STORECAST_MODEL",
+        default_value = "models/model.json"
+    )]
+    pub path: PathBuf,
+}
+
 /// Settings of the web application.
 #[derive(Debug, Clone, Args)]
 pub struct AppArgs {
@@ -447,14 +436,8 @@ pub enum BenchCommand {
     Model {
         #[command(flatten)]
         data: DataArgs,
-        /// Model artifact.
-        #[arg(
-            long,
-            value_name = "MODEL",
-            env = "STORECAST_MODEL",
-            default_value = "models/model.json"
-        )]
-        model: PathBuf,
+        #[command(flatten)]
+        model: ModelPath,
         /// What-if calls to time.
         #[arg(long, default_value_t = 50)]
         whatifs: usize,

@@ -40,7 +40,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             pdf,
         } => model::report(
             &data,
-            &model,
+            &model.path,
             backtest.as_deref(),
             assumptions.as_deref(),
             &out,
@@ -52,14 +52,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             input,
             out,
             intervals,
-        } => model::forecast(&data, &model, input.as_deref(), &out, intervals),
+        } => model::forecast(&data, &model.path, input.as_deref(), &out, intervals),
         Command::Explain {
             data,
             model,
             store,
             date,
             json,
-        } => explain::explain(&data, &model, store, date, json),
+        } => explain::explain(&data, &model.path, store, date, json),
         Command::Whatif {
             data,
             model,
@@ -85,7 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 state_holiday,
                 school_holiday,
             };
-            explain::whatif(&data, &model, store, from, to, change, json)
+            explain::whatif(&data, &model.path, store, from, to, change, json)
         }
         Command::Serve { data, app } => serve::serve(&data, &app),
         Command::Demo {
@@ -126,7 +126,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 data,
                 model,
                 whatifs,
-            } => explain::bench(&data, &model, whatifs),
+            } => explain::bench(&data, &model.path, whatifs),
         },
     }
 }

@@ -1212,17 +1212,7 @@ pub fn business(
             pct(c.cover95),
             verdict(c.cover95, 0.95),
         ));
-        let rows: Vec<Vec<String>> = coverage
-            .iter()
-            .map(|c| {
-                vec![
-                    c.scope.clone(),
-                    pct(c.cover80),
-                    pct(c.cover95),
-                    c.n.to_string(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = crate::tables::coverage_table(coverage);
         cal = cal
             .table(
                 &["scope", "inside 80% band", "inside 95% band", "cases"],

@@ -304,17 +304,7 @@ pub fn methodology(
 
     // Intervals.
     if !coverage.is_empty() {
-        let rows: Vec<Vec<String>> = coverage
-            .iter()
-            .map(|c| {
-                vec![
-                    c.scope.clone(),
-                    pct(c.cover80),
-                    pct(c.cover95),
-                    c.n.to_string(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = crate::tables::coverage_table(coverage);
         sections.push(
             Section::new("intervals", "Prediction intervals: measured coverage")
                 .para("Every forecast comes with 80% and 95% intervals. They are calibrated on backtest residuals (split-conformal quantiles of log(actual / forecast)), separately for each horizon week and for calm, average and volatile stores. Coverage below is honest: calibrated on the earlier folds, measured on the last fold, which the calibration never saw. Targets: 78–82% and 93–97%.")

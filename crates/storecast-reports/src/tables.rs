@@ -157,3 +157,18 @@ pub fn eur(x: f64) -> String {
     }
     format!("{}{} €", if n < 0 { "-" } else { "" }, out)
 }
+
+/// Interval coverage as table rows: scope, inside 80 %, inside 95 %, count.
+pub fn coverage_table(coverage: &[storecast_model::artifact::CoverageRow]) -> Vec<Vec<String>> {
+    coverage
+        .iter()
+        .map(|c| {
+            vec![
+                c.scope.clone(),
+                pct(c.cover80),
+                pct(c.cover95),
+                c.n.to_string(),
+            ]
+        })
+        .collect()
+}
