@@ -180,14 +180,24 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         &out.join("validation.html"),
         render::to_html(&report)?.as_bytes(),
     )?;
+    step(2, "statistical analysis for sales teams");
+    let analysis = crate::cmd::analyze::write(&load, out)?;
+    crate::cmd::write_file(
+        &reports_dir.join("analysis.body.html"),
+        storecast_analysis::body_html(&analysis).as_bytes(),
+    )?;
+    crate::cmd::write_file(
+        &reports_dir.join("analysis.json"),
+        storecast_analysis::to_json(&analysis)?.as_bytes(),
+    )?;
+    for h in analysis.headlines.iter().take(5) {
+        eprintln!("  {}. {}", h.rank, h.text);
+    }
     let chain = load
         .into_strict()
         .context("the data has rows that do not parse")?;
 
-    step(
-        2,
-        "model: reuse the one trained on this data, or backtest and train",
-    );
+    step(3, "model: reuse the one trained on this data, or backtest and train");
     let model_path = out.join("model.json");
     let bt_path = out.join("backtest.json");
     let reuse = ModelArtifact::load(&model_path)
@@ -235,7 +245,7 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         registry.promote(&reg.version)?;
     }
 
-    step(4, "reports: methodology");
+    step(4, "reports: methodology and business performance");
     let doc = storecast_reports::methodology(
         &backtest,
         &artifact.coverage,
