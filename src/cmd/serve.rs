@@ -197,7 +197,10 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         .into_strict()
         .context("the data has rows that do not parse")?;
 
-    step(3, "model: reuse the one trained on this data, or backtest and train");
+    step(
+        3,
+        "model: reuse the one trained on this data, or backtest and train",
+    );
     let model_path = out.join("model.json");
     let bt_path = out.join("backtest.json");
     let reuse = ModelArtifact::load(&model_path)
