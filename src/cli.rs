@@ -246,21 +246,7 @@ pub enum Command {
     /// Live accuracy of issued forecasts, input drift and error drift; records alerts.
     Monitor {
         #[command(flatten)]
-        data: DataArgs,
-        /// Registry directory.
-        #[arg(long, value_name = "DIR", default_value = "models/registry")]
-        registry: PathBuf,
-        /// Database.
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "STORECAST_DB",
-            default_value = "storecast.db"
-        )]
-        db: PathBuf,
-        /// Monitoring thresholds (JSON; defaults otherwise).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
+        ops: OpsArgs,
         /// Write the full report as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -272,21 +258,7 @@ pub enum Command {
     /// fold, register, and promote only if not worse (policy in the monitor config); audited.
     Retrain {
         #[command(flatten)]
-        data: DataArgs,
-        /// Registry directory.
-        #[arg(long, value_name = "DIR", default_value = "models/registry")]
-        registry: PathBuf,
-        /// Database.
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "STORECAST_DB",
-            default_value = "storecast.db"
-        )]
-        db: PathBuf,
-        /// Monitoring/promotion config (JSON).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
+        ops: OpsArgs,
         #[command(flatten)]
         model: ModelArgs,
     },
@@ -296,6 +268,27 @@ pub enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+/// What monitoring and retraining work on: data, registry, database, thresholds.
+#[derive(Debug, Clone, Args)]
+pub struct OpsArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Registry directory.
+    #[arg(long, value_name = "DIR", default_value = "models/registry")]
+    pub registry: PathBuf,
+    /// Database.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STORECAST_DB",
+        default_value = "storecast.db"
+    )]
+    pub db: PathBuf,
+    /// Monitoring thresholds and promotion policy (JSON; defaults otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// The model artifact to use.

@@ -97,28 +97,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Users { db, what } => ops::users(&db, what),
         Command::Models { registry, db, what } => ops::models(&registry, &db, what),
         Command::Ingest { data, file, db } => ops::ingest(&data, &file, &db),
-        Command::Monitor {
-            data,
-            registry,
-            db,
-            config,
-            json,
-            prom,
-        } => ops::monitor(
-            &data,
-            &registry,
-            &db,
-            config.as_deref(),
-            json.as_deref(),
-            prom.as_deref(),
-        ),
-        Command::Retrain {
-            data,
-            registry,
-            db,
-            config,
-            model,
-        } => ops::retrain(&data, &registry, &db, config.as_deref(), &model),
+        Command::Monitor { ops: o, json, prom } => {
+            ops::monitor(&o, json.as_deref(), prom.as_deref())
+        }
+        Command::Retrain { ops: o, model } => ops::retrain(&o, &model),
         Command::Bench { what } => match what {
             BenchCommand::Load { data, iterations } => bench::load(&data, iterations),
             BenchCommand::Analyze { data, iterations } => analyze::bench(&data, iterations),

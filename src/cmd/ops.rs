@@ -2,7 +2,7 @@
 //! Every write goes through the storage crate, which audits it in the same transaction;
 //! registry changes are audited here.
 
-use crate::cli::{DataArgs, ModelArgs, ModelsCommand, UsersCommand};
+use crate::cli::{DataArgs, ModelArgs, ModelsCommand, OpsArgs, UsersCommand};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
@@ -187,14 +187,13 @@ fn chain_from_db(data: &DataArgs, store: &Store) -> Result<ChainData> {
     })
 }
 
-pub fn monitor(
-    data: &DataArgs,
-    registry: &Path,
-    db: &Path,
-    config: Option<&Path>,
-    json: Option<&Path>,
-    prom: Option<&Path>,
-) -> Result<ExitCode> {
+pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Result<ExitCode> {
+    let (data, registry, db, config) = (
+        &ops.data,
+        ops.registry.as_path(),
+        ops.db.as_path(),
+        ops.config.as_deref(),
+    );
     let cfg = monitor_config(config)?;
     let store = open_db(db)?;
     let reg = Registry::open(registry)?;
@@ -253,13 +252,13 @@ pub fn monitor(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn retrain(
-    data: &DataArgs,
-    registry: &Path,
-    db: &Path,
-    config: Option<&Path>,
-    args: &ModelArgs,
-) -> Result<ExitCode> {
+pub fn retrain(ops: &OpsArgs, args: &ModelArgs) -> Result<ExitCode> {
+    let (data, registry, db, config) = (
+        &ops.data,
+        ops.registry.as_path(),
+        ops.db.as_path(),
+        ops.config.as_deref(),
+    );
     let cfg = monitor_config(config)?;
     let store = open_db(db)?;
     let reg = Registry::open(registry)?;
