@@ -211,6 +211,24 @@ impl Chart {
     }
 }
 
+/// Whole euros with thousands separators (`1,234 €`, `-56 €`); `–` when not finite. Shared
+/// by the reports and the app so the same amount reads the same everywhere.
+pub fn eur(x: f64) -> String {
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let n = x.round() as i64;
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{out} €", if n < 0 { "-" } else { "" })
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -265,6 +283,14 @@ mod tests {
         let json = html[start..end].replace("<\\/", "</");
         let back: Chart = serde_json::from_str(&json).expect("valid json");
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn euros_are_grouped_by_thousands() {
+        assert_eq!(eur(1234567.4), "1,234,567 €");
+        assert_eq!(eur(-999.6), "-1,000 €");
+        assert_eq!(eur(12.0), "12 €");
+        assert_eq!(eur(f64::NAN), "–");
     }
 
     #[test]

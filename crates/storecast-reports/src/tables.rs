@@ -141,22 +141,7 @@ pub fn f4(x: f64) -> String {
     }
 }
 
-/// Thousands-separated euros.
-pub fn eur(x: f64) -> String {
-    if !x.is_finite() {
-        return "–".into();
-    }
-    let n = x.round() as i64;
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}{} €", if n < 0 { "-" } else { "" }, out)
-}
+pub use storecast_charts::eur;
 
 /// Interval coverage as table rows: scope, inside 80 %, inside 95 %, count.
 pub fn coverage_table(coverage: &[storecast_model::artifact::CoverageRow]) -> Vec<Vec<String>> {

@@ -51,19 +51,7 @@ fn render(name: &str, ctx: Value) -> Result<Html<String>, AppError> {
         .map_err(|e| AppError::Internal(format!("template {name}: {e}")))
 }
 
-/// Thousands-separated euros.
-pub fn eur(x: f64) -> String {
-    let n = x.round() as i64;
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}{out} €", if n < 0 { "-" } else { "" })
-}
+use storecast_charts::eur;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "–".into(), |v| format!("{:+.1}%", v * 100.0))
