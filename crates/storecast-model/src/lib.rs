@@ -6,8 +6,10 @@
 //! feature moves).
 
 pub mod features;
+pub mod flat;
 pub mod gbdt;
 pub mod metrics;
+pub mod shap;
 pub mod timeline;
 
 pub use features::{Driver, Frame, FEATURE_DRIVERS, FEATURE_NAMES, N_FEATURES};
