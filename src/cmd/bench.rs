@@ -53,3 +53,69 @@ pub fn load(data: &DataArgs, iterations: usize) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `bench model`, engines: LightGBM's C API against the flat forest (prediction) and the
+/// table TreeSHAP (explanation) on the open rows of test.csv, with the largest differences.
+pub fn engines(l: &super::explain::Loaded, cells: &[(u32, u32)]) -> Result<()> {
+    use storecast_model::flat::FlatForest;
+    use storecast_model::shap::Explainer;
+    use storecast_model::OpenState;
+    let gbdt = l.forecaster.gbdt();
+    let nf = gbdt.n_features();
+    let frame = l.scenario.features(&l.chain.stores, cells);
+    let mut x = Vec::with_capacity(frame.x.len());
+    for (i, &(s, d)) in frame.rows.iter().enumerate() {
+        if l.scenario.tl.plan(s as usize, d as isize).open != OpenState::Closed {
+            x.extend_from_slice(frame.row(i));
+        }
+    }
+    let rows = x.len() / nf.max(1);
+    let best_of = |n: usize, f: &mut dyn FnMut() -> Result<Vec<f64>>| -> Result<(f64, Vec<f64>)> {
+        let mut best = f64::INFINITY;
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let t = Instant::now();
+            out = f()?;
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        Ok((best, out))
+    };
+    let (lgb_s, lgb) = best_of(3, &mut || Ok(gbdt.predict(&x)?))?;
+    let t = Instant::now();
+    let forest = FlatForest::from_model_text(gbdt.model_text())?;
+    let compile_s = t.elapsed().as_secs_f64();
+    let (flat_s, flat) = best_of(5, &mut || Ok(forest.predict(&x, nf)?))?;
+    let pred_diff = flat
+        .iter()
+        .zip(&lgb)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1e-12))
+        .fold(0.0, f64::max);
+    let t = Instant::now();
+    let explainer = Explainer::new(forest);
+    let tables_s = t.elapsed().as_secs_f64();
+    let (fast_s, fast) = best_of(1, &mut || Ok(explainer.contributions(&x, nf)?))?;
+    // LightGBM's predict_contrib costs ≈ 5 ms a row: timed on a sample, scaled to all rows
+    // (the explain line above runs it on every row).
+    let sample = rows.min(4000);
+    let (lgb_shap_s, lgb_shap) = best_of(1, &mut || Ok(gbdt.contributions(&x[..sample * nf])?))?;
+    let shap_diff = fast
+        .iter()
+        .zip(&lgb_shap)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    println!(
+        "  engines on {rows} open test rows, {} trees:",
+        explainer.forest().n_trees()
+    );
+    println!(
+        "    predict   LightGBM C API {lgb_s:.3} s   flat forest {flat_s:.3} s (compile {compile_s:.3} s)   max rel diff {pred_diff:.1e}"
+    );
+    println!(
+        "    explain   table TreeSHAP {fast_s:.2} s = {:.0} µs/row (tables {tables_s:.2} s, {:.0} MiB)   LightGBM predict_contrib {:.0} µs/row on {sample} rows = {:.0} s for all   max abs diff {shap_diff:.1e}",
+        fast_s * 1e6 / rows.max(1) as f64,
+        explainer.table_bytes() as f64 / (1024.0 * 1024.0),
+        lgb_shap_s * 1e6 / sample.max(1) as f64,
+        lgb_shap_s * rows as f64 / sample.max(1) as f64,
+    );
+    Ok(())
+}

@@ -227,5 +227,6 @@ pub fn bench(data: &DataArgs, model: &Path, whatifs: usize) -> Result<ExitCode> 
         q(0.95),
         q(1.0)
     );
+    super::bench::engines(&l, &sorted)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,9 +2,10 @@
 //!
 //! Why: the C API predicts one row at a time through per-row vectors and virtual calls; the
 //! forecast of the six weeks (~40k open rows × 800 trees) spent 0.84 s there. Here every tree
-//! is a contiguous block of 24-byte nodes in breadth-first order whose leaves point to
-//! themselves, so a row descends a tree in exactly `depth` branch-free steps and eight rows
-//! descend in lockstep (independent load chains the CPU overlaps). Rows are processed in
+//! is a contiguous block of 12-byte nodes in breadth-first order (siblings adjacent, so a node
+//! stores only its first child) whose leaves point to themselves, so a row descends a tree in
+//! exactly `depth` branch-free steps and eight rows descend in lockstep (independent load
+//! chains the CPU overlaps). Rows are processed in
 //! blocks, tree by tree, so a tree stays in L1 while the block passes through it, and blocks
 //! are split over threads.
 //!
@@ -21,7 +22,7 @@ use thiserror::Error;
 /// LightGBM's `kZeroThreshold` (`1e-35f`): inputs this close to 0 are read as 0.
 pub(crate) const K_ZERO: f32 = 1e-35;
 /// Rows a thread keeps in flight while the trees pass over them.
-const BLOCK_ROWS: usize = 256;
+const BLOCK_ROWS: usize = 64;
 /// Rows that descend a tree in lockstep.
 const LANES: usize = 8;
 /// Below this many rows a batch runs on the calling thread.
@@ -99,21 +100,21 @@ pub(crate) enum Missing {
     NaN,
 }
 
-/// How a node decides (the hot loop branches on this).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a node decides (the hot loop branches on this; the numerical rules come first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub(crate) enum Rule {
-    /// A leaf: both children are the node itself.
-    Leaf,
     /// Left iff `x <= threshold`, or `x` is NaN and `nan_left`.
     Numerical,
-    /// Left iff `x` is a category in 0..64 whose bit is set in `payload`.
+    /// A leaf: always left (threshold +∞, NaN left), and its first child is itself.
+    Leaf,
+    /// Left iff `x` is a category in 0..64 whose bit is set in `payload[node]`.
     SmallCategorical,
-    /// LightGBM's rule verbatim, with the split `exact[payload]`.
+    /// LightGBM's rule verbatim, with the split `exact[payload[node]]`.
     Exact,
 }
 
-/// One node of a flat tree (24 bytes).
+/// One node of a flat tree (12 bytes).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Node {
     /// Numerical: the largest f32 not above LightGBM's threshold.
@@ -124,10 +125,15 @@ pub(crate) struct Node {
     pub(crate) rule: Rule,
     /// Numerical: where NaN goes.
     pub(crate) nan_left: bool,
-    /// Global node indices of the left and right children.
-    pub(crate) children: [u32; 2],
-    /// SmallCategorical: the bitset; Exact: the index into `exact`.
-    pub(crate) payload: u64,
+    /// Global index of the left child; the right child follows it.
+    pub(crate) first_child: u32,
+}
+
+impl Node {
+    /// Global indices of the left and right children.
+    pub(crate) fn children(&self) -> [u32; 2] {
+        [self.first_child, self.first_child + 1]
+    }
 }
 
 /// A split kept with LightGBM's own threshold and rule.
@@ -143,10 +149,10 @@ pub(crate) struct ExactSplit {
 /// One tree's place in the flat arrays.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TreeInfo {
-    /// Global index of the root (internal nodes first, then leaves).
+    /// Global index of the root (the tree's nodes follow in breadth-first order).
     pub(crate) start: u32,
-    /// Internal nodes.
-    pub(crate) internal: u32,
+    /// Nodes (internal and leaves).
+    pub(crate) nodes: u32,
     /// Leaves.
     pub(crate) leaves: u32,
     /// Steps from the root to the deepest leaf.
@@ -162,6 +168,8 @@ pub struct FlatForest {
     output: Output,
     pub(crate) trees: Vec<TreeInfo>,
     pub(crate) nodes: Vec<Node>,
+    /// Per global node: SmallCategorical bitset or index into `exact` (0 otherwise).
+    payload: Vec<u64>,
     /// Per global node: the leaf value (0 for internal nodes).
     pub(crate) value: Vec<f64>,
     /// Per global node: training rows that reached it (LightGBM's `data_count`).
@@ -380,6 +388,7 @@ impl FlatForest {
             output,
             trees: Vec::with_capacity(blocks.len()),
             nodes: Vec::new(),
+            payload: Vec::new(),
             value: Vec::new(),
             cover: Vec::new(),
             exact: Vec::new(),
@@ -392,76 +401,67 @@ impl FlatForest {
         Ok(forest)
     }
 
-    /// Appends one tree: internal nodes in breadth-first order, then its leaves.
+    /// Appends one tree, its nodes (internal and leaves) in breadth-first order.
     fn push_tree(&mut self, raw: &RawTree, t: usize) -> Result<(), FlatError> {
         let start = self.nodes.len();
-        let n_int = raw.num_leaves - 1;
-        // Breadth-first order of the internal nodes (parents before children).
-        let mut order = Vec::with_capacity(n_int);
-        let mut depth_of = vec![0u32; n_int];
-        let mut leaf_depth = vec![0u32; raw.num_leaves];
-        if n_int > 0 {
-            order.push(0usize);
-        }
+        let total = 2 * raw.num_leaves - 1;
+        let root = if raw.num_leaves == 1 {
+            Child::Leaf(0)
+        } else {
+            Child::Internal(0)
+        };
+        // Breadth-first order: the two children of a node are appended together.
+        let mut order = vec![(root, 0u32)];
         let mut i = 0;
         while i < order.len() {
-            let n = order[i];
+            let (c, depth) = order[i];
             i += 1;
-            for c in [raw.left[n], raw.right[n]] {
-                match child(c, raw, t)? {
-                    Child::Internal(k) => {
-                        if order.len() >= n_int {
-                            return Err(parse_err(Some(t), "the nodes do not form a tree"));
-                        }
-                        depth_of[k] = depth_of[n] + 1;
-                        order.push(k);
-                    }
-                    Child::Leaf(l) => leaf_depth[l] = depth_of[n] + 1,
+            if let Child::Internal(n) = c {
+                if order.len() + 2 > total {
+                    return Err(parse_err(Some(t), "the nodes do not form a tree"));
+                }
+                order.push((child(raw.left[n], raw, t)?, depth + 1));
+                order.push((child(raw.right[n], raw, t)?, depth + 1));
+            }
+        }
+        if order.len() != total {
+            return Err(parse_err(Some(t), "some nodes are unreachable"));
+        }
+        let mut next = 1;
+        let mut depth = 0;
+        for (p, &(c, d)) in order.iter().enumerate() {
+            depth = depth.max(d);
+            let me = (start + p) as u32;
+            match c {
+                Child::Internal(n) => {
+                    let fc = (start + next) as u32;
+                    next += 2;
+                    let (node, payload) = self.compile_split(raw, n, fc, t)?;
+                    self.nodes.push(node);
+                    self.payload.push(payload);
+                    self.value.push(0.0);
+                    self.cover.push(raw.internal_count[n]);
+                }
+                Child::Leaf(l) => {
+                    self.nodes.push(Node {
+                        threshold: f32::INFINITY,
+                        feature: 0,
+                        rule: Rule::Leaf,
+                        nan_left: true,
+                        first_child: me,
+                    });
+                    self.payload.push(0);
+                    self.value.push(raw.leaf_value[l]);
+                    self.cover
+                        .push(raw.leaf_count.get(l).copied().unwrap_or(0.0));
                 }
             }
         }
-        if order.len() != n_int {
-            return Err(parse_err(Some(t), "some nodes are unreachable"));
-        }
-        let mut pos = vec![0usize; n_int];
-        for (p, &n) in order.iter().enumerate() {
-            pos[n] = p;
-        }
-        let global = |c: Child| -> u32 {
-            match c {
-                Child::Internal(k) => (start + pos[k]) as u32,
-                Child::Leaf(l) => (start + n_int + l) as u32,
-            }
-        };
-        for &n in &order {
-            let children = [
-                global(child(raw.left[n], raw, t)?),
-                global(child(raw.right[n], raw, t)?),
-            ];
-            let node = self.compile_split(raw, n, children, t)?;
-            self.nodes.push(node);
-            self.value.push(0.0);
-            self.cover.push(raw.internal_count[n]);
-        }
-        for l in 0..raw.num_leaves {
-            let me = (start + n_int + l) as u32;
-            self.nodes.push(Node {
-                threshold: 0.0,
-                feature: 0,
-                rule: Rule::Leaf,
-                nan_left: false,
-                children: [me, me],
-                payload: 0,
-            });
-            self.value.push(raw.leaf_value[l]);
-            self.cover
-                .push(raw.leaf_count.get(l).copied().unwrap_or(0.0));
-        }
         self.trees.push(TreeInfo {
             start: start as u32,
-            internal: n_int as u32,
+            nodes: total as u32,
             leaves: raw.num_leaves as u32,
-            depth: leaf_depth.iter().copied().max().unwrap_or(0),
+            depth,
             expected: raw.expected(),
         });
         Ok(())
@@ -472,9 +472,9 @@ impl FlatForest {
         &mut self,
         raw: &RawTree,
         n: usize,
-        children: [u32; 2],
+        first_child: u32,
         t: usize,
-    ) -> Result<Node, FlatError> {
+    ) -> Result<(Node, u64), FlatError> {
         let feature = raw.split_feature[n];
         if feature >= self.n_features {
             return Err(parse_err(
@@ -496,8 +496,7 @@ impl FlatForest {
             feature: feature as u16,
             rule: Rule::Numerical,
             nan_left: false,
-            children,
-            payload: 0,
+            first_child,
         };
         let categories = if dt & 1 != 0 {
             let idx = threshold as usize;
@@ -508,11 +507,11 @@ impl FlatForest {
             let words = &raw.cat_threshold[a..b];
             if words.len() <= 2 {
                 node.rule = Rule::SmallCategorical;
-                node.payload = words
+                let bits = words
                     .iter()
                     .enumerate()
                     .fold(0u64, |acc, (i, w)| acc | (u64::from(*w) << (32 * i)));
-                return Ok(node);
+                return Ok((node, bits));
             }
             let s = self.cat_words.len() as u32;
             self.cat_words.extend_from_slice(words);
@@ -537,17 +536,17 @@ impl FlatForest {
                 Missing::NaN => default_left,
                 _ => 0.0 <= threshold,
             };
-            return Ok(node);
+            return Ok((node, 0));
         }
         node.rule = Rule::Exact;
-        node.payload = self.exact.len() as u64;
+        let index = self.exact.len() as u64;
         self.exact.push(ExactSplit {
             threshold,
             missing,
             default_left,
             categories,
         });
-        Ok(node)
+        Ok((node, index))
     }
 
     /// LightGBM's decision for an `Exact` split, verbatim (`tree.h`), on its f64 input.
@@ -573,24 +572,37 @@ impl FlatForest {
         v <= s.threshold
     }
 
-    /// Whether the row goes left at `node` (LightGBM's `Decision`).
+    /// Whether `x` goes left at node `g` (LightGBM's `Decision`).
     #[inline(always)]
-    pub(crate) fn goes_left(&self, node: &Node, row: &[f32]) -> bool {
-        let x = row[usize::from(node.feature)];
-        match node.rule {
-            Rule::Numerical | Rule::Leaf => x <= node.threshold || (x.is_nan() & node.nan_left),
+    pub(crate) fn goes_left(&self, g: usize, node: &Node, x: f32) -> bool {
+        let left = (x <= node.threshold) | (node.nan_left & x.is_nan());
+        if node.rule <= Rule::Leaf {
+            return left;
+        }
+        self.slow_left(g, node.rule, x, left)
+    }
+
+    /// The categorical and verbatim rules.
+    #[inline(never)]
+    fn slow_left(&self, g: usize, rule: Rule, x: f32, numerical: bool) -> bool {
+        let payload = self.payload[g];
+        match rule {
             Rule::SmallCategorical => {
                 let c = x as i32;
-                !x.is_nan() && (0..64).contains(&c) && (node.payload >> c) & 1 == 1
+                !x.is_nan() && (0..64).contains(&c) && (payload >> c) & 1 == 1
             }
-            Rule::Exact => self.exact_left(node.payload, x),
+            Rule::Exact => self.exact_left(payload, x),
+            Rule::Numerical | Rule::Leaf => numerical,
         }
     }
 
+    /// The node after global node `n` for `row`.
     #[inline(always)]
-    fn step(&self, n: u32, row: &[f32]) -> u32 {
-        let node = &self.nodes[n as usize];
-        node.children[usize::from(!self.goes_left(node, row))]
+    pub(crate) fn step(&self, n: u32, row: &[f32]) -> u32 {
+        let g = n as usize;
+        let node = &self.nodes[g];
+        let x = row[usize::from(node.feature)];
+        node.first_child + u32::from(!self.goes_left(g, node, x))
     }
 
     /// Features per row the model reads (`max_feature_idx + 1`).
@@ -655,7 +667,10 @@ impl FlatForest {
                     let mut idx = [tree.start; LANES];
                     for _ in 0..tree.depth {
                         for (g, n) in idx.iter_mut().enumerate() {
-                            *n = self.step(*n, &xl[g * nf..(g + 1) * nf]);
+                            let node = &self.nodes[*n as usize];
+                            let x = xl[g * nf + usize::from(node.feature)];
+                            let right = !self.goes_left(*n as usize, node, x);
+                            *n = node.first_child + u32::from(right);
                         }
                     }
                     for (o, n) in ol.iter_mut().zip(idx) {

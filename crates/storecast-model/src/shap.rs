@@ -47,8 +47,12 @@ struct Leaf {
 /// How one tree is explained.
 #[derive(Debug, Clone)]
 enum Method {
-    /// Precomputed tables: the range of its leaves in `leaves`.
-    Tables(usize, usize),
+    /// Precomputed tables: the ranges of its leaves in `leaves` and of its internal nodes in
+    /// `internal`.
+    Tables {
+        leaves: (usize, usize),
+        internal: (usize, usize),
+    },
     /// LightGBM's recursion.
     Recursive,
 }
@@ -60,6 +64,8 @@ pub struct Explainer {
     methods: Vec<Method>,
     /// Per global node: the slot of its feature in the path from the root.
     slot: Vec<u8>,
+    /// Per fast tree, its internal nodes (index within the tree) in breadth-first order.
+    internal: Vec<u16>,
     leaves: Vec<Leaf>,
     slot_feature: Vec<u16>,
     slot_ratio: Vec<f64>,
@@ -134,6 +140,7 @@ impl Explainer {
         let mut ex = Explainer {
             methods: Vec::with_capacity(forest.trees.len()),
             slot: vec![0; forest.nodes.len()],
+            internal: Vec::new(),
             leaves: Vec::new(),
             slot_feature: Vec::new(),
             slot_ratio: Vec::new(),
@@ -146,12 +153,23 @@ impl Explainer {
         let (mut poly, mut prod) = (Vec::new(), Vec::new());
         for t in 0..ex.forest.trees.len() {
             let tree = ex.forest.trees[t];
-            ex.max_nodes = ex.max_nodes.max((tree.internal + tree.leaves) as usize);
+            ex.max_nodes = ex.max_nodes.max(tree.nodes as usize);
             ex.max_depth = ex.max_depth.max(tree.depth as usize);
             let first_leaf = ex.leaves.len();
             let (s0, t0) = (ex.slot_feature.len(), ex.tables.len());
-            let method = if ex.build_tree(&tree, &mut poly, &mut prod) {
-                Method::Tables(first_leaf, ex.leaves.len())
+            let method = if tree.nodes <= u32::from(u16::MAX)
+                && ex.build_tree(&tree, &mut poly, &mut prod)
+            {
+                let i0 = ex.internal.len();
+                let start = tree.start as usize;
+                ex.internal.extend(
+                    (0..tree.nodes as u16)
+                        .filter(|&i| ex.forest.nodes[start + usize::from(i)].rule != Rule::Leaf),
+                );
+                Method::Tables {
+                    leaves: (first_leaf, ex.leaves.len()),
+                    internal: (i0, ex.internal.len()),
+                }
             } else {
                 ex.leaves.truncate(first_leaf);
                 ex.slot_feature.truncate(s0);
@@ -203,7 +221,7 @@ impl Explainer {
             };
             self.slot[g] = slot as u8;
             let cover = self.forest.cover[g];
-            for c in node.children {
+            for c in node.children() {
                 let mut p = path.clone();
                 if slot == p.feature.len() {
                     p.feature.push(node.feature);
@@ -274,9 +292,14 @@ impl Explainer {
             for (tree, method) in self.forest.trees.iter().zip(&self.methods) {
                 for (row, phi) in xb.chunks_exact(nf).zip(ob.chunks_exact_mut(nf + 1)) {
                     match *method {
-                        Method::Tables(a, b) => {
-                            self.tree_tables(tree, &self.leaves[a..b], row, phi, &mut mask)
-                        }
+                        Method::Tables { leaves, internal } => self.tree_tables(
+                            tree,
+                            &self.internal[internal.0..internal.1],
+                            &self.leaves[leaves.0..leaves.1],
+                            row,
+                            phi,
+                            &mut mask,
+                        ),
                         Method::Recursive => recurse(
                             &self.forest,
                             row,
@@ -303,21 +326,26 @@ impl Explainer {
     fn tree_tables(
         &self,
         tree: &TreeInfo,
+        internal: &[u16],
         leaves: &[Leaf],
         row: &[f32],
         phi: &mut [f64],
         mask: &mut [u32],
     ) {
         let start = tree.start as usize;
-        let nodes = &self.forest.nodes[start..start + (tree.internal + tree.leaves) as usize];
         mask[0] = u32::MAX;
-        for (i, node) in nodes[..tree.internal as usize].iter().enumerate() {
+        for &i in internal {
+            let i = usize::from(i);
+            let g = start + i;
+            let node = &self.forest.nodes[g];
             let m = mask[i];
-            let cleared = m & !(1u32 << self.slot[start + i]);
-            let left = self.forest.goes_left(node, row);
-            let [l, r] = node.children;
-            mask[l as usize - start] = if left { m } else { cleared };
-            mask[r as usize - start] = if left { cleared } else { m };
+            let cleared = m & !(1u32 << self.slot[g]);
+            let left = self
+                .forest
+                .goes_left(g, node, row[usize::from(node.feature)]);
+            let l = node.first_child as usize - start;
+            mask[l] = if left { m } else { cleared };
+            mask[l + 1] = if left { cleared } else { m };
         }
         for leaf in leaves {
             let d = leaf.slots as usize;
@@ -437,8 +465,9 @@ fn recurse(
         }
         return;
     }
-    let [l, r] = n.children;
-    let (hot, cold) = if forest.goes_left(&n, row) {
+    let [l, r] = n.children();
+    let x = row[usize::from(n.feature)];
+    let (hot, cold) = if forest.goes_left(node as usize, &n, x) {
         (l, r)
     } else {
         (r, l)
