@@ -80,7 +80,7 @@ pub fn engines(l: &super::explain::Loaded, cells: &[(u32, u32)]) -> Result<()> {
         }
         Ok((best, out))
     };
-    let (lgb_s, lgb) = best_of(3, &mut || Ok(gbdt.predict(&x)?))?;
+    let (lgb_s, lgb) = best_of(3, &mut || Ok(gbdt.lightgbm_predict(&x)?))?;
     let t = Instant::now();
     let forest = FlatForest::from_model_text(gbdt.model_text())?;
     let compile_s = t.elapsed().as_secs_f64();
@@ -97,7 +97,9 @@ pub fn engines(l: &super::explain::Loaded, cells: &[(u32, u32)]) -> Result<()> {
     // LightGBM's predict_contrib costs ≈ 5 ms a row: timed on a sample, scaled to all rows
     // (the explain line above runs it on every row).
     let sample = rows.min(4000);
-    let (lgb_shap_s, lgb_shap) = best_of(1, &mut || Ok(gbdt.contributions(&x[..sample * nf])?))?;
+    let (lgb_shap_s, lgb_shap) = best_of(1, &mut || {
+        Ok(gbdt.lightgbm_contributions(&x[..sample * nf])?)
+    })?;
     let shap_diff = fast
         .iter()
         .zip(&lgb_shap)

@@ -117,7 +117,9 @@ fn flat_engine_and_fast_treeshap_match_lightgbm_on_a_chain_model() {
 
     let rows = x.len() / N_FEATURES;
     assert!(rows > 5000, "{rows} rows");
-    let lgb = model.predict(&x).expect("LightGBM predicts");
+    let lgb = model.lightgbm_predict(&x).expect("LightGBM predicts");
+    // The model handle itself predicts with the flat forest.
+    assert_eq!(model.predict(&x).expect("handle predicts"), lgb);
     let ours = forest.predict(&x, N_FEATURES).expect("flat predicts");
     assert_predictions_match(&ours, &lgb);
     // Same summation order as LightGBM: bit for bit.
@@ -133,8 +135,10 @@ fn flat_engine_and_fast_treeshap_match_lightgbm_on_a_chain_model() {
         .copied()
         .collect();
     let want = model
-        .contributions(&sample)
+        .lightgbm_contributions(&sample)
         .expect("LightGBM contributions");
+    let handle = model.contributions(&sample).expect("handle contributions");
+    assert!(max_abs_diff(&handle, &want) <= 1e-6);
     let explainer = Explainer::new(forest.clone());
     assert_eq!(explainer.recursive_trees(), 0, "all trees use the tables");
     let fast = explainer
