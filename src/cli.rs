@@ -334,6 +334,9 @@ pub struct AppArgs {
     /// appended to /metrics.
     #[arg(long, value_name = "FILE")]
     pub monitor_prom: Option<PathBuf>,
+    /// Directory of the precomputed explanations cache (default: next to the model file).
+    #[arg(long, value_name = "DIR")]
+    pub explain_cache: Option<PathBuf>,
 }
 
 /// Model settings shared by train and backtest.
@@ -435,4 +438,56 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         whatifs: usize,
     },
+    /// Start the app on a loopback port and load it with random-store workloads (each route,
+    /// a 60/30/10 forecast/history/explain mix, a what-if flood); prints p50/p90/p99/max,
+    /// req/s, errors and 503s per route, start-up time and the server's peak RSS.
+    Serve(ServeBenchArgs),
+}
+
+/// A workload of `bench serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeWorkload {
+    /// Store forecast API.
+    Forecast,
+    /// Store history API.
+    History,
+    /// Explanation of one day.
+    Explain,
+    /// What-if (1 to 5 days of promo changes).
+    Whatif,
+    /// Forecast as CSV.
+    Csv,
+    /// The store page (server-rendered).
+    Page,
+    /// 60 % forecast, 30 % history, 10 % explain.
+    Mix,
+    /// What-ifs on every connection, forecasts measured alongside on 8 more.
+    Flood,
+}
+
+/// Options of `bench serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeBenchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelPath,
+    /// Seconds per workload.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Connections per workload.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Requests per workload at most.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_requests: u64,
+    /// Workloads to run (comma-separated; default all).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<ServeWorkload>,
+    /// Loopback address for the server.
+    #[arg(long, default_value = "127.0.0.1:8097")]
+    pub addr: String,
+    /// Directory of the explanation cache (passed to `serve --explain-cache`).
+    #[arg(long, value_name = "DIR")]
+    pub explain_cache: Option<PathBuf>,
 }

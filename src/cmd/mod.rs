@@ -3,6 +3,7 @@
 mod analyze;
 mod bench;
 mod explain;
+mod loadgen;
 mod model;
 mod ops;
 mod serve;
@@ -109,6 +110,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 model,
                 whatifs,
             } => explain::bench(&data, &model.path, whatifs),
+            BenchCommand::Serve(args) => bench::serve(&args),
         },
     }
 }

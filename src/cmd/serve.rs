@@ -3,7 +3,7 @@
 
 use crate::cli::{AppArgs, DataArgs, ModelArgs};
 use anyhow::{bail, Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,22 +41,30 @@ fn load_reports(dir: Option<&Path>) -> Vec<ReportPage> {
         .collect()
 }
 
-fn model_for(app: &AppArgs) -> Result<ModelArtifact> {
+/// The model to serve and the directory its files live in (for the explanation cache).
+fn model_for(app: &AppArgs) -> Result<(ModelArtifact, PathBuf)> {
+    let dir_of = |p: &Path| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
     if let Some(path) = &app.model {
-        return ModelArtifact::load(path)
-            .with_context(|| format!("loading the model {}", path.display()));
+        let a = ModelArtifact::load(path)
+            .with_context(|| format!("loading the model {}", path.display()))?;
+        return Ok((a, dir_of(path)));
     }
     if app.registry.is_dir() {
         let reg = Registry::open(&app.registry).context("opening the model registry")?;
         if let Some((version, artifact)) = reg.current().context("reading the active model")? {
             eprintln!("model: {version} (active in {})", app.registry.display());
-            return Ok(artifact);
+            return Ok((artifact, app.registry.clone()));
         }
     }
     let fallback = Path::new("models/model.json");
-    ModelArtifact::load(fallback).with_context(|| {
+    let a = ModelArtifact::load(fallback).with_context(|| {
         "no model: train one with `storecast train` (or pass --model, or promote one in the registry)".to_string()
-    })
+    })?;
+    Ok((a, dir_of(fallback)))
 }
 
 /// Builds the state and serves until stopped.
@@ -64,6 +72,7 @@ fn run_app(
     chain: ChainData,
     validation: storecast_validate::ValidationReport,
     artifact: ModelArtifact,
+    model_dir: &Path,
     app: &AppArgs,
 ) -> Result<ExitCode> {
     let addr: std::net::SocketAddr = app
@@ -119,8 +128,20 @@ fn run_app(
         reports: Arc::new(load_reports(app.reports.as_deref())),
         auth_cache: Default::default(),
         auth_required: !app.no_auth,
+        heavy: Default::default(),
     };
     eprintln!("app ready in {:.1} s", t.elapsed().as_secs_f64());
+    let cache_dir = app
+        .explain_cache
+        .clone()
+        .unwrap_or_else(|| model_dir.to_path_buf());
+    storecast_web::state::start_explanations(
+        state.model.load_full(),
+        state.chain.fingerprint.clone(),
+        Some(cache_dir),
+        move |line| eprintln!("{line} ({:.1} s after start)", t.elapsed().as_secs_f64()),
+    )
+    .context("starting the explanations thread")?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let prom = app.monitor_prom.clone();
     let metrics_handle = state.metrics.clone();
@@ -154,8 +175,8 @@ pub fn serve(data: &DataArgs, app: &AppArgs) -> Result<ExitCode> {
     let chain = load
         .into_strict()
         .context("the data has rows that do not parse; run `storecast validate`")?;
-    let artifact = model_for(app)?;
-    run_app(chain, validation, artifact, app)
+    let (artifact, model_dir) = model_for(app)?;
+    run_app(chain, validation, artifact, &model_dir, app)
 }
 
 fn step(n: usize, text: &str) {
@@ -335,6 +356,7 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         reports: Some(reports_dir),
         no_auth: false,
         monitor_prom: None,
+        explain_cache: None,
     };
-    run_app(chain, report, artifact, &app)
+    run_app(chain, report, artifact, out, &app)
 }

@@ -78,6 +78,59 @@ fn multiplicative_shapley(c: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// True when the forecast of `(store index, day index)` is worth explaining: closed days are
+/// skipped (their forecast is 0 by plan).
+pub fn explainable(sc: &Scenario, cell: (u32, u32)) -> bool {
+    sc.tl.plan(cell.0 as usize, cell.1 as isize).open != storecast_model::OpenState::Closed
+}
+
+/// The explanation of one row from its features `row` and its TreeSHAP output `c`
+/// (`N_FEATURES` contributions, then the base value).
+pub fn explanation_of(
+    sc: &Scenario,
+    scale: f64,
+    cell: (u32, u32),
+    row: &[f32],
+    c: &[f64],
+) -> Explanation {
+    let base = c[N_FEATURES];
+    let mut by_driver = [0.0f64; Driver::ALL.len()];
+    for (j, v) in c[..N_FEATURES].iter().enumerate() {
+        let d = Driver::ALL
+            .iter()
+            .position(|d| *d == FEATURE_DRIVERS[j])
+            .unwrap_or(0);
+        by_driver[d] += v;
+    }
+    let log_output = base + by_driver.iter().sum::<f64>();
+    let baseline = scale * base.exp();
+    let shap = multiplicative_shapley(&by_driver);
+    let drivers = Driver::ALL
+        .iter()
+        .enumerate()
+        .map(|(g, d)| DriverEuro {
+            driver: *d,
+            log: by_driver[g],
+            euro: baseline * shap[g],
+        })
+        .collect();
+    let mut features: Vec<(String, f32, f64)> = (0..N_FEATURES)
+        .map(|j| (FEATURE_NAMES[j].to_string(), row[j], c[j]))
+        .collect();
+    features.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()));
+    let (s, d) = cell;
+    Explanation {
+        store: sc.tl.stores[s as usize],
+        date: sc.tl.date(d as usize),
+        forecast: scale * log_output.exp(),
+        baseline,
+        base_log: base,
+        log_output,
+        drivers,
+        features,
+    }
+}
+
 /// Explains the open rows of a frame (closed rows are skipped: their forecast is 0 by plan).
 pub fn explain_frame(
     forecaster: &Forecaster,
@@ -86,10 +139,7 @@ pub fn explain_frame(
 ) -> Result<Vec<Explanation>, ForecastError> {
     let scale = forecaster.artifact.scale;
     let open_rows: Vec<usize> = (0..frame.len())
-        .filter(|&i| {
-            let (s, d) = frame.rows[i];
-            sc.tl.plan(s as usize, d as isize).open != storecast_model::OpenState::Closed
-        })
+        .filter(|&i| explainable(sc, frame.rows[i]))
         .collect();
     let mut x = Vec::with_capacity(open_rows.len() * N_FEATURES);
     for &i in &open_rows {
@@ -97,48 +147,14 @@ pub fn explain_frame(
     }
     let contrib = forecaster.gbdt().contributions(&x)?;
     let width = N_FEATURES + 1;
-    let mut out = Vec::with_capacity(open_rows.len());
-    for (k, &i) in open_rows.iter().enumerate() {
-        let c = &contrib[k * width..(k + 1) * width];
-        let base = c[N_FEATURES];
-        let mut by_driver = [0.0f64; Driver::ALL.len()];
-        for (j, v) in c[..N_FEATURES].iter().enumerate() {
-            let d = Driver::ALL
-                .iter()
-                .position(|d| *d == FEATURE_DRIVERS[j])
-                .unwrap_or(0);
-            by_driver[d] += v;
-        }
-        let log_output = base + by_driver.iter().sum::<f64>();
-        let baseline = scale * base.exp();
-        let shap = multiplicative_shapley(&by_driver);
-        let drivers = Driver::ALL
-            .iter()
-            .enumerate()
-            .map(|(g, d)| DriverEuro {
-                driver: *d,
-                log: by_driver[g],
-                euro: baseline * shap[g],
-            })
-            .collect();
-        let row = frame.row(i);
-        let mut features: Vec<(String, f32, f64)> = (0..N_FEATURES)
-            .map(|j| (FEATURE_NAMES[j].to_string(), row[j], c[j]))
-            .collect();
-        features.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()));
-        let (s, d) = frame.rows[i];
-        out.push(Explanation {
-            store: sc.tl.stores[s as usize],
-            date: sc.tl.date(d as usize),
-            forecast: scale * log_output.exp(),
-            baseline,
-            base_log: base,
-            log_output,
-            drivers,
-            features,
-        });
-    }
-    Ok(out)
+    Ok(open_rows
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let c = &contrib[k * width..(k + 1) * width];
+            explanation_of(sc, scale, frame.rows[i], frame.row(i), c)
+        })
+        .collect())
 }
 
 /// Explains the forecasts of `cells` (store index, day index) of a scenario.

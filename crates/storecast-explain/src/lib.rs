@@ -8,8 +8,10 @@
 //! (what-if). The web app and the CLI both call this library.
 
 pub mod contributions;
+pub mod table;
 pub mod whatif;
 
 pub use contributions::{explain, global_importance, DriverEuro, Explanation, Importance};
 pub use storecast_model::intervals::{ResidualBlocks, SumCell, SumInterval};
+pub use table::{CacheKey, ExplainTable, Lookup};
 pub use whatif::{whatif, whatif_days, PlanChange, WhatIf};

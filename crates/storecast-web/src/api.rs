@@ -4,7 +4,7 @@
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::state::{AppState, ModelState, StoreForecast};
+use crate::state::{AppState, ModelState, StoreForecast, HISTORY_DAYS};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use storecast_data::StateHoliday;
-use storecast_explain::{explain, whatif_days, PlanChange};
+use storecast_explain::{explain, whatif_days, Explanation, Lookup, PlanChange};
 use storecast_model::OpenState;
 
 /// Parses a store id path segment (a clear 400 instead of axum's plain-text rejection).
@@ -38,6 +38,18 @@ pub fn store_forecast(m: &ModelState, caller: &Caller, id: u16) -> Result<StoreF
         .get(&id)
         .cloned()
         .ok_or_else(|| AppError::NotFound(format!("store {id} is not in the forecast")))
+}
+
+/// Access check and presence of the store in the current model, without copying anything.
+pub fn require_store(m: &ModelState, caller: &Caller, id: u16) -> Result<(), AppError> {
+    caller.require_store(id)?;
+    if m.stores.contains_key(&id) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!(
+            "store {id} is not in the forecast"
+        )))
+    }
 }
 
 /// A store in the list.
@@ -151,27 +163,38 @@ pub fn history(m: &ModelState, id: u16, days: usize) -> Vec<(NaiveDate, Option<f
         .collect()
 }
 
-/// `GET /api/v1/stores/{id}/history?days=120`.
+/// The history API's answer for `days` days.
+pub fn history_body(m: &ModelState, id: u16, days: usize) -> serde_json::Value {
+    let h: Vec<serde_json::Value> = history(m, id, days)
+        .into_iter()
+        .map(|(d, s, open)| serde_json::json!({"date": d, "sales": s, "open": open}))
+        .collect();
+    serde_json::json!({ "store": id, "history": h })
+}
+
+/// `GET /api/v1/stores/{id}/history?days=120`: the default answer is bytes serialised when
+/// the model loaded; other lengths are built from the grid (direct indexing, no scan).
 pub async fn store_history(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<axum::response::Response, AppError> {
     let id = parse_store(&id)?;
     let m = st.model.load();
-    store_forecast(&m, &caller, id)?;
-    let days = q.days.unwrap_or(120);
+    require_store(&m, &caller, id)?;
+    let days = q.days.unwrap_or(HISTORY_DAYS);
     if days == 0 || days > 1000 {
         return Err(AppError::BadRequest(
             "days must be between 1 and 1000".into(),
         ));
     }
-    let h: Vec<serde_json::Value> = history(&m, id, days)
-        .into_iter()
-        .map(|(d, s, open)| serde_json::json!({"date": d, "sales": s, "open": open}))
-        .collect();
-    Ok(Json(serde_json::json!({ "store": id, "history": h })))
+    if days == HISTORY_DAYS {
+        if let Some(body) = m.history_json.get(&id) {
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response());
+        }
+    }
+    Ok(Json(history_body(&m, id, days)).into_response())
 }
 
 /// Query of the explain endpoint.
@@ -180,7 +203,30 @@ pub struct DateQuery {
     date: Option<String>,
 }
 
-/// `GET /api/v1/stores/{id}/explain?date=YYYY-MM-DD`.
+fn explanation_json(id: u16, date: NaiveDate, e: Option<&Explanation>) -> serde_json::Value {
+    let Some(e) = e else {
+        return serde_json::json!({"store": id, "date": date, "open": false, "forecast": 0.0, "drivers": []});
+    };
+    let drivers: Vec<serde_json::Value> = e
+        .drivers
+        .iter()
+        .map(|d| serde_json::json!({"driver": d.driver, "label": d.driver.label(), "euro": d.euro, "log": d.log}))
+        .collect();
+    let features: Vec<serde_json::Value> = e
+        .features
+        .iter()
+        .take(12)
+        .map(|(n, v, c)| serde_json::json!({"feature": n, "value": v, "contribution": c}))
+        .collect();
+    serde_json::json!({
+        "store": id, "date": date, "open": true,
+        "forecast": e.forecast, "baseline": e.baseline,
+        "drivers": drivers, "features": features,
+    })
+}
+
+/// `GET /api/v1/stores/{id}/explain?date=YYYY-MM-DD`: a lookup in the precomputed table;
+/// while it is being computed, an exact computation on the heavy pool.
 pub async fn explain_day(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -194,7 +240,7 @@ pub async fn explain_day(
             .ok_or_else(|| AppError::BadRequest("date is required".into()))?,
     )?;
     let m: Arc<ModelState> = st.model.load_full();
-    store_forecast(&m, &caller, id)?;
+    require_store(&m, &caller, id)?;
     let sc = &m.scenario;
     let s = sc
         .tl
@@ -205,40 +251,24 @@ pub async fn explain_day(
         .day_index(date)
         .filter(|d| *d >= sc.origin)
         .ok_or_else(|| AppError::BadRequest(format!("{date} is outside the forecast horizon")))?;
-    let stores = st.chain.clone();
-    let ex = tokio::task::spawn_blocking(move || {
-        explain(
-            &m.forecaster,
-            &m.scenario,
-            &stores.stores,
-            &[(s as u32, d as u32)],
-        )
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
-    match ex.into_iter().next() {
-        Some(e) => {
-            let drivers: Vec<serde_json::Value> = e
-                .drivers
-                .iter()
-                .map(|d| serde_json::json!({"driver": d.driver, "label": d.driver.label(), "euro": d.euro, "log": d.log}))
-                .collect();
-            let features: Vec<serde_json::Value> = e
-                .features
-                .iter()
-                .take(12)
-                .map(|(n, v, c)| serde_json::json!({"feature": n, "value": v, "contribution": c}))
-                .collect();
-            Ok(Json(serde_json::json!({
-                "store": id, "date": date, "open": true,
-                "forecast": e.forecast, "baseline": e.baseline,
-                "drivers": drivers, "features": features,
-            })))
-        }
-        None => Ok(Json(
-            serde_json::json!({"store": id, "date": date, "open": false, "forecast": 0.0, "drivers": []}),
-        )),
+    match m.explanations.lookup(sc, s, d) {
+        Lookup::Ready(e) => return Ok(Json(explanation_json(id, date, Some(&e)))),
+        Lookup::NotExplained => return Ok(Json(explanation_json(id, date, None))),
+        Lookup::Pending => {}
     }
+    let stores = st.chain.clone();
+    let ex = st
+        .heavy
+        .run(move || {
+            explain(
+                &m.forecaster,
+                &m.scenario,
+                &stores.stores,
+                &[(s as u32, d as u32)],
+            )
+        })
+        .await??;
+    Ok(Json(explanation_json(id, date, ex.first())))
 }
 
 /// One day's change in a what-if request.
@@ -299,11 +329,10 @@ pub async fn whatif(
     let m: Arc<ModelState> = st.model.load_full();
     store_forecast(&m, &caller, id)?;
     let chain = st.chain.clone();
-    let w = tokio::task::spawn_blocking(move || {
-        whatif_days(&m.forecaster, &m.scenario, &chain.stores, id, &changes)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let w = st
+        .heavy
+        .run(move || whatif_days(&m.forecaster, &m.scenario, &chain.stores, id, &changes))
+        .await??;
     let drivers: Vec<serde_json::Value> = w
         .driver_deltas
         .iter()
@@ -350,6 +379,7 @@ pub async fn model(State(st): State<AppState>) -> Json<serde_json::Value> {
         "coverage": a.coverage,
         "features": a.features,
         "drivers": a.drivers,
+        "explanations_ready": m.explanations.is_ready(),
     }))
 }
 

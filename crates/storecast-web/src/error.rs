@@ -5,6 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// Seconds a client is asked to wait after a 503 ([`AppError::Busy`]).
+pub const RETRY_AFTER_S: u32 = 1;
+
 /// Handler errors.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -20,6 +23,9 @@ pub enum AppError {
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// 503: the heavy-work pool is full; the client should retry after [`RETRY_AFTER_S`].
+    #[error("the server is busy with other heavy requests: retry in a moment")]
+    Busy,
     /// 500: something failed inside (logged, not shown).
     #[error("internal error")]
     Internal(String),
@@ -32,6 +38,7 @@ impl AppError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -46,11 +53,18 @@ impl IntoResponse for AppError {
             }
         }
         let status = self.status();
-        (
+        let mut resp = (
             status,
             Json(serde_json::json!({ "error": self.to_string(), "status": status.as_u16() })),
         )
-            .into_response()
+            .into_response();
+        if matches!(self, Self::Busy) {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_S),
+            );
+        }
+        resp
     }
 }
 

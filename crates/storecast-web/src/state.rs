@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use storecast_data::{ChainData, StoreType};
+use storecast_explain::{CacheKey, ExplainTable};
 use storecast_model::features::F;
 use storecast_model::intervals::{SumCell, SumInterval};
 use storecast_model::{DayForecast, ForecastError, Forecaster, ModelArtifact, Scenario};
@@ -77,6 +78,11 @@ pub struct ModelState {
     pub importance: Vec<storecast_explain::Importance>,
     /// The forecast API's answer per store, serialised once (the hot path sends bytes).
     pub forecast_json: BTreeMap<u16, axum::body::Bytes>,
+    /// The history API's default answer (last [`HISTORY_DAYS`] days) per store, serialised once.
+    pub history_json: BTreeMap<u16, axum::body::Bytes>,
+    /// Precomputed explanations of every explainable horizon row (filled in the background
+    /// by [`start_explanations`]; until then explain computes on demand).
+    pub explanations: Arc<ExplainTable>,
 }
 
 impl ModelState {
@@ -125,8 +131,12 @@ pub struct AppState {
     pub auth_cache: Arc<AuthCache>,
     /// Authentication required (false only in local demo mode without a database).
     pub auth_required: bool,
+    /// The bounded pool of CPU-heavy work (what-if, explanations computed on demand).
+    pub heavy: crate::heavy::HeavyPool,
 }
 
+/// Days of history the history API answers by default.
+pub const HISTORY_DAYS: usize = 120;
 const DRAWS: usize = 300;
 const IMPORTANCE_SAMPLE: usize = 240;
 
@@ -276,12 +286,93 @@ pub fn build_model_state(
             (*id, axum::body::Bytes::from(body))
         })
         .collect();
-    Ok(ModelState {
+    let explanations = Arc::new(ExplainTable::new(
+        &scenario,
+        &frame,
+        forecaster.artifact.scale,
+    ));
+    let mut m = ModelState {
         forecaster,
         scenario,
         stores,
         totals,
         importance,
         forecast_json,
-    })
+        history_json: BTreeMap::new(),
+        explanations,
+    };
+    m.history_json = m
+        .stores
+        .keys()
+        .map(|id| {
+            let body = serde_json::to_vec(&crate::api::history_body(&m, *id, HISTORY_DAYS))
+                .unwrap_or_default();
+            (*id, axum::body::Bytes::from(body))
+        })
+        .collect();
+    Ok(m)
+}
+
+/// Rows per TreeSHAP call of the background computation (the model swap is checked between).
+const EXPLAIN_CHUNK: usize = 2048;
+
+/// Fills `m.explanations` on a background thread: read from the cache file in `cache_dir`
+/// when it matches the model and the data, else compute (table TreeSHAP on all cores) and
+/// save. Stops early when `m` is no
+/// longer used (swapped out). `report` receives one line on the outcome.
+pub fn start_explanations(
+    m: Arc<ModelState>,
+    data_fingerprint: String,
+    cache_dir: Option<std::path::PathBuf>,
+    report: impl Fn(String) + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("explanations".into())
+        .spawn(move || {
+            let t = std::time::Instant::now();
+            let table = &m.explanations;
+            let key = CacheKey {
+                model_checksum: m.artifact().checksum.clone(),
+                data_fingerprint,
+            };
+            let file = cache_dir.map(|d| key.file_in(&d));
+            let mut why = "no cache directory".to_string();
+            if let Some(f) = &file {
+                match table.load(f, &key) {
+                    Ok(Ok(c)) => {
+                        if table.install(c) {
+                            return report(format!(
+                                "explanations: {} rows read from {} in {:.1} s",
+                                table.len(),
+                                f.display(),
+                                t.elapsed().as_secs_f64()
+                            ));
+                        }
+                        why = "cache does not fit the rows".into();
+                    }
+                    Ok(Err(reason)) => why = reason,
+                    Err(e) => why = e.to_string(),
+                }
+            }
+            let computed = table.compute(m.forecaster.gbdt(), EXPLAIN_CHUNK, || {
+                Arc::strong_count(&m) > 1
+            });
+            let c = match computed {
+                Ok(c) => c,
+                Err(e) => return report(format!("explanations: not precomputed: {e}")),
+            };
+            table.install(c);
+            let secs = t.elapsed().as_secs_f64();
+            let saved = match &file {
+                Some(f) => match table.save(f, &key) {
+                    Ok(()) => format!("saved to {}", f.display()),
+                    Err(e) => format!("not saved: {e}"),
+                },
+                None => "not saved".into(),
+            };
+            report(format!(
+                "explanations: {} rows computed in {secs:.1} s ({why}); {saved}",
+                table.len()
+            ));
+        })
 }

@@ -95,6 +95,7 @@ pub fn app() -> TestApp {
         reports: Arc::new(Vec::new()),
         auth_cache: Default::default(),
         auth_required: true,
+        heavy: Default::default(),
     };
     TestApp {
         state,
