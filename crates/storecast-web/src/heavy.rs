@@ -2,7 +2,7 @@
 //!
 //! Why: on two cores a flood of requests that each cost tens of milliseconds of CPU would
 //! queue for seconds and take the cores from the cheap reads every page depends on. Heavy
-//! work runs on the blocking pool behind a semaphore sized to the cores; when every permit is
+//! work runs on the blocking pool behind a semaphore that leaves one core to the reads; when every permit is
 //! taken the request is refused at once with 503 and `Retry-After` instead of waiting, so
 //! light routes keep their latency and clients learn to come back.
 
@@ -18,9 +18,10 @@ pub struct HeavyPool {
 }
 
 impl Default for HeavyPool {
-    /// One slot per core.
+    /// One slot per core but one (at least one slot): the last core stays with the light
+    /// routes, which is what keeps a forecast fast under a flood of what-ifs.
     fn default() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)))
     }
 }
 

@@ -241,7 +241,38 @@ pub async fn store(
     let id = parse_store(&id)?;
     let m = st.model.load();
     let f = store_forecast(&m, &caller, id)?;
-    let hist = history(&m, id, 120);
+    let ctx = m.store_pages.get_or_build(id, || store_context(&st, &m, &f, id));
+    render(
+        "store.html",
+        merge(
+            common(&st, &caller, &m, "store", &format!("Store {id}")),
+            ctx,
+        ),
+    )
+}
+
+/// A cache of the caller-independent part of each store's page, built on first view and
+/// dropped with the model it was built from (a page view is then a template render only).
+#[derive(Debug, Default)]
+pub struct StorePages(std::sync::RwLock<std::collections::HashMap<u16, Value>>);
+
+impl StorePages {
+    /// The context of store `id`, built by `build` when not cached yet.
+    pub fn get_or_build(&self, id: u16, build: impl FnOnce() -> Value) -> Value {
+        if let Some(v) = self.0.read().ok().and_then(|m| m.get(&id).cloned()) {
+            return v;
+        }
+        let v = build();
+        if let Ok(mut m) = self.0.write() {
+            m.insert(id, v.clone());
+        }
+        v
+    }
+}
+
+/// Chart, days, weeks and facts of store `id`'s page.
+fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> Value {
+    let hist = history(m, id, 120);
     let mut labels: Vec<String> = hist.iter().map(|h| h.0.to_string()).collect();
     labels.extend(f.days.iter().map(|d| d.date.to_string()));
     let mut actual: Vec<Option<f64>> = hist.iter().map(|h| h.1.filter(|_| h.2)).collect();
@@ -330,18 +361,11 @@ pub async fn store(
         };
         format!("{comp} · {p2}")
     });
-    let ctx = context! {
+    context! {
         s => context! { store => f.store, store_type => f.store_type.clone(), assortment => f.assortment.clone() },
         facts => facts, total => eur(f.total.point), band => band(f.total.lo80, f.total.hi80),
         change => pct(f.change_vs_last_year()), chart => chart, days => days, weeks => weeks,
-    };
-    render(
-        "store.html",
-        merge(
-            common(&st, &caller, &m, "store", &format!("Store {id}")),
-            ctx,
-        ),
-    )
+    }
 }
 
 fn model_label(model: &str) -> &'static str {

@@ -83,6 +83,8 @@ pub struct ModelState {
     /// Precomputed explanations of every explainable horizon row (filled in the background
     /// by [`start_explanations`]; until then explain computes on demand).
     pub explanations: Arc<ExplainTable>,
+    /// Store pages' caller-independent context, built on first view.
+    pub store_pages: crate::pages::StorePages,
 }
 
 impl ModelState {
@@ -300,6 +302,7 @@ pub fn build_model_state(
         forecast_json,
         history_json: BTreeMap::new(),
         explanations,
+        store_pages: Default::default(),
     };
     m.history_json = m
         .stores
