@@ -351,6 +351,11 @@ pub struct ModelArgs {
     /// Worker threads (default: free cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// LightGBM fits in the ensemble (1 = a single model). On the real chain three members
+    /// scored 1.4 % lower pooled RMSPE than one, at three times the cost of training,
+    /// forecasting and explaining, so one is the default.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub members: u8,
 }
 
 /// `storecast users ...`

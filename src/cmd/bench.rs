@@ -66,12 +66,18 @@ pub fn load(data: &DataArgs, iterations: usize) -> Result<ExitCode> {
 }
 
 /// `bench model`, engines: LightGBM's C API against the flat forest (prediction) and the
-/// table TreeSHAP (explanation) on the open rows of test.csv, with the largest differences.
+/// table TreeSHAP (explanation) on the open rows of test.csv, with the largest differences,
+/// for the first ensemble member (every member runs the same engines).
 pub fn engines(l: &super::explain::Loaded, cells: &[(u32, u32)]) -> Result<()> {
     use storecast_model::flat::FlatForest;
     use storecast_model::shap::Explainer;
     use storecast_model::OpenState;
-    let gbdt = l.forecaster.gbdt();
+    let (gbdt, _) = l
+        .forecaster
+        .gbdt()
+        .members()
+        .first()
+        .context("the model has no members")?;
     let nf = gbdt.n_features();
     let frame = l.scenario.features(&l.chain.stores, cells);
     let mut x = Vec::with_capacity(frame.x.len());

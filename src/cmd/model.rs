@@ -16,6 +16,11 @@ pub fn config(args: &ModelArgs) -> BacktestConfig {
         folds: usize::from(args.folds),
         ..BacktestConfig::default()
     };
+    cfg.members = storecast_model::ensemble::default_members(&cfg.params)
+        .into_iter()
+        .take(usize::from(args.members))
+        .collect();
+    cfg.same_season = true;
     if let Some(t) = args.trees {
         cfg.params.num_trees = t;
     }
@@ -53,36 +58,87 @@ pub fn load_strict(data: &DataArgs) -> Result<ChainData> {
         .context("the data has rows that do not parse; run `storecast validate` for the full list")
 }
 
-/// Prints the models × folds table.
+/// Prints the models × folds table (each ensemble member too) and the folds.
 pub fn print_table(bt: &BacktestResult) {
     println!(
         "\n{:<28} {:>5}  {:>7} {:>7} {:>7} {:>8} {:>8}",
         "model", "fold", "RMSPE", "MAPE", "WAPE", "bias", "n"
     );
-    for model in ALL_MODELS {
-        for fold in (1..=bt.folds.len()).chain([0]) {
-            if let Some(m) = bt.score(model, fold) {
-                let f = if fold == 0 {
-                    "all".to_string()
-                } else {
-                    fold.to_string()
-                };
+    let last = bt.last_fold();
+    let models: Vec<String> = ALL_MODELS
+        .iter()
+        .map(|m| m.to_string())
+        .chain(bt.member_models())
+        .collect();
+    for model in &models {
+        for scope in bt.scopes() {
+            if let Some(m) = bt.score(model, scope) {
                 println!(
-                    "{model:<28} {f:>5}  {:>7.4} {:>7.4} {:>7.4} {:>+8.4} {:>8}",
-                    m.rmspe, m.mape, m.wape, m.bias, m.n
+                    "{model:<28} {:>5}  {:>7.4} {:>7.4} {:>7.4} {:>+8.4} {:>8}",
+                    scope.label(last),
+                    m.rmspe,
+                    m.mape,
+                    m.wape,
+                    m.bias,
+                    m.n
                 );
             }
         }
     }
     for f in &bt.folds {
         println!(
-            "fold {}: {} .. {}, {} training rows, {} scored store-days, correction x{:.3}",
+            "fold {} ({}): {} .. {}, {} training rows, {} scored store-days, promo {:.0}%, school holiday {:.0}%, holiday weeks {:.0}%, no last-year week {:.0}%",
             f.index,
+            f.kind.label(),
             f.origin,
             f.end,
             f.train_rows,
             f.scored_rows,
-            bt.fold_scales[f.index - 1]
+            f.profile.promo * 100.0,
+            f.profile.school_holiday * 100.0,
+            f.profile.holiday_week * 100.0,
+            f.profile.ly_gap * 100.0,
+        );
+    }
+    if let Some(w) = &bt.window {
+        println!(
+            "forecast window: {} store-days, promo {:.0}%, school holiday {:.0}%, holiday weeks {:.0}%, no last-year week {:.0}%",
+            w.n,
+            w.promo * 100.0,
+            w.school_holiday * 100.0,
+            w.holiday_week * 100.0,
+            w.ly_gap * 100.0
+        );
+    }
+    if let Some(b) = &bt.ensemble.blend {
+        let weights: Vec<String> = bt
+            .ensemble
+            .members
+            .iter()
+            .zip(&b.weights)
+            .map(|(n, w)| format!("{n} {w:.1}"))
+            .collect();
+        println!(
+            "ensemble weights (tuned on all folds): {}; correction per store type a/b/c/d: {}",
+            weights.join(", "),
+            b.type_scales
+                .iter()
+                .map(|s| format!("x{s:.3}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
+    }
+    if !bt.ensemble.correction_scores.is_empty() {
+        let scores: Vec<String> = bt
+            .ensemble
+            .correction_scores
+            .iter()
+            .map(|(c, r)| format!("{} {r:.4}", c.label()))
+            .collect();
+        println!(
+            "bias correction chosen on held-out folds: {} (pooled RMSPE: {})",
+            bt.ensemble.correction.label(),
+            scores.join(", ")
         );
     }
 }
@@ -129,7 +185,8 @@ pub fn backtest(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCod
     let cfg = config(args);
     let tl = Timeline::build(&chain.history, None).context("the history is empty")?;
     let (bar, mut cb) = progress_bar();
-    let bt = backtest::run(&tl, &chain.stores, &cfg, &mut cb).context("backtesting")?;
+    let mut bt = backtest::run(&tl, &chain.stores, &cfg, &mut cb).context("backtesting")?;
+    bt.window = training::window_profile(&chain);
     bar.finish_and_clear();
     print_table(&bt);
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;

@@ -242,11 +242,12 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
             (a, bt)
         }
         None => {
-            eprintln!("training (3 backtest folds + final fit; about 2–3 minutes on 2 cores for the full chain)");
+            eprintln!("training (3 rolling backtest folds, a same-season fold and the final fit; about 7 minutes on 2 cores for the full chain)");
             let args = ModelArgs {
                 folds: 3,
                 trees: None,
                 threads: None,
+                members: 1,
             };
             let cfg = crate::cmd::model::config(&args);
             let mut last = String::new();

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use storecast_model::{Frame, Gbdt, GbdtError, Scenario, N_FEATURES};
+use storecast_model::{Ensemble, Frame, GbdtError, Scenario, N_FEATURES};
 use thiserror::Error;
 
 const MAGIC: &[u8] = b"STORECAST-EXPLAIN\n";
@@ -194,11 +194,11 @@ impl ExplainTable {
         )))
     }
 
-    /// Computes the contributions with `gbdt` in chunks of `chunk` rows; `keep_going` is asked
+    /// Computes the contributions with the model (every member) in chunks of `chunk` rows; `keep_going` is asked
     /// between chunks (false cancels, e.g. when the model was swapped out).
     pub fn compute(
         &self,
-        gbdt: &Gbdt,
+        gbdt: &Ensemble,
         chunk: usize,
         keep_going: impl Fn() -> bool,
     ) -> Result<Contributions, TableError> {

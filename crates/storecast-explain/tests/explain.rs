@@ -35,7 +35,7 @@ fn setup() -> (SynthChain, ChainData, Forecaster, f64) {
     let trained = training::train(&data, &bt, &mut |_: Progress| {}).expect("trains");
     let rmspe = trained
         .backtest
-        .score("lightgbm", 0)
+        .score("lightgbm", storecast_model::backtest::FoldScope::All)
         .map_or(1.0, |m| m.rmspe);
     let f = Forecaster::new(trained.artifact).expect("model starts");
     (chain, data, f, rmspe)

@@ -78,6 +78,22 @@ pub struct CoverageRow {
     pub n: usize,
 }
 
+/// The extra members of an ensemble and how they are blended. Empty (the default, and what
+/// artifacts written before the ensemble read as) means the single model in
+/// [`ModelArtifact::lightgbm_model`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleSpec {
+    /// Member names; the first is the model in `lightgbm_model`.
+    pub names: Vec<String>,
+    /// Member weights (sum 1), same order.
+    pub weights: Vec<f64>,
+    /// LightGBM text models of the members after the first.
+    pub extra_models: Vec<String>,
+    /// Correction per store type (index = `StoreType::index`), absolute factors; the
+    /// forecast applies `scale` and a log offset of `ln(type_scale / scale)`.
+    pub type_scales: [f64; 4],
+}
+
 /// Everything about a trained model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelArtifact {
@@ -117,13 +133,34 @@ pub struct ModelArtifact {
     pub scores: Vec<ScoreRow>,
     /// Measured interval coverage.
     pub coverage: Vec<CoverageRow>,
-    /// LightGBM's text model.
+    /// LightGBM's text model (the first ensemble member).
     pub lightgbm_model: String,
+    /// The other ensemble members and the blend.
+    #[serde(default)]
+    pub ensemble: EnsembleSpec,
     /// SHA-256 of the artifact with this field empty.
     pub checksum: String,
 }
 
 impl ModelArtifact {
+    /// Starts the artifact's model: every member with its weight, and the store-type offsets.
+    pub fn ensemble_model(&self) -> Result<crate::Ensemble, crate::GbdtError> {
+        let nf = self.features.len();
+        let first = crate::Gbdt::from_text(self.lightgbm_model.clone(), nf)?;
+        let e = &self.ensemble;
+        if e.weights.is_empty() {
+            return Ok(crate::Ensemble::single(first));
+        }
+        let mut members = vec![(first, e.weights[0])];
+        for (text, w) in e.extra_models.iter().zip(e.weights.iter().skip(1)) {
+            members.push((crate::Gbdt::from_text(text.clone(), nf)?, *w));
+        }
+        Ok(crate::Ensemble::new(
+            members,
+            crate::ensemble::type_offsets(&e.type_scales, self.scale),
+        ))
+    }
+
     /// SHA-256 of the artifact's JSON value with an empty checksum. Hashing the generic JSON
     /// value (keys sorted) rather than this struct keeps old files verifiable after fields are
     /// added to the struct.

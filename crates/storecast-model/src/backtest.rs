@@ -1,17 +1,23 @@
-//! Rolling-origin backtests with the real horizon.
+//! Rolling-origin backtests with the real horizon, plus a same-season fold.
 //!
-//! Why: a forecast is judged on days it has not seen. Each fold puts the origin 6, 12, 18 ...
-//! weeks before the end of the history, fits the model and every baseline only on data before
-//! its origin, builds features as of that origin, and scores the next six weeks. The result
-//! keeps every prediction, so reports can cut the error by store type, horizon week, weekday,
-//! promo or holiday, and intervals can be calibrated on honest out-of-sample residuals.
+//! Why: a forecast is judged on days it has not seen. Each rolling fold puts the origin 6, 12,
+//! 18 ... weeks before the end of the history, fits the model and every baseline only on data
+//! before its origin, builds features as of that origin, and scores the next six weeks. The
+//! rolling folds all lie in the months just before the forecast window, so they cannot show
+//! what that window's season holds (the start of the summer school holidays, July); the
+//! same-season fold backtests the same six weeks one year before the window, trained on the
+//! history before them. Every model choice (weights, corrections) is made on all folds
+//! together. The result keeps every prediction, so reports can cut the error by store type,
+//! horizon week, weekday, promo or holiday, and intervals can be calibrated on honest
+//! out-of-sample residuals.
 
 use crate::baselines::{self, Ridge};
-use crate::features::{self, F, FEATURE_NAMES};
+use crate::ensemble::{self, Blend, MemberSpec, TuneRow};
+use crate::features::{self, Frame, F, FEATURE_NAMES};
 use crate::gbdt::{Gbdt, GbdtError, GbdtParams};
 use crate::metrics::{best_scale, Metrics};
 use crate::timeline::Timeline;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use storecast_data::{Assortment, StoreTable, StoreType};
 
@@ -29,15 +35,41 @@ pub struct BacktestConfig {
     pub params: GbdtParams,
     /// Ridge penalty of the linear baseline.
     pub ridge_lambda: f64,
+    /// Also backtest the same weeks one year before the forecast window (when the history
+    /// covers them with a year of training data before). Off in `default()` (quick library
+    /// backtests); the CLI's `train` and `backtest` turn it on.
+    #[serde(default)]
+    pub same_season: bool,
+    /// Ensemble members (empty = the single model of `params`; the CLI's `train` uses
+    /// [`ensemble::default_members`]).
+    #[serde(default)]
+    pub members: Vec<MemberSpec>,
 }
 
 impl Default for BacktestConfig {
     fn default() -> Self {
+        let params = default_params();
         Self {
             folds: 3,
             horizon: 42,
-            params: default_params(),
+            members: Vec::new(),
+            params,
             ridge_lambda: 10.0,
+            same_season: false,
+        }
+    }
+}
+
+impl BacktestConfig {
+    /// The members to fit: the configured ones, or the single model of `params`.
+    pub fn member_specs(&self) -> Vec<MemberSpec> {
+        if self.members.is_empty() {
+            ensemble::default_members(&self.params)
+                .into_iter()
+                .take(1)
+                .collect()
+        } else {
+            self.members.clone()
         }
     }
 }
@@ -55,11 +87,124 @@ pub fn default_params() -> GbdtParams {
     }
 }
 
+/// What a fold stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoldKind {
+    /// One of the rolling folds ending on the last history day.
+    #[default]
+    Rolling,
+    /// The same six weeks one year before the forecast window.
+    SameSeason,
+}
+
+impl FoldKind {
+    /// A label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Rolling => "rolling",
+            Self::SameSeason => "same season",
+        }
+    }
+}
+
+/// Which folds a score or a choice covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldScope {
+    /// Every fold pooled.
+    All,
+    /// The most recent fold.
+    Last,
+    /// One fold by its 1-based index.
+    Fold(usize),
+}
+
+impl FoldScope {
+    /// The number stored in [`ScoreRow::fold`] (0 = all folds pooled).
+    pub fn stored(self, last: usize) -> usize {
+        match self {
+            Self::All => 0,
+            Self::Last => last,
+            Self::Fold(i) => i,
+        }
+    }
+    /// The scope of a stored fold number.
+    pub fn from_stored(fold: usize) -> Self {
+        if fold == 0 {
+            Self::All
+        } else {
+            Self::Fold(fold)
+        }
+    }
+    /// Whether a prediction of `fold` is in the scope (`last` = the last fold's index).
+    pub fn contains(self, fold: usize, last: usize) -> bool {
+        match self {
+            Self::All => true,
+            Self::Last => fold == last,
+            Self::Fold(i) => fold == i,
+        }
+    }
+    /// A label for tables ("all", "3").
+    pub fn label(self, last: usize) -> String {
+        match self {
+            Self::All => "all".into(),
+            s => s.stored(last).to_string(),
+        }
+    }
+}
+
+/// What a six-week window holds: the share of its open store-days with a promo, a school
+/// holiday, a public holiday in the week, and no last-year sales (a gap in the data).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowProfile {
+    /// Share of store-days with the weekly promo.
+    pub promo: f64,
+    /// Share of store-days on school holiday.
+    pub school_holiday: f64,
+    /// Share of store-days with a public holiday in their week.
+    pub holiday_week: f64,
+    /// Share of store-days whose last year's week has no sales (two years back or none).
+    pub ly_gap: f64,
+    /// Stores in the window.
+    pub stores: usize,
+    /// Store-days.
+    pub n: usize,
+}
+
+impl WindowProfile {
+    /// The profile of the rows of a feature frame.
+    pub fn of(frame: &Frame) -> Self {
+        let n = frame.len();
+        if n == 0 {
+            return Self::default();
+        }
+        let share = |f: &dyn Fn(&[f32]) -> bool| {
+            (0..n).filter(|&i| f(frame.row(i))).count() as f64 / n as f64
+        };
+        let mut stores: Vec<u32> = frame.rows.iter().map(|r| r.0).collect();
+        stores.dedup();
+        Self {
+            promo: share(&|x| x[F::promo as usize] > 0.5),
+            school_holiday: share(&|x| x[F::school_holiday as usize] > 0.5),
+            holiday_week: share(&|x| x[F::holidays_in_week as usize] > 0.5),
+            ly_gap: share(&|x| x[F::ly_source as usize] != 0.0),
+            stores: stores.len(),
+            n,
+        }
+    }
+}
+
 /// One fold's span.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fold {
     /// 1-based, oldest first.
     pub index: usize,
+    /// Rolling or same-season (artifacts written before this field read as rolling).
+    #[serde(default)]
+    pub kind: FoldKind,
+    /// What the scored window holds.
+    #[serde(default)]
+    pub profile: WindowProfile,
     /// First forecast day.
     pub origin: NaiveDate,
     /// Last forecast day.
@@ -140,7 +285,7 @@ pub const ALL_MODELS: [&str; 5] = [
     "ridge_linear",
 ];
 
-/// Metrics of one model on one fold (fold 0 = all folds pooled).
+/// Metrics of one model on one fold (stored fold 0 = all folds pooled; see [`FoldScope`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScoreRow {
     /// Model name.
@@ -149,6 +294,61 @@ pub struct ScoreRow {
     pub fold: usize,
     /// Metrics.
     pub metrics: Metrics,
+}
+
+impl ScoreRow {
+    /// The fold scope of this row.
+    pub fn scope(&self) -> FoldScope {
+        FoldScope::from_stored(self.fold)
+    }
+}
+
+/// The ensemble's members on the backtest and the blend chosen on the folds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EnsembleBacktest {
+    /// Member names (score rows are named `member:<name>`).
+    pub members: Vec<String>,
+    /// Log forecast of each member for each prediction (`[member][prediction]`).
+    pub logs: Vec<Vec<f64>>,
+    /// The blend tuned on all folds (used by the final model).
+    pub blend: Option<Blend>,
+    /// The blend applied to each fold (tuned on the other folds).
+    pub fold_blends: Vec<Blend>,
+    /// The bias correction chosen on the folds.
+    #[serde(default)]
+    pub correction: Correction,
+    /// Pooled RMSPE of each correction on held-out folds (what the choice rests on).
+    #[serde(default)]
+    pub correction_scores: Vec<(Correction, f64)>,
+}
+
+/// How the blended forecast is corrected for the shrink of log-space forecasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Correction {
+    /// No correction.
+    #[default]
+    None,
+    /// One factor for every store.
+    Global,
+    /// One factor per store type.
+    PerStoreType,
+}
+
+impl Correction {
+    /// A label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Global => "one factor",
+            Self::PerStoreType => "one factor per store type",
+        }
+    }
+}
+
+/// Score-row name of an ensemble member.
+pub fn member_model(name: &str) -> String {
+    format!("member:{name}")
 }
 
 /// A backtest's outcome.
@@ -166,6 +366,12 @@ pub struct BacktestResult {
     pub predictions: Vec<Prediction>,
     /// Metrics per model and fold.
     pub scores: Vec<ScoreRow>,
+    /// Ensemble members and blend (empty for backtests written before the ensemble).
+    #[serde(default)]
+    pub ensemble: EnsembleBacktest,
+    /// What the forecast window holds (set by the caller when the plan is known).
+    #[serde(default)]
+    pub window: Option<WindowProfile>,
 }
 
 /// Progress events (for progress bars).
@@ -200,8 +406,9 @@ impl BacktestResult {
         Metrics::compute(&a, &p)
     }
 
-    /// The score of a model on a fold (0 = pooled).
-    pub fn score(&self, model: &str, fold: usize) -> Option<Metrics> {
+    /// The score of a model on a fold scope.
+    pub fn score(&self, model: &str, scope: FoldScope) -> Option<Metrics> {
+        let fold = scope.stored(self.last_fold());
         self.scores
             .iter()
             .find(|s| s.model == model && s.fold == fold)
@@ -211,6 +418,31 @@ impl BacktestResult {
     /// The last fold's index.
     pub fn last_fold(&self) -> usize {
         self.folds.len()
+    }
+
+    /// Every fold scope in table order: each fold, then all pooled.
+    pub fn scopes(&self) -> Vec<FoldScope> {
+        (1..=self.folds.len())
+            .map(FoldScope::Fold)
+            .chain([FoldScope::All])
+            .collect()
+    }
+
+    /// The fold a scope refers to (none for [`FoldScope::All`]).
+    pub fn fold(&self, scope: FoldScope) -> Option<&Fold> {
+        match scope {
+            FoldScope::All => None,
+            s => self.folds.get(s.stored(self.last_fold()).checked_sub(1)?),
+        }
+    }
+
+    /// Score-row names of the ensemble members.
+    pub fn member_models(&self) -> Vec<String> {
+        self.ensemble
+            .members
+            .iter()
+            .map(|m| member_model(m))
+            .collect()
     }
 }
 
@@ -222,6 +454,130 @@ pub fn fold_origins(history_days: usize, folds: usize, horizon: usize) -> Vec<us
         .collect()
 }
 
+/// Origin (day index) of the same-season fold: the date one year before the forecast origin
+/// (the day after the history), when a year of history precedes it and it ends before the
+/// first rolling fold starts.
+pub fn same_season_origin(tl: &Timeline, first_rolling: usize, horizon: usize) -> Option<usize> {
+    let window = tl.date(tl.days);
+    let year_before = window.with_year(window.year() - 1)?;
+    let origin = tl.day_index(year_before)?;
+    (origin >= 365 && origin + horizon <= first_rolling).then_some(origin)
+}
+
+/// All fold origins, oldest first, with their kind.
+pub fn all_origins(tl: &Timeline, cfg: &BacktestConfig) -> Vec<(usize, FoldKind)> {
+    let rolling = fold_origins(tl.days, cfg.folds, cfg.horizon);
+    let mut out: Vec<(usize, FoldKind)> = Vec::new();
+    if cfg.same_season {
+        if let Some(o) = rolling
+            .first()
+            .and_then(|&first| same_season_origin(tl, first, cfg.horizon))
+        {
+            out.push((o, FoldKind::SameSeason));
+        }
+    }
+    out.extend(rolling.into_iter().map(|o| (o, FoldKind::Rolling)));
+    out
+}
+
+/// One fold's fits and forecasts.
+struct FoldRun {
+    fold: Fold,
+    scored: Vec<(u32, u32)>,
+    eval: Frame,
+    member_logs: Vec<Vec<f64>>,
+    median: Vec<f64>,
+    last_year: Vec<f64>,
+    ridge: Vec<f64>,
+}
+
+fn run_fold(
+    tl: &Timeline,
+    stores: &StoreTable,
+    cfg: &BacktestConfig,
+    (index, origin, kind): (usize, usize, FoldKind),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FoldRun, GbdtError> {
+    progress(Progress::Step("features"));
+    let train = crate::training_cells(tl, origin);
+    let frame = features::build(tl, stores, origin, &train);
+    let y = crate::log_targets(tl, &frame);
+    let scored: Vec<(u32, u32)> = crate::horizon_cells(tl, origin, cfg.horizon)
+        .into_iter()
+        .filter(|&(s, d)| {
+            tl.actual_sales(s as usize, d as usize)
+                .is_some_and(|v| v > 0.0)
+        })
+        .collect();
+    let eval = features::build(tl, stores, origin, &scored);
+    let mut member_logs = Vec::new();
+    for m in cfg.member_specs() {
+        progress(Progress::Step("lightgbm"));
+        let model = Gbdt::fit(&frame.x, &y, FEATURE_NAMES, &m.params(&cfg.params))?;
+        member_logs.push(model.predict(&eval.x)?);
+    }
+    progress(Progress::Step("baselines"));
+    let median = baselines::store_weekday_promo_median(tl, origin, &scored);
+    let (last_year, fallback) = baselines::last_year_same_weekday(tl, origin, &scored);
+    let ridge = Ridge::fit(tl, &frame, &y, cfg.ridge_lambda)
+        .map(|r| r.predict(tl, &eval))
+        .unwrap_or_else(|| median.clone());
+    let fold = Fold {
+        index,
+        kind,
+        profile: WindowProfile::of(&eval),
+        origin: tl.date(origin),
+        end: tl.date((origin + cfg.horizon - 1).min(tl.days - 1)),
+        train_rows: frame.len(),
+        scored_rows: scored.len(),
+        last_year_fallback: fallback,
+    };
+    Ok(FoldRun {
+        fold,
+        scored,
+        eval,
+        member_logs,
+        median,
+        last_year,
+        ridge,
+    })
+}
+
+fn push_predictions(
+    tl: &Timeline,
+    stores: &StoreTable,
+    run: &FoldRun,
+    origin: NaiveDate,
+    predictions: &mut Vec<Prediction>,
+) {
+    for (i, &(s, d)) in run.scored.iter().enumerate() {
+        let store = tl.stores[s as usize];
+        let info = stores.get(store);
+        let x = run.eval.row(i);
+        let plan = tl.plan(s as usize, d as isize);
+        let date = tl.date(d as usize);
+        predictions.push(Prediction {
+            fold: run.fold.index,
+            store,
+            date,
+            horizon_day: u16::try_from((date - origin).num_days()).unwrap_or(u16::MAX),
+            actual: f64::from(tl.actual_sales(s as usize, d as usize).unwrap_or(0.0)),
+            promo: plan.promo,
+            school_holiday: plan.school_holiday,
+            near_holiday: x[F::days_to_holiday as usize] <= 3.0
+                || x[F::days_since_holiday as usize] <= 3.0,
+            store_type: info.map_or(StoreType::A, |i| i.store_type),
+            assortment: info.map_or(Assortment::Basic, |i| i.assortment),
+            volatility: f64::from(x[F::store_volatility as usize]),
+            model_raw: f64::NAN,
+            model: f64::NAN,
+            median: run.median[i],
+            last_year: run.last_year[i],
+            ridge: run.ridge[i],
+        });
+    }
+}
+
 /// Runs the backtest on a timeline that holds only the history.
 pub fn run(
     tl: &Timeline,
@@ -229,75 +585,90 @@ pub fn run(
     cfg: &BacktestConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<BacktestResult, GbdtError> {
-    let origins = fold_origins(tl.days, cfg.folds, cfg.horizon);
+    let origins = all_origins(tl, cfg);
     let mut folds = Vec::new();
     let mut predictions = Vec::new();
-    for (k, &origin) in origins.iter().enumerate() {
+    let specs = cfg.member_specs();
+    let mut logs: Vec<Vec<f64>> = vec![Vec::new(); specs.len()];
+    for (k, &(origin, kind)) in origins.iter().enumerate() {
         let index = k + 1;
         progress(Progress::Fold {
             index,
             of: origins.len(),
             origin: tl.date(origin),
         });
-        progress(Progress::Step("features"));
-        let train = crate::training_cells(tl, origin);
-        let frame = features::build(tl, stores, origin, &train);
-        let y = crate::log_targets(tl, &frame);
-        let scored: Vec<(u32, u32)> = crate::horizon_cells(tl, origin, cfg.horizon)
-            .into_iter()
-            .filter(|&(s, d)| {
-                tl.actual_sales(s as usize, d as usize)
-                    .is_some_and(|v| v > 0.0)
+        let fold = run_fold(tl, stores, cfg, (index, origin, kind), progress)?;
+        push_predictions(tl, stores, &fold, tl.date(origin), &mut predictions);
+        for (all, m) in logs.iter_mut().zip(&fold.member_logs) {
+            all.extend_from_slice(m);
+        }
+        folds.push(fold.fold);
+    }
+    let ensemble = EnsembleBacktest {
+        members: specs.iter().map(|m| m.name.clone()).collect(),
+        logs,
+        ..EnsembleBacktest::default()
+    };
+    let mut result = BacktestResult {
+        config: cfg.clone(),
+        folds,
+        scale: 1.0,
+        fold_scales: Vec::new(),
+        predictions,
+        scores: Vec::new(),
+        ensemble,
+        window: None,
+    };
+    blend_and_score(&mut result);
+    Ok(result)
+}
+
+/// Tunes the blend (weights, store-type corrections) and the single-model correction on
+/// the folds, fills the forecasts and the score table.
+fn blend_and_score(result: &mut BacktestResult) {
+    let n_folds = result.folds.len();
+    let n_members = result.ensemble.logs.len();
+    let member_logs =
+        |i: usize| -> Vec<f64> { result.ensemble.logs.iter().map(|l| l[i]).collect() };
+    let all_logs: Vec<Vec<f64>> = (0..result.predictions.len()).map(member_logs).collect();
+    let tune_on = |keep: &dyn Fn(usize) -> bool| -> Blend {
+        let rows: Vec<TuneRow<'_>> = result
+            .predictions
+            .iter()
+            .zip(&all_logs)
+            .filter(|(p, _)| keep(p.fold))
+            .map(|(p, l)| TuneRow {
+                actual: p.actual,
+                store_type: p.store_type.index(),
+                logs: l,
             })
             .collect();
-        let eval = features::build(tl, stores, origin, &scored);
-        progress(Progress::Step("lightgbm"));
-        let model = Gbdt::fit(&frame.x, &y, FEATURE_NAMES, &cfg.params)?;
-        let raw: Vec<f64> = model.predict(&eval.x)?.into_iter().map(f64::exp).collect();
-        progress(Progress::Step("baselines"));
-        let median = baselines::store_weekday_promo_median(tl, origin, &scored);
-        let (last_year, fallback) = baselines::last_year_same_weekday(tl, origin, &scored);
-        let ridge = Ridge::fit(tl, &frame, &y, cfg.ridge_lambda)
-            .map(|r| r.predict(tl, &eval))
-            .unwrap_or_else(|| median.clone());
-        for (i, &(s, d)) in scored.iter().enumerate() {
-            let store = tl.stores[s as usize];
-            let info = stores.get(store);
-            let x = eval.row(i);
-            let plan = tl.plan(s as usize, d as isize);
-            predictions.push(Prediction {
-                fold: index,
-                store,
-                date: tl.date(d as usize),
-                horizon_day: u16::try_from(d as usize - origin).unwrap_or(u16::MAX),
-                actual: f64::from(tl.actual_sales(s as usize, d as usize).unwrap_or(0.0)),
-                promo: plan.promo,
-                school_holiday: plan.school_holiday,
-                near_holiday: x[F::days_to_holiday as usize] <= 3.0
-                    || x[F::days_since_holiday as usize] <= 3.0,
-                store_type: info.map_or(StoreType::A, |i| i.store_type),
-                assortment: info.map_or(Assortment::Basic, |i| i.assortment),
-                volatility: f64::from(x[F::store_volatility as usize]),
-                model_raw: raw[i],
-                model: raw[i],
-                median: median[i],
-                last_year: last_year[i],
-                ridge: ridge[i],
-            });
-        }
-        folds.push(Fold {
-            index,
-            origin: tl.date(origin),
-            end: tl.date((origin + cfg.horizon - 1).min(tl.days - 1)),
-            train_rows: frame.len(),
-            scored_rows: scored.len(),
-            last_year_fallback: fallback,
-        });
+        ensemble::tune(&rows, n_members)
+    };
+    // Each fold gets the blend tuned on the other folds (honest); the final model gets the
+    // blend tuned on all of them.
+    let blend = tune_on(&|_| true);
+    let fold_blends: Vec<Blend> = (1..=n_folds)
+        .map(|f| {
+            if n_folds > 1 {
+                tune_on(&|g| g != f)
+            } else {
+                Blend {
+                    type_scales: [1.0; 4],
+                    ..blend.clone()
+                }
+            }
+        })
+        .collect();
+    for (p, l) in result.predictions.iter_mut().zip(&all_logs) {
+        let b = &fold_blends[p.fold - 1];
+        p.model_raw = b.raw(l);
+        p.model = b.forecast(l, p.store_type.index());
     }
-    // Bias correction: each fold gets the factor tuned on the other folds (honest), the final
-    // model gets the factor tuned on all of them.
-    let tune = |keep: &dyn Fn(usize) -> bool| {
-        let (a, p): (Vec<f64>, Vec<f64>) = predictions
+    // The single-number correction of the blended forecast (reported beside the blend).
+    let tune_scale = |keep: &dyn Fn(usize) -> bool| {
+        let (a, p): (Vec<f64>, Vec<f64>) = result
+            .predictions
             .iter()
             .filter(|x| keep(x.fold))
             .map(|x| (x.actual, x.model_raw))
@@ -308,37 +679,210 @@ pub fn run(
             best_scale(&a, &p, scale_grid())
         }
     };
-    let scale = tune(&|_| true);
-    let fold_scales: Vec<f64> = (1..=folds.len())
+    result.scale = tune_scale(&|_| true);
+    result.fold_scales = (1..=n_folds)
         .map(|f| {
-            if folds.len() > 1 {
-                tune(&|g| g != f)
+            if n_folds > 1 {
+                tune_scale(&|g| g != f)
             } else {
                 1.0
             }
         })
         .collect();
-    for p in &mut predictions {
-        p.model = p.model_raw * fold_scales[p.fold - 1];
-    }
-    let mut result = BacktestResult {
-        config: cfg.clone(),
-        folds,
-        scale,
-        fold_scales,
-        predictions,
-        scores: Vec::new(),
-    };
+    result.ensemble.fold_blends = fold_blends;
+    choose_correction(result, &all_logs, blend);
     let mut scores = Vec::new();
     for model in ALL_MODELS {
-        for fold in 0..=result.folds.len() {
+        for scope in result.scopes() {
             scores.push(ScoreRow {
                 model: model.to_string(),
-                fold,
-                metrics: result.metrics_where(model, |p| fold == 0 || p.fold == fold),
+                fold: scope.stored(n_folds),
+                metrics: result.metrics_where(model, |p| scope.contains(p.fold, n_folds)),
+            });
+        }
+    }
+    // Each member alone, with its own single correction tuned on the other folds.
+    for (m, name) in result.ensemble.members.iter().enumerate() {
+        let logs = &result.ensemble.logs[m];
+        let scale_without =
+            |f: usize| rmspe_scale_where(&result.predictions, logs, |g| n_folds == 1 || g != f);
+        let fold_scale: Vec<f64> = (1..=n_folds).map(scale_without).collect();
+        for scope in result.scopes() {
+            let (a, p): (Vec<f64>, Vec<f64>) = result
+                .predictions
+                .iter()
+                .zip(logs)
+                .filter(|(x, _)| scope.contains(x.fold, n_folds))
+                .map(|(x, l)| (x.actual, l.exp() * fold_scale[x.fold - 1]))
+                .unzip();
+            scores.push(ScoreRow {
+                model: member_model(name),
+                fold: scope.stored(n_folds),
+                metrics: Metrics::compute(&a, &p),
             });
         }
     }
     result.scores = scores;
-    Ok(result)
+}
+
+/// Picks the bias correction of the blended forecast on the folds: none, one factor, or one
+/// per store type, whichever scores the lowest pooled RMSPE when each fold is corrected with
+/// values tuned on the other folds (a correction that does not pay on held-out folds is not
+/// applied). Sets the forecasts of the model, the final blend and the final scale.
+fn choose_correction(result: &mut BacktestResult, all_logs: &[Vec<f64>], mut blend: Blend) {
+    let variants = [
+        Correction::None,
+        Correction::Global,
+        Correction::PerStoreType,
+    ];
+    let forecast = |c: Correction, p: &Prediction, l: &[f64]| -> f64 {
+        match c {
+            Correction::None => p.model_raw,
+            Correction::Global => p.model_raw * result.fold_scales[p.fold - 1],
+            Correction::PerStoreType => {
+                result.ensemble.fold_blends[p.fold - 1].forecast(l, p.store_type.index())
+            }
+        }
+    };
+    let score = |c: Correction| -> f64 {
+        let (a, f): (Vec<f64>, Vec<f64>) = result
+            .predictions
+            .iter()
+            .zip(all_logs)
+            .map(|(p, l)| (p.actual, forecast(c, p, l)))
+            .unzip();
+        Metrics::compute(&a, &f).rmspe
+    };
+    let scores: Vec<(Correction, f64)> = variants.iter().map(|&c| (c, score(c))).collect();
+    let chosen = scores
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(Correction::None, |c| c.0);
+    let updated: Vec<f64> = result
+        .predictions
+        .iter()
+        .zip(all_logs)
+        .map(|(p, l)| forecast(chosen, p, l))
+        .collect();
+    for (p, v) in result.predictions.iter_mut().zip(updated) {
+        p.model = v;
+    }
+    match chosen {
+        Correction::None => {
+            result.scale = 1.0;
+            blend.type_scales = [1.0; 4];
+        }
+        Correction::Global => blend.type_scales = [result.scale; 4],
+        Correction::PerStoreType => {}
+    }
+    result.ensemble.correction = chosen;
+    result.ensemble.correction_scores = scores;
+    result.ensemble.blend = Some(blend);
+}
+
+fn rmspe_scale_where(preds: &[Prediction], logs: &[f64], keep: impl Fn(usize) -> bool) -> f64 {
+    ensemble::rmspe_scale(
+        preds
+            .iter()
+            .zip(logs)
+            .filter(|(p, _)| keep(p.fold))
+            .map(|(p, l)| (p.actual, l.exp())),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backtest of one member over three folds whose log forecasts are `bias` (log) off
+    /// the actuals, alternating ±`noise` around it.
+    fn result(bias: f64, noise: f64) -> BacktestResult {
+        let mut predictions = Vec::new();
+        let mut logs = Vec::new();
+        for fold in 1..=3 {
+            for i in 0..600u16 {
+                let actual = 1000.0 + f64::from(i % 50) * 10.0;
+                let e = if i % 2 == 0 { noise } else { -noise };
+                logs.push(actual.ln() + bias + e);
+                predictions.push(Prediction {
+                    fold,
+                    store: i % 7 + 1,
+                    date: NaiveDate::from_ymd_opt(2015, 1, 1).expect("date"),
+                    horizon_day: i % 42,
+                    actual,
+                    promo: false,
+                    school_holiday: false,
+                    near_holiday: false,
+                    store_type: StoreType::A,
+                    assortment: Assortment::Basic,
+                    volatility: 0.1,
+                    model_raw: f64::NAN,
+                    model: f64::NAN,
+                    median: actual,
+                    last_year: actual,
+                    ridge: actual,
+                });
+            }
+        }
+        let mut r = BacktestResult {
+            config: BacktestConfig::default(),
+            folds: Vec::new(),
+            scale: 1.0,
+            fold_scales: Vec::new(),
+            predictions,
+            scores: Vec::new(),
+            ensemble: EnsembleBacktest {
+                members: vec!["lgb-a".into()],
+                logs: vec![logs],
+                ..EnsembleBacktest::default()
+            },
+            window: None,
+        };
+        r.folds = (1..=3)
+            .map(|index| Fold {
+                index,
+                kind: FoldKind::Rolling,
+                profile: WindowProfile::default(),
+                origin: NaiveDate::from_ymd_opt(2015, 1, 1).expect("date"),
+                end: NaiveDate::from_ymd_opt(2015, 2, 11).expect("date"),
+                train_rows: 0,
+                scored_rows: 600,
+                last_year_fallback: 0.0,
+            })
+            .collect();
+        blend_and_score(&mut r);
+        r
+    }
+
+    #[test]
+    fn a_correction_is_applied_only_when_it_pays_on_held_out_folds() {
+        // Forecasts 6 % high everywhere: a factor pays (one store type here, so the global
+        // and the per-type factor are the same correction) and brings the forecasts down.
+        let high = result(0.06, 0.02);
+        assert_ne!(high.ensemble.correction, Correction::None);
+        assert!(
+            (high.scale - (-0.06f64).exp()).abs() < 0.01,
+            "{}",
+            high.scale
+        );
+        let p = &high.predictions[0];
+        assert!(p.model < p.model_raw);
+        // Unbiased in log space: RMSPE's optimum is a slight shrink, worth less than the
+        // factor's own noise across folds at most; whatever is chosen must score lowest.
+        let fair = result(0.0, 0.02);
+        let (chosen, best) = fair
+            .ensemble
+            .correction_scores
+            .iter()
+            .copied()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("scores");
+        assert_eq!(fair.ensemble.correction, chosen);
+        let m = fair.score(MODEL, FoldScope::All).expect("pooled score");
+        assert!((m.rmspe - best).abs() < 1e-12, "{} vs {best}", m.rmspe);
+        if chosen == Correction::None {
+            assert_eq!(fair.scale, 1.0);
+            assert_eq!(fair.predictions[0].model, fair.predictions[0].model_raw);
+        }
+    }
 }

@@ -118,10 +118,51 @@ features! {
     store_yoy: Trend,
     ly_sales: Trend,
     ly_week_mean: Trend,
+    // Recent history of the store on this weekday without promo, by window (its level), and
+    // what a promo added on this weekday (constant in the plan: the `promo` flag switches it,
+    // so a what-if on promo is carried by the promotion driver).
+    swp_mean_1m: Trend,
+    swp_mean_3m: Trend,
+    swp_mean_6m: Trend,
+    swp_mean_12m: Trend,
+    swp_promo_gain_3m: Promotion,
+    swp_promo_gain_12m: Promotion,
+    store_trend_slope: Trend,
+    // 0 = last year's same weeks, 1 = two years before (last year fell in a gap), NaN = none.
+    ly_source: Trend,
+    // Event counters and distances in both directions.
+    days_since_promo: Promotion,
+    days_to_promo: Promotion,
+    promo_last_7: Promotion,
+    promo_next_7: Promotion,
+    holidays_last_7: Holidays,
+    holidays_next_7: Holidays,
+    holidays_last_14: Holidays,
+    holidays_next_14: Holidays,
+    school_last_7: Holidays,
+    school_next_7: Holidays,
+    school_last_14: Holidays,
+    school_next_14: Holidays,
+    closed_last_7: Closures,
+    closed_next_7: Closures,
+    closed_last_14: Closures,
+    closed_next_14: Closures,
+    // School-holiday runs of the store's state (its calendar) and the store's response.
+    school_run_day: Holidays,
+    school_run_left: Holidays,
+    school_run_len: Holidays,
+    store_school_effect: Holidays,
+    store_summer_effect: Holidays,
 }
 
 /// Number of features.
 pub const N_FEATURES: usize = FEATURE_NAMES.len();
+
+/// Windows (days before the origin) of the store × weekday × promo means: 1, 3, 6, 12 months.
+const SWP_WINDOWS: [usize; 4] = [30, 91, 182, 365];
+
+/// A school-holiday run at least this long is the summer holiday.
+const SUMMER_RUN: u16 = 28;
 
 /// Per-store aggregates of sales before the origin.
 #[derive(Debug, Clone, Copy)]
@@ -135,39 +176,17 @@ struct Profile {
     recent_delta: f32,
     yoy: f32,
     sunday_open: f32,
+    /// Mean log sales by weekday (0 = Monday), promo (0/1) and window ([`SWP_WINDOWS`]).
+    swp: [[[f32; 4]; 2]; 7],
+    trend_slope: f32,
+    school_effect: f32,
+    summer_effect: f32,
 }
 
-fn mean(v: &[f64]) -> Option<f64> {
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
-    let nan = f32::NAN;
-    // The last year before the origin; all history before it when the year is too thin.
-    let window = |from: isize| -> Vec<(usize, f64, f64, bool)> {
-        (from.max(0)..origin as isize)
-            .filter_map(|d| {
-                let p = tl.plan(s, d);
-                let sales = tl.sales_before(s, d, origin)?;
-                (p.open == OpenState::Open && sales > 0.0).then(|| {
-                    let cust = tl.customers_before(s, d, origin).unwrap_or(0.0);
-                    (
-                        d as usize,
-                        f64::from(sales).ln(),
-                        f64::from(cust.max(1.0)).ln(),
-                        p.promo,
-                    )
-                })
-            })
-            .collect()
-    };
-    let mut rows = window(origin as isize - 365);
-    if rows.len() < 60 {
-        rows = window(0);
-    }
-    let logs: Vec<f64> = rows.iter().map(|r| r.1).collect();
-    let Some(m) = mean(&logs) else {
-        return Profile {
+impl Profile {
+    fn empty() -> Self {
+        let nan = f32::NAN;
+        Profile {
             mean_log: nan,
             log_customers: nan,
             log_basket: nan,
@@ -177,7 +196,105 @@ fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
             recent_delta: nan,
             yoy: nan,
             sunday_open: nan,
-        };
+            swp: [[[nan; 4]; 2]; 7],
+            trend_slope: nan,
+            school_effect: nan,
+            summer_effect: nan,
+        }
+    }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Difference of two means, when each side has at least `min` values.
+fn mean_gap(a: &[f64], b: &[f64], min: usize) -> f32 {
+    match (mean(a), mean(b)) {
+        (Some(x), Some(y)) if a.len() >= min && b.len() >= min => (x - y) as f32,
+        _ => f32::NAN,
+    }
+}
+
+/// Open days with sales of store `s` in `[from, origin)`: (day, log sales, log customers, promo).
+fn sales_rows(tl: &Timeline, s: usize, from: isize, origin: usize) -> Vec<(usize, f64, f64, bool)> {
+    (from.max(0)..origin as isize)
+        .filter_map(|d| {
+            let p = tl.plan(s, d);
+            let sales = tl.sales_before(s, d, origin)?;
+            (p.open == OpenState::Open && sales > 0.0).then(|| {
+                let cust = tl.customers_before(s, d, origin).unwrap_or(0.0);
+                (
+                    d as usize,
+                    f64::from(sales).ln(),
+                    f64::from(cust.max(1.0)).ln(),
+                    p.promo,
+                )
+            })
+        })
+        .collect()
+}
+
+/// Mean log sales per weekday × promo × window over the year before the origin.
+fn swp_means(tl: &Timeline, all: &[(usize, f64, f64, bool)], origin: usize) -> [[[f32; 4]; 2]; 7] {
+    let mut acc = [[[(0.0f64, 0usize); 4]; 2]; 7];
+    for r in all.iter().filter(|r| r.0 + 365 >= origin) {
+        let age = origin - r.0;
+        let w = tl.weekday(r.0) as usize - 1;
+        for (k, &win) in SWP_WINDOWS.iter().enumerate() {
+            if age <= win {
+                let a = &mut acc[w][usize::from(r.3)][k];
+                a.0 += r.1;
+                a.1 += 1;
+            }
+        }
+    }
+    acc.map(|by_promo| {
+        by_promo.map(|by_win| {
+            by_win.map(|(s, n)| {
+                if n >= 2 {
+                    (s / n as f64) as f32
+                } else {
+                    f32::NAN
+                }
+            })
+        })
+    })
+}
+
+/// Least-squares slope of `(day, value)` points, per year.
+fn slope_per_year(points: &[(f64, f64)]) -> f32 {
+    if points.len() < 60 {
+        return f32::NAN;
+    }
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 {
+        f32::NAN
+    } else {
+        (sxy / sxx * 365.0) as f32
+    }
+}
+
+fn profile(tl: &Timeline, s: usize, origin: usize, arr: &PlanArrays) -> Profile {
+    let nan = f32::NAN;
+    // Every open day with sales before the origin (all years: the summer response needs them).
+    let all = sales_rows(tl, s, 0, origin);
+    // The last year before the origin; all history before it when the year is too thin.
+    let mut rows: Vec<(usize, f64, f64, bool)> = all
+        .iter()
+        .copied()
+        .filter(|r| r.0 + 365 >= origin)
+        .collect();
+    if rows.len() < 60 {
+        rows.clone_from(&all);
+    }
+    let logs: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let Some(m) = mean(&logs) else {
+        return Profile::empty();
     };
     let cust: Vec<f64> = rows.iter().map(|r| r.2).collect();
     let mc = mean(&cust).unwrap_or(f64::NAN);
@@ -205,21 +322,19 @@ fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
         (Some(a), Some(b)) => (a - b) as f32,
         _ => nan,
     };
-    // Residual volatility: spread after removing weekday and promo means.
-    let resid: Vec<f64> = rows
-        .iter()
-        .map(|r| {
-            let w = dow[tl.weekday(r.0) as usize - 1];
-            let pe = if r.3 && promo_effect.is_finite() {
-                f64::from(promo_effect) / 2.0
-            } else if promo_effect.is_finite() {
-                -f64::from(promo_effect) / 2.0
-            } else {
-                0.0
-            };
-            r.1 - m - if w.is_finite() { f64::from(w) } else { 0.0 } - pe
-        })
-        .collect();
+    // Residual after removing the level, weekday and promo means.
+    let resid_of = |r: &(usize, f64, f64, bool)| {
+        let w = dow[tl.weekday(r.0) as usize - 1];
+        let pe = if !promo_effect.is_finite() {
+            0.0
+        } else if r.3 {
+            f64::from(promo_effect) / 2.0
+        } else {
+            -f64::from(promo_effect) / 2.0
+        };
+        r.1 - m - if w.is_finite() { f64::from(w) } else { 0.0 } - pe
+    };
+    let resid: Vec<f64> = rows.iter().map(resid_of).collect();
     let volatility = (resid.iter().map(|x| x * x).sum::<f64>() / resid.len() as f64).sqrt();
     let recent: Vec<f64> = rows
         .iter()
@@ -228,8 +343,8 @@ fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
         .collect();
     let recent_delta = mean(&recent).map_or(nan, |r| (r - m) as f32);
     // Year over year: the last 91 days vs the same 91 days a year earlier.
-    let year_ago: Vec<f64> = window(origin as isize - 365 - 91)
-        .into_iter()
+    let year_ago: Vec<f64> = all
+        .iter()
         .filter(|r| r.0 + 365 + 91 >= origin && r.0 + 365 < origin)
         .map(|r| r.1)
         .collect();
@@ -248,6 +363,33 @@ fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
     } else {
         sundays.iter().filter(|&&o| o).count() as f32 / sundays.len() as f32
     };
+    // Trend: slope of the residual over the last six months.
+    let trend: Vec<(f64, f64)> = rows
+        .iter()
+        .zip(&resid)
+        .filter(|(r, _)| r.0 + 182 >= origin)
+        .map(|(r, e)| (r.0 as f64, *e))
+        .collect();
+    // School holidays: the last year's school days against the other days; the summer
+    // response over every year available: summer-run days against the 4 weeks around them.
+    let (mut school, mut other) = (Vec::new(), Vec::new());
+    for (r, e) in rows.iter().zip(&resid) {
+        if arr.run_len[r.0] > 0 {
+            school.push(*e)
+        } else {
+            other.push(*e)
+        }
+    }
+    let (mut summer, mut around) = (Vec::new(), Vec::new());
+    for r in &all {
+        if arr.run_len[r.0] >= SUMMER_RUN {
+            summer.push(resid_of(r));
+        } else if arr.run_len[r.0] == 0
+            && (arr.to_summer[r.0] <= 28.0 || arr.since_summer[r.0] <= 28.0)
+        {
+            around.push(resid_of(r));
+        }
+    }
     Profile {
         mean_log: m as f32,
         log_customers: mc as f32,
@@ -258,6 +400,10 @@ fn profile(tl: &Timeline, s: usize, origin: usize) -> Profile {
         recent_delta,
         yoy,
         sunday_open,
+        swp: swp_means(tl, &all, origin),
+        trend_slope: slope_per_year(&trend),
+        school_effect: mean_gap(&school, &other, 10),
+        summer_effect: mean_gap(&summer, &around, 10),
     }
 }
 
@@ -292,6 +438,72 @@ struct PlanArrays {
     to_closure: Vec<f32>,
     since_long: Vec<f32>,
     to_long: Vec<f32>,
+    since_promo: Vec<f32>,
+    to_promo: Vec<f32>,
+    /// Prefix counts (`len = days + 1`) of promo, public holiday, school holiday and
+    /// non-Sunday closed days.
+    counts: [Vec<u16>; 4],
+    /// Day of the school-holiday run (0 = first day), -1 outside a run.
+    run_day: Vec<f32>,
+    /// Days left in the run after this one, -1 outside a run.
+    run_left: Vec<f32>,
+    /// Length of the run, 0 outside a run.
+    run_len: Vec<u16>,
+    since_summer: Vec<f32>,
+    to_summer: Vec<f32>,
+}
+
+/// Index of each event in [`PlanArrays::counts`].
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    Promo,
+    Holiday,
+    School,
+    Closed,
+}
+
+impl PlanArrays {
+    /// Days with `event` in `[from, to)` (clamped to the grid).
+    fn count(&self, event: Event, from: isize, to: isize) -> f32 {
+        let c = &self.counts[event as usize];
+        let n = c.len() as isize - 1;
+        let (a, b) = (from.clamp(0, n) as usize, to.clamp(0, n) as usize);
+        f32::from(c[b.max(a)] - c[a])
+    }
+}
+
+fn prefix(n: usize, pred: impl Fn(usize) -> bool) -> Vec<u16> {
+    let mut out = Vec::with_capacity(n + 1);
+    let mut acc = 0u16;
+    out.push(0);
+    for d in 0..n {
+        acc = acc.saturating_add(u16::from(pred(d)));
+        out.push(acc);
+    }
+    out
+}
+
+/// School-holiday runs: (day in run, days left, run length) per day.
+fn school_runs(n: usize, school: impl Fn(usize) -> bool) -> (Vec<f32>, Vec<f32>, Vec<u16>) {
+    let (mut day, mut left, mut len) = (vec![-1.0; n], vec![-1.0; n], vec![0u16; n]);
+    let mut d = 0;
+    while d < n {
+        if !school(d) {
+            d += 1;
+            continue;
+        }
+        let start = d;
+        while d < n && school(d) {
+            d += 1;
+        }
+        let l = d - start;
+        for k in start..d {
+            day[k] = (k - start) as f32;
+            left[k] = (d - 1 - k) as f32;
+            len[k] = u16::try_from(l).unwrap_or(u16::MAX);
+        }
+    }
+    (day, left, len)
 }
 
 fn plan_arrays(tl: &Timeline, s: usize) -> PlanArrays {
@@ -317,7 +529,24 @@ fn plan_arrays(tl: &Timeline, s: usize) -> PlanArrays {
             run = 0;
         }
     }
+    let promo = |d: usize| p(d).promo;
+    let school = |d: usize| p(d).school_holiday;
+    let (run_day, run_left, run_len) = school_runs(n, school);
+    let summer = |d: usize| run_len[d] >= SUMMER_RUN;
     PlanArrays {
+        since_promo: distances(n, 30.0, false, promo),
+        to_promo: distances(n, 30.0, true, promo),
+        counts: [
+            prefix(n, promo),
+            prefix(n, hol),
+            prefix(n, school),
+            prefix(n, closed),
+        ],
+        since_summer: distances(n, 90.0, false, summer),
+        to_summer: distances(n, 90.0, true, summer),
+        run_day,
+        run_left,
+        run_len,
         to_holiday: distances(n, 30.0, true, hol),
         since_holiday: distances(n, 30.0, false, hol),
         to_school: distances(n, 30.0, true, school_start),
@@ -417,7 +646,8 @@ pub fn build_with_regions(
     for &(s, d) in cells {
         if current.as_ref().map(|c| c.0) != Some(s) {
             let su = s as usize;
-            current = Some((s, profile(tl, su, origin), plan_arrays(tl, su)));
+            let arr = plan_arrays(tl, su);
+            current = Some((s, profile(tl, su, origin, &arr), arr));
         }
         let Some((_, prof, arr)) = current.as_ref() else {
             continue;
@@ -436,6 +666,30 @@ pub fn build_with_regions(
         frame.x.extend_from_slice(&row);
     }
     frame
+}
+
+/// Last year's sales of the same weekday (52 weeks back) and the mean of its week, relative
+/// to the store's level; when last year's week has no sales (a gap in the data), two years
+/// back. Returns (day, week mean, source: 0 = last year, 1 = two years back, NaN = none).
+fn last_year(tl: &Timeline, s: usize, di: isize, origin: usize, level: f32) -> (f32, f32, f32) {
+    let nan = f32::NAN;
+    for (source, back) in [(0.0, 364), (1.0, 728)] {
+        let ly = di - back;
+        let week: Vec<f32> = (ly - 3..=ly + 3)
+            .filter_map(|k| tl.sales_before(s, k, origin).filter(|v| *v > 0.0))
+            .map(f32::ln)
+            .collect();
+        if week.len() < 3 {
+            continue;
+        }
+        let day = match (tl.plan(s, ly).open, tl.sales_before(s, ly, origin)) {
+            (OpenState::Open, Some(v)) if v > 0.0 => v.ln() - level,
+            _ => nan,
+        };
+        let mean = week.iter().sum::<f32>() / week.len() as f32 - level;
+        return (day, mean, source);
+    }
+    (nan, nan, nan)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -546,20 +800,45 @@ fn row_features(
 
     x[F::store_recent_delta as usize] = prof.recent_delta;
     x[F::store_yoy as usize] = prof.yoy;
-    let ly = di - 364;
-    x[F::ly_sales as usize] = match (tl.plan(s, ly).open, tl.sales_before(s, ly, origin)) {
-        (OpenState::Open, Some(v)) if v > 0.0 => v.ln() - prof.mean_log,
-        _ => nan,
-    };
-    let week: Vec<f32> = (ly - 3..=ly + 3)
-        .filter_map(|k| tl.sales_before(s, k, origin).filter(|v| *v > 0.0))
-        .map(f32::ln)
-        .collect();
-    x[F::ly_week_mean as usize] = if week.len() >= 3 {
-        week.iter().sum::<f32>() / week.len() as f32 - prof.mean_log
-    } else {
-        nan
-    };
+    let (ly_sales, ly_week, ly_source) = last_year(tl, s, di, origin, prof.mean_log);
+    x[F::ly_sales as usize] = ly_sales;
+    x[F::ly_week_mean as usize] = ly_week;
+    x[F::ly_source as usize] = ly_source;
+    let swp = &prof.swp[dow as usize - 1];
+    for (k, f) in [
+        F::swp_mean_1m,
+        F::swp_mean_3m,
+        F::swp_mean_6m,
+        F::swp_mean_12m,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        x[f as usize] = swp[0][k];
+    }
+    x[F::swp_promo_gain_3m as usize] = swp[1][1] - swp[0][1];
+    x[F::swp_promo_gain_12m as usize] = swp[1][3] - swp[0][3];
+    x[F::store_trend_slope as usize] = prof.trend_slope;
+    x[F::days_since_promo as usize] = arr.since_promo[d];
+    x[F::days_to_promo as usize] = arr.to_promo[d];
+    let counters = [
+        (Event::Promo, 7, F::promo_last_7, F::promo_next_7),
+        (Event::Holiday, 7, F::holidays_last_7, F::holidays_next_7),
+        (Event::Holiday, 14, F::holidays_last_14, F::holidays_next_14),
+        (Event::School, 7, F::school_last_7, F::school_next_7),
+        (Event::School, 14, F::school_last_14, F::school_next_14),
+        (Event::Closed, 7, F::closed_last_7, F::closed_next_7),
+        (Event::Closed, 14, F::closed_last_14, F::closed_next_14),
+    ];
+    for (event, w, last, next) in counters {
+        x[last as usize] = arr.count(event, di - w, di);
+        x[next as usize] = arr.count(event, di + 1, di + 1 + w);
+    }
+    x[F::school_run_day as usize] = arr.run_day[d];
+    x[F::school_run_left as usize] = arr.run_left[d];
+    x[F::school_run_len as usize] = f32::from(arr.run_len[d]);
+    x[F::store_school_effect as usize] = prof.school_effect;
+    x[F::store_summer_effect as usize] = prof.summer_effect;
     x
 }
 

@@ -4,8 +4,9 @@
 //! The same [`Scenario`] serves what-if: change its plan, predict again.
 
 use crate::artifact::ModelArtifact;
+use crate::ensemble::Ensemble;
 use crate::features::{self, Frame, F};
-use crate::gbdt::{Gbdt, GbdtError};
+use crate::gbdt::GbdtError;
 use crate::intervals::Interval;
 use crate::timeline::{OpenState, Timeline};
 use chrono::NaiveDate;
@@ -116,21 +117,22 @@ pub struct DayForecast {
 pub struct Forecaster {
     /// The artifact's metadata and calibration.
     pub artifact: Arc<ModelArtifact>,
-    gbdt: Gbdt,
+    gbdt: Ensemble,
 }
 
 impl Forecaster {
-    /// Starts the model of an artifact.
+    /// Starts the model of an artifact (every ensemble member).
     pub fn new(artifact: ModelArtifact) -> Result<Self, GbdtError> {
-        let gbdt = Gbdt::from_text(artifact.lightgbm_model.clone(), artifact.features.len())?;
+        let gbdt = artifact.ensemble_model()?;
         Ok(Self {
             artifact: Arc::new(artifact),
             gbdt,
         })
     }
 
-    /// The underlying model.
-    pub fn gbdt(&self) -> &Gbdt {
+    /// The underlying model: the ensemble (log forecasts before `scale`, exact
+    /// contributions).
+    pub fn gbdt(&self) -> &Ensemble {
         &self.gbdt
     }
 

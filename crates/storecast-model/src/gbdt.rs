@@ -37,6 +37,26 @@ pub enum GbdtError {
     },
 }
 
+/// Loss on the target (log sales).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Squared error.
+    #[default]
+    Regression,
+    /// Huber loss (squared near 0, linear in the tails: robust to rare collapsed days).
+    Huber,
+}
+
+impl Objective {
+    fn lightgbm_name(self) -> &'static str {
+        match self {
+            Self::Regression => "regression",
+            Self::Huber => "huber",
+        }
+    }
+}
+
 /// Training parameters (documented defaults; see the methodology report for the choice).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GbdtParams {
@@ -66,6 +86,9 @@ pub struct GbdtParams {
     pub categorical: Vec<usize>,
     /// Worker threads (0 = free cores).
     pub threads: usize,
+    /// Loss (artifacts written before this field read as squared error).
+    #[serde(default)]
+    pub objective: Objective,
 }
 
 impl Default for GbdtParams {
@@ -83,6 +106,7 @@ impl Default for GbdtParams {
             seed: 20150619,
             categorical: Vec::new(),
             threads: 0,
+            objective: Objective::Regression,
         }
     }
 }
@@ -100,7 +124,8 @@ impl GbdtParams {
     fn to_json(&self) -> serde_json::Value {
         let cats: Vec<String> = self.categorical.iter().map(|c| c.to_string()).collect();
         let mut p = serde_json::json!({
-            "objective": "regression",
+            "objective": self.objective.lightgbm_name(),
+            "alpha": 0.3,
             "metric": "rmse",
             "num_iterations": self.num_trees,
             "learning_rate": self.learning_rate,

@@ -210,6 +210,105 @@ pub struct ResidualBlocks {
     pub day: [Vec<f64>; 3],
     /// Volatility cut points (same as the day-level calibration).
     pub volatility_cuts: [f64; 2],
+    /// Conformal widening of the simulated bands (artifacts written before it read as none).
+    #[serde(default)]
+    pub widen: Widen,
+}
+
+/// Factors that stretch the simulated 80 % and 95 % bands of sums around their point: the
+/// simulation draws from a few dozen backtest weeks and understates how much a whole fold
+/// can be off, so the factors are the conformal quantiles of the bands' misses measured on
+/// held-out folds (each fold's sums against blocks fitted on the other folds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Widen {
+    /// Sums of one store's days: [80 %, 95 %].
+    pub store: [f64; 2],
+    /// Sums over several stores (a store type, the chain): [80 %, 95 %].
+    pub multi: [f64; 2],
+}
+
+impl Default for Widen {
+    fn default() -> Self {
+        Self {
+            store: [1.0; 2],
+            multi: [1.0; 2],
+        }
+    }
+}
+
+/// Aggregates a band can be stretched for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SumKind {
+    /// One store's days.
+    Store,
+    /// Several stores.
+    Multi,
+}
+
+impl SumKind {
+    /// The kind of a sum of `cells`.
+    pub fn of(cells: &[SumCell]) -> Self {
+        match cells.first() {
+            Some(c) if cells.iter().any(|x| x.store != c.store) => Self::Multi,
+            _ => Self::Store,
+        }
+    }
+}
+
+impl Widen {
+    /// The factors of a kind.
+    pub fn factors(&self, kind: SumKind) -> [f64; 2] {
+        match kind {
+            SumKind::Store => self.store,
+            SumKind::Multi => self.multi,
+        }
+    }
+}
+
+impl SumInterval {
+    /// How far `actual` lies out in its side's band, in units of the band's half-width
+    /// (≤ 1 = inside): [80 %, 95 %].
+    pub fn miss(&self, actual: f64) -> [f64; 2] {
+        let side = |lo: f64, hi: f64| {
+            let (gap, width) = if actual >= self.point {
+                (actual - self.point, hi - self.point)
+            } else {
+                (self.point - actual, self.point - lo)
+            };
+            if width > 0.0 {
+                gap / width
+            } else if gap > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            }
+        };
+        [side(self.lo80, self.hi80), side(self.lo95, self.hi95)]
+    }
+
+    /// The band stretched by factors [80 %, 95 %] around the point.
+    pub fn stretched(self, k: [f64; 2]) -> Self {
+        let p = self.point;
+        Self {
+            lo80: p - k[0] * (p - self.lo80),
+            hi80: p + k[0] * (self.hi80 - p),
+            lo95: p - k[1] * (p - self.lo95),
+            hi95: p + k[1] * (self.hi95 - p),
+            ..self
+        }
+    }
+}
+
+/// The conformal factor for nominal coverage `q` from the misses of held-out sums: the
+/// ceil((n + 1) q)-th smallest miss, at least 1 (never narrows the simulation).
+pub fn widen_factor(misses: &mut [f64], q: f64) -> f64 {
+    misses.sort_by(f64::total_cmp);
+    let k = quantile(misses, q);
+    if k.is_finite() {
+        k.max(1.0)
+    } else {
+        1.0
+    }
 }
 
 /// One store-day in a sum.
@@ -320,11 +419,19 @@ impl ResidualBlocks {
             store_week,
             day,
             volatility_cuts,
+            widen: Widen::default(),
         }
     }
 
-    /// Simulates the sum of `cells` (`draws` times, seeded) and returns its interval.
+    /// Simulates the sum of `cells` (`draws` times, seeded) and returns its interval,
+    /// stretched by the calibrated [`Widen`] factors.
     pub fn sum_interval(&self, cells: &[SumCell], draws: usize, seed: u64) -> SumInterval {
+        self.simulate(cells, draws, seed)
+            .stretched(self.widen.factors(SumKind::of(cells)))
+    }
+
+    /// The simulated interval, before the widening.
+    pub fn simulate(&self, cells: &[SumCell], draws: usize, seed: u64) -> SumInterval {
         use chrono::Datelike;
         use rand::{Rng, SeedableRng};
         use std::collections::HashMap;

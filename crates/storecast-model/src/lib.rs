@@ -5,6 +5,7 @@
 //! together against it (the leakage test perturbs data after the origin and checks that no
 //! feature moves).
 
+pub mod ensemble;
 pub mod features;
 pub mod flat;
 pub mod gbdt;
@@ -12,8 +13,9 @@ pub mod metrics;
 pub mod shap;
 pub mod timeline;
 
+pub use ensemble::Ensemble;
 pub use features::{Driver, Frame, FEATURE_DRIVERS, FEATURE_NAMES, N_FEATURES};
-pub use gbdt::{Gbdt, GbdtError, GbdtParams};
+pub use gbdt::{Gbdt, GbdtError, GbdtParams, Objective};
 pub use metrics::Metrics;
 pub use timeline::{OpenState, Timeline};
 

@@ -1,13 +1,17 @@
 //! The training pipeline: backtest (for the bias correction, intervals and honest metrics),
 //! then the final fit on the whole history, sealed into a [`ModelArtifact`].
 
-use crate::artifact::{CoverageRow, ModelArtifact, CODE_VERSION, FORMAT_VERSION};
+use crate::artifact::{CoverageRow, EnsembleSpec, ModelArtifact, CODE_VERSION, FORMAT_VERSION};
 use crate::backtest::{self, BacktestConfig, BacktestResult, Progress};
+use crate::ensemble::Blend;
 use crate::features::{self, FEATURE_DRIVERS, FEATURE_NAMES};
 use crate::gbdt::{Gbdt, GbdtError};
-use crate::intervals::{IntervalCalibration, ResidualBlocks, SumCell};
+use crate::intervals::{
+    widen_factor, IntervalCalibration, ResidualBlocks, SumCell, SumKind, Widen,
+};
 use crate::timeline::Timeline;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::time::Instant;
 use storecast_data::{ChainData, StoreType};
 
@@ -22,88 +26,190 @@ pub struct Trained {
     pub timings: Vec<(String, f64)>,
 }
 
-/// Honest interval coverage: calibrated on the folds before the last, measured on the last.
-pub fn coverage_rows(bt: &BacktestResult) -> Vec<CoverageRow> {
-    let last = bt.last_fold();
-    let cal = if last > 1 {
-        IntervalCalibration::fit(bt.predictions.iter().filter(|p| p.fold < last))
-    } else {
-        IntervalCalibration::fit(&bt.predictions)
-    };
-    let mut rows = Vec::new();
-    let mut push = |scope: String, keep: &dyn Fn(&backtest::Prediction) -> bool| {
-        let (c80, c95, n) =
-            cal.coverage(bt.predictions.iter().filter(|p| p.fold == last && keep(p)));
-        if n > 0 {
-            rows.push(CoverageRow {
-                scope,
-                cover80: c80,
-                cover95: c95,
-                n,
-            });
+/// The sums whose intervals are checked: a store's week, a store type's week, the chain's day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Aggregate {
+    StoreWeek,
+    TypeWeek,
+    ChainDay,
+}
+
+impl Aggregate {
+    const ALL: [Aggregate; 3] = [Self::StoreWeek, Self::TypeWeek, Self::ChainDay];
+    fn kind(self) -> SumKind {
+        match self {
+            Self::StoreWeek => SumKind::Store,
+            Self::TypeWeek | Self::ChainDay => SumKind::Multi,
         }
-    };
-    push(
-        format!(
-            "last fold ({})",
-            bt.folds
-                .last()
-                .map_or(String::new(), |f| format!("{}..{}", f.origin, f.end))
-        ),
-        &|_| true,
-    );
-    for t in StoreType::ALL {
-        push(format!("store type {t}"), &|p| p.store_type == t);
     }
-    for w in 1..=6u16 {
-        push(format!("horizon week {w}"), &|p| p.horizon_week() == w);
+    fn label(self) -> &'static str {
+        match self {
+            Self::StoreWeek => "store-week totals",
+            Self::TypeWeek => "store-type week totals",
+            Self::ChainDay => "chain daily totals",
+        }
     }
-    // Sums: each store's week and the chain's day, simulated from residual blocks of the
-    // earlier folds, checked against the last fold's actual totals.
-    let earlier: Vec<&backtest::Prediction> = bt
+}
+
+/// Misses (in band half-widths, [80 %, 95 %]) of the sums of fold `test`, simulated from
+/// residual blocks of the folds in `train`.
+fn fold_misses(bt: &BacktestResult, train: &[usize], test: usize) -> Vec<(Aggregate, [f64; 2])> {
+    let fit: Vec<&backtest::Prediction> = bt
         .predictions
         .iter()
-        .filter(|p| last == 1 || p.fold < last)
+        .filter(|p| train.contains(&p.fold))
         .collect();
-    let blocks = ResidualBlocks::fit(&earlier, cal.volatility_cuts);
-    let mut groups: std::collections::BTreeMap<(u8, u16, u16), Vec<&backtest::Prediction>> =
-        Default::default();
-    for p in bt.predictions.iter().filter(|p| p.fold == last) {
-        groups
-            .entry((0, p.store, p.horizon_week()))
-            .or_default()
-            .push(p);
-        groups.entry((1, 0, p.horizon_day)).or_default().push(p);
+    let cal = IntervalCalibration::fit(fit.iter().copied());
+    let blocks = ResidualBlocks::fit(&fit, cal.volatility_cuts);
+    let mut groups: BTreeMap<(Aggregate, u16, u16), Vec<&backtest::Prediction>> = BTreeMap::new();
+    for p in bt.predictions.iter().filter(|p| p.fold == test) {
+        let week = p.horizon_week();
+        let key = [
+            (Aggregate::StoreWeek, p.store, week),
+            (Aggregate::TypeWeek, p.store_type.index() as u16, week),
+            (Aggregate::ChainDay, 0, p.horizon_day),
+        ];
+        for k in key {
+            groups.entry(k).or_default().push(p);
+        }
     }
-    let mut tally = [(0usize, 0usize, 0usize); 2];
-    for ((kind, _, _), ps) in &groups {
-        let cells: Vec<SumCell> = ps
-            .iter()
-            .map(|p| SumCell {
-                store: p.store,
-                date: p.date,
-                forecast: p.model,
-                volatility: p.volatility,
-            })
-            .collect();
-        let iv = blocks.sum_interval(&cells, 300, 7);
-        let actual: f64 = ps.iter().map(|p| p.actual).sum();
-        let t = &mut tally[usize::from(*kind)];
-        t.0 += usize::from(actual >= iv.lo80 && actual <= iv.hi80);
-        t.1 += usize::from(actual >= iv.lo95 && actual <= iv.hi95);
-        t.2 += 1;
+    groups
+        .into_iter()
+        .map(|((agg, _, _), ps)| {
+            let cells: Vec<SumCell> = ps
+                .iter()
+                .map(|p| SumCell {
+                    store: p.store,
+                    date: p.date,
+                    forecast: p.model,
+                    volatility: p.volatility,
+                })
+                .collect();
+            let actual: f64 = ps.iter().map(|p| p.actual).sum();
+            (agg, blocks.simulate(&cells, 200, 7).miss(actual))
+        })
+        .collect()
+}
+
+/// Widening factors from leave-one-fold-out misses over `folds`.
+fn widen_on(bt: &BacktestResult, folds: &[usize]) -> Widen {
+    if folds.len() < 2 {
+        return Widen::default();
     }
-    for (i, scope) in [
-        "store-week totals (simulated)",
-        "chain daily totals (simulated)",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let (a, b, n) = tally[i];
+    let mut by_kind: BTreeMap<(bool, usize), Vec<f64>> = BTreeMap::new();
+    for &f in folds {
+        let train: Vec<usize> = folds.iter().copied().filter(|&g| g != f).collect();
+        for (agg, m) in fold_misses(bt, &train, f) {
+            let multi = agg.kind() == SumKind::Multi;
+            for (level, v) in m.iter().enumerate() {
+                by_kind.entry((multi, level)).or_default().push(*v);
+            }
+        }
+    }
+    let mut factor = |multi: bool, level: usize, q: f64| {
+        by_kind
+            .get_mut(&(multi, level))
+            .map_or(1.0, |v| widen_factor(v, q))
+    };
+    Widen {
+        store: [factor(false, 0, 0.8), factor(false, 1, 0.95)],
+        multi: [factor(true, 0, 0.8), factor(true, 1, 0.95)],
+    }
+}
+
+/// Residual blocks for sums from every fold, with widening factors tuned on the folds.
+pub fn sum_blocks(bt: &BacktestResult, intervals: &IntervalCalibration) -> ResidualBlocks {
+    let all: Vec<&backtest::Prediction> = bt.predictions.iter().collect();
+    let mut blocks = ResidualBlocks::fit(&all, intervals.volatility_cuts);
+    let folds: Vec<usize> = bt.folds.iter().map(|f| f.index).collect();
+    blocks.widen = widen_on(bt, &folds);
+    blocks
+}
+
+/// A filter on backtest predictions.
+type Keep = Box<dyn Fn(&backtest::Prediction) -> bool>;
+
+/// Honest interval coverage on held-out folds: each fold in turn is held out, the day-level
+/// bands and the sum simulation (with its widening, itself tuned leave-one-out on the other
+/// folds) are calibrated on the other folds, and the held-out fold's actuals are checked.
+/// With fewer than three folds, the last fold is checked against the earlier ones.
+pub fn coverage_rows(bt: &BacktestResult) -> Vec<CoverageRow> {
+    let folds: Vec<usize> = bt.folds.iter().map(|f| f.index).collect();
+    let held_out: Vec<usize> = if folds.len() >= 3 {
+        folds.clone()
+    } else {
+        folds.last().copied().into_iter().collect()
+    };
+    let others = |h: usize| -> Vec<usize> {
+        let o: Vec<usize> = folds.iter().copied().filter(|&g| g != h).collect();
+        if o.is_empty() {
+            vec![h]
+        } else {
+            o
+        }
+    };
+    // Day-level bands.
+    let mut day_rows: Vec<(String, f64, f64, usize)> = Vec::new();
+    let mut scopes: Vec<(String, Keep)> = vec![(
+        format!("held-out folds ({} of {})", held_out.len(), folds.len()),
+        Box::new(|_| true),
+    )];
+    for t in StoreType::ALL {
+        scopes.push((
+            format!("store type {t}"),
+            Box::new(move |p| p.store_type == t),
+        ));
+    }
+    for w in 1..=6u16 {
+        scopes.push((
+            format!("horizon week {w}"),
+            Box::new(move |p| p.horizon_week() == w),
+        ));
+    }
+    let mut tally = vec![(0.0, 0.0, 0usize); scopes.len()];
+    for &h in &held_out {
+        let train = others(h);
+        let cal =
+            IntervalCalibration::fit(bt.predictions.iter().filter(|p| train.contains(&p.fold)));
+        for (i, (_, keep)) in scopes.iter().enumerate() {
+            let (c80, c95, n) =
+                cal.coverage(bt.predictions.iter().filter(|p| p.fold == h && keep(p)));
+            tally[i].0 += c80 * n as f64;
+            tally[i].1 += c95 * n as f64;
+            tally[i].2 += n;
+        }
+    }
+    for ((name, _), (a, b, n)) in scopes.into_iter().zip(tally) {
         if n > 0 {
+            day_rows.push((name, a / n as f64, b / n as f64, n));
+        }
+    }
+    // Sums, with the widening tuned on the other folds only.
+    let mut sums: BTreeMap<Aggregate, (usize, usize, usize)> = BTreeMap::new();
+    for &h in &held_out {
+        let train = others(h);
+        let widen = widen_on(bt, &train);
+        for (agg, m) in fold_misses(bt, &train, h) {
+            let k = widen.factors(agg.kind());
+            let e = sums.entry(agg).or_default();
+            e.0 += usize::from(m[0] <= k[0]);
+            e.1 += usize::from(m[1] <= k[1]);
+            e.2 += 1;
+        }
+    }
+    let mut rows: Vec<CoverageRow> = day_rows
+        .into_iter()
+        .map(|(scope, cover80, cover95, n)| CoverageRow {
+            scope,
+            cover80,
+            cover95,
+            n,
+        })
+        .collect();
+    for agg in Aggregate::ALL {
+        if let Some(&(a, b, n)) = sums.get(&agg).filter(|t| t.2 > 0) {
             rows.push(CoverageRow {
-                scope: scope.to_string(),
+                scope: format!("{} (simulated, widened)", agg.label()),
                 cover80: a as f64 / n as f64,
                 cover95: b as f64 / n as f64,
                 n,
@@ -111,6 +217,17 @@ pub fn coverage_rows(bt: &BacktestResult) -> Vec<CoverageRow> {
         }
     }
     rows
+}
+
+/// What the forecast window (the plan in `data.requests`) holds, for comparing it with the
+/// folds; none without a plan.
+pub fn window_profile(data: &ChainData) -> Option<backtest::WindowProfile> {
+    let requests = data.requests.as_ref()?;
+    let sc = crate::Scenario::new(&data.history, requests).ok()?;
+    let cells = crate::horizon_cells(&sc.tl, sc.origin, sc.tl.days - sc.origin);
+    Some(backtest::WindowProfile::of(
+        &sc.features(&data.stores, &cells),
+    ))
 }
 
 /// Backtests, calibrates, and fits the final model on all of `data`'s history.
@@ -123,12 +240,14 @@ pub fn train(
     let t = Instant::now();
     let tl = Timeline::build(&data.history, None)
         .ok_or_else(|| GbdtError::Library("no sales history to train on".into()))?;
-    let bt = backtest::run(&tl, &data.stores, cfg, progress)?;
+    let mut bt = backtest::run(&tl, &data.stores, cfg, progress)?;
+    bt.window = window_profile(data);
     timings.push(("backtest".to_string(), t.elapsed().as_secs_f64()));
+    let t = Instant::now();
     let intervals = IntervalCalibration::fit(&bt.predictions);
-    let all: Vec<&backtest::Prediction> = bt.predictions.iter().collect();
-    let residuals = ResidualBlocks::fit(&all, intervals.volatility_cuts);
+    let residuals = sum_blocks(&bt, &intervals);
     let coverage = coverage_rows(&bt);
+    timings.push(("intervals".to_string(), t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     progress(Progress::Step("final features"));
@@ -136,18 +255,44 @@ pub fn train(
     let cells = crate::training_cells(&tl, origin);
     let frame = features::build(&tl, &data.stores, origin, &cells);
     let y = crate::log_targets(&tl, &frame);
+    let train_rows = frame.len();
     timings.push(("final features".to_string(), t.elapsed().as_secs_f64()));
     let t = Instant::now();
     progress(Progress::Step("final fit"));
-    let model = Gbdt::fit(&frame.x, &y, FEATURE_NAMES, &cfg.params)?;
+    let mut texts = Vec::new();
+    for m in cfg.member_specs() {
+        let model = Gbdt::fit(&frame.x, &y, FEATURE_NAMES, &m.params(&cfg.params))?;
+        texts.push(model.model_text().to_string());
+    }
+    drop(frame);
     timings.push(("final fit".to_string(), t.elapsed().as_secs_f64()));
-
-    let text = model.model_text().to_string();
-    let hash: String = Sha256::digest(text.as_bytes())
+    let blend = bt.ensemble.blend.clone().unwrap_or_else(Blend::single);
+    let mut hasher = Sha256::new();
+    for t in &texts {
+        hasher.update(t.as_bytes());
+    }
+    let hash: String = hasher
+        .finalize()
         .iter()
         .take(5)
         .map(|b| format!("{b:02x}"))
         .collect();
+    let mut texts = texts.into_iter();
+    let text = texts.next().unwrap_or_default();
+    let per_type = blend
+        .type_scales
+        .iter()
+        .any(|t| (t - bt.scale).abs() > 1e-12);
+    let ensemble = if bt.ensemble.members.len() > 1 || per_type {
+        EnsembleSpec {
+            names: bt.ensemble.members.clone(),
+            weights: blend.weights.clone(),
+            extra_models: texts.collect(),
+            type_scales: blend.type_scales,
+        }
+    } else {
+        EnsembleSpec::default()
+    };
     let train_end = tl.date(tl.days - 1);
     let trained_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -163,7 +308,7 @@ pub fn train(
         data_origin: data.origin.clone(),
         train_start: tl.start,
         train_end,
-        train_rows: frame.len(),
+        train_rows,
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
         drivers: FEATURE_DRIVERS.to_vec(),
         params: cfg.params.clone(),
@@ -174,6 +319,7 @@ pub fn train(
         scores: bt.scores.clone(),
         coverage,
         lightgbm_model: text,
+        ensemble,
         checksum: String::new(),
     };
     artifact.seal();

@@ -2,9 +2,10 @@
 //! bit, and on a synthetic chain the model clearly beats every baseline.
 
 use storecast_data::{ChainData, SalesHistory};
-use storecast_model::backtest::{self, BacktestConfig, Progress};
+use storecast_model::backtest::{self, BacktestConfig, FoldScope, Progress};
 use storecast_model::{
     features, training, training_cells, Forecaster, ModelArtifact, Scenario, Timeline,
+    FEATURE_NAMES,
 };
 use storecast_synth::{generate, SynthConfig};
 
@@ -53,7 +54,7 @@ fn perturb_after(h: &SalesHistory, from: chrono::NaiveDate) -> SalesHistory {
 
 #[test]
 fn features_do_not_change_when_data_after_the_origin_changes() {
-    let data = synthetic(12, 3);
+    let data = synthetic(40, 3);
     let tl = Timeline::build(&data.history, None).expect("timeline");
     let origin = tl.days - 42;
     let perturbed = perturb_after(&data.history, tl.date(origin));
@@ -78,6 +79,83 @@ fn features_do_not_change_when_data_after_the_origin_changes() {
         .iter()
         .zip(&d.x)
         .any(|(x, y)| x.to_bits() != y.to_bits()));
+    // Every feature is exercised by the check above: it takes more than one value on these
+    // rows (a feature that is constant or always missing would pass the check vacuously).
+    let column = |f: &features::Frame, j: usize| -> Vec<u32> {
+        (0..f.len()).map(|i| f.row(i)[j].to_bits()).collect()
+    };
+    for (j, name) in FEATURE_NAMES.iter().enumerate() {
+        let mut values = column(&a, j);
+        values.sort_unstable();
+        values.dedup();
+        let exempt = ["ly_source", "closed_last_7", "closed_last_14"];
+        assert!(
+            values.len() > 1 || exempt.contains(name),
+            "feature {name} is constant on the test rows"
+        );
+    }
+    // Each sales-derived feature reads sales: as of a later origin the perturbed history
+    // moves it, while as of `origin` (checked above, bit for bit) it does not.
+    for name in [
+        "swp_mean_1m",
+        "swp_mean_3m",
+        "swp_mean_6m",
+        "swp_mean_12m",
+        "store_trend_slope",
+        "store_school_effect",
+        "store_summer_effect",
+        "ly_sales",
+        "ly_week_mean",
+    ] {
+        let j = FEATURE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .expect("feature exists");
+        let rows: Vec<(u32, u32)> = cells.iter().copied().step_by(97).collect();
+        let c = features::build(&tl, &data.stores, later, &rows);
+        let d = features::build(&tl2, &data.stores, later, &rows);
+        assert!(
+            column(&c, j) != column(&d, j),
+            "{name} does not react to sales before a later origin"
+        );
+    }
+}
+
+#[test]
+fn last_year_falls_back_to_two_years_back_in_a_gap() {
+    // Remove a store's rows for the weeks a year before the forecast days: the last-year
+    // features come from two years back and say so.
+    let data = synthetic(3, 5);
+    let tl = Timeline::build(&data.history, None).expect("timeline");
+    let origin = tl.days - 42;
+    let gap_from = tl.date(origin - 364 - 7);
+    let gap_to = tl.date(origin - 364 + 49);
+    let src = &data.history;
+    let mut h = SalesHistory::default();
+    for i in 0..src.len() {
+        let in_gap =
+            src.store[i] == tl.stores[0] && src.date[i] >= gap_from && src.date[i] <= gap_to;
+        if !in_gap {
+            h.push(src.row(i), src.line[i]);
+        }
+    }
+    let tl2 = Timeline::build(&h, None).expect("timeline");
+    let cells: Vec<(u32, u32)> = (origin..origin + 42).map(|d| (0, d as u32)).collect();
+    let f = features::build(&tl2, &data.stores, origin, &cells);
+    let j = |name: &str| {
+        FEATURE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .expect("feature")
+    };
+    for i in 0..f.len() {
+        assert_eq!(f.row(i)[j("ly_source")], 1.0, "row {i}");
+        assert!(f.row(i)[j("ly_week_mean")].is_finite(), "row {i}");
+    }
+    // Another store without the gap reads last year.
+    let other: Vec<(u32, u32)> = (origin..origin + 42).map(|d| (1, d as u32)).collect();
+    let g = features::build(&tl2, &data.stores, origin, &other);
+    assert!((0..g.len()).all(|i| g.row(i)[j("ly_source")] == 0.0));
 }
 
 #[test]
@@ -86,7 +164,9 @@ fn model_beats_baselines_and_artifact_round_trips() -> Result<(), Box<dyn std::e
     let cfg = quick();
     let trained = training::train(&data, &cfg, &mut |_: Progress| {})?;
     let bt = &trained.backtest;
-    let model = bt.score(backtest::MODEL, 0).ok_or("no score")?;
+    let model = bt
+        .score(backtest::MODEL, FoldScope::All)
+        .ok_or("no score")?;
     // The synthetic chain is log-linear by construction, so the ridge baseline is nearly the
     // true model there; a 10 % margin over it (and far more over the others) is a clear win.
     for (baseline, margin) in [
@@ -94,7 +174,7 @@ fn model_beats_baselines_and_artifact_round_trips() -> Result<(), Box<dyn std::e
         ("last_year_same_weekday", 0.7),
         ("ridge_linear", 0.9),
     ] {
-        let b = bt.score(baseline, 0).ok_or("no score")?;
+        let b = bt.score(baseline, FoldScope::All).ok_or("no score")?;
         assert!(
             model.rmspe < margin * b.rmspe,
             "model RMSPE {:.4} does not clearly beat {baseline} {:.4}",
@@ -165,15 +245,18 @@ fn real_data_last_fold_beats_the_target() -> Result<(), Box<dyn std::error::Erro
     let tl = Timeline::build(&data.history, None).ok_or("empty")?;
     let mut cfg = BacktestConfig {
         folds: 1,
+        same_season: false,
         ..BacktestConfig::default()
     };
     // Fewer, larger steps than the production model: this test guards the pipeline, quickly.
     cfg.params.num_trees = 250;
     cfg.params.learning_rate = 0.2;
     let bt = backtest::run(&tl, &data.stores, &cfg, &mut |_| {})?;
-    let m = bt.score(backtest::MODEL, 1).ok_or("no score")?;
+    let m = bt
+        .score(backtest::MODEL, FoldScope::Fold(1))
+        .ok_or("no score")?;
     let median = bt
-        .score("store_weekday_promo_median", 1)
+        .score("store_weekday_promo_median", FoldScope::Fold(1))
         .ok_or("no score")?;
     println!(
         "real data last fold: model RMSPE {:.4}, median baseline {:.4}",

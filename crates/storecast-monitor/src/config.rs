@@ -34,7 +34,7 @@ use crate::MonitorError;
 use serde::{Deserialize, Serialize};
 
 /// Features the drift check leaves out by default (they move year on year by construction).
-pub const DEFAULT_DRIFT_EXCLUDE: [&str; 9] = [
+pub const DEFAULT_DRIFT_EXCLUDE: [&str; 25] = [
     "year",
     "competition_months",
     "promo2_weeks",
@@ -44,6 +44,24 @@ pub const DEFAULT_DRIFT_EXCLUDE: [&str; 9] = [
     "days_since_school_holiday",
     "days_to_closure",
     "days_since_closure",
+    // Event counters and promo distances: the promo cycle and the movable holidays sit on
+    // other days a year earlier, so these move by construction.
+    "days_since_promo",
+    "days_to_promo",
+    "promo_last_7",
+    "promo_next_7",
+    "holidays_last_7",
+    "holidays_next_7",
+    "holidays_last_14",
+    "holidays_next_14",
+    "school_last_7",
+    "school_next_7",
+    "school_last_14",
+    "school_next_14",
+    "closed_last_7",
+    "closed_next_7",
+    "closed_last_14",
+    "closed_next_14",
 ];
 
 /// All monitoring thresholds.
@@ -80,7 +98,8 @@ pub struct MonitorConfig {
     pub psi_alert: f64,
     /// Features left out of the drift check because they move between a window and the same
     /// weeks a year earlier by construction (see [`crate::drift`]). Default: `year`,
-    /// `competition_months`, `promo2_weeks` and the six distances to holidays and closures.
+    /// `competition_months`, `promo2_weeks`, the six distances to holidays and closures,
+    /// and the event counters and promo distances.
     pub drift_exclude: Vec<String>,
     /// Per-store CUSUM on log-errors.
     pub cusum: CusumConfig,

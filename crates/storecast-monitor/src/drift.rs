@@ -34,7 +34,9 @@
 //! to holidays and closures (`days_to_holiday`, `days_since_holiday`, `days_to_school_holiday`,
 //! `days_since_school_holiday`, `days_to_closure`, `days_since_closure`), since Easter-bound
 //! holidays move by up to five weeks and school holidays by one or two from year to year (on a
-//! synthetic chain their PSI for May-June exceeds 2 with nothing wrong). The holiday flags and
+//! synthetic chain their PSI for May-June exceeds 2 with nothing wrong); for the same reason the
+//! event counters (promos, holidays, school days, closures in the last/next 7 and 14 days) and
+//! the promo distances, as the promo cycle falls on other dates a year earlier. The holiday flags and
 //! weekly holiday counts stay in, so a plan delivered without its holidays is still caught.
 
 use crate::{MonitorConfig, MonitorError};

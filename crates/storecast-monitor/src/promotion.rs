@@ -315,6 +315,8 @@ pub(crate) mod tests {
         let folds = vec![
             Fold {
                 index: 1,
+                kind: Default::default(),
+                profile: Default::default(),
                 origin: day(2015, 5, 9),
                 end: day(2015, 6, 19),
                 train_rows: 10_000,
@@ -323,6 +325,8 @@ pub(crate) mod tests {
             },
             Fold {
                 index: 2,
+                kind: Default::default(),
+                profile: Default::default(),
                 origin: day(2015, 6, 20),
                 end: day(2015, 7, 31),
                 train_rows: 11_000,
@@ -370,11 +374,13 @@ pub(crate) mod tests {
                 store_week: Default::default(),
                 day: Default::default(),
                 volatility_cuts: [0.1, 0.2],
+                widen: Default::default(),
             },
             folds,
             scores,
             coverage: Vec::new(),
             lightgbm_model: String::new(),
+            ensemble: Default::default(),
             checksum: String::new(),
         }
     }

@@ -4,7 +4,7 @@
 use crate::tables::{by_cut, f4, pct, spct, CUTS};
 use storecast_charts::{Chart, Doc, Kind, Section, Series};
 use storecast_model::artifact::CoverageRow;
-use storecast_model::backtest::{BacktestResult, ALL_MODELS, MODEL};
+use storecast_model::backtest::{BacktestResult, FoldKind, FoldScope, ALL_MODELS, MODEL};
 use storecast_model::{Driver, FEATURE_DRIVERS, FEATURE_NAMES};
 
 const BASELINES: [&str; 3] = [
@@ -22,6 +22,138 @@ fn label(model: &str) -> &'static str {
         "ridge_linear" => "ridge linear model",
         _ => "model",
     }
+}
+
+/// A table label for a model or an ensemble member (`member:<name>`).
+fn member_label(model: &str) -> String {
+    match model.strip_prefix("member:") {
+        Some(name) => format!("ensemble member {name}"),
+        None => label(model).to_string(),
+    }
+}
+
+/// One line on the ensemble's members, weights and store-type corrections.
+fn ensemble_line(bt: &BacktestResult) -> String {
+    let e = &bt.ensemble;
+    let model = match (&e.blend, e.members.len()) {
+        (Some(b), n) if n > 1 => format!(
+            "An ensemble of {n} LightGBM fits ({}), blended in log space with weights {} chosen on all folds together (each fold's score uses weights tuned on the other folds).",
+            e.members.join(", "),
+            b.weights.iter().map(|w| format!("{w:.1}")).collect::<Vec<_>>().join(" / "),
+        ),
+        _ => "A single LightGBM fit (an ensemble is `train --members 3`).".into(),
+    };
+    let scores: Vec<String> = e
+        .correction_scores
+        .iter()
+        .map(|(c, r)| format!("{} {}", c.label(), f4(*r)))
+        .collect();
+    if scores.is_empty() {
+        return model;
+    }
+    let per_type = e.blend.as_ref().map_or(String::new(), |b| {
+        format!(
+            " (store types a/b/c/d: {})",
+            b.type_scales
+                .iter()
+                .map(|s| format!("×{s:.3}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        )
+    });
+    format!(
+        "{model} Bias correction, chosen by the pooled RMSPE of held-out folds (each fold corrected with values tuned on the others): {}; applied: {}{per_type}.",
+        scores.join(", "),
+        e.correction.label(),
+    )
+}
+
+/// How the error varies across folds, and which fold resembles the forecast window.
+fn fold_variation(bt: &BacktestResult) -> Section {
+    let last = bt.last_fold();
+    let mut rows = Vec::new();
+    let mut rmspes = Vec::new();
+    for f in &bt.folds {
+        let m = bt.score(MODEL, FoldScope::Fold(f.index));
+        if let Some(m) = m {
+            rmspes.push(m.rmspe);
+        }
+        let p = &f.profile;
+        rows.push(vec![
+            format!("{} ({})", f.index, f.kind.label()),
+            format!("{} – {}", f.origin, f.end),
+            m.map_or("–".into(), |m| f4(m.rmspe)),
+            pct(p.promo),
+            pct(p.school_holiday),
+            pct(p.holiday_week),
+            pct(p.ly_gap),
+        ]);
+    }
+    let distance = |p: &storecast_model::backtest::WindowProfile,
+                    w: &storecast_model::backtest::WindowProfile| {
+        (p.promo - w.promo).abs()
+            + (p.school_holiday - w.school_holiday).abs()
+            + (p.holiday_week - w.holiday_week).abs()
+            + (p.ly_gap - w.ly_gap).abs()
+    };
+    let mut sec = Section::new(
+        "fold-variation",
+        "How the error varies by fold, and which fold looks like the forecast window",
+    );
+    if let Some(w) = &bt.window {
+        rows.push(vec![
+            "forecast window".into(),
+            format!("{} store-days", w.n),
+            "?".into(),
+            pct(w.promo),
+            pct(w.school_holiday),
+            pct(w.holiday_week),
+            pct(w.ly_gap),
+        ]);
+        if let Some(closest) = bt
+            .folds
+            .iter()
+            .min_by(|a, b| distance(&a.profile, w).total_cmp(&distance(&b.profile, w)))
+        {
+            sec = sec.callout(format!(
+                "The fold that resembles the forecast window most (sum of the share differences in promo, school holiday, holiday weeks and missing last-year weeks) is fold {} ({}, {} – {}); its RMSPE is {}. The most recent fold is fold {last}.",
+                closest.index,
+                closest.kind.label(),
+                closest.origin,
+                closest.end,
+                bt.score(MODEL, FoldScope::Fold(closest.index)).map_or("–".into(), |m| f4(m.rmspe)),
+            ));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (
+        rmspes.iter().copied().reduce(f64::min),
+        rmspes.iter().copied().reduce(f64::max),
+    ) {
+        let mean = rmspes.iter().sum::<f64>() / rmspes.len() as f64;
+        sec = sec.para(format!(
+            "Across the {} folds the model's RMSPE ranges from {} to {} (mean {}): one fold alone is a noisy judge, which is why every choice is made on all of them. The same-season fold is the only one whose weeks hold the start of the summer school holidays.",
+            rmspes.len(),
+            f4(lo),
+            f4(hi),
+            f4(mean)
+        ));
+    }
+    let same_season = bt.folds.iter().any(|f| f.kind == FoldKind::SameSeason);
+    if !same_season {
+        sec = sec.para("The history is too short for a same-season fold (a year of training data before the weeks one year ahead of the window).");
+    }
+    sec.table(
+        &[
+            "fold",
+            "days",
+            "model RMSPE",
+            "promo days",
+            "school holiday days",
+            "days in a holiday week",
+            "no last-year week",
+        ],
+        rows,
+    )
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -43,10 +175,10 @@ pub fn methodology(
     let last = bt.last_fold();
     let lf = bt.folds.last();
     let span = lf.map_or(String::new(), |f| format!("{} to {}", f.origin, f.end));
-    let m_last = bt.score(MODEL, last);
+    let m_last = bt.score(MODEL, FoldScope::Last);
     let best_baseline = BASELINES
         .iter()
-        .filter_map(|b| bt.score(b, last).map(|m| (*b, m)))
+        .filter_map(|b| bt.score(b, FoldScope::Last).map(|m| (*b, m)))
         .min_by(|a, b| a.1.rmspe.total_cmp(&b.1.rmspe));
     let mut sections = Vec::new();
 
@@ -64,7 +196,7 @@ pub fn methodology(
             spct(m.bias)
         ));
     }
-    let pooled = bt.score(MODEL, 0);
+    let pooled = bt.score(MODEL, FoldScope::All);
     if let Some(p) = pooled {
         summary = summary.para(format!(
             "Over all {} folds ({} store-days), the model's RMSPE is {}, MAPE {}, WAPE {}, bias {}.",
@@ -93,11 +225,15 @@ pub fn methodology(
         .map(|f| {
             vec![
                 f.index.to_string(),
+                f.kind.label().to_string(),
                 f.origin.to_string(),
                 f.end.to_string(),
                 f.train_rows.to_string(),
                 f.scored_rows.to_string(),
-                format!("×{:.3}", bt.fold_scales[f.index - 1]),
+                format!(
+                    "×{:.3}",
+                    bt.fold_scales.get(f.index - 1).copied().unwrap_or(1.0)
+                ),
             ]
         })
         .collect();
@@ -109,21 +245,25 @@ pub fn methodology(
                 bt.config.horizon
             ))
             .para("A random split would be wrong here: it would let the model see the same weeks it is scored on (through neighbouring days and store aggregates) and overstate accuracy. Time order is what the business lives with.")
-            .table(&["fold", "origin", "last day", "training rows", "scored store-days", "correction"], fold_rows),
+            .para("Besides the rolling folds, a same-season fold backtests the same six weeks one year before the forecast window, trained only on the history before them: the rolling folds lie in the months just before the window and cannot show what its season holds (the start of the summer school holidays, July, the weeks whose last-year sales fall in the 2014 gap). Every model choice (ensemble weights, corrections) is made on all folds together, never on one.")
+            .table(&["fold", "kind", "origin", "last day", "training rows", "scored store-days", "correction"], fold_rows),
     );
+    sections.push(fold_variation(bt));
 
     // Backtest table.
     let mut rows = Vec::new();
-    for model in ALL_MODELS {
-        for fold in (1..=bt.folds.len()).chain([0]) {
-            if let Some(m) = bt.score(model, fold) {
+    let members = bt.member_models();
+    let models: Vec<&str> = ALL_MODELS
+        .iter()
+        .copied()
+        .chain(members.iter().map(String::as_str))
+        .collect();
+    for model in models {
+        for scope in bt.scopes() {
+            if let Some(m) = bt.score(model, scope) {
                 rows.push(vec![
-                    label(model).to_string(),
-                    if fold == 0 {
-                        "all".into()
-                    } else {
-                        fold.to_string()
-                    },
+                    member_label(model),
+                    scope.label(last),
                     f4(m.rmspe),
                     pct(m.mape),
                     pct(m.wape),
@@ -153,7 +293,10 @@ pub fn methodology(
         "ridge_linear",
     ] {
         let v: Vec<f64> = (1..=bt.folds.len())
-            .map(|f| bt.score(model, f).map_or(f64::NAN, |m| m.rmspe))
+            .map(|f| {
+                bt.score(model, FoldScope::Fold(f))
+                    .map_or(f64::NAN, |m| m.rmspe)
+            })
             .collect();
         chart = chart.series(Series::new(label(model), v));
     }
@@ -307,7 +450,7 @@ pub fn methodology(
         let rows: Vec<Vec<String>> = crate::tables::coverage_table(coverage);
         sections.push(
             Section::new("intervals", "Prediction intervals: measured coverage")
-                .para("Every forecast comes with 80% and 95% intervals. They are calibrated on backtest residuals (split-conformal quantiles of log(actual / forecast)), separately for each horizon week and for calm, average and volatile stores. Coverage below is honest: calibrated on the earlier folds, measured on the last fold, which the calibration never saw. Targets: 78–82% and 93–97%.")
+                .para("Every forecast comes with 80% and 95% intervals. They are calibrated on backtest residuals (split-conformal quantiles of log(actual / forecast)), separately for each horizon week and for calm, average and volatile stores. Totals (a store's week, a store type's week, the chain's day) get intervals from a simulation that draws chain-wide weekly shocks, store-week shifts and day-level rests from the backtest residuals; because a few dozen backtest weeks understate how far a whole period can be off, the simulated bands are stretched by conformal factors measured on held-out folds. Coverage below is honest: each fold in turn is held out, everything (bands, simulation, stretch factors) is calibrated on the other folds, and the held-out fold's actuals are checked; the figures pool the held-out folds. Targets: 77–83% and 92–98% (nominal ± 3 points).")
                 .table(&["scope", "inside 80% band", "inside 95% band", "store-days"], rows),
         );
     }
@@ -337,6 +480,7 @@ pub fn methodology(
                     bt.config.params.min_data_in_leaf, bt.config.params.feature_fraction, bt.config.params.bagging_fraction,
                     bt.config.params.lambda_l2, bt.config.params.seed),
                 format!("Bias correction for the final model: ×{:.3} (tuned on all folds).", bt.scale),
+                ensemble_line(bt),
             ]),
     );
 

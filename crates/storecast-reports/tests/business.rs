@@ -553,6 +553,8 @@ fn planted() -> BacktestResult {
         },
         folds: vec![Fold {
             index: 1,
+            kind: Default::default(),
+            profile: Default::default(),
             origin,
             end: origin + chrono::Days::new(41),
             train_rows: 0,
@@ -563,6 +565,8 @@ fn planted() -> BacktestResult {
         fold_scales: vec![1.0],
         predictions,
         scores: Vec::new(),
+        ensemble: Default::default(),
+        window: None,
     }
 }
 

@@ -241,7 +241,9 @@ pub async fn store(
     let id = parse_store(&id)?;
     let m = st.model.load();
     let f = store_forecast(&m, &caller, id)?;
-    let ctx = m.store_pages.get_or_build(id, || store_context(&st, &m, &f, id));
+    let ctx = m
+        .store_pages
+        .get_or_build(id, || store_context(&st, &m, &f, id));
     render(
         "store.html",
         merge(

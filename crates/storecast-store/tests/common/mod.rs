@@ -136,6 +136,8 @@ pub fn artifact(version: &str, model_text: &str, last_rmspe: f64) -> ModelArtifa
     };
     let fold = |index: usize, origin: NaiveDate| Fold {
         index,
+        kind: Default::default(),
+        profile: Default::default(),
         origin,
         end: origin + Duration::days(41),
         train_rows: 1000,
@@ -165,6 +167,7 @@ pub fn artifact(version: &str, model_text: &str, last_rmspe: f64) -> ModelArtifa
             store_week: [Vec::new(), Vec::new(), Vec::new()],
             day: [Vec::new(), Vec::new(), Vec::new()],
             volatility_cuts: [0.1, 0.2],
+            widen: Default::default(),
         },
         folds: vec![fold(1, date(2015, 5, 8)), fold(2, date(2015, 6, 20))],
         scores: vec![
@@ -186,6 +189,7 @@ pub fn artifact(version: &str, model_text: &str, last_rmspe: f64) -> ModelArtifa
         ],
         coverage: Vec::new(),
         lightgbm_model: model_text.to_string(),
+        ensemble: Default::default(),
         checksum: String::new(),
     };
     a.seal();
