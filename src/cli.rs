@@ -204,6 +204,20 @@ pub enum Command {
         #[command(subcommand)]
         what: UsersCommand,
     },
+    /// The tamper-evident audit log: show it, or verify its hash chain.
+    Audit {
+        /// Database.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "STORECAST_DB",
+            default_value = "storecast.db",
+            global = true
+        )]
+        db: PathBuf,
+        #[command(subcommand)]
+        what: AuditCommand,
+    },
     /// The model registry: list versions, promote one, roll back.
     Models {
         /// Registry directory.
@@ -385,6 +399,20 @@ pub enum UsersCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+}
+
+/// `storecast audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The latest entries.
+    Show {
+        /// Entries.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Recompute the hash chain and its keyed head: exit 0 when intact, 1 naming the first
+    /// bad row after any edit, deletion, insertion or reordering.
+    Verify,
 }
 
 /// `storecast models ...`

@@ -2,7 +2,7 @@
 //! Every write goes through the storage crate, which audits it in the same transaction;
 //! registry changes are audited here.
 
-use crate::cli::{DataArgs, ModelArgs, ModelsCommand, OpsArgs, UsersCommand};
+use crate::cli::{AuditCommand, DataArgs, ModelArgs, ModelsCommand, OpsArgs, UsersCommand};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
@@ -77,6 +77,41 @@ pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(db: &Path, what: AuditCommand) -> Result<ExitCode> {
+    if !db.exists() {
+        anyhow::bail!("no database at {}", db.display());
+    }
+    let store =
+        Store::open(db).with_context(|| format!("opening the database {}", db.display()))?;
+    match what {
+        AuditCommand::Show { limit } => {
+            for e in store.audit_log(limit)? {
+                println!(
+                    "{} {:<12} {:<22} {:<24} {}",
+                    e.at, e.actor, e.action, e.target, e.details
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify => {
+            let v = store.verify_audit()?;
+            match v.first_bad {
+                None => {
+                    println!(
+                        "audit log intact: {} rows, chain and keyed head hold",
+                        v.rows
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(b) => {
+                    println!("audit log broken at row {}: {}", b.id, b.problem);
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
 }
 
 pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCode> {

@@ -129,6 +129,7 @@ fn run_app(
         auth_cache: Default::default(),
         auth_required: !app.no_auth,
         heavy: Default::default(),
+        throttle: Default::default(),
     };
     eprintln!("app ready in {:.1} s", t.elapsed().as_secs_f64());
     let cache_dir = app

@@ -1,6 +1,6 @@
 //! Development experiment: backtest with settings from the environment and print every
 //! member's and the ensemble's RMSPE per fold (`MEMBERS`, `FOLDS`, `TREES`, `LR`, `BAG`,
-//! `SAME_SEASON`, `STORECAST_DATA`).
+//! `SAME_SEASON`, `BINS`, `LEAVES`, `DEPTH`, `MINLEAF`, `FF`, `STORECAST_DATA`).
 use std::time::Instant;
 use storecast_data::ChainData;
 use storecast_model::backtest::{self, BacktestConfig, FoldScope};
@@ -27,6 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     cfg.params.learning_rate = env("LR", cfg.params.learning_rate);
     cfg.params.bagging_fraction = env("BAG", cfg.params.bagging_fraction);
     cfg.params.max_bin = env("BINS", cfg.params.max_bin);
+    cfg.params.num_leaves = env("LEAVES", cfg.params.num_leaves);
+    cfg.params.max_depth = env("DEPTH", cfg.params.max_depth);
+    cfg.params.min_data_in_leaf = env("MINLEAF", cfg.params.min_data_in_leaf);
+    cfg.params.feature_fraction = env("FF", cfg.params.feature_fraction);
     cfg.members = ensemble::default_members(&cfg.params)
         .into_iter()
         .take(env("MEMBERS", 1))

@@ -254,6 +254,7 @@ impl Store {
                 .map(|(a, b)| json!([a.to_string(), b.to_string()]));
             audit::append(
                 tx,
+                &self.keys,
                 actor,
                 actions::INGEST,
                 file_name,

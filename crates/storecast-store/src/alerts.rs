@@ -100,6 +100,7 @@ impl Store {
             let id = tx.last_insert_rowid();
             audit::append(
                 tx,
+                &self.keys,
                 actor,
                 actions::ALERT_RECORD,
                 &alert.scope,
@@ -149,6 +150,7 @@ impl Store {
             )?;
             audit::append(
                 tx,
+                &self.keys,
                 actor,
                 actions::ALERT_ACK,
                 &alert.scope,

@@ -7,7 +7,7 @@
 //! `schema_version`, so opening twice (or from two processes at once) is harmless.
 
 use crate::error::StoreError;
-use crate::users::AuthCache;
+use crate::keys::{Key, Keys};
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -25,11 +25,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append only: never edit a released step, add a new one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "actuals, ingestions, forecasts, users, audit, alerts",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "actuals, ingestions, forecasts, users, audit, alerts",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "keyed token hashes and expiry, hash-chained audit, sessions, corrections",
+        sql: include_str!("../migrations/0002_security.sql"),
+    },
+];
 
 /// The schema version this build creates and understands.
 pub fn latest_version() -> i64 {
@@ -45,7 +52,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// `Arc`. Every write method runs in one transaction together with its audit row.
 pub struct Store {
     conn: Mutex<Connection>,
-    pub(crate) auth_cache: AuthCache,
+    pub(crate) keys: Keys,
     path: Option<PathBuf>,
 }
 
@@ -59,7 +66,9 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    /// The parent directory is created when missing.
+    /// The parent directory is created when missing; a new database file (and so its WAL and
+    /// shared-memory files, which SQLite creates with the database's mode) is 0600. The key is
+    /// `$STORECAST_KEY`, else the key file `<path>.key` (created 0600 on first use).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -68,16 +77,35 @@ impl Store {
                 source,
             })?;
         }
+        let key = Key::resolve(&crate::keys::db_key_path(path))?;
+        Self::open_with_key(path, &key)
+    }
+
+    /// [`Store::open`] with an explicit master key.
+    pub fn open_with_key(path: impl AsRef<Path>, key: &Key) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let io = |p: &Path| {
+            let p = p.display().to_string();
+            move |source| StoreError::Io { path: p, source }
+        };
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        match crate::keys::create_private(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(path)(e)),
+        }
         let conn = Connection::open(path)?;
-        Self::init(conn, Some(path.to_path_buf()))
+        Self::init(conn, Some(path.to_path_buf()), key)
     }
 
-    /// A private, empty in-memory database (tests, dry runs).
+    /// A private, empty in-memory database (tests, dry runs), with a random key.
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?, None)
+        Self::init(Connection::open_in_memory()?, None, &Key::random())
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
+    fn init(mut conn: Connection, path: Option<PathBuf>, key: &Key) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL: readers never block the writer; an in-memory database answers "memory".
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -86,9 +114,11 @@ impl Store {
              PRAGMA synchronous = FULL;",
         )?;
         migrate(&mut conn)?;
+        let keys = Keys::from_master(key);
+        crate::audit::seal_legacy_rows(&mut conn, &keys)?;
         Ok(Self {
             conn: Mutex::new(conn),
-            auth_cache: AuthCache::default(),
+            keys,
             path,
         })
     }

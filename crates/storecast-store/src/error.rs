@@ -61,9 +61,9 @@ pub enum StoreError {
     /// JSON (de)serialisation of details failed.
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
-    /// Password hashing failed.
-    #[error("token hashing: {0}")]
-    Hash(String),
+    /// The server key could not be had.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
 }
 
 /// One row of an incoming file that contradicts a row already stored.

@@ -168,6 +168,7 @@ impl Store {
             let last = rows.iter().map(|r| r.date).max();
             audit::append(
                 tx,
+                &self.keys,
                 actor,
                 actions::FORECASTS_RECORD,
                 model_version,

@@ -19,17 +19,20 @@ pub mod audit;
 pub mod db;
 pub mod error;
 pub mod forecasts;
+pub mod keys;
 pub mod registry;
 pub mod users;
 
 pub use actuals::{IngestOutcome, Ingestion};
 pub use alerts::{Alert, NewAlert};
 pub use audit::AuditEntry;
+pub use audit::{AuditVerification, AuditedError, BadRow};
 pub use db::Store;
 pub use error::{Conflict, IngestError, RegistryError, StoreError};
 pub use forecasts::{ForecastRow, ForecastVsActual, RecordOutcome};
+pub use keys::Key;
 pub use registry::{HistoryEntry, Registered, Registry, Switch, VersionInfo};
-pub use users::{Role, Token, User};
+pub use users::{AuthFailure, AuthOutcome, Role, Token, User};
 
 /// Now, as stored: RFC 3339 UTC with milliseconds (text order is time order).
 pub(crate) fn now() -> String {

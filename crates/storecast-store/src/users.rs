@@ -3,32 +3,30 @@
 //! Why this module exists: the app shows store-level numbers to store managers (their stores
 //! only), chain-wide numbers to directors, and administration to admins; each request must be
 //! tied to a person who can be cut off. A token is shown once when the user is created and only
-//! its Argon2id hash is stored, so a copy of the database does not grant access. Argon2 is
-//! deliberately slow (tens of milliseconds), so tokens carry a public id (`<id>.<secret>`) to
-//! find the row without scanning every hash, and successful verifications are remembered in
-//! memory (keyed by the token's SHA-256, re-checked against the row on every request, cleared
-//! on revocation) so that repeated requests cost a primary-key lookup, not a hash.
+//! its HMAC-SHA-256 under the server key ([`crate::keys`]) is stored, so a copy of the database
+//! does not grant access, nor allow guessing offline without the key. Tokens are 256-bit random
+//! secrets, so a keyed fast hash is the right tool: a slow password hash (Argon2) only adds
+//! cost to every request and, as found in issue 13, hands an attacker who knows a token's public
+//! id a memory- and CPU-exhaustion lever and a timing oracle. A token carries a public id
+//! (`<id>.<secret>`) to find its row; an unknown id costs the same HMAC and comparison as a
+//! known one, and comparisons are constant-time. Tokens may carry an expiry.
 
 use crate::audit::{self, actions};
 use crate::error::StoreError;
+use crate::keys::{hex, Key};
 use crate::Store;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Bytes of randomness in a token's public id.
 const TOKEN_ID_BYTES: usize = 8;
 /// Bytes of randomness in a token's secret.
 const TOKEN_SECRET_BYTES: usize = 32;
-/// Remembered verifications before the cache is emptied (bounds memory under token churn).
-const CACHE_CAPACITY: usize = 10_000;
+/// Prefix of a stored token hash (the scheme, so a future change can be told apart).
+const HASH_SCHEME: &str = "hmac-sha256:";
 
 /// What a user may see and do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,12 +122,19 @@ pub struct User {
     pub created_at: String,
     /// When revoked, if revoked.
     pub revoked_at: Option<String>,
+    /// When the token stops working (RFC 3339 UTC), if it expires.
+    pub expires_at: Option<String>,
 }
 
 impl User {
-    /// Not revoked.
+    /// Not revoked (an expired token is still an active user: rotate it to give access again).
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
+    }
+
+    /// Whether the token has expired at `now` (RFC 3339 UTC text, as stored).
+    pub fn is_expired(&self, now: &str) -> bool {
+        self.expires_at.as_deref().is_some_and(|e| e <= now)
     }
 
     /// See [`Role::can_view_store`].
@@ -161,49 +166,7 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// Successful verifications: SHA-256 of the token -> (user id, the PHC hash it matched).
-#[derive(Default)]
-pub(crate) struct AuthCache {
-    map: Mutex<HashMap<[u8; 32], (i64, String)>>,
-}
-
-impl AuthCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (i64, String)>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn hit(&self, key: &[u8; 32], user_id: i64, hash: &str) -> bool {
-        self.lock()
-            .get(key)
-            .is_some_and(|(id, h)| *id == user_id && h == hash)
-    }
-
-    fn remember(&self, key: [u8; 32], user_id: i64, hash: String) {
-        let mut map = self.lock();
-        if map.len() >= CACHE_CAPACITY {
-            map.clear();
-        }
-        map.insert(key, (user_id, hash));
-    }
-
-    fn forget(&self, key: &[u8; 32]) {
-        self.lock().remove(key);
-    }
-
-    pub(crate) fn clear(&self) {
-        self.lock().clear();
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.lock().len()
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     OsRng.fill_bytes(&mut bytes);
     hex(&bytes)
@@ -222,26 +185,27 @@ fn split_token(token: &str) -> Option<(&str, &str)> {
         .then_some((id, secret))
 }
 
-/// A fresh token: (token, its id, the Argon2id PHC hash of its secret).
-fn new_token() -> Result<(Token, String, String), StoreError> {
+/// A fresh token: (token, its id, its keyed hash).
+fn new_token(key: &Key) -> (Token, String, String) {
     let id = random_hex(TOKEN_ID_BYTES);
     let secret = random_hex(TOKEN_SECRET_BYTES);
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map_err(|e| StoreError::Hash(e.to_string()))?
-        .to_string();
-    Ok((Token(format!("{id}.{secret}")), id, hash))
+    let hash = token_hash(key, &id, &secret);
+    (Token(format!("{id}.{secret}")), id, hash)
 }
 
-fn verify(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// The stored form of a token: `hmac-sha256:` and the HMAC of its id and secret.
+fn token_hash(key: &Key, id: &str, secret: &str) -> String {
+    format!(
+        "{HASH_SCHEME}{}",
+        key.mac_hex(&[id.as_bytes(), secret.as_bytes()])
+    )
+}
+
+/// Whether `secret` matches the stored hash (constant-time; a legacy Argon2 hash never does).
+fn verify(key: &Key, id: &str, secret: &str, stored: &str) -> bool {
+    let tag = stored.strip_prefix(HASH_SCHEME).unwrap_or("");
+    let ok = key.verify_hex(&[id.as_bytes(), secret.as_bytes()], tag);
+    ok && stored.starts_with(HASH_SCHEME)
 }
 
 fn check_name(name: &str) -> Result<(), StoreError> {
@@ -259,7 +223,7 @@ fn check_name(name: &str) -> Result<(), StoreError> {
     }
 }
 
-const USER_COLUMNS: &str = "id, name, role, stores, created_at, revoked_at";
+const USER_COLUMNS: &str = "id, name, role, stores, created_at, revoked_at, expires_at";
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let id: i64 = r.get(0)?;
@@ -277,7 +241,57 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
         role,
         created_at: r.get(4)?,
         revoked_at: r.get(5)?,
+        expires_at: r.get(6)?,
     })
+}
+
+/// Why an authentication failed (for the server's log; the client is told nothing more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Not of the form `<16 hex>.<64 hex>`.
+    Malformed,
+    /// No user has this token id.
+    UnknownId,
+    /// The id exists but the secret is wrong.
+    WrongSecret,
+    /// The user was revoked.
+    Revoked,
+    /// The token has expired.
+    Expired,
+    /// The stored hash is from before schema 2 (Argon2): the token must be rotated.
+    LegacyHash,
+}
+
+impl AuthFailure {
+    /// A short label for logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed token",
+            Self::UnknownId => "unknown token id",
+            Self::WrongSecret => "wrong secret",
+            Self::Revoked => "revoked user",
+            Self::Expired => "expired token",
+            Self::LegacyHash => "legacy token hash (rotate the token)",
+        }
+    }
+}
+
+/// The outcome of [`Store::check_token`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// The active user owning the token.
+    Ok(User),
+    /// Refused, and why.
+    Refused {
+        /// Why.
+        reason: AuthFailure,
+        /// The token's public id when it had the right shape (never the secret).
+        token_id: Option<String>,
+    },
+}
+
+fn expiry_text(expires: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
+    expires.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 impl Store {
@@ -289,12 +303,28 @@ impl Store {
         name: &str,
         role: Role,
     ) -> Result<(User, Token), StoreError> {
+        self.add_user_expiring(actor, name, role, None)
+    }
+
+    /// [`Store::add_user`] with a token that stops working at `expires` (`None`: never).
+    pub fn add_user_expiring(
+        &self,
+        actor: &str,
+        name: &str,
+        role: Role,
+        expires: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(User, Token), StoreError> {
         check_name(name)?;
         // Re-validate (a `Role::Viewer` built by hand may be unsorted or empty).
         let role = Role::parse(role.kind(), role.stores().unwrap_or_default())?;
-        // Hash before taking the database lock: Argon2 is slow on purpose.
-        let (token, token_id, hash) = new_token()?;
+        let (token, token_id, hash) = new_token(&self.keys.token);
         let stores = serde_json::to_string(role.stores().unwrap_or_default())?;
+        let expires_at = expiry_text(expires);
+        if expires_at.as_deref().is_some_and(|e| *e <= *crate::now()) {
+            return Err(StoreError::InvalidInput(
+                "the token's expiry is in the past".into(),
+            ));
+        }
         let user = self.write(|tx| {
             let exists: bool = tx
                 .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
@@ -305,9 +335,9 @@ impl Store {
             }
             let now = crate::now();
             tx.execute(
-                "INSERT INTO users (name, role, stores, token_id, token_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![name, role.kind(), stores, token_id, hash, now],
+                "INSERT INTO users (name, role, stores, token_id, token_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![name, role.kind(), stores, token_id, hash, now, expires_at],
             )?;
             let user = User {
                 id: tx.last_insert_rowid(),
@@ -315,13 +345,15 @@ impl Store {
                 role: role.clone(),
                 created_at: now,
                 revoked_at: None,
+                expires_at: expires_at.clone(),
             };
             audit::append(
                 tx,
+                &self.keys,
                 actor,
                 actions::USER_ADD,
                 name,
-                &json!({ "user_id": user.id, "role": role.kind(), "stores": role.stores() }),
+                &json!({ "user_id": user.id, "role": role.kind(), "stores": role.stores(), "expires_at": expires_at }),
             )?;
             Ok(user)
         })?;
@@ -348,10 +380,21 @@ impl Store {
             .optional()?)
     }
 
+    /// Names of users whose stored hash predates schema 2 (their tokens no longer work).
+    pub fn users_needing_rotation(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT name FROM users WHERE revoked_at IS NULL AND token_hash NOT LIKE '{HASH_SCHEME}%' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.map(|r| r.map_err(StoreError::from)).collect()
+    }
+
     /// Revokes a user: their token stops working at once (also in other processes: every
-    /// authentication re-reads the row). The row stays, for the audit trail.
+    /// authentication re-reads the row), and their sessions end. The row stays, for the audit
+    /// trail.
     pub fn revoke_user(&self, actor: &str, name: &str) -> Result<User, StoreError> {
-        let user = self.write(|tx| {
+        self.write(|tx| {
             let found = tx
                 .query_row(
                     &format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"),
@@ -370,23 +413,35 @@ impl Store {
                 "UPDATE users SET revoked_at = ?1 WHERE id = ?2",
                 params![now, user.id],
             )?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.id])?;
             user.revoked_at = Some(now);
             audit::append(
                 tx,
+                &self.keys,
                 actor,
                 actions::USER_REVOKE,
                 name,
                 &json!({ "user_id": user.id, "role": user.role.kind() }),
             )?;
             Ok(user)
-        })?;
-        self.auth_cache.clear();
-        Ok(user)
+        })
     }
 
-    /// Replaces an active user's token (the old one stops working) and returns the new one.
+    /// Replaces an active user's token (the old one stops working, their sessions end) and
+    /// returns the new one, with a new expiry (`None`: never).
     pub fn rotate_token(&self, actor: &str, name: &str) -> Result<(User, Token), StoreError> {
-        let (token, token_id, hash) = new_token()?;
+        self.rotate_token_expiring(actor, name, None)
+    }
+
+    /// [`Store::rotate_token`] with an expiry for the new token.
+    pub fn rotate_token_expiring(
+        &self,
+        actor: &str,
+        name: &str,
+        expires: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(User, Token), StoreError> {
+        let (token, token_id, hash) = new_token(&self.keys.token);
+        let expires_at = expiry_text(expires);
         let user = self.write(|tx| {
             let found = tx
                 .query_row(
@@ -395,71 +450,86 @@ impl Store {
                     user_row,
                 )
                 .optional()?;
-            let Some(user) = found else {
+            let Some(mut user) = found else {
                 return Err(StoreError::UnknownUser(name.to_string()));
             };
             if user.revoked_at.is_some() {
                 return Err(StoreError::AlreadyRevoked(name.to_string()));
             }
             tx.execute(
-                "UPDATE users SET token_id = ?1, token_hash = ?2 WHERE id = ?3",
-                params![token_id, hash, user.id],
+                "UPDATE users SET token_id = ?1, token_hash = ?2, expires_at = ?3 WHERE id = ?4",
+                params![token_id, hash, expires_at, user.id],
             )?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.id])?;
+            user.expires_at = expires_at.clone();
             audit::append(
                 tx,
+                &self.keys,
                 actor,
                 actions::USER_ROTATE,
                 name,
-                &json!({ "user_id": user.id }),
+                &json!({ "user_id": user.id, "expires_at": expires_at }),
             )?;
             Ok(user)
         })?;
-        self.auth_cache.clear();
         Ok((user, token))
     }
 
-    /// The active user owning `token`, or `None` (malformed, unknown, wrong or revoked token).
-    /// The first success for a token costs one Argon2 verification (tens of milliseconds,
-    /// done without holding the database lock); later ones a primary-key lookup.
+    /// The active user owning `token`, or `None` (malformed, unknown, wrong, expired or
+    /// revoked token). See [`Store::check_token`] for the reason.
     pub fn authenticate(&self, token: &str) -> Result<Option<User>, StoreError> {
+        Ok(match self.check_token(token)? {
+            AuthOutcome::Ok(u) => Some(u),
+            AuthOutcome::Refused { .. } => None,
+        })
+    }
+
+    /// Checks a token: one primary-key lookup and one HMAC, the same work whether the id
+    /// exists or not (no timing difference tells an attacker which ids are real).
+    pub fn check_token(&self, token: &str) -> Result<AuthOutcome, StoreError> {
         let Some((token_id, secret)) = split_token(token) else {
-            return Ok(None);
+            return Ok(AuthOutcome::Refused {
+                reason: AuthFailure::Malformed,
+                token_id: None,
+            });
+        };
+        let refused = |reason| AuthOutcome::Refused {
+            reason,
+            token_id: Some(token_id.to_string()),
         };
         let found = {
             let conn = self.conn();
-            conn.query_row(
-                &format!("SELECT {USER_COLUMNS}, token_hash FROM users WHERE token_id = ?1"),
-                [token_id],
-                // The hash travels only inside this module.
-                |r| Ok((user_row(r)?, r.get::<_, String>(6)?)),
-            )
-            .optional()?
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS}, token_hash FROM users WHERE token_id = ?1"
+            ))?;
+            // The hash travels only inside this module.
+            stmt.query_row([token_id], |r| Ok((user_row(r)?, r.get::<_, String>(7)?)))
+                .optional()?
         };
-        let key: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
         let Some((user, hash)) = found else {
-            self.auth_cache.forget(&key);
-            return Ok(None);
+            // Same work as for a known id, against a hash no secret matches.
+            let _ = verify(&self.keys.token, token_id, secret, UNKNOWN_ID_HASH);
+            return Ok(refused(AuthFailure::UnknownId));
         };
-        if user.revoked_at.is_some() {
-            self.auth_cache.forget(&key);
-            return Ok(None);
-        }
-        if self.auth_cache.hit(&key, user.id, &hash) {
-            return Ok(Some(user));
-        }
-        if verify(secret, &hash) {
-            self.auth_cache.remember(key, user.id, hash);
-            Ok(Some(user))
+        let matches = verify(&self.keys.token, token_id, secret, &hash);
+        Ok(if !hash.starts_with(HASH_SCHEME) {
+            refused(AuthFailure::LegacyHash)
+        } else if !matches {
+            refused(AuthFailure::WrongSecret)
+        } else if user.revoked_at.is_some() {
+            refused(AuthFailure::Revoked)
+        } else if user.is_expired(&crate::now()) {
+            refused(AuthFailure::Expired)
         } else {
-            Ok(None)
-        }
-    }
-
-    /// Verifications remembered in memory (for tests and diagnostics).
-    pub fn auth_cache_len(&self) -> usize {
-        self.auth_cache.len()
+            AuthOutcome::Ok(user)
+        })
     }
 }
+
+/// A well-formed stored hash that no token matches (HMAC outputs are never all zeros in
+/// practice), compared against when the id is unknown.
+const UNKNOWN_ID_HASH: &str =
+    "hmac-sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 #[cfg(test)]
 mod tests {

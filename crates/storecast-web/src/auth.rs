@@ -1,6 +1,11 @@
 //! Who is asking, and may they: token authentication (a `Bearer` header for the API, an
 //! HttpOnly cookie set by the sign-in page for the browser), roles with store scoping, and a
 //! double-submit CSRF token on every state-changing request authenticated by cookie.
+//!
+//! Failed authentication is throttled per client address ([`Throttle`]): after a few failures
+//! in a window the client gets 429 with `Retry-After` for every credential it presents, before
+//! any database work, and every failure is logged (client, path, reason, the token's public
+//! id; never the secret).
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -8,7 +13,169 @@ use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use storecast_store::{Role, User};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use storecast_store::{AuthOutcome, Role, User};
+
+/// Per-client limits on failed authentication.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleConfig {
+    /// Failures allowed in `window` before the client is locked out.
+    pub max_failures: u32,
+    /// The counting window.
+    pub window: Duration,
+    /// How long a locked-out client is refused.
+    pub lockout: Duration,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: 10,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// Clients tracked before expired entries are dropped (bounds memory under address churn).
+const THROTTLE_CAPACITY: usize = 50_000;
+
+/// Failed authentication per client address (`None`: a request without a peer address, as
+/// in tests through `oneshot`).
+#[derive(Debug, Default)]
+pub struct Throttle {
+    /// Limits.
+    pub config: ThrottleConfig,
+    map: Mutex<HashMap<Option<IpAddr>, Failures>>,
+}
+
+impl Throttle {
+    /// A throttle with these limits.
+    pub fn new(config: ThrottleConfig) -> Self {
+        Self {
+            config,
+            map: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<IpAddr>, Failures>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Err(retry_after)` while `client` is locked out.
+    pub fn check(&self, client: Option<IpAddr>) -> Result<(), Duration> {
+        let now = Instant::now();
+        match self.lock().get(&client).and_then(|f| f.locked_until) {
+            Some(until) if until > now => Err(until - now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failure; returns the lockout when this one crossed the limit.
+    pub fn fail(&self, client: Option<IpAddr>) -> Option<Duration> {
+        let now = Instant::now();
+        let cfg = self.config;
+        let mut map = self.lock();
+        if map.len() >= THROTTLE_CAPACITY {
+            map.retain(|_, f| {
+                f.locked_until.is_some_and(|u| u > now) || now - f.since < cfg.window
+            });
+            if map.len() >= THROTTLE_CAPACITY {
+                map.clear();
+            }
+        }
+        let f = map.entry(client).or_insert(Failures {
+            count: 0,
+            since: now,
+            locked_until: None,
+        });
+        if now - f.since >= cfg.window && f.locked_until.is_none_or(|u| u <= now) {
+            *f = Failures {
+                count: 0,
+                since: now,
+                locked_until: None,
+            };
+        }
+        f.count += 1;
+        (f.count >= cfg.max_failures).then(|| {
+            f.locked_until = Some(now + cfg.lockout);
+            cfg.lockout
+        })
+    }
+}
+
+/// The client's address, put in the request's extensions by [`middleware`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+/// Why a presented credential was not accepted.
+#[derive(Debug)]
+pub enum Rejection {
+    /// Not valid (logged).
+    Invalid,
+    /// The client is locked out for this long.
+    Throttled(Duration),
+}
+
+impl Rejection {
+    /// The 429 answer with `Retry-After`, as JSON.
+    pub fn throttled_response(after: Duration) -> Response {
+        let secs = after.as_secs().max(1);
+        let mut resp = AppError::TooManyRequests(secs).into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// Checks a presented token under the client's throttle: a locked-out client is refused
+/// before any database work; every failure is logged without the secret and counted.
+pub async fn check_token(
+    state: &AppState,
+    client: Option<IpAddr>,
+    path: &str,
+    token: String,
+) -> Result<Caller, Rejection> {
+    state.throttle.check(client).map_err(Rejection::Throttled)?;
+    let Some(store) = state.store.clone() else {
+        return Err(Rejection::Invalid);
+    };
+    let outcome = tokio::task::spawn_blocking(move || store.check_token(&token)).await;
+    let (reason, token_id) = match outcome {
+        Ok(Ok(AuthOutcome::Ok(user))) => return Ok(Caller::from(user)),
+        Ok(Ok(AuthOutcome::Refused { reason, token_id })) => (reason.label(), token_id),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "authentication could not read the database");
+            return Err(Rejection::Invalid);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "authentication task failed");
+            return Err(Rejection::Invalid);
+        }
+    };
+    let locked = state.throttle.fail(client);
+    let client_text = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+    tracing::warn!(
+        client = %client_text,
+        path,
+        reason,
+        token_id = token_id.as_deref().unwrap_or("-"),
+        locked_out_s = locked.map_or(0, |d| d.as_secs()),
+        "authentication failed"
+    );
+    Err(Rejection::Invalid)
+}
 
 /// How long a successful authentication is reused without asking the database.
 pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -86,6 +253,11 @@ pub fn cookie<'a>(req: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str>
 
 /// Authenticates every request except the public ones (sign-in, assets, health, metrics).
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    req.extensions_mut().insert(ClientAddr(client));
     let path = req.uri().path().to_string();
     let public = path == "/login"
         || path.starts_with("/assets/")
@@ -123,27 +295,22 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         let (caller, at) = cache.get(&k)?;
         (at.elapsed() < CACHE_TTL).then(|| caller.clone())
     });
-    let user: Option<Caller> = match (cached, &state.store, token) {
-        (Some(c), _, _) => Some(c),
-        (None, Some(store), Some(t)) => {
-            let store = store.clone();
-            let found: Option<Caller> = tokio::task::spawn_blocking(move || store.authenticate(&t))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .flatten()
-                .map(Caller::from);
-            if let (Some(c), Some(k)) = (&found, key) {
-                if let Ok(mut cache) = state.auth_cache.write() {
+    let user: Option<Caller> = match (cached, token) {
+        (Some(c), _) => Some(c),
+        (None, Some(t)) => match check_token(&state, client, &path, t).await {
+            Ok(c) => {
+                if let (Ok(mut cache), Some(k)) = (state.auth_cache.write(), key) {
                     if cache.len() > 10_000 {
                         cache.clear();
                     }
                     cache.insert(k, (c.clone(), std::time::Instant::now()));
                 }
+                Some(c)
             }
-            found
-        }
-        _ => None,
+            Err(Rejection::Throttled(after)) => return Rejection::throttled_response(after),
+            Err(Rejection::Invalid) => None,
+        },
+        (None, None) => None,
     };
     let Some(user) = user else {
         return if is_api {
@@ -161,7 +328,13 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         }
     }
     req.extensions_mut().insert(user);
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    // Authenticated answers hold someone's figures: never stored by a browser or a proxy.
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    resp
 }
 
 /// A fresh random token for CSRF (16 bytes from the OS generator, hex).

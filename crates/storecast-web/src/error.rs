@@ -20,6 +20,9 @@ pub enum AppError {
     /// 403: authenticated but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 429: too many failed authentications from this client; retry after this many seconds.
+    #[error("too many failed sign-in attempts from your address; retry in {0} s")]
+    TooManyRequests(u64),
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
@@ -39,6 +42,7 @@ impl AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

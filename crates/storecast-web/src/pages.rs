@@ -568,6 +568,7 @@ pub async fn login_form(headers: axum::http::HeaderMap) -> Result<Response, AppE
 /// `POST /login`: checks the CSRF pair and the token, then sets the session cookie.
 pub async fn login(
     State(st): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::auth::ClientAddr>,
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
@@ -577,18 +578,16 @@ pub async fn login(
             "missing or wrong CSRF token; reload the sign-in page".into(),
         ));
     }
-    let ok = match &st.store {
-        Some(store) => {
-            let store = store.clone();
-            let t = form.token.clone();
-            tokio::task::spawn_blocking(move || store.authenticate(&t))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .flatten()
-                .is_some()
+    let ok = if st.store.is_some() {
+        match crate::auth::check_token(&st, client.0, "/login", form.token.clone()).await {
+            Ok(_) => true,
+            Err(crate::auth::Rejection::Throttled(after)) => {
+                return Ok(crate::auth::Rejection::throttled_response(after));
+            }
+            Err(crate::auth::Rejection::Invalid) => false,
         }
-        None => !st.auth_required,
+    } else {
+        !st.auth_required
     };
     if !ok {
         let csrf = crate::auth::random_hex();

@@ -135,6 +135,8 @@ pub struct AppState {
     pub auth_required: bool,
     /// The bounded pool of CPU-heavy work (what-if, explanations computed on demand).
     pub heavy: crate::heavy::HeavyPool,
+    /// Failed-authentication throttle per client address.
+    pub throttle: Arc<crate::auth::Throttle>,
 }
 
 /// Days of history the history API answers by default.

@@ -96,6 +96,7 @@ pub fn app() -> TestApp {
         auth_cache: Default::default(),
         auth_required: true,
         heavy: Default::default(),
+        throttle: Default::default(),
     };
     TestApp {
         state,
