@@ -124,3 +124,135 @@ fn validate_exit_codes_and_synth() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SYNTHETIC chain"));
 }
+
+#[test]
+fn audit_verify_exits_1_naming_the_row_after_the_log_is_edited() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ops.db");
+    let db_s = db.to_str().unwrap_or_default();
+    for name in ["ann", "bob"] {
+        let out = storecast(
+            &["users", "add", name, "--role", "director", "--db", db_s],
+            dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = storecast(&["audit", "verify", "--db", db_s], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Rewrite the first row outside storecast (INSERT OR REPLACE: no trigger fires).
+    let conn = rusqlite::Connection::open(&db).expect("raw open");
+    conn.execute_batch(
+        "INSERT OR REPLACE INTO audit (id, at, actor, action, target, details, hash)
+         SELECT id, at, 'mallory', action, target, details, hash FROM audit WHERE id = 1;",
+    )
+    .expect("attack");
+    drop(conn);
+    let out = storecast(&["audit", "verify", "--db", db_s], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("row 1"), "{text}");
+}
+
+#[test]
+fn a_registry_change_whose_audit_row_cannot_be_written_is_refused() {
+    // Before: `models promote V --db /dev/null/x.db` switched the model, then failed to audit.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| {
+        dir.path()
+            .join(name)
+            .to_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let run = |args: &[&str]| {
+        let out = storecast(args, dir.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&[
+        "synth",
+        "--stores",
+        "6",
+        "--seed",
+        "4",
+        "--out",
+        &p("chain"),
+    ]);
+    for (trees, out) in [("15", "a.json"), ("16", "b.json")] {
+        run(&[
+            "train",
+            "--data",
+            &p("chain"),
+            "--folds",
+            "1",
+            "--trees",
+            trees,
+            "--out",
+            &p(out),
+        ]);
+    }
+    let (reg, db) = (p("registry"), p("ops.db"));
+    let version = |listing: &str, active: bool| -> Option<String> {
+        listing
+            .lines()
+            .find(|l| l.starts_with('*') == active)
+            .and_then(|l| l.split_whitespace().find(|w| w.contains('-')))
+            .map(str::to_string)
+    };
+    run(&[
+        "models",
+        "register",
+        &p("a.json"),
+        "--registry",
+        &reg,
+        "--db",
+        &db,
+    ]);
+    run(&[
+        "models",
+        "register",
+        &p("b.json"),
+        "--registry",
+        &reg,
+        "--db",
+        &db,
+    ]);
+    let listing = run(&["models", "list", "--registry", &reg]);
+    let first = version(&listing, false).expect("a version");
+    run(&["models", "promote", &first, "--registry", &reg, "--db", &db]);
+    let listing = run(&["models", "list", "--registry", &reg]);
+    let other = version(&listing, false).expect("the other version");
+    let out = storecast(
+        &[
+            "models",
+            "promote",
+            &other,
+            "--registry",
+            &reg,
+            "--db",
+            "/dev/null/x.db",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !out.status.success(),
+        "a promotion without its audit row must fail"
+    );
+    let listing = run(&["models", "list", "--registry", &reg]);
+    assert_eq!(version(&listing, true), Some(first), "{listing}");
+    let out = storecast(&["audit", "verify", "--db", &db], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -134,8 +134,17 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
         }
         ModelsCommand::Register { file } => {
             let a = ModelArtifact::load(&file)?;
-            let r = reg.register(&a)?;
-            open_db(db)?.audit(&actor(), "model.register", &r.version, serde_json::json!({"file": file.display().to_string(), "already_present": r.already_present}))?;
+            let store = open_db(db)?;
+            let details = serde_json::json!({"file": file.display().to_string()});
+            let r = store
+                .audited(
+                    &actor(),
+                    "model.register",
+                    &a.model_version,
+                    details,
+                    || reg.register(&a),
+                )
+                .context("registering")?;
             println!(
                 "registered {}{}",
                 r.version,
@@ -147,13 +156,17 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
             );
         }
         ModelsCommand::Promote { version } => {
-            let s = reg.promote(&version)?;
-            open_db(db)?.audit(
-                &actor(),
-                "model.promote",
-                &version,
-                serde_json::json!({"from": s.from}),
-            )?;
+            let store = open_db(db)?;
+            let from = reg.current_version()?;
+            let s = store
+                .audited(
+                    &actor(),
+                    "model.promote",
+                    &version,
+                    serde_json::json!({"from": from}),
+                    || reg.promote(&version),
+                )
+                .context("promoting")?;
             println!(
                 "active model: {} (was {})",
                 s.to,
@@ -161,13 +174,17 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
             );
         }
         ModelsCommand::Rollback => {
-            let s = reg.rollback()?;
-            open_db(db)?.audit(
-                &actor(),
-                "model.rollback",
-                &s.to,
-                serde_json::json!({"from": s.from}),
-            )?;
+            let store = open_db(db)?;
+            let from = reg.current_version()?;
+            let s = store
+                .audited(
+                    &actor(),
+                    "model.rollback",
+                    from.as_deref().unwrap_or("none"),
+                    serde_json::json!({"from": from}),
+                    || reg.rollback(),
+                )
+                .context("rolling back")?;
             println!(
                 "rolled back to {} (was {})",
                 s.to,
@@ -322,22 +339,27 @@ pub fn retrain(ops: &OpsArgs, args: &ModelArgs) -> Result<ExitCode> {
             }
         }
     };
-    let r = reg.register(&cand)?;
-    store.audit(
-        &actor(),
-        "model.register",
-        &r.version,
-        serde_json::json!({"source": "retrain"}),
-    )?;
+    let r = store
+        .audited(
+            &actor(),
+            "model.register",
+            &cand.model_version,
+            serde_json::json!({"source": "retrain"}),
+            || reg.register(&cand),
+        )
+        .context("registering the candidate")?;
     println!("candidate {}: {}", r.version, decision.reason);
     if decision.promote {
-        let s = reg.promote(&r.version)?;
-        store.audit(
-            &actor(),
-            "model.promote",
-            &r.version,
-            serde_json::json!({"from": s.from, "reason": decision.reason}),
-        )?;
+        let from = reg.current_version()?;
+        let s = store
+            .audited(
+                &actor(),
+                "model.promote",
+                &r.version,
+                serde_json::json!({"from": from, "reason": decision.reason}),
+                || reg.promote(&r.version),
+            )
+            .context("promoting the candidate")?;
         println!(
             "promoted {} (was {})",
             s.to,

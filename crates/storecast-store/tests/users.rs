@@ -181,3 +181,24 @@ fn a_copied_database_without_its_key_grants_nothing() {
     let again = Store::open(&path).expect("reopen");
     assert!(again.authenticate(token.expose()).expect("auth").is_some());
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_key_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path, store) = file_store();
+    store.add_user("admin", "gus", Role::Director).expect("add");
+    for entry in std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+    {
+        let mode = entry.metadata().expect("meta").permissions().mode() & 0o777;
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{} is mode {mode:o}",
+            entry.path().display()
+        );
+    }
+    assert!(path.exists());
+}

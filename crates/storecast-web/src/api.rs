@@ -271,8 +271,10 @@ pub async fn explain_day(
     Ok(Json(explanation_json(id, date, ex.first())))
 }
 
-/// One day's change in a what-if request.
+/// One day's change in a what-if request (unknown fields are refused: a misspelt `promo`
+/// must not silently forecast the unchanged plan).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DayChange {
     date: String,
     promo: Option<bool>,
@@ -283,6 +285,7 @@ pub struct DayChange {
 
 /// Body of `POST /api/v1/stores/{id}/whatif`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WhatIfBody {
     changes: Vec<DayChange>,
 }

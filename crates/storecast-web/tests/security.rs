@@ -164,3 +164,23 @@ async fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
     let (code, _) = send(addr, get("/api/v1/stores", &app.admin)).await;
     assert_eq!(code, 429);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_not_cached_and_unknown_what_if_fields_are_refused() {
+    let app = common::app();
+    let addr = start(&app).await;
+    let (code, text) = send(addr, get("/api/v1/stores", &app.admin)).await;
+    assert_eq!(code, 200);
+    let lower = text.to_ascii_lowercase();
+    assert!(lower.contains("cache-control: no-store"), "{text}");
+    // A misspelt field would otherwise forecast the unchanged plan as if it were the change.
+    let body = r#"{"changes":[{"date":"2015-08-03","promotion":false}]}"#;
+    let req = format!(
+        "POST /api/v1/stores/1/whatif HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        app.admin,
+        body.len()
+    );
+    let (code, text) = send(addr, req).await;
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("promotion"), "{text}");
+}
