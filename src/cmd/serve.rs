@@ -20,7 +20,8 @@ const REPORTS: [(&str, &str, bool); 3] = [
     (
         "methodology",
         "Forecasting methodology: metric, validation, algorithm",
-        false,
+        // It names the hardest stores and scores small store types: chain figures.
+        true,
     ),
     ("analysis", "Statistical analysis for sales teams", true),
 ];

@@ -364,26 +364,40 @@ pub async fn chain_forecast(
 }
 
 /// `GET /api/v1/model`.
-pub async fn model(State(st): State<AppState>) -> Json<serde_json::Value> {
+pub async fn model(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Json<serde_json::Value> {
     let m = st.model.load();
     let a = m.artifact();
-    Json(serde_json::json!({
+    let mut body = serde_json::json!({
         "model_version": a.model_version,
         "trained_at": a.trained_at,
         "code_version": a.code_version,
-        "data_fingerprint": a.data_fingerprint,
         "train_start": a.train_start,
         "train_end": a.train_end,
-        "train_rows": a.train_rows,
-        "params": a.params,
-        "scale": a.scale,
-        "folds": a.folds,
-        "scores": a.scores,
-        "coverage": a.coverage,
         "features": a.features,
         "drivers": a.drivers,
         "explanations_ready": m.explanations.is_ready(),
-    }))
+    });
+    // Scores and coverage by store type and fold are chain figures: on a small chain a type
+    // can be one store. Store-scoped viewers get the model's identity only.
+    if caller.role.can_view_chain() {
+        if let Some(o) = body.as_object_mut() {
+            for (k, v) in [
+                ("data_fingerprint", serde_json::json!(a.data_fingerprint)),
+                ("train_rows", serde_json::json!(a.train_rows)),
+                ("params", serde_json::json!(a.params)),
+                ("scale", serde_json::json!(a.scale)),
+                ("folds", serde_json::json!(a.folds)),
+                ("scores", serde_json::json!(a.scores)),
+                ("coverage", serde_json::json!(a.coverage)),
+            ] {
+                o.insert(k.into(), v);
+            }
+        }
+    }
+    Json(body)
 }
 
 /// `GET /api/v1/validation`.

@@ -175,11 +175,76 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-/// Binds `addr` and serves until the process is stopped.
+/// Limits on connections: what keeps slow or idle clients from holding the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// A client that has not sent a whole request header in this time is disconnected
+    /// (also between requests on a kept-alive connection).
+    pub header_timeout: Duration,
+    /// Open connections at most; further ones are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// Serves on `listener` until the process is stopped, with the default [`ConnLimits`].
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .await
+    serve_with(state, listener, ConnLimits::default()).await
+}
+
+/// Serves on `listener` with `limits`: each connection runs hyper's HTTP/1 server with a
+/// header-read timeout, behind a cap on open connections; the peer address reaches the
+/// handlers as `ConnectInfo` (the authentication throttle keys on it).
+pub async fn serve_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    limits: ConnLimits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = router(state);
+    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: log, breathe, go on.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "connection refused: too many open connections");
+            drop(stream);
+            continue;
+        };
+        let svc = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                r
+            },
+        );
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(
+                    TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(svc),
+                )
+                .await;
+            if let Err(e) = conn {
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
 }

@@ -23,7 +23,7 @@ pub fn document() -> serde_json::Value {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["changes"], "properties": {"changes": {"type": "array", "minItems": 1, "maxItems": 62, "items": {"type": "object", "required": ["date"], "properties": {"date": {"type": "string", "format": "date"}, "promo": {"type": "boolean"}, "open": {"type": "boolean"}, "school_holiday": {"type": "boolean"}, "state_holiday": {"type": "string", "enum": ["0", "a", "b", "c"]}}}}}}}}},
                 "responses": {"200": ok("delta in € and % with the change by driver"), "400": err, "403": err, "404": err}}},
             "/api/v1/chain/forecast": {"get": {"summary": "Chain and store-type daily totals with intervals", "responses": {"200": ok("totals"), "403": err}}},
-            "/api/v1/model": {"get": {"summary": "Model version, training data fingerprint, backtest metrics, coverage", "responses": {"200": ok("model")}}},
+            "/api/v1/model": {"get": {"summary": "Model version and features; training data fingerprint, backtest metrics and coverage for directors and admins", "responses": {"200": ok("model")}}},
             "/api/v1/validation": {"get": {"summary": "The data quality report", "responses": {"200": ok("report"), "403": err}}},
             "/api/v1/analysis": {"get": {"summary": "The statistical analysis findings", "responses": {"200": ok("analysis"), "403": err, "404": err}}}
         }

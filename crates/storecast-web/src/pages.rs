@@ -381,11 +381,13 @@ fn model_label(model: &str) -> &'static str {
     }
 }
 
-/// `GET /model`.
+/// `GET /model`: directors and admins (its scores by store type and fold would show a
+/// single store's figures wherever a type holds few stores).
 pub async fn model(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Html<String>, AppError> {
+    caller.require_chain()?;
     let m = st.model.load();
     let a = m.artifact();
     let last = a.folds.len();

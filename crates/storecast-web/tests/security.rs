@@ -184,3 +184,116 @@ async fn answers_are_not_cached_and_unknown_what_if_fields_are_refused() {
     assert_eq!(code, 400, "{text}");
     assert!(text.contains("promotion"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_manager_sees_no_chain_figures_of_the_model() {
+    // Before: /model and /api/v1/model showed scores by store type and fold to a viewer (on a
+    // small chain a store type is one store: its row is that store's figures).
+    let app = common::app();
+    let addr = start(&app).await;
+    let page = |token: &str| {
+        format!("GET /model HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: storecast_token={token}\r\nConnection: close\r\n\r\n")
+    };
+    let (code, _) = send(addr, page(&app.viewer1)).await;
+    assert_eq!(code, 403);
+    let (code, _) = send(addr, page(&app.director)).await;
+    assert_eq!(code, 200);
+    let body_of = |text: &str| text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    let (code, text) = send(addr, get("/api/v1/model", &app.viewer1)).await;
+    assert_eq!(code, 200);
+    let viewer: serde_json::Value = serde_json::from_str(&body_of(&text)).expect("json");
+    for key in [
+        "scores",
+        "coverage",
+        "folds",
+        "train_rows",
+        "data_fingerprint",
+    ] {
+        assert!(viewer.get(key).is_none(), "a viewer sees {key}");
+    }
+    assert!(viewer.get("model_version").is_some());
+    let (_, text) = send(addr, get("/api/v1/model", &app.director)).await;
+    let director: serde_json::Value = serde_json::from_str(&body_of(&text)).expect("json");
+    assert!(director.get("scores").is_some_and(|s| s.is_array()));
+}
+
+/// Whether the server closed `s` within `within` (EOF or reset on read).
+fn closed_within(s: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read;
+    s.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_connections_are_capped() {
+    // Before: 200 connections sending half a request header were all still open after 65 s.
+    let app = common::app();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let limits = storecast_web::ConnLimits {
+        header_timeout: Duration::from_secs(1),
+        max_connections: 150,
+    };
+    let state = app.state.clone();
+    tokio::spawn(async move { storecast_web::serve_with(state, listener, limits).await });
+    let admin = app.admin.clone();
+    let (slow_closed, over_cap_closed, fresh) = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut slow: Vec<std::net::TcpStream> = (0..200)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(addr).expect("connect");
+                s.write_all(b"GET /api/v1/stores HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                    .expect("half a header");
+                s
+            })
+            .collect();
+        // Beyond the cap of 150 the server closes at once; the rest within the header timeout.
+        let over_cap = slow
+            .iter_mut()
+            .skip(150)
+            .map(|s| closed_within(s, Duration::from_millis(500)))
+            .filter(|c| *c)
+            .count();
+        let closed = slow
+            .iter_mut()
+            .take(150)
+            .map(|s| closed_within(s, Duration::from_secs(5)))
+            .filter(|c| *c)
+            .count();
+        // The server still answers a normal client afterwards.
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(
+            format!("GET /api/v1/stores HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {admin}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .expect("write");
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut s, &mut out).expect("read");
+        (closed, over_cap, out.starts_with("HTTP/1.1 200"))
+    })
+    .await
+    .expect("joins");
+    assert_eq!(
+        over_cap_closed, 50,
+        "connections over the cap are closed at once"
+    );
+    assert_eq!(
+        slow_closed, 150,
+        "half-open connections are closed after the header timeout"
+    );
+    assert!(fresh, "a normal request is still served");
+}
