@@ -251,7 +251,7 @@ pub fn cookie<'a>(req: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str>
         .map(|(_, v)| v)
 }
 
-/// Authenticates every request except the public ones (sign-in, assets, health, metrics).
+/// Authenticates every request except the public ones (sign-in, assets, health).
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let client = req
         .extensions()
@@ -262,13 +262,13 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     let public = path == "/login"
         || path.starts_with("/assets/")
         || path == "/healthz"
-        || path == "/metrics"
         || path == "/favicon.ico"
         || path == "/api/v1/openapi.json";
     if public {
         return next.run(req).await;
     }
-    let is_api = path.starts_with("/api/");
+    // Machine clients (the API, a metrics scraper) get 401; browsers go to the sign-in page.
+    let is_api = path.starts_with("/api/") || path == "/metrics";
     if !state.auth_required {
         req.extensions_mut().insert(Caller {
             name: "local".into(),

@@ -83,12 +83,18 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
     resp
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
-    (
+/// `GET /metrics`: Prometheus text, for an admin token (a scraper's `bearer_token`): the
+/// counters show who uses what, when, and the monitor's figures per store type.
+async fn metrics_text(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<auth::Caller>,
+) -> Result<Response, error::AppError> {
+    caller.require_admin()?;
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }
 
 async fn health() -> &'static str {
@@ -142,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(middleware::from_fn(error::json_rejections))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

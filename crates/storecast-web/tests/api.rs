@@ -179,7 +179,12 @@ async fn headers_openapi_csv_metrics_and_csrf() {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv")));
     assert_eq!(body.lines().count(), 43, "header + 42 days");
-    let (s, _, body) = call(&app, "GET", "/metrics", None, None).await;
+    // Metrics are for an admin token (a Prometheus scraper's bearer token), not for anyone.
+    let (s, _, _) = call(&app, "GET", "/metrics", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = call(&app, "GET", "/metrics", Some(&app.viewer1), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, body) = call(&app, "GET", "/metrics", a, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("storecast_http_requests_total"), "{body}");
     // A cookie-authenticated POST without the CSRF header is refused.

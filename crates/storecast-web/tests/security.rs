@@ -297,3 +297,44 @@ async fn slow_clients_are_cut_off_and_connections_are_capped() {
     );
     assert!(fresh, "a normal request is still served");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_rejections_are_answered_as_json_and_metrics_need_an_admin() {
+    let app = common::app();
+    let addr = start(&app).await;
+    let json_error = |text: &str| -> serde_json::Value {
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{text}"
+        );
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    };
+    // A body over the 64 KiB limit.
+    let big = format!(r#"{{"changes":[],"pad":"{}"}}"#, "x".repeat(100 * 1024));
+    let req = format!(
+        "POST /api/v1/stores/1/whatif HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{big}",
+        app.admin,
+        big.len()
+    );
+    let (code, text) = send(addr, req).await;
+    assert_eq!(code, 413);
+    assert_eq!(json_error(&text)["status"], 413);
+    // A query that does not parse.
+    let (code, text) = send(addr, get("/api/v1/stores/1/history?days=many", &app.admin)).await;
+    assert_eq!(code, 400);
+    assert!(json_error(&text)["error"].is_string());
+    // Metrics: not for anonymous clients nor store managers.
+    let (code, _) = send(
+        addr,
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".to_string(),
+    )
+    .await;
+    assert_eq!(code, 401);
+    let (code, _) = send(addr, get("/metrics", &app.viewer1)).await;
+    assert_eq!(code, 403);
+    let (code, text) = send(addr, get("/metrics", &app.admin)).await;
+    assert_eq!(code, 200);
+    assert!(text.contains("storecast_http_requests_total"));
+}
