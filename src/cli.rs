@@ -192,29 +192,15 @@ pub enum Command {
     },
     /// Manage users and their access tokens (stored hashed).
     Users {
-        /// Database.
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "STORECAST_DB",
-            default_value = "storecast.db",
-            global = true
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
         #[command(subcommand)]
         what: UsersCommand,
     },
     /// The tamper-evident audit log: show it, or verify its hash chain.
     Audit {
-        /// Database.
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "STORECAST_DB",
-            default_value = "storecast.db",
-            global = true
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
         #[command(subcommand)]
         what: AuditCommand,
     },
@@ -393,12 +379,20 @@ pub enum UsersCommand {
         /// User name.
         name: String,
     },
-    /// Show the audit log.
-    Audit {
-        /// Entries.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-    },
+}
+
+/// The operations database (`--db`, `$STORECAST_DB`).
+#[derive(Debug, Clone, Args)]
+pub struct DbArg {
+    /// Database.
+    #[arg(
+        long = "db",
+        value_name = "FILE",
+        env = "STORECAST_DB",
+        default_value = "storecast.db",
+        global = true
+    )]
+    pub path: PathBuf,
 }
 
 /// `storecast audit ...`

@@ -95,8 +95,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             addr,
             no_serve,
         } => serve::demo(&data, &out, &addr, no_serve),
-        Command::Users { db, what } => ops::users(&db, what),
-        Command::Audit { db, what } => ops::audit(&db, what),
+        Command::Users { db, what } => ops::users(&db.path, what),
+        Command::Audit { db, what } => ops::audit(&db.path, what),
         Command::Models { registry, db, what } => ops::models(&registry, &db, what),
         Command::Ingest { data, file, db } => ops::ingest(&data, &file, &db),
         Command::Monitor { ops: o, json, prom } => {

@@ -67,14 +67,6 @@ pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
             let u = store.revoke_user(&actor(), &name)?;
             println!("revoked {}", u.name);
         }
-        UsersCommand::Audit { limit } => {
-            for e in store.audit_log(limit)? {
-                println!(
-                    "{} {:<12} {:<22} {:<24} {}",
-                    e.at, e.actor, e.action, e.target, e.details
-                );
-            }
-        }
     }
     Ok(ExitCode::SUCCESS)
 }
