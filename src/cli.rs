@@ -234,14 +234,12 @@ pub enum Command {
         /// The file of actuals.
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
-        /// Database.
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "STORECAST_DB",
-            default_value = "storecast.db"
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+        /// Store rows the plausibility check refuses (a date far from the history and today,
+        /// sales far above the store's range), for this reason (written to the audit log).
+        #[arg(long, value_name = "REASON")]
+        accept_implausible: Option<String>,
     },
     /// Live accuracy of issued forecasts, input drift and error drift; records alerts.
     Monitor {

@@ -98,7 +98,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Users { db, what } => ops::users(&db.path, what),
         Command::Audit { db, what } => ops::audit(&db.path, what),
         Command::Models { registry, db, what } => ops::models(&registry, &db, what),
-        Command::Ingest { data, file, db } => ops::ingest(&data, &file, &db),
+        Command::Ingest {
+            data,
+            file,
+            db,
+            accept_implausible,
+        } => ops::ingest(&data, &file, &db.path, accept_implausible),
         Command::Monitor { ops: o, json, prom } => {
             ops::monitor(&o, json.as_deref(), prom.as_deref())
         }

@@ -187,14 +187,34 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn ingest(data: &DataArgs, file: &Path, db: &Path) -> Result<ExitCode> {
+pub fn ingest(
+    data: &DataArgs,
+    file: &Path,
+    db: &Path,
+    accept_implausible: Option<String>,
+) -> Result<ExitCode> {
     let chain = crate::input::load(data)?.data;
     let store = open_db(db)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file
         .file_name()
         .map_or("actuals.csv".into(), |n| n.to_string_lossy().into_owned());
-    match store.ingest_csv(&bytes, &name, &actor(), &chain.stores) {
+    let options = storecast_store::IngestOptions { accept_implausible };
+    let result = store.ingest_csv_with(&bytes, &name, &actor(), &chain.stores, &options);
+    if let Err(e) = &result {
+        if !matches!(e, IngestError::Store(_)) {
+            // A refusal is an event too: who tried to write what, and why it was refused.
+            store
+                .audit(
+                    &actor(),
+                    "ingest.refused",
+                    &name,
+                    serde_json::json!({"error": e.to_string()}),
+                )
+                .context("auditing the refused ingestion")?;
+        }
+    }
+    match result {
         Ok(o) => {
             println!(
                 "{}: {} rows, {} new, {} already stored (unchanged)",

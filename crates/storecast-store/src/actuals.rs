@@ -11,7 +11,7 @@
 //! so a retried upload is always safe.
 
 use crate::audit::{self, actions};
-use crate::error::{Conflict, IngestError, StoreError};
+use crate::error::{Conflict, Implausible, IngestError, StoreError};
 use crate::Store;
 use chrono::NaiveDate;
 use rusqlite::types::Type;
@@ -190,13 +190,37 @@ impl Store {
         actor: &str,
         stores: &StoreTable,
     ) -> Result<IngestOutcome, IngestError> {
+        self.ingest_csv_with(bytes, file_name, actor, stores, &IngestOptions::default())
+    }
+
+    /// [`Store::ingest_csv`] with options (accepting implausible rows, with a reason).
+    pub fn ingest_csv_with(
+        &self,
+        bytes: &[u8],
+        file_name: &str,
+        actor: &str,
+        stores: &StoreTable,
+        options: &IngestOptions,
+    ) -> Result<IngestOutcome, IngestError> {
         if actor.trim().is_empty() {
             return Err(StoreError::InvalidInput("ingestion needs an actor".into()).into());
         }
         let sha256 = hex(&Sha256::digest(bytes));
         let (history, report) = check_file(bytes, file_name, stores)?;
         let n = history.len();
+        let accepted = options
+            .accept_implausible
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
         self.write(|tx| {
+            let odd = implausible_rows(tx, &history, chrono::Utc::now().date_naive())?;
+            if !odd.is_empty() && accepted.is_none() {
+                return Err(IngestError::Implausible {
+                    file: file_name.to_string(),
+                    rows: odd,
+                });
+            }
             // Classify every row first: nothing is written unless the whole file is consistent.
             let mut new_rows = Vec::new();
             let mut conflicts = Vec::new();
@@ -267,6 +291,7 @@ impl Store {
                     "dates": dates,
                     "stores": history.store_ids().len(),
                     "warnings": report.summary.warnings,
+                    "implausible_accepted": accepted.map(|reason| json!({"rows": odd.len(), "reason": reason})),
                 }),
             )?;
             Ok(IngestOutcome {
@@ -377,4 +402,91 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+/// Options of an ingestion.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Store rows the plausibility check refuses, for this reason (audited).
+    pub accept_implausible: Option<String>,
+}
+
+/// Sales of one day above this are not a drugstore's (the chain's record is about 41,500 €).
+pub const MAX_DAY_SALES: i32 = 1_000_000;
+
+/// A store's sales are implausible above this multiple of its 99th percentile of stored open
+/// days (with at least [`PLAUSIBLE_MIN_DAYS`] of them).
+pub const PLAUSIBLE_SALES_FACTOR: f64 = 5.0;
+
+/// Stored open days a store needs before its own range is used.
+pub const PLAUSIBLE_MIN_DAYS: usize = 30;
+
+/// Rows of `history` that are not plausible actuals: dated after tomorrow, or more than 400
+/// days before the first stored actual (25 years before today when none is stored), or with
+/// sales above [`MAX_DAY_SALES`] or far above the store's stored range.
+fn implausible_rows(
+    tx: &Connection,
+    history: &SalesHistory,
+    today: NaiveDate,
+) -> Result<Vec<Implausible>, StoreError> {
+    let first: Option<String> = tx.query_row("SELECT min(date) FROM actuals", [], |r| r.get(0))?;
+    let earliest = first
+        .and_then(|d| d.parse::<NaiveDate>().ok())
+        .map_or(today - chrono::Duration::days(25 * 365), |d| {
+            d - chrono::Duration::days(400)
+        });
+    let latest = today + chrono::Duration::days(1);
+    let mut caps: std::collections::HashMap<u16, f64> = Default::default();
+    let mut out = Vec::new();
+    for i in 0..history.len() {
+        let r = history.row(i);
+        let mut why = Vec::new();
+        if r.date > latest || r.date < earliest {
+            why.push(format!("date outside {earliest} .. {latest}"));
+        }
+        if r.sales > MAX_DAY_SALES {
+            why.push(format!("sales {} above {MAX_DAY_SALES}", r.sales));
+        } else if r.sales > 0 {
+            let cap = match caps.get(&r.store) {
+                Some(c) => *c,
+                None => {
+                    let c = store_cap(tx, r.store)?;
+                    caps.insert(r.store, c);
+                    c
+                }
+            };
+            if f64::from(r.sales) > cap {
+                why.push(format!(
+                    "sales {} above {PLAUSIBLE_SALES_FACTOR} x the store's 99th percentile ({:.0})",
+                    r.sales,
+                    cap / PLAUSIBLE_SALES_FACTOR
+                ));
+            }
+        }
+        if !why.is_empty() {
+            out.push(Implausible {
+                line: history.line[i],
+                store: r.store,
+                date: r.date,
+                why: why.join("; "),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The highest plausible sales of a store: [`PLAUSIBLE_SALES_FACTOR`] × its 99th percentile
+/// of stored open days, or [`MAX_DAY_SALES`] with too few of them.
+fn store_cap(tx: &Connection, store: u16) -> Result<f64, StoreError> {
+    let mut stmt =
+        tx.prepare_cached("SELECT sales FROM actuals WHERE store = ?1 AND open = 1 AND sales > 0")?;
+    let mut sales: Vec<i64> = stmt
+        .query_map([store], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if sales.len() < PLAUSIBLE_MIN_DAYS {
+        return Ok(f64::from(MAX_DAY_SALES));
+    }
+    sales.sort_unstable();
+    let p99 = sales[(sales.len() - 1) * 99 / 100] as f64;
+    Ok((p99 * PLAUSIBLE_SALES_FACTOR).min(f64::from(MAX_DAY_SALES)))
 }

@@ -66,6 +66,29 @@ pub enum StoreError {
     Key(#[from] crate::keys::KeyError),
 }
 
+/// One row of an incoming file that is not plausible as an actual.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Implausible {
+    /// 1-based line in the incoming file.
+    pub line: u32,
+    /// Store id.
+    pub store: u16,
+    /// Date of the row.
+    pub date: chrono::NaiveDate,
+    /// What is implausible.
+    pub why: String,
+}
+
+impl std::fmt::Display for Implausible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: store {} on {}: {}",
+            self.line, self.store, self.date, self.why
+        )
+    }
+}
+
 /// One row of an incoming file that contradicts a row already stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
@@ -125,6 +148,15 @@ pub enum IngestError {
         blocking_rules: Vec<String>,
         /// The full validation report (file + store table in use).
         report: Box<ValidationReport>,
+    },
+    /// Some rows are not plausible actuals (a date far from the history and today, sales far
+    /// above the store's range): refused unless accepted with a reason.
+    #[error("{file}: refused, nothing written: {} implausible row(s) (to store them anyway, give a reason: `ingest --accept-implausible REASON`); first: {}", rows.len(), rows.first().map(ToString::to_string).unwrap_or_default())]
+    Implausible {
+        /// File name as given.
+        file: String,
+        /// Every implausible row, in file order.
+        rows: Vec<Implausible>,
     },
     /// Some rows have the same store and date as stored rows but different values.
     #[error("{file}: refused, nothing written: {} row(s) contradict stored actuals; first: {}", conflicts.len(), conflicts.first().map(ToString::to_string).unwrap_or_default())]

@@ -23,12 +23,12 @@ pub mod keys;
 pub mod registry;
 pub mod users;
 
-pub use actuals::{IngestOutcome, Ingestion};
+pub use actuals::{IngestOptions, IngestOutcome, Ingestion};
 pub use alerts::{Alert, NewAlert};
 pub use audit::AuditEntry;
 pub use audit::{AuditVerification, AuditedError, BadRow};
 pub use db::Store;
-pub use error::{Conflict, IngestError, RegistryError, StoreError};
+pub use error::{Conflict, Implausible, IngestError, RegistryError, StoreError};
 pub use forecasts::{ForecastRow, ForecastVsActual, RecordOutcome};
 pub use keys::Key;
 pub use registry::{HistoryEntry, Registered, Registry, Switch, VersionInfo};

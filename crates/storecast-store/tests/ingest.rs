@@ -296,3 +296,58 @@ fn actuals_fingerprint_depends_on_content_not_delivery() {
         b.actuals_fingerprint().expect("fb")
     );
 }
+
+#[test]
+fn implausible_actuals_are_refused_unless_accepted_with_a_reason() {
+    // Before: a one-row file dated 2099-01-01 (or 1900-01-01, or sales 2,147,483,647) was
+    // stored for good, and every later retrain backtested on the years up to it.
+    let (_dir, db, store) = fresh();
+    store
+        .ingest_csv(
+            train_csv(&[1, 2], date(2015, 5, 1), 60).as_bytes(),
+            "history.csv",
+            "steward",
+            &stores(),
+        )
+        .expect("a plausible history");
+    let before = dump_all(&db);
+    let one_row = |line: String| {
+        format!(
+            "{}\n{line}\n",
+            train_csv(&[1], date(2015, 1, 1), 0).trim_end()
+        )
+    };
+    let attacks = [
+        one_row("1,4,2099-01-01,5000,500,1,0,0,0".into()),
+        one_row("1,1,1900-01-01,5000,500,1,0,0,0".into()),
+        one_row("1,3,2015-07-01,2147483647,500,1,0,0,0".into()),
+        // Within MAX_DAY_SALES, but 10 x what store 1 ever sold.
+        one_row("1,3,2015-07-01,60000,500,1,0,0,0".into()),
+    ];
+    for file in &attacks {
+        match store.ingest_csv(file.as_bytes(), "odd.csv", "steward", &stores()) {
+            Err(IngestError::Implausible { file, rows }) => {
+                assert_eq!(file, "odd.csv");
+                assert_eq!(rows.len(), 1);
+                assert_eq!(rows[0].line, 2, "{}", rows[0]);
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+    assert_eq!(dump_all(&db), before, "a refused file writes nothing");
+    // Accepted with a reason: stored, and the reason is in the audit log.
+    let options = storecast_store::IngestOptions {
+        accept_implausible: Some("store 1 sold its fittings on 2015-07-01".into()),
+    };
+    store
+        .ingest_csv_with(
+            attacks[3].as_bytes(),
+            "odd.csv",
+            "steward",
+            &stores(),
+            &options,
+        )
+        .expect("accepted with a reason");
+    let audit = dump(&db, "audit").join("\n");
+    assert!(audit.contains("sold its fittings"), "{audit}");
+}
