@@ -251,6 +251,22 @@ pub fn cookie<'a>(req: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str>
         .map(|(_, v)| v)
 }
 
+/// Whether the `Host` header names this machine's loopback (`127.0.0.1`, `localhost`,
+/// `[::1]`, with or without a port).
+pub fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "127.0.0.1" | "localhost" | "::1"
+    )
+}
+
 /// Authenticates every request except the public ones (sign-in, assets, health).
 pub async fn middleware(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let client = req
@@ -270,6 +286,14 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     // Machine clients (the API, a metrics scraper) get 401; browsers go to the sign-in page.
     let is_api = path.starts_with("/api/") || path == "/metrics";
     if !state.auth_required {
+        // Without authentication the app trusts the machine it runs on: a page of another
+        // site that resolves its name to 127.0.0.1 (DNS rebinding) must not reach it.
+        if !loopback_host(req.headers()) {
+            return AppError::Forbidden(
+                "without authentication only http://127.0.0.1 or http://localhost is served".into(),
+            )
+            .into_response();
+        }
         req.extensions_mut().insert(Caller {
             name: "local".into(),
             role: Role::Admin,

@@ -338,3 +338,27 @@ async fn framework_rejections_are_answered_as_json_and_metrics_need_an_admin() {
     assert_eq!(code, 200);
     assert!(text.contains("storecast_http_requests_total"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_authentication_only_a_loopback_host_is_served() {
+    // DNS rebinding: a page of evil.example resolving its name to 127.0.0.1 would otherwise
+    // read a `--no-auth` app as the local admin.
+    let mut app = common::app();
+    app.state.auth_required = false;
+    let addr = start(&app).await;
+    let with_host = |host: &str| {
+        format!("GET /api/v1/stores HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+    };
+    let (code, _) = send(addr, with_host("evil.example")).await;
+    assert_eq!(code, 403);
+    let (code, _) = send(addr, with_host("evil.example:8080")).await;
+    assert_eq!(code, 403);
+    for host in [
+        format!("127.0.0.1:{}", addr.port()),
+        "localhost".into(),
+        "[::1]:80".into(),
+    ] {
+        let (code, text) = send(addr, with_host(&host)).await;
+        assert_eq!(code, 200, "{host}: {text}");
+    }
+}
