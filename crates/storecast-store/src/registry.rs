@@ -22,10 +22,10 @@
 use crate::error::RegistryError;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use storecast_model::artifact::{ArtifactError, FORMAT_VERSION};
 use storecast_model::{ModelArtifact, FEATURE_DRIVERS, FEATURE_NAMES};
 
@@ -35,10 +35,6 @@ const HISTORY: &str = "HISTORY";
 const LOCK: &str = ".lock";
 /// How long a change waits for another process's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// A lock older than this is taken as left by a crash even where liveness cannot be checked.
-const LOCK_STALE: Duration = Duration::from_secs(120);
-/// An empty lock (its holder died before writing its pid) is stale after this.
-const LOCK_EMPTY_STALE: Duration = Duration::from_secs(2);
 
 /// One listed version.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,42 +159,12 @@ fn unique_suffix() -> String {
     )
 }
 
-/// Exclusive right to change the registry, released on drop.
+/// Exclusive right to change the registry: an OS advisory lock (`flock`) on the lock file,
+/// released when the file is closed — on drop, and by the kernel when the holder dies, so a
+/// crashed writer never leaves a lock to be guessed stale and two processes can never both
+/// take it over.
 struct LockGuard {
-    path: PathBuf,
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
-    }
-}
-
-/// Whether the lock at `path` was left by a process that is gone.
-fn lock_is_stale(path: &Path) -> bool {
-    let mut text = String::new();
-    let pid = File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .ok()
-        .and_then(|_| text.trim().parse::<u32>().ok());
-    let proc_fs = Path::new("/proc/self");
-    if let (Some(pid), true) = (pid, proc_fs.exists()) {
-        if !Path::new("/proc").join(pid.to_string()).exists() {
-            return true;
-        }
-    }
-    let age = fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok());
-    // A live holder writes its pid right after creating the file: an empty lock that is not
-    // brand new was left by a crash between the two.
-    let limit = if pid.is_none() {
-        LOCK_EMPTY_STALE
-    } else {
-        LOCK_STALE
-    };
-    age.is_some_and(|a| a > limit)
+    _file: File,
 }
 
 impl Registry {
@@ -222,26 +188,23 @@ impl Registry {
 
     fn lock(&self) -> Result<LockGuard, RegistryError> {
         let path = self.dir.join(LOCK);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
         let start = Instant::now();
         loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    f.write_all(std::process::id().to_string().as_bytes())
-                        .and_then(|()| f.sync_all())
-                        .map_err(io(&path))?;
-                    return Ok(LockGuard { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    if lock_is_stale(&path) {
-                        let _ = fs::remove_file(&path);
-                        continue;
-                    }
+            match file.try_lock() {
+                Ok(()) => return Ok(LockGuard { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
                     if start.elapsed() > LOCK_WAIT {
                         return Err(RegistryError::Busy(path.display().to_string()));
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Err(e) => return Err(io(&path)(e)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
             }
         }
     }
@@ -607,5 +570,46 @@ mod tests {
             entry(ROLLBACK, "b"),
         ];
         assert_eq!(Registry::stack(&h), vec!["a", "b"]);
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    #[test]
+    fn a_lock_left_by_a_dead_writer_is_taken_by_exactly_one_process_at_a_time() {
+        // Before: two writers that both judged a dead writer's lock stale each removed it and
+        // created their own, and both went on holding "the" lock.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Arc::new(Registry::open(dir.path()).expect("open"));
+        let inside = Arc::new(AtomicUsize::new(0));
+        for _round in 0..10 {
+            // The dead writer's lock file: a pid that does not run, an old file.
+            fs::write(dir.path().join(LOCK), "999999999").expect("stale lock");
+            let barrier = Arc::new(Barrier::new(4));
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let (reg, inside, barrier) = (reg.clone(), inside.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        let _guard = reg.lock().expect("lock");
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        std::thread::sleep(Duration::from_millis(15));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        now
+                    })
+                })
+                .collect();
+            for h in handles {
+                assert_eq!(
+                    h.join().expect("joins"),
+                    1,
+                    "two holders of the lock at once"
+                );
+            }
+        }
     }
 }

@@ -9,11 +9,13 @@ use std::path::Path;
 use std::time::Duration;
 use storecast_store::{Registry, RegistryError};
 
+/// Dot-named leftovers in `dir` (temp files); `.lock`, the registry's lock file, is kept on
+/// purpose (its OS lock, not its existence, is what excludes writers).
 fn dotfiles(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .expect("read dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
+        .filter(|n| n.starts_with('.') && n != ".lock")
         .collect()
 }
 
