@@ -4,14 +4,11 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{header, StatusCode};
 use std::sync::{Arc, Mutex};
 use storecast_explain::Lookup;
 use storecast_web::state::start_explanations;
 use storecast_web::{build_model_state, ModelState};
-use tower::ServiceExt;
 
 async fn call(
     app: &common::TestApp,
@@ -19,25 +16,7 @@ async fn call(
     uri: &str,
     body: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.unwrap_or("").to_string()))
-        .expect("request");
-    let resp = storecast_web::router(app.state.clone())
-        .oneshot(req)
-        .await
-        .expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    common::call(app, method, uri, Some(&app.admin), body).await
 }
 
 /// Runs the background precomputation to its end and returns its report line.

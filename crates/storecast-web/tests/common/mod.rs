@@ -108,3 +108,39 @@ pub fn app() -> TestApp {
         _dir: dir,
     }
 }
+
+/// One request through the router (no network), as the holder of `token`: status, headers,
+/// body text.
+pub async fn call(
+    app: &TestApp,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
+    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(axum::http::header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        req = req.header(axum::http::header::CONTENT_TYPE, "application/json");
+    }
+    let req = req
+        .body(axum::body::Body::from(body.unwrap_or("").to_string()))
+        .expect("request");
+    let router = storecast_web::router(app.state.clone());
+    let resp = tower::ServiceExt::oneshot(router, req)
+        .await
+        .expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
