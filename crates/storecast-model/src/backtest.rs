@@ -663,7 +663,6 @@ fn blend_and_score(result: &mut BacktestResult) {
     for (p, l) in result.predictions.iter_mut().zip(&all_logs) {
         let b = &fold_blends[p.fold - 1];
         p.model_raw = b.raw(l);
-        p.model = b.forecast(l, p.store_type.index());
     }
     // The single-number correction of the blended forecast (reported beside the blend).
     let tune_scale = |keep: &dyn Fn(usize) -> bool| {

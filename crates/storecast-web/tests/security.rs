@@ -44,6 +44,13 @@ fn get(path: &str, token: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
 }
 
+fn post_json(path: &str, token: &str, body: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
 fn resident_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -175,11 +182,7 @@ async fn answers_are_not_cached_and_unknown_what_if_fields_are_refused() {
     assert!(lower.contains("cache-control: no-store"), "{text}");
     // A misspelt field would otherwise forecast the unchanged plan as if it were the change.
     let body = r#"{"changes":[{"date":"2015-08-03","promotion":false}]}"#;
-    let req = format!(
-        "POST /api/v1/stores/1/whatif HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        app.admin,
-        body.len()
-    );
+    let req = post_json("/api/v1/stores/1/whatif", &app.admin, body);
     let (code, text) = send(addr, req).await;
     assert_eq!(code, 400, "{text}");
     assert!(text.contains("promotion"), "{text}");
@@ -313,11 +316,7 @@ async fn framework_rejections_are_answered_as_json_and_metrics_need_an_admin() {
     };
     // A body over the 64 KiB limit.
     let big = format!(r#"{{"changes":[],"pad":"{}"}}"#, "x".repeat(100 * 1024));
-    let req = format!(
-        "POST /api/v1/stores/1/whatif HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{big}",
-        app.admin,
-        big.len()
-    );
+    let req = post_json("/api/v1/stores/1/whatif", &app.admin, &big);
     let (code, text) = send(addr, req).await;
     assert_eq!(code, 413);
     assert_eq!(json_error(&text)["status"], 413);
