@@ -1,5 +1,8 @@
 //! Command-line flags (clap derive). Flags are checked here; the commands receive typed values.
 
+/// The model registry's default directory.
+pub const REGISTRY_DIR: &str = "models/registry";
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -72,6 +75,10 @@ pub enum Command {
         /// Where to write the model artifact.
         #[arg(long, value_name = "MODEL", default_value = "models/model.json")]
         out: PathBuf,
+        /// The registry whose key signs the artifact (`serve` and `models register` accept
+        /// only artifacts signed by their registry).
+        #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR)]
+        registry: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
     },
@@ -210,7 +217,7 @@ pub enum Command {
         #[arg(
             long,
             value_name = "DIR",
-            default_value = "models/registry",
+            default_value = REGISTRY_DIR,
             global = true
         )]
         registry: PathBuf,
@@ -274,7 +281,7 @@ pub struct OpsArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Registry directory.
-    #[arg(long, value_name = "DIR", default_value = "models/registry")]
+    #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR)]
     pub registry: PathBuf,
     /// Database.
     #[arg(
@@ -309,7 +316,7 @@ pub struct AppArgs {
     #[arg(long, value_name = "MODEL", env = "STORECAST_MODEL")]
     pub model: Option<PathBuf>,
     /// Model registry directory.
-    #[arg(long, value_name = "DIR", default_value = "models/registry")]
+    #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR)]
     pub registry: PathBuf,
     /// SQLite database (users, audit, forecasts, actuals).
     #[arg(
@@ -335,6 +342,11 @@ pub struct AppArgs {
     /// Directory of the precomputed explanations cache (default: next to the model file).
     #[arg(long, value_name = "DIR")]
     pub explain_cache: Option<PathBuf>,
+    /// Browsers reach the app through an HTTPS reverse proxy (nginx, Caddy) that terminates
+    /// TLS and forwards to `--addr`: session cookies become `Secure` with the `__Host-`
+    /// prefix and every answer carries `Strict-Transport-Security`.
+    #[arg(long)]
+    pub https_proxy: bool,
 }
 
 /// Model settings shared by train and backtest.
@@ -369,6 +381,10 @@ pub enum UsersCommand {
         /// Stores a viewer may see (comma separated).
         #[arg(long, value_delimiter = ',')]
         stores: Vec<u16>,
+        /// When the token stops working: a number of days from now (`90d`) or a UTC date
+        /// (`2027-03-31`, the end of that day). Default: never.
+        #[arg(long, value_name = "90d|DATE", value_parser = parse_expiry)]
+        expires: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// List users.
     List,
@@ -424,6 +440,12 @@ pub enum ModelsCommand {
     },
     /// Return to the previously active version.
     Rollback,
+    /// Sign an artifact file with the registry's key (a model trained before artifacts were
+    /// signed, or elsewhere and reviewed); audited.
+    Sign {
+        /// Artifact file (rewritten in place with its signature).
+        file: PathBuf,
+    },
 }
 
 fn on_off(s: &str) -> Result<bool, String> {
@@ -515,4 +537,26 @@ pub struct ServeBenchArgs {
     /// Directory of the explanation cache (passed to `serve --explain-cache`).
     #[arg(long, value_name = "DIR")]
     pub explain_cache: Option<PathBuf>,
+}
+
+/// `--expires`: `Nd` days from now, or a date (the token works through the end of that day, UTC).
+fn parse_expiry(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let now = chrono::Utc::now();
+    let at = if let Some(days) = text.strip_suffix('d') {
+        let n: i64 = days
+            .parse()
+            .map_err(|_| format!("{text:?}: expected a number of days like 90d"))?;
+        now + chrono::Duration::days(n)
+    } else {
+        let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| format!("{text:?}: expected 90d or a date like 2027-03-31"))?;
+        (d + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .ok_or_else(|| format!("{text:?}: not a date"))?
+    };
+    if at <= now {
+        return Err(format!("{text:?} is not in the future"));
+    }
+    Ok(at)
 }

@@ -191,6 +191,7 @@ fn a_registry_change_whose_audit_row_cannot_be_written_is_refused() {
         "--out",
         &p("chain"),
     ]);
+    let (reg, db) = (p("registry"), p("ops.db"));
     for (trees, out) in [("15", "a.json"), ("16", "b.json")] {
         run(&[
             "train",
@@ -202,9 +203,27 @@ fn a_registry_change_whose_audit_row_cannot_be_written_is_refused() {
             trees,
             "--out",
             &p(out),
+            "--registry",
+            &reg,
         ]);
     }
-    let (reg, db) = (p("registry"), p("ops.db"));
+    // A model signed by another registry's key (trained elsewhere) is refused, and audited.
+    let out = storecast(
+        &[
+            "models",
+            "register",
+            &p("a.json"),
+            "--registry",
+            &p("elsewhere"),
+            "--db",
+            &db,
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success(), "a foreign model was registered");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature does not verify"));
+    let log = run(&["audit", "show", "--db", &db]);
+    assert!(log.contains("model.register.refused"), "{log}");
     let version = |listing: &str, active: bool| -> Option<String> {
         listing
             .lines()
@@ -255,4 +274,50 @@ fn a_registry_change_whose_audit_row_cannot_be_written_is_refused() {
     assert_eq!(version(&listing, true), Some(first), "{listing}");
     let out = storecast(&["audit", "verify", "--db", &db], dir.path());
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn users_add_takes_a_token_expiry_and_refuses_one_in_the_past() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ops.db");
+    let db_s = db.to_str().unwrap_or_default();
+    let out = storecast(
+        &[
+            "users",
+            "add",
+            "temp",
+            "--role",
+            "director",
+            "--expires",
+            "30d",
+            "--db",
+            db_s,
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(", expires 20"));
+    let out = storecast(&["users", "list", "--db", db_s], dir.path());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("expires 20"));
+    for past in ["0d", "2001-01-01", "soon"] {
+        let out = storecast(
+            &[
+                "users",
+                "add",
+                "late",
+                "--role",
+                "admin",
+                "--expires",
+                past,
+                "--db",
+                db_s,
+            ],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "--expires {past} accepted");
+    }
 }

@@ -30,7 +30,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             no_quirks,
         } => synth::run(stores, seed, &out, !no_quirks),
-        Command::Train { data, out, model } => model::train(&data, &out, &model),
+        Command::Train {
+            data,
+            out,
+            registry,
+            model,
+        } => model::train(&data, &out, &registry, &model),
         Command::Backtest { data, out, model } => model::backtest(&data, &out, &model),
         Command::Report {
             data,

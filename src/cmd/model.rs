@@ -31,7 +31,7 @@ pub fn config(args: &ModelArgs) -> BacktestConfig {
 }
 
 /// A spinner that shows the backtest's progress events.
-fn progress_bar() -> (ProgressBar, impl FnMut(Progress)) {
+pub(crate) fn progress_bar() -> (ProgressBar, impl FnMut(Progress)) {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
@@ -143,13 +143,20 @@ pub fn print_table(bt: &BacktestResult) {
     }
 }
 
-pub fn train(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCode> {
+pub fn train(data: &DataArgs, out: &Path, registry: &Path, args: &ModelArgs) -> Result<ExitCode> {
     let t = Instant::now();
+    let registry = storecast_store::Registry::open(registry).with_context(|| {
+        format!(
+            "opening the registry {} (its key signs the model)",
+            registry.display()
+        )
+    })?;
     let chain = load_strict(data)?;
     let cfg = config(args);
     let (bar, mut cb) = progress_bar();
-    let trained = training::train(&chain, &cfg, &mut cb).context("training the model")?;
+    let mut trained = training::train(&chain, &cfg, &mut cb).context("training the model")?;
     bar.finish_and_clear();
+    registry.sign(&mut trained.artifact);
     print_table(&trained.backtest);
     for c in &trained.artifact.coverage {
         println!(
@@ -164,6 +171,7 @@ pub fn train(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCode> 
         .artifact
         .save(out)
         .with_context(|| format!("saving the model to {}", out.display()))?;
+    explain_ahead(&chain, &trained.artifact, out);
     for (step, s) in &trained.timings {
         println!("time {step:<16} {s:>7.1} s");
     }
@@ -178,6 +186,28 @@ pub fn train(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCode> 
         t.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the explanation table of the new model next to it, so `serve` starts in seconds on
+/// it (issue 18). A failure only costs the server the computation at its first start, so it is
+/// reported and training still succeeds.
+fn explain_ahead(chain: &ChainData, artifact: &ModelArtifact, out: &Path) {
+    if chain.requests.is_none() {
+        return;
+    }
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar.set_message("explaining every forecast row of the horizon for the app");
+    let line = storecast_web::state::precompute_explanations(chain, artifact.clone(), dir);
+    bar.finish_and_clear();
+    match line {
+        Ok(line) => println!("{line}"),
+        Err(e) => eprintln!("warning: explanations not precomputed ({e}); serve computes them"),
+    }
 }
 
 pub fn backtest(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCode> {

@@ -38,20 +38,28 @@ fn monitor_config(path: Option<&Path>) -> Result<MonitorConfig> {
 pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
     let store = open_db(db)?;
     match what {
-        UsersCommand::Add { name, role, stores } => {
+        UsersCommand::Add {
+            name,
+            role,
+            stores,
+            expires,
+        } => {
             let role = Role::parse(&role, &stores)?;
-            let (user, token) = store.add_user(&actor(), &name, role)?;
+            let (user, token) = store.add_user_expiring(&actor(), &name, role, expires)?;
             println!(
-                "created {} ({}); token (shown once, store it safely):\n{}",
+                "created {} ({}{}); token (shown once, store it safely):\n{}",
                 user.name,
                 user.role.kind(),
+                user.expires_at
+                    .as_deref()
+                    .map_or(String::new(), |e| format!(", expires {e}")),
                 token.expose()
             );
         }
         UsersCommand::List => {
             for u in store.list_users()? {
                 println!(
-                    "{:<20} {:<9} {:<20} created {}{}",
+                    "{:<20} {:<9} {:<20} created {}{}{}",
                     u.name,
                     u.role.kind(),
                     u.role
@@ -59,7 +67,9 @@ pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
                         .map_or("all stores".to_string(), |s| format!("stores {s:?}")),
                     u.created_at,
                     u.revoked_at
-                        .map_or(String::new(), |r| format!(", revoked {r}"))
+                        .map_or(String::new(), |r| format!(", revoked {r}")),
+                    u.expires_at
+                        .map_or(String::new(), |e| format!(", expires {e}"))
                 );
             }
         }
@@ -127,6 +137,17 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
         ModelsCommand::Register { file } => {
             let a = ModelArtifact::load(&file)?;
             let store = open_db(db)?;
+            if let Err(e) = reg.verify(&a) {
+                store
+                    .audit(
+                        &actor(),
+                        "model.register.refused",
+                        &a.model_version,
+                        serde_json::json!({"file": file.display().to_string(), "error": e.to_string()}),
+                    )
+                    .context("auditing the refused registration")?;
+                return Err(e).context(format!("registering {}", file.display()));
+            }
             let details = serde_json::json!({"file": file.display().to_string()});
             let r = store
                 .audited(
@@ -163,6 +184,25 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
                 "active model: {} (was {})",
                 s.to,
                 s.from.unwrap_or_else(|| "none".into())
+            );
+        }
+        ModelsCommand::Sign { file } => {
+            let mut a = ModelArtifact::load(&file)?;
+            let store = open_db(db)?;
+            reg.sign(&mut a);
+            store
+                .audited(
+                    &actor(),
+                    "model.sign",
+                    &a.model_version.clone(),
+                    serde_json::json!({"file": file.display().to_string(), "checksum": a.checksum}),
+                    || a.save(&file),
+                )
+                .context("signing")?;
+            println!(
+                "signed {} with the key of {}",
+                a.model_version,
+                registry.display()
             );
         }
         ModelsCommand::Rollback => {
@@ -331,7 +371,8 @@ pub fn retrain(ops: &OpsArgs, args: &ModelArgs) -> Result<ExitCode> {
     eprintln!("retraining on {} ingested rows", chain.history.len());
     let trained = training::train(&chain, &bt_cfg, &mut |_| {})?;
     crate::cmd::model::print_table(&trained.backtest);
-    let cand = trained.artifact;
+    let mut cand = trained.artifact;
+    reg.sign(&mut cand);
     let decision = match reg.current()? {
         None => storecast_monitor::decide_promotion(&cand, None, &cfg.promotion),
         Some((version, current)) => {

@@ -49,20 +49,19 @@ fn model_for(app: &AppArgs) -> Result<(ModelArtifact, PathBuf)> {
             .filter(|d| !d.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
+    let reg = Registry::open(&app.registry).context("opening the model registry")?;
     if let Some(path) = &app.model {
-        let a = ModelArtifact::load(path)
+        let a = reg
+            .open_file(path)
             .with_context(|| format!("loading the model {}", path.display()))?;
         return Ok((a, dir_of(path)));
     }
-    if app.registry.is_dir() {
-        let reg = Registry::open(&app.registry).context("opening the model registry")?;
-        if let Some((version, artifact)) = reg.current().context("reading the active model")? {
-            eprintln!("model: {version} (active in {})", app.registry.display());
-            return Ok((artifact, app.registry.clone()));
-        }
+    if let Some((version, artifact)) = reg.current().context("reading the active model")? {
+        eprintln!("model: {version} (active in {})", app.registry.display());
+        return Ok((artifact, app.registry.clone()));
     }
     let fallback = Path::new("models/model.json");
-    let a = ModelArtifact::load(fallback).with_context(|| {
+    let a = reg.open_file(fallback).with_context(|| {
         "no model: train one with `storecast train` (or pass --model, or promote one in the registry)".to_string()
     })?;
     Ok((a, dir_of(fallback)))
@@ -131,6 +130,10 @@ fn run_app(
         auth_required: !app.no_auth,
         heavy: Default::default(),
         throttle: Default::default(),
+        web: storecast_web::auth::WebSecurity {
+            https: app.https_proxy,
+            ..Default::default()
+        },
     };
     eprintln!("app ready in {:.1} s", t.elapsed().as_secs_f64());
     let cache_dir = app
@@ -226,9 +229,10 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
     );
     let model_path = out.join("model.json");
     let bt_path = out.join("backtest.json");
+    let registry = Registry::open(out.join("registry")).context("opening the registry")?;
     let reuse = ModelArtifact::load(&model_path)
         .ok()
-        .filter(|a| a.data_fingerprint == chain.fingerprint)
+        .filter(|a| a.data_fingerprint == chain.fingerprint && registry.verify(a).is_ok())
         .zip(
             std::fs::read(&bt_path)
                 .ok()
@@ -252,21 +256,16 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
                 members: 1,
             };
             let cfg = crate::cmd::model::config(&args);
-            let mut last = String::new();
-            let trained = training::train(&chain, &cfg, &mut |p| {
-                let msg = format!("{p:?}");
-                if msg != last {
-                    eprintln!("  {msg}");
-                    last = msg;
-                }
-            })?;
+            let (bar, mut cb) = crate::cmd::model::progress_bar();
+            let mut trained = training::train(&chain, &cfg, &mut cb)?;
+            bar.finish_and_clear();
+            registry.sign(&mut trained.artifact);
             crate::cmd::model::print_table(&trained.backtest);
             trained.artifact.save(&model_path)?;
             crate::cmd::write_file(&bt_path, &serde_json::to_vec(&trained.backtest)?)?;
             (trained.artifact, trained.backtest)
         }
     };
-    let registry = Registry::open(out.join("registry")).context("opening the registry")?;
     let reg = registry.register(&artifact)?;
     if registry.current_version()?.as_deref() != Some(reg.version.as_str()) {
         registry.promote(&reg.version)?;
@@ -360,6 +359,7 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         no_auth: false,
         monitor_prom: None,
         explain_cache: None,
+        https_proxy: false,
     };
     run_app(chain, report, artifact, out, &app)
 }

@@ -40,14 +40,10 @@ pub enum ArtifactError {
         source: serde_json::Error,
     },
     /// The checksum does not match the content.
-    #[error("{path}: checksum mismatch (file corrupted or edited): stored {stored}, computed {computed}")]
+    #[error("{path}: the content does not match its checksum (file corrupted or edited)")]
     Checksum {
         /// The file.
         path: String,
-        /// Stored checksum.
-        stored: String,
-        /// Computed checksum.
-        computed: String,
     },
     /// Written by an incompatible version.
     #[error("{path}: artifact format {found}, this build reads format {FORMAT_VERSION}")]
@@ -138,8 +134,12 @@ pub struct ModelArtifact {
     /// The other ensemble members and the blend.
     #[serde(default)]
     pub ensemble: EnsembleSpec,
-    /// SHA-256 of the artifact with this field empty.
+    /// SHA-256 of the artifact with this field empty and without `signature`.
     pub checksum: String,
+    /// HMAC-SHA-256 of `checksum` under the registry's signing key (set by
+    /// `Registry::sign`; checked on register and on load by the registry and the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl ModelArtifact {
@@ -168,6 +168,7 @@ impl ModelArtifact {
         let mut v = value.clone();
         if let Some(obj) = v.as_object_mut() {
             obj.insert("checksum".into(), serde_json::Value::String(String::new()));
+            obj.remove("signature");
         }
         let bytes = serde_json::to_vec(&v).unwrap_or_default();
         Sha256::digest(&bytes)
@@ -242,11 +243,7 @@ impl ModelArtifact {
             });
         }
         if computed != a.checksum {
-            return Err(ArtifactError::Checksum {
-                path: p,
-                stored: a.checksum,
-                computed,
-            });
+            return Err(ArtifactError::Checksum { path: p });
         }
         if a.features != FEATURE_NAMES || a.drivers != FEATURE_DRIVERS {
             return Err(ArtifactError::Features { path: p });

@@ -9,6 +9,12 @@
 //! numbers, 3.5× and 14× faster); LightGBM's booster is started only for a model they cannot
 //! read and as the reference they are tested against. A saved artifact predicts bit for bit
 //! what the freshly trained model predicted.
+//!
+//! LightGBM is not safe to run twice at once in one process: its thread count is OpenMP's
+//! process-wide setting, and two fits in parallel threads crash it now and then (seen in CI: a
+//! SIGSEGV when seven web tests trained their models at once). Every native call — building a
+//! dataset, training, loading a booster, predicting with it — holds [`NATIVE`], so concurrent
+//! callers queue instead of crashing. On 2 cores parallel fits would only oversubscribe anyway.
 
 use crate::flat::{FlatError, FlatForest};
 use crate::shap::Explainer;
@@ -17,6 +23,17 @@ use serde::{Deserialize, Serialize};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use thiserror::Error;
+
+/// Held across every call into LightGBM (see the module doc).
+static NATIVE: Mutex<()> = Mutex::new(());
+
+/// Takes the LightGBM lock; a panic of an earlier holder leaves no LightGBM state to protect,
+/// so a poisoned lock is taken as it is.
+fn native() -> std::sync::MutexGuard<'static, ()> {
+    NATIVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Errors from the boosting library or its thread.
 #[derive(Debug, Error)]
@@ -212,12 +229,14 @@ impl Gbdt {
                 features: n_features,
             });
         }
-        let mut data = Dataset::from_slice(x, y, n_features as i32, true).map_err(lib)?;
-        let owned: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        data.set_feature_names(&owned).map_err(lib)?;
-        let booster = Booster::train(data, &params.to_json()).map_err(lib)?;
-        let text = booster.save_string().map_err(lib)?;
-        drop(booster);
+        let text = {
+            let _native = native();
+            let mut data = Dataset::from_slice(x, y, n_features as i32, true).map_err(lib)?;
+            let owned: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            data.set_feature_names(&owned).map_err(lib)?;
+            let booster = Booster::train(data, &params.to_json()).map_err(lib)?;
+            booster.save_string().map_err(lib)?
+        };
         Self::from_text(text, n_features)
     }
 
@@ -359,7 +378,11 @@ impl BoosterThread {
         std::thread::Builder::new()
             .name("lightgbm-predictor".into())
             .spawn(move || {
-                let booster = match Booster::from_string(&model_text) {
+                let loaded = {
+                    let _native = native();
+                    Booster::from_string(&model_text)
+                };
+                let booster = match loaded {
                     Ok(b) => {
                         let _ = ready_tx.send(Ok(()));
                         b
@@ -376,7 +399,10 @@ impl BoosterThread {
                     reply,
                 }) = rx.recv()
                 {
-                    let out = predict_on(&booster, &x, n_features, contributions);
+                    let out = {
+                        let _native = native();
+                        predict_on(&booster, &x, n_features, contributions)
+                    };
                     let _ = reply.send(out.map_err(|e| e.to_string()));
                 }
             })
@@ -415,6 +441,44 @@ fn predict_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fits_in_parallel_threads_queue_and_equal_a_lone_fit() -> Result<(), GbdtError> {
+        // Before the lock: parallel fits in one process crashed LightGBM now and then.
+        let n = 20_000;
+        let x: Vec<f32> = (0..n * 3)
+            .map(|i| match i % 3 {
+                2 => ((i * 31) % 12) as f32,
+                _ => ((i * 7919) % 1000) as f32 / 1000.0,
+            })
+            .collect();
+        let y: Vec<f32> = x
+            .chunks(3)
+            .map(|r| r[0] * 3.0 + r[1] - r[2] * 0.1)
+            .collect();
+        let params = GbdtParams {
+            num_trees: 60,
+            threads: 1,
+            categorical: vec![2],
+            ..GbdtParams::default()
+        };
+        let alone = Gbdt::fit(&x, &y, &["a", "b", "c"], &params)?;
+        let texts = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Gbdt::fit(&x, &y, &["a", "b", "c"], &params)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .expect("no panic")
+                        .map(|m| m.model_text().to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        assert!(texts.iter().all(|t| t == alone.model_text()));
+        Ok(())
+    }
 
     #[test]
     fn fits_a_simple_function_and_round_trips() -> Result<(), GbdtError> {

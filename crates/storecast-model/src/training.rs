@@ -321,6 +321,7 @@ pub fn train(
         lightgbm_model: text,
         ensemble,
         checksum: String::new(),
+        signature: None,
     };
     artifact.seal();
     Ok(Trained {

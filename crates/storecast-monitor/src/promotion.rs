@@ -382,6 +382,7 @@ pub(crate) mod tests {
             lightgbm_model: String::new(),
             ensemble: Default::default(),
             checksum: String::new(),
+            signature: None,
         }
     }
 

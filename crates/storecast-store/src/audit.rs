@@ -52,6 +52,10 @@ pub mod actions {
     pub const ALERT_RECORD: &str = "alert.record";
     /// A monitoring alert was acknowledged.
     pub const ALERT_ACK: &str = "alert.acknowledge";
+    /// A user signed in to the web app (a session started).
+    pub const SESSION_START: &str = "session.start";
+    /// A user signed out (a session ended).
+    pub const SESSION_END: &str = "session.end";
 }
 
 /// The hash of one row, chained on the previous row's hash.

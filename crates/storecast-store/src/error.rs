@@ -210,6 +210,16 @@ pub enum RegistryError {
     /// No such version in the registry.
     #[error("no model version {0:?} in the registry")]
     UnknownVersion(String),
+    /// The artifact carries no signature of this registry's key.
+    #[error("model {0}: not signed; only models trained here (or signed with `storecast models sign`) are accepted")]
+    Unsigned(String),
+    /// The artifact's signature does not verify under this registry's key (forged or edited,
+    /// or signed with another key). The message does not say what would pass.
+    #[error("model {0}: the signature does not verify; the file was changed or signed elsewhere")]
+    BadSignature(String),
+    /// The registry's signing key could not be had.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
     /// Rollback needs an earlier active version.
     #[error("nothing to roll back to: no version was active before {0}")]
     NothingToRollBack(String),

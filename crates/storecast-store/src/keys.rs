@@ -208,6 +208,8 @@ pub(crate) struct Keys {
     pub audit: Key,
     /// Audit chain head.
     pub head: Key,
+    /// Session ids.
+    pub session: Key,
 }
 
 impl Keys {
@@ -216,6 +218,7 @@ impl Keys {
             token: master.derive(Purpose::Token),
             audit: master.derive(Purpose::Audit),
             head: master.derive(Purpose::AuditHead),
+            session: master.derive(Purpose::Session),
         }
     }
 }

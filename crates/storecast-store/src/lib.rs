@@ -21,6 +21,7 @@ pub mod error;
 pub mod forecasts;
 pub mod keys;
 pub mod registry;
+pub mod sessions;
 pub mod users;
 
 pub use actuals::{IngestOptions, IngestOutcome, Ingestion};
@@ -32,6 +33,7 @@ pub use error::{Conflict, Implausible, IngestError, RegistryError, StoreError};
 pub use forecasts::{ForecastRow, ForecastVsActual, RecordOutcome};
 pub use keys::Key;
 pub use registry::{HistoryEntry, Registered, Registry, Switch, VersionInfo};
+pub use sessions::{NewSession, Session, SessionPolicy};
 pub use users::{AuthFailure, AuthOutcome, Role, Token, User};
 
 /// Now, as stored: RFC 3339 UTC with milliseconds (text order is time order).

@@ -10,7 +10,15 @@
 //! <dir>/CURRENT                         the active version's name, replaced atomically
 //! <dir>/HISTORY                         append-only JSON lines: every promotion and rollback
 //! <dir>/.lock                           held while a process changes the registry
+//! <dir>/signing.key                      the key artifacts are signed with (0600; or $STORECAST_KEY)
 //! ```
+//!
+//! Authenticity: a checksum only catches accidents (anyone can recompute it), so every
+//! artifact is signed with an HMAC-SHA-256 of its checksum under the registry's key when it is
+//! trained ([`Registry::sign`]), and [`Registry::register`], [`Registry::load`] and
+//! [`Registry::open_file`] refuse a file without a valid signature: a forged model (issue 13:
+//! scale ×1.5 and a recomputed checksum) is refused, and the refusal does not say what would
+//! pass.
 //!
 //! Crash safety: an artifact appears under its final name only by `rename` after `fsync`, so
 //! a crash leaves at most a dot-named temp file, which readers ignore and the next writer
@@ -33,6 +41,7 @@ const VERSIONS: &str = "versions";
 const CURRENT: &str = "CURRENT";
 const HISTORY: &str = "HISTORY";
 const LOCK: &str = ".lock";
+const SIGNING_KEY: &str = "signing.key";
 /// How long a change waits for another process's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
@@ -104,6 +113,7 @@ const ROLLBACK: &str = "rollback";
 #[derive(Debug, Clone)]
 pub struct Registry {
     dir: PathBuf,
+    signer: crate::keys::Key,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
@@ -173,7 +183,32 @@ impl Registry {
         let dir = dir.as_ref().to_path_buf();
         let versions = dir.join(VERSIONS);
         fs::create_dir_all(&versions).map_err(io(&versions))?;
-        Ok(Self { dir })
+        let master = crate::keys::Key::resolve(&dir.join(SIGNING_KEY))?;
+        let signer = master.derive(crate::keys::Purpose::Artifact);
+        Ok(Self { dir, signer })
+    }
+
+    /// Signs a sealed artifact with this registry's key (training calls this).
+    pub fn sign(&self, artifact: &mut ModelArtifact) {
+        artifact.signature = Some(self.signer.mac_hex(&[artifact.checksum.as_bytes()]));
+    }
+
+    /// Whether `artifact` carries a valid signature of this registry's key (constant-time).
+    pub fn verify(&self, artifact: &ModelArtifact) -> Result<(), RegistryError> {
+        let version = artifact.model_version.clone();
+        match &artifact.signature {
+            None => Err(RegistryError::Unsigned(version)),
+            Some(sig) if self.signer.verify_hex(&[artifact.checksum.as_bytes()], sig) => Ok(()),
+            Some(_) => Err(RegistryError::BadSignature(version)),
+        }
+    }
+
+    /// Loads an artifact file from anywhere (`serve --model`) and checks its checksum and
+    /// signature.
+    pub fn open_file(&self, path: &Path) -> Result<ModelArtifact, RegistryError> {
+        let a = ModelArtifact::load(path)?;
+        self.verify(&a)?;
+        Ok(a)
     }
 
     /// The registry directory.
@@ -246,6 +281,7 @@ impl Registry {
         if sealed.checksum != artifact.checksum {
             return Err(RegistryError::NotSealed(version));
         }
+        self.verify(artifact)?;
         let shown = path.display().to_string();
         if artifact.format_version != FORMAT_VERSION {
             return Err(ArtifactError::Format {
@@ -293,7 +329,7 @@ impl Registry {
         if !path.exists() {
             return Err(RegistryError::UnknownVersion(version.to_string()));
         }
-        Ok(ModelArtifact::load(&path)?)
+        self.open_file(&path)
     }
 
     /// Registered version names, sorted (temp files and other names are ignored).

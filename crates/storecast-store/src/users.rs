@@ -223,9 +223,9 @@ fn check_name(name: &str) -> Result<(), StoreError> {
     }
 }
 
-const USER_COLUMNS: &str = "id, name, role, stores, created_at, revoked_at, expires_at";
+pub(crate) const USER_COLUMNS: &str = "id, name, role, stores, created_at, revoked_at, expires_at";
 
-fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let id: i64 = r.get(0)?;
     let kind: String = r.get(2)?;
     let stores: String = r.get(3)?;

@@ -7,7 +7,72 @@ mod common;
 use common::artifact;
 use std::path::Path;
 use std::time::Duration;
+use storecast_model::ModelArtifact;
 use storecast_store::{Registry, RegistryError};
+
+/// `a` signed with `reg`'s key, as training does.
+fn signed(reg: &Registry, a: &ModelArtifact) -> ModelArtifact {
+    let mut a = a.clone();
+    reg.sign(&mut a);
+    a
+}
+
+/// Whether `text` holds a run of 64 hex digits (a checksum or a MAC someone could reuse).
+fn shows_a_digest(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_hexdigit())
+        .any(|w| w.len() >= 64)
+}
+
+#[test]
+fn forged_unsigned_or_foreign_artifacts_are_refused_without_saying_what_would_pass() {
+    // Before: a file with `scale` ×1.5 and a recomputed (unkeyed) checksum was registered and
+    // promoted, forecasts +50 %; the checksum error printed the value that would pass.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reg = Registry::open(dir.path()).expect("open");
+    let good = signed(&reg, &artifact("v1", "tree", 0.1));
+    let mut forged = good.clone();
+    forged.scale *= 1.5;
+    forged.seal();
+    let e = reg.register(&forged).expect_err("forged");
+    assert!(matches!(e, RegistryError::BadSignature(_)), "{e}");
+    assert!(!shows_a_digest(&e.to_string()), "{e}");
+    let unsigned = artifact("v2", "tree", 0.1);
+    assert!(matches!(
+        reg.register(&unsigned),
+        Err(RegistryError::Unsigned(_))
+    ));
+    let other = tempfile::tempdir().expect("tempdir");
+    let foreign = signed(&Registry::open(other.path()).expect("open"), &unsigned);
+    assert!(matches!(
+        reg.register(&foreign),
+        Err(RegistryError::BadSignature(_))
+    ));
+    assert_eq!(reg.versions().expect("versions"), Vec::<String>::new());
+
+    // A registered file edited on disk afterwards, checksum recomputed: refused at load.
+    reg.register(&good).expect("register");
+    reg.promote("v1").expect("promote");
+    forged.save(&reg.version_path("v1")).expect("overwrite");
+    let e = reg.current().expect_err("forged on disk");
+    assert!(matches!(e, RegistryError::BadSignature(_)), "{e}");
+    // An edit without a new checksum: refused, without the checksum that would pass.
+    let mut edited = good.clone();
+    edited.scale *= 1.5;
+    edited.save(&reg.version_path("v1")).expect("overwrite");
+    let e = reg.load("v1").expect_err("edited");
+    assert!(!shows_a_digest(&e.to_string()), "{e}");
+    // And a file outside the registry (`serve --model`) is checked the same way.
+    let file = dir.path().join("outside.json");
+    forged.save(&file).expect("write");
+    assert!(matches!(
+        reg.open_file(&file),
+        Err(RegistryError::BadSignature(_))
+    ));
+    good.save(&file).expect("write");
+    let loaded = reg.open_file(&file).expect("signed loads");
+    assert_eq!(loaded.checksum, good.checksum);
+    assert_eq!(loaded.signature, good.signature);
+}
 
 /// Dot-named leftovers in `dir` (temp files); `.lock`, the registry's lock file, is kept on
 /// purpose (its OS lock, not its existence, is what excludes writers).
@@ -28,9 +93,9 @@ fn register_promote_rollback() {
 
     let v1 = artifact("2015-06-30-aaaa", "tree v1", 0.12);
     let v2 = artifact("2015-07-31-bbbb", "tree v2", 0.11);
-    let r1 = reg.register(&v1).expect("register v1");
+    let r1 = reg.register(&signed(&reg, &v1)).expect("register v1");
     assert!(!r1.already_present);
-    reg.register(&v2).expect("register v2");
+    reg.register(&signed(&reg, &v2)).expect("register v2");
     assert!(matches!(
         reg.promote("nope"),
         Err(RegistryError::UnknownVersion(_))
@@ -108,7 +173,8 @@ fn rollback_walks_back_through_several_promotions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reg = Registry::open(dir.path()).expect("open");
     for v in ["a", "b", "c"] {
-        reg.register(&artifact(v, v, 0.1)).expect("register");
+        reg.register(&signed(&reg, &artifact(v, v, 0.1)))
+            .expect("register");
         reg.promote(v).expect("promote");
     }
     assert_eq!(reg.rollback().expect("1").to, "b");
@@ -123,13 +189,13 @@ fn versions_are_immutable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reg = Registry::open(dir.path()).expect("open");
     let v = artifact("v1", "tree", 0.1);
-    reg.register(&v).expect("register");
+    reg.register(&signed(&reg, &v)).expect("register");
     let before = std::fs::read(reg.version_path("v1")).expect("read");
-    let again = reg.register(&v).expect("same content");
+    let again = reg.register(&signed(&reg, &v)).expect("same content");
     assert!(again.already_present);
     let other = artifact("v1", "another tree", 0.1);
     assert!(matches!(
-        reg.register(&other),
+        reg.register(&signed(&reg, &other)),
         Err(RegistryError::VersionConflict { .. })
     ));
     assert_eq!(std::fs::read(reg.version_path("v1")).expect("read"), before);
@@ -137,13 +203,16 @@ fn versions_are_immutable() {
     let mut unsealed = artifact("v2", "tree", 0.1);
     unsealed.scale = 2.0;
     assert!(matches!(
-        reg.register(&unsealed),
+        reg.register(&signed(&reg, &unsealed)),
         Err(RegistryError::NotSealed(_))
     ));
     for bad in ["../escape", ".hidden", "a/b", ""] {
         let a = artifact(bad, "tree", 0.1);
         assert!(
-            matches!(reg.register(&a), Err(RegistryError::InvalidVersion(_))),
+            matches!(
+                reg.register(&signed(&reg, &a)),
+                Err(RegistryError::InvalidVersion(_))
+            ),
             "{bad:?} accepted"
         );
     }
@@ -155,7 +224,7 @@ fn a_crash_during_registration_leaves_the_previous_model_active() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reg = Registry::open(dir.path()).expect("open");
     let v1 = artifact("v1", "tree v1", 0.12);
-    reg.register(&v1).expect("register");
+    reg.register(&signed(&reg, &v1)).expect("register");
     reg.promote("v1").expect("promote");
 
     // What a writer killed mid-way leaves behind: half-written temps of a new version (never
@@ -183,7 +252,7 @@ fn a_crash_during_registration_leaves_the_previous_model_active() {
     assert_eq!(listed, vec!["v1".to_string()]);
 
     // The next registration cleans the leftovers and works.
-    reg.register(&v2).expect("register v2");
+    reg.register(&signed(&reg, &v2)).expect("register v2");
     assert_eq!(dotfiles(&versions), Vec::<String>::new());
     assert_eq!(dotfiles(dir.path()), Vec::<String>::new());
     assert_eq!(
@@ -199,7 +268,8 @@ fn a_crash_between_current_and_history_is_repaired() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reg = Registry::open(dir.path()).expect("open");
     for v in ["a", "b", "c"] {
-        reg.register(&artifact(v, v, 0.1)).expect("register");
+        reg.register(&signed(&reg, &artifact(v, v, 0.1)))
+            .expect("register");
     }
     reg.promote("a").expect("a");
     // Killed after CURRENT was switched to b but before HISTORY was appended.
@@ -223,8 +293,10 @@ fn a_crash_between_current_and_history_is_repaired() {
 fn a_damaged_version_file_is_reported_not_used() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reg = Registry::open(dir.path()).expect("open");
-    reg.register(&artifact("good", "tree", 0.1)).expect("good");
-    reg.register(&artifact("bad", "tree", 0.1)).expect("bad");
+    reg.register(&signed(&reg, &artifact("good", "tree", 0.1)))
+        .expect("good");
+    reg.register(&signed(&reg, &artifact("bad", "tree", 0.1)))
+        .expect("bad");
     reg.promote("good").expect("promote");
     let path = reg.version_path("bad");
     let text = std::fs::read_to_string(&path).expect("read");
@@ -246,7 +318,9 @@ fn a_damaged_version_file_is_reported_not_used() {
         Some("good")
     );
     // Re-registering over a damaged file is refused too (it is not silently replaced).
-    assert!(reg.register(&artifact("bad", "tree", 0.1)).is_err());
+    assert!(reg
+        .register(&signed(&reg, &artifact("bad", "tree", 0.1)))
+        .is_err());
 }
 
 #[test]
@@ -254,7 +328,8 @@ fn readers_never_see_a_partial_current() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reg = Registry::open(dir.path()).expect("open");
     for v in ["alpha", "beta"] {
-        reg.register(&artifact(v, v, 0.1)).expect("register");
+        reg.register(&signed(&reg, &artifact(v, v, 0.1)))
+            .expect("register");
     }
     reg.promote("alpha").expect("promote");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -295,7 +370,7 @@ fn crash_child() {
     for i in 0..100_000u32 {
         let v = format!("r{round}-{i:05}");
         let a = artifact(&v, &format!("tree {v} {}", "x".repeat(20_000)), 0.1);
-        reg.register(&a).expect("register");
+        reg.register(&signed(&reg, &a)).expect("register");
         reg.promote(&v).expect("promote");
         if i % 3 == 2 {
             reg.rollback().expect("rollback");
@@ -307,7 +382,7 @@ fn crash_child() {
 fn killing_a_writer_at_any_moment_leaves_a_loadable_registry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let reg = Registry::open(dir.path()).expect("open");
-    reg.register(&artifact("base", "tree base", 0.1))
+    reg.register(&signed(&reg, &artifact("base", "tree base", 0.1)))
         .expect("base");
     reg.promote("base").expect("promote");
     let exe = std::env::current_exe().expect("test binary");
@@ -333,7 +408,7 @@ fn killing_a_writer_at_any_moment_leaves_a_loadable_registry() {
         reg.history().expect("history readable");
         // And the registry accepts changes again (a lock left by the dead writer is reclaimed).
         let v = format!("parent-{round}");
-        reg.register(&artifact(&v, &v, 0.1))
+        reg.register(&signed(&reg, &artifact(&v, &v, 0.1)))
             .expect("register after crash");
         assert_eq!(dotfiles(&dir.path().join("versions")), Vec::<String>::new());
         reg.promote(&v).expect("promote after crash");

@@ -1,13 +1,18 @@
-// storecast page script (store view): explanations, what-if, CSRF header. No inline scripts.
+// storecast page script: sign-out; on the store view explanations, what-if, CSRF header. No inline scripts.
 (function () {
   "use strict";
+  function csrf() {
+    var m = document.cookie.match(/(?:^|; )(?:__Host-)?storecast_csrf=([^;]*)/);
+    return m ? m[1] : "";
+  }
+  var signout = document.getElementById("signout");
+  if (signout) signout.addEventListener("click", function () {
+    fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } })
+      .then(function () { window.location.href = "/login"; });
+  });
   var page = document.getElementById("store-page");
   if (!page) return;
   var store = page.getAttribute("data-store");
-  function csrf() {
-    var m = document.cookie.match(/(?:^|; )storecast_csrf=([^;]*)/);
-    return m ? m[1] : "";
-  }
   function eur(v) { return Math.round(v).toLocaleString("en-US") + " €"; }
   function text(el, t) { el.textContent = t; return el; }
   function driverRows(panel, drivers, scale) {

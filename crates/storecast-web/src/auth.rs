@@ -1,6 +1,10 @@
-//! Who is asking, and may they: token authentication (a `Bearer` header for the API, an
-//! HttpOnly cookie set by the sign-in page for the browser), roles with store scoping, and a
-//! double-submit CSRF token on every state-changing request authenticated by cookie.
+//! Who is asking, and may they: token authentication (a `Bearer` header for the API), server-
+//! side sessions for the browser (the sign-in page takes the token once and sets an HttpOnly
+//! cookie holding a random session id, never the token; sessions expire when idle and at an
+//! absolute limit, and signing out ends them), roles with store scoping, and a CSRF token bound
+//! to the session on every state-changing request authenticated by cookie. Behind an HTTPS
+//! proxy ([`WebSecurity::https`]) cookies are `Secure` with the `__Host-` prefix and every
+//! answer carries HSTS.
 //!
 //! Failed authentication is throttled per client address ([`Throttle`]): after a few failures
 //! in a window the client gets 429 with `Retry-After` for every credential it presents, before
@@ -17,7 +21,49 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use storecast_store::{AuthOutcome, Role, User};
+use storecast_store::{AuthOutcome, Role, SessionPolicy, User};
+
+/// How the app's cookies and security headers are set.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebSecurity {
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// Browsers reach the app over HTTPS (TLS terminated by a reverse proxy): cookies get
+    /// `Secure` and the `__Host-` prefix, answers carry `Strict-Transport-Security`.
+    pub https: bool,
+}
+
+/// `Strict-Transport-Security` value in HTTPS mode (one year).
+pub const HSTS: &str = "max-age=31536000";
+
+impl WebSecurity {
+    /// Name of the session cookie.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.https {
+            "__Host-storecast_session"
+        } else {
+            "storecast_session"
+        }
+    }
+
+    /// Name of the CSRF cookie (read by the page's script, echoed in [`CSRF_HEADER`]).
+    pub fn csrf_cookie(&self) -> &'static str {
+        if self.https {
+            "__Host-storecast_csrf"
+        } else {
+            "storecast_csrf"
+        }
+    }
+
+    /// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
+    pub fn set_cookie(&self, name: &str, value: &str, http_only: bool, max_age: u64) -> String {
+        format!(
+            "{name}={value}; Path=/; SameSite=Strict; Max-Age={max_age}{}{}",
+            if http_only { "; HttpOnly" } else { "" },
+            if self.https { "; Secure" } else { "" }
+        )
+    }
+}
 
 /// Per-client limits on failed authentication.
 #[derive(Debug, Clone, Copy)]
@@ -146,14 +192,14 @@ pub async fn check_token(
     client: Option<IpAddr>,
     path: &str,
     token: String,
-) -> Result<Caller, Rejection> {
+) -> Result<User, Rejection> {
     state.throttle.check(client).map_err(Rejection::Throttled)?;
     let Some(store) = state.store.clone() else {
         return Err(Rejection::Invalid);
     };
     let outcome = tokio::task::spawn_blocking(move || store.check_token(&token)).await;
     let (reason, token_id) = match outcome {
-        Ok(Ok(AuthOutcome::Ok(user))) => return Ok(Caller::from(user)),
+        Ok(Ok(AuthOutcome::Ok(user))) => return Ok(user),
         Ok(Ok(AuthOutcome::Refused { reason, token_id })) => (reason.label(), token_id),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "authentication could not read the database");
@@ -180,10 +226,6 @@ pub async fn check_token(
 /// How long a successful authentication is reused without asking the database.
 pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Cookie holding the session token.
-pub const TOKEN_COOKIE: &str = "storecast_token";
-/// Cookie holding the CSRF token (readable by the page's script, echoed in a header).
-pub const CSRF_COOKIE: &str = "storecast_csrf";
 /// Header carrying the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -194,6 +236,8 @@ pub struct Caller {
     pub name: String,
     /// Role.
     pub role: Role,
+    /// The CSRF token of the caller's session (`None`: not signed in by a session).
+    pub csrf: Option<String>,
 }
 
 impl Caller {
@@ -236,6 +280,7 @@ impl From<User> for Caller {
         Self {
             name: u.name,
             role: u.role,
+            csrf: None,
         }
     }
 }
@@ -297,44 +342,13 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         req.extensions_mut().insert(Caller {
             name: "local".into(),
             role: Role::Admin,
+            csrf: None,
         });
         return next.run(req).await;
     }
-    let headers = req.headers();
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let (token, via_cookie) = match bearer {
-        Some(t) => (Some(t.to_string()), false),
-        None => (cookie(headers, TOKEN_COOKIE).map(str::to_string), true),
-    };
-    let key: Option<[u8; 32]> = token.as_ref().map(|t| {
-        use sha2::Digest;
-        sha2::Sha256::digest(t.as_bytes()).into()
-    });
-    let cached = key.and_then(|k| {
-        let cache = state.auth_cache.read().ok()?;
-        let (caller, at) = cache.get(&k)?;
-        (at.elapsed() < CACHE_TTL).then(|| caller.clone())
-    });
-    let user: Option<Caller> = match (cached, token) {
-        (Some(c), _) => Some(c),
-        (None, Some(t)) => match check_token(&state, client, &path, t).await {
-            Ok(c) => {
-                if let (Ok(mut cache), Some(k)) = (state.auth_cache.write(), key) {
-                    if cache.len() > 10_000 {
-                        cache.clear();
-                    }
-                    cache.insert(k, (c.clone(), std::time::Instant::now()));
-                }
-                Some(c)
-            }
-            Err(Rejection::Throttled(after)) => return Rejection::throttled_response(after),
-            Err(Rejection::Invalid) => None,
-        },
-        (None, None) => None,
+    let (user, via_cookie) = match identify(&state, client, &path, req.headers()).await {
+        Ok(found) => found,
+        Err(after) => return Rejection::throttled_response(after),
     };
     let Some(user) = user else {
         return if is_api {
@@ -343,11 +357,11 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
             Redirect::to("/login").into_response()
         };
     };
-    // CSRF: a state-changing request carried by the cookie must echo the CSRF cookie.
+    // CSRF: a state-changing request carried by the session cookie must echo the session's
+    // own CSRF token (a pair the attacker chose does not match it).
     if via_cookie && req.method() != Method::GET && req.method() != Method::HEAD {
-        let cookie_token = cookie(req.headers(), CSRF_COOKIE);
         let header_token = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-        if cookie_token.is_none() || cookie_token != header_token {
+        if header_token.is_none() || header_token != user.csrf.as_deref() {
             return AppError::Forbidden("missing or wrong CSRF token".into()).into_response();
         }
     }
@@ -359,6 +373,109 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
         axum::http::HeaderValue::from_static("no-store"),
     );
     resp
+}
+
+/// Adds `Strict-Transport-Security` to every answer in HTTPS mode.
+pub async fn hsts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    if state.web.https {
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static(HSTS),
+        );
+    }
+    resp
+}
+
+/// The cache key of a presented credential (a token, or a session id under its own prefix).
+fn cache_key(kind: &str, secret: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(format!("{kind}\0{secret}").as_bytes()).into()
+}
+
+/// Forgets a cached credential (sign-out).
+pub fn forget(state: &AppState, kind: &str, secret: &str) {
+    if let Ok(mut cache) = state.auth_cache.write() {
+        cache.remove(&cache_key(kind, secret));
+    }
+}
+
+/// Who presents these headers: a bearer token, else the session cookie. Returns the caller
+/// (if any) and whether it came by cookie; `Err` while the client is locked out.
+async fn identify(
+    state: &AppState,
+    client: Option<IpAddr>,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<(Option<Caller>, bool), Duration> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let (kind, secret, via_cookie) = match bearer {
+        Some(t) => ("token", t.to_string(), false),
+        None => match cookie(headers, state.web.session_cookie()) {
+            Some(id) => ("session", id.to_string(), true),
+            None => return Ok((None, true)),
+        },
+    };
+    let key = cache_key(kind, &secret);
+    // The cache never extends a session past its own limits.
+    let policy = state.web.sessions;
+    let ttl = if via_cookie {
+        CACHE_TTL.min(policy.idle / 2).min(policy.absolute / 2)
+    } else {
+        CACHE_TTL
+    };
+    let cached = state.auth_cache.read().ok().and_then(|cache| {
+        let (caller, at) = cache.get(&key)?;
+        (at.elapsed() < ttl).then(|| caller.clone())
+    });
+    if cached.is_some() {
+        return Ok((cached, via_cookie));
+    }
+    let found = if via_cookie {
+        check_session(state, secret).await
+    } else {
+        match check_token(state, client, path, secret).await {
+            Ok(u) => Some(Caller::from(u)),
+            Err(Rejection::Throttled(after)) => return Err(after),
+            Err(Rejection::Invalid) => None,
+        }
+    };
+    if let (Some(c), Ok(mut cache)) = (&found, state.auth_cache.write()) {
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(key, (c.clone(), Instant::now()));
+    }
+    Ok((found, via_cookie))
+}
+
+/// The caller of a live session (an unknown or expired one is logged, not throttled: a 256-bit
+/// id cannot be guessed, and an expired cookie is a normal return after a break).
+async fn check_session(state: &AppState, id: String) -> Option<Caller> {
+    let store = state.store.clone()?;
+    let policy = state.web.sessions;
+    match tokio::task::spawn_blocking(move || store.session(&id, &policy)).await {
+        Ok(Ok(Some(s))) => Some(Caller {
+            csrf: Some(s.csrf),
+            ..Caller::from(s.user)
+        }),
+        Ok(Ok(None)) => {
+            tracing::info!("session unknown or expired: sign-in asked again");
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "session check could not read the database");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "session check task failed");
+            None
+        }
+    }
 }
 
 /// A fresh random token for CSRF (16 bytes from the OS generator, hex).

@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/data", get(pages::data))
         .route("/reports/{slug}", get(pages::report))
         .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
         .route("/assets/{name}", get(assets))
         .route("/healthz", get(health))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
             auth::middleware,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::hsts))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(middleware::from_fn(error::json_rejections))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

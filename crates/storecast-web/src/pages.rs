@@ -3,11 +3,11 @@
 //! embedded as JSON specs and drawn by the scripts served from `/assets` (no inline script).
 
 use crate::api::{history, parse_store, store_forecast};
-use crate::auth::{Caller, CSRF_COOKIE, TOKEN_COOKIE};
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::state::{AppState, ModelState, StoreForecast};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use chrono::Datelike;
@@ -67,6 +67,7 @@ fn common(st: &AppState, caller: &Caller, m: &ModelState, page: &str, title: &st
         title => title,
         user => caller.name.clone(),
         can_chain => caller.role.can_view_chain(),
+        signed_in => caller.csrf.is_some(),
         model_version => m.artifact().model_version.clone(),
         reports => reports(st),
     }
@@ -549,73 +550,103 @@ pub struct LoginForm {
 
 /// `GET /login`: the sign-in form, with a CSRF token in a cookie and a hidden field (an
 /// existing token is kept, so a second tab or a background request does not invalidate it).
-pub async fn login_form(headers: axum::http::HeaderMap) -> Result<Response, AppError> {
-    let csrf = crate::auth::cookie(&headers, CSRF_COOKIE)
+pub async fn login_form(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let web = st.web;
+    let csrf = crate::auth::cookie(&headers, web.csrf_cookie())
         .filter(|c| c.len() == 32 && c.chars().all(|ch| ch.is_ascii_hexdigit()))
         .map_or_else(crate::auth::random_hex, str::to_string);
-    let page = render(
-        "login.html",
-        context! { csrf => csrf.clone(), error => Value::UNDEFINED },
-    )?;
-    Ok((
-        [(
-            header::SET_COOKIE,
-            format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict"),
-        )],
-        page,
-    )
-        .into_response())
+    login_page(&web, &csrf, None, StatusCode::OK)
 }
 
-/// `POST /login`: checks the CSRF pair and the token, then sets the session cookie.
+/// The sign-in page with its pre-session CSRF pair (the cookie lives for the page's hour).
+fn login_page(
+    web: &crate::auth::WebSecurity,
+    csrf: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let page = render("login.html", context! { csrf => csrf, error => error })?;
+    let cookie = web.set_cookie(web.csrf_cookie(), csrf, false, 3600);
+    Ok((status, [(header::SET_COOKIE, cookie)], page).into_response())
+}
+
+/// `POST /login`: checks the sign-in form's CSRF pair and the token, then starts a server-side
+/// session: the cookie holds the session's random id (never the token) and the CSRF cookie
+/// becomes the session's own token.
 pub async fn login(
     State(st): State<AppState>,
     axum::Extension(client): axum::Extension<crate::auth::ClientAddr>,
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    let cookie_csrf = crate::auth::cookie(&headers, CSRF_COOKIE);
-    if cookie_csrf != Some(form.csrf.as_str()) {
+    let web = st.web;
+    if crate::auth::cookie(&headers, web.csrf_cookie()) != Some(form.csrf.as_str()) {
         return Err(AppError::Forbidden(
             "missing or wrong CSRF token; reload the sign-in page".into(),
         ));
     }
-    let ok = if st.store.is_some() {
-        match crate::auth::check_token(&st, client.0, "/login", form.token.clone()).await {
-            Ok(_) => true,
-            Err(crate::auth::Rejection::Throttled(after)) => {
-                return Ok(crate::auth::Rejection::throttled_response(after));
-            }
-            Err(crate::auth::Rejection::Invalid) => false,
-        }
-    } else {
-        !st.auth_required
+    let Some(store) = st.store.clone() else {
+        // Without a user database (`--no-auth`) there is nothing to sign in to.
+        return Ok(Redirect::to("/").into_response());
     };
-    if !ok {
-        let csrf = crate::auth::random_hex();
-        let page = render(
-            "login.html",
-            context! { csrf => csrf.clone(), error => "That token is not valid." },
-        )?;
-        return Ok((
-            axum::http::StatusCode::UNAUTHORIZED,
-            [(
-                header::SET_COOKIE,
-                format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict"),
-            )],
-            page,
-        )
-            .into_response());
+    let user = match crate::auth::check_token(&st, client.0, "/login", form.token.clone()).await {
+        Ok(user) => user,
+        Err(crate::auth::Rejection::Throttled(after)) => {
+            return Ok(crate::auth::Rejection::throttled_response(after));
+        }
+        Err(crate::auth::Rejection::Invalid) => {
+            let csrf = crate::auth::random_hex();
+            return login_page(
+                &web,
+                &csrf,
+                Some("That token is not valid."),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+    };
+    let policy = web.sessions;
+    let session = tokio::task::spawn_blocking(move || store.start_session(&user, &policy))
+        .await
+        .map_err(|e| AppError::Internal(format!("signing in: {e}")))?
+        .map_err(|e| AppError::Internal(format!("signing in: {e}")))?;
+    let max_age = policy.absolute.as_secs();
+    let mut resp = Redirect::to("/").into_response();
+    for c in [
+        web.set_cookie(web.session_cookie(), &session.id, true, max_age),
+        web.set_cookie(web.csrf_cookie(), &session.csrf, false, max_age),
+    ] {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
-    Ok((
-        [(
-            header::SET_COOKIE,
-            format!(
-                "{TOKEN_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-                form.token.trim()
-            ),
-        )],
-        Redirect::to("/"),
-    )
-        .into_response())
+    Ok(resp)
+}
+
+/// `POST /logout` (CSRF-checked like every cookie-carried write): ends the session and clears
+/// its cookies.
+pub async fn logout(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let web = st.web;
+    if let (Some(store), Some(id)) = (
+        st.store.clone(),
+        crate::auth::cookie(&headers, web.session_cookie()).map(str::to_string),
+    ) {
+        crate::auth::forget(&st, "session", &id);
+        tokio::task::spawn_blocking(move || store.end_session(&id))
+            .await
+            .map_err(|e| AppError::Internal(format!("signing out: {e}")))?
+            .map_err(|e| AppError::Internal(format!("signing out: {e}")))?;
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    for name in [web.session_cookie(), web.csrf_cookie()] {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&web.set_cookie(name, "", true, 0)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
 }

@@ -158,43 +158,54 @@ async fn headers_openapi_csv_metrics_and_csrf() {
     let (s, _, body) = call(&app, "GET", "/metrics", a, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("storecast_http_requests_total"), "{body}");
-    // A cookie-authenticated POST without the CSRF header is refused.
-    let req = Request::builder()
-        .method("POST")
-        .uri("/api/v1/stores/1/whatif")
-        .header(
-            header::COOKIE,
-            format!("storecast_token={}; storecast_csrf=abc", app.admin),
-        )
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
+    // A session-authenticated POST must echo the session's own CSRF token: without the
+    // header, or with a pair the attacker chose (cookie and header both "abc": the old
+    // double-submit check passed it), it is refused; with the session's token it passes.
+    let session = common::sign_in(&app.state, &app.admin).await;
+    let whatif = |cookie: String, csrf: Option<&str>| {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/stores/1/whatif")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req.body(Body::from(
             "{\"changes\": [{\"date\": \"2015-06-23\", \"promo\": true}]}",
         ))
-        .expect("request");
+        .expect("request")
+    };
+    let session_only = session
+        .cookie
+        .split("; ")
+        .next()
+        .expect("session cookie")
+        .to_string();
+    for (cookie, csrf) in [
+        (session.cookie.clone(), None),
+        (format!("{session_only}; storecast_csrf=abc"), Some("abc")),
+    ] {
+        let resp = storecast_web::router(app.state.clone())
+            .oneshot(whatif(cookie, csrf))
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    }
     let resp = storecast_web::router(app.state.clone())
-        .oneshot(req)
-        .await
-        .expect("response");
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    // With the matching header it passes.
-    let req = Request::builder()
-        .method("POST")
-        .uri("/api/v1/stores/1/whatif")
-        .header(
-            header::COOKIE,
-            format!("storecast_token={}; storecast_csrf=abc", app.admin),
-        )
-        .header("x-csrf-token", "abc")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(
-            "{\"changes\": [{\"date\": \"2015-06-23\", \"promo\": true}]}",
-        ))
-        .expect("request");
-    let resp = storecast_web::router(app.state.clone())
-        .oneshot(req)
+        .oneshot(whatif(session.cookie.clone(), Some(&session.csrf)))
         .await
         .expect("response");
     assert_eq!(resp.status(), StatusCode::OK);
+    // The token itself in a cookie is no session.
+    let resp = storecast_web::router(app.state.clone())
+        .oneshot(whatif(
+            format!("storecast_session={}; storecast_csrf=abc", app.admin),
+            Some("abc"),
+        ))
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

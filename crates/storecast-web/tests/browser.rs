@@ -145,6 +145,14 @@ fn the_app_works_in_a_real_browser() {
     b.goto(&format!("{origin}/stores?type=a")).expect("stores");
     assert!(b.count("#store-list tr").expect("rows") > 1);
     assert_clean(&mut b, &origin, "stores");
+
+    // Signing out ends the session: the next page asks for the token again.
+    b.click("#signout").expect("sign out");
+    b.wait_for("document.querySelector('#token') !== null", WAIT)
+        .expect("sign-in page after signing out");
+    b.goto(&format!("{origin}/stores")).expect("stores again");
+    b.wait_for("document.querySelector('#token') !== null", WAIT)
+        .expect("the old session no longer opens a page");
 }
 
 #[test]

@@ -191,6 +191,7 @@ pub fn artifact(version: &str, model_text: &str, last_rmspe: f64) -> ModelArtifa
         lightgbm_model: model_text.to_string(),
         ensemble: Default::default(),
         checksum: String::new(),
+        signature: None,
     };
     a.seal();
     a

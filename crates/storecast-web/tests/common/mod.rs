@@ -97,6 +97,7 @@ pub fn app() -> TestApp {
         auth_required: true,
         heavy: Default::default(),
         throttle: Default::default(),
+        web: Default::default(),
     };
     TestApp {
         state,
@@ -143,4 +144,62 @@ pub async fn call(
         headers,
         String::from_utf8_lossy(&bytes).into_owned(),
     )
+}
+
+/// A browser's session after signing in with `token` through `POST /login`.
+pub struct Session {
+    /// The `Cookie` header value to send (session and CSRF cookies).
+    pub cookie: String,
+    /// The session's CSRF token (for the `X-CSRF-Token` header).
+    pub csrf: String,
+    /// The `Set-Cookie` values the sign-in answered with.
+    pub set_cookies: Vec<String>,
+}
+
+/// Signs in like the login form does (pre-session CSRF pair `abc`) on `state`'s router.
+pub async fn sign_in(state: &storecast_web::AppState, token: &str) -> Session {
+    let csrf_name = state.web.csrf_cookie();
+    let body = format!("csrf=abc&token={token}");
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/login")
+        .header(axum::http::header::COOKIE, format!("{csrf_name}=abc"))
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(axum::body::Body::from(body))
+        .expect("request");
+    let resp = tower::ServiceExt::oneshot(storecast_web::router(state.clone()), req)
+        .await
+        .expect("response");
+    assert_eq!(
+        resp.status(),
+        axum::http::StatusCode::SEE_OTHER,
+        "signed in"
+    );
+    let set_cookies: Vec<String> = resp
+        .headers()
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let value = |name: &str| {
+        set_cookies
+            .iter()
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
+            .and_then(|rest| rest.split(';').next())
+            .expect("cookie set")
+            .to_string()
+    };
+    let session = value(state.web.session_cookie());
+    let csrf = value(csrf_name);
+    Session {
+        cookie: format!(
+            "{}={session}; {csrf_name}={csrf}",
+            state.web.session_cookie()
+        ),
+        csrf,
+        set_cookies,
+    }
 }
