@@ -247,6 +247,10 @@ pub enum Command {
         /// sales far above the store's range), for this reason (written to the audit log).
         #[arg(long, value_name = "REASON")]
         accept_implausible: Option<String>,
+        /// Replace stored actuals that the file contradicts (a late correction by the stores),
+        /// for this reason; the previous values are kept (`storecast audit corrections`).
+        #[arg(long, value_name = "REASON")]
+        correct: Option<String>,
     },
     /// Live accuracy of issued forecasts, input drift and error drift; records alerts.
     Monitor {
@@ -421,6 +425,8 @@ pub enum AuditCommand {
     /// Recompute the hash chain and its keyed head: exit 0 when intact, 1 naming the first
     /// bad row after any edit, deletion, insertion or reordering.
     Verify,
+    /// Stored actuals replaced by `ingest --correct`, with their previous values.
+    Corrections,
 }
 
 /// `storecast models ...`

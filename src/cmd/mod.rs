@@ -108,7 +108,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             file,
             db,
             accept_implausible,
-        } => ops::ingest(&data, &file, &db.path, accept_implausible),
+            correct,
+        } => ops::ingest(
+            &data,
+            &file,
+            &db.path,
+            storecast_store::IngestOptions {
+                accept_implausible,
+                correct,
+            },
+        ),
         Command::Monitor { ops: o, json, prom } => {
             ops::monitor(&o, json.as_deref(), prom.as_deref())
         }

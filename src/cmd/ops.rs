@@ -97,6 +97,15 @@ pub fn audit(db: &Path, what: AuditCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        AuditCommand::Corrections => {
+            for c in store.corrections()? {
+                println!(
+                    "{} {:<12} store {:>4} {}  {} -> {}  ({})",
+                    c.at, c.actor, c.store, c.date, c.previous, c.corrected, c.reason
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         AuditCommand::Verify => {
             let v = store.verify_audit()?;
             match v.first_bad {
@@ -231,7 +240,7 @@ pub fn ingest(
     data: &DataArgs,
     file: &Path,
     db: &Path,
-    accept_implausible: Option<String>,
+    options: storecast_store::IngestOptions,
 ) -> Result<ExitCode> {
     let chain = crate::input::load(data)?.data;
     let store = open_db(db)?;
@@ -239,7 +248,6 @@ pub fn ingest(
     let name = file
         .file_name()
         .map_or("actuals.csv".into(), |n| n.to_string_lossy().into_owned());
-    let options = storecast_store::IngestOptions { accept_implausible };
     let result = store.ingest_csv_with(&bytes, &name, &actor(), &chain.stores, &options);
     if let Err(e) = &result {
         if !matches!(e, IngestError::Store(_)) {
@@ -257,8 +265,16 @@ pub fn ingest(
     match result {
         Ok(o) => {
             println!(
-                "{}: {} rows, {} new, {} already stored (unchanged)",
-                o.file_name, o.rows, o.inserted, o.unchanged
+                "{}: {} rows, {} new, {} already stored (unchanged){}",
+                o.file_name,
+                o.rows,
+                o.inserted,
+                o.unchanged,
+                if o.corrected > 0 {
+                    format!(", {} corrected (previous values kept)", o.corrected)
+                } else {
+                    String::new()
+                }
             );
             Ok(ExitCode::SUCCESS)
         }

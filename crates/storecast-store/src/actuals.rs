@@ -40,6 +40,8 @@ pub struct IngestOutcome {
     pub inserted: usize,
     /// Rows already stored with identical values (left as they were).
     pub unchanged: usize,
+    /// Stored rows replaced by the file's values (only with [`IngestOptions::correct`]).
+    pub corrected: usize,
     /// The validation report (no error findings; warnings and infos worth showing).
     pub report: ValidationReport,
 }
@@ -208,11 +210,7 @@ impl Store {
         let sha256 = hex(&Sha256::digest(bytes));
         let (history, report) = check_file(bytes, file_name, stores)?;
         let n = history.len();
-        let accepted = options
-            .accept_implausible
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty());
+        let accepted = nonblank(options.accept_implausible.as_deref());
         self.write(|tx| {
             let odd = implausible_rows(tx, &history, chrono::Utc::now().date_naive())?;
             if !odd.is_empty() && accepted.is_none() {
@@ -236,21 +234,26 @@ impl Store {
                     }),
                 }
             }
-            if !conflicts.is_empty() {
+            let correcting = nonblank(options.correct.as_deref());
+            if !conflicts.is_empty() && correcting.is_none() {
                 return Err(IngestError::Conflict {
                     file: file_name.to_string(),
                     conflicts,
                 });
             }
             let inserted = new_rows.len();
-            let unchanged = n - inserted;
+            let corrected = conflicts.len();
+            let unchanged = n - inserted - corrected;
             let at = crate::now();
             tx.execute(
-                "INSERT INTO ingestions (file_name, sha256, rows, inserted, unchanged, at, actor)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![file_name, sha256, n, inserted, unchanged, at, actor],
+                "INSERT INTO ingestions (file_name, sha256, rows, inserted, unchanged, corrected, at, actor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![file_name, sha256, n, inserted, unchanged, corrected, at, actor],
             )?;
             let ingestion_id = tx.last_insert_rowid();
+            if let Some(reason) = correcting {
+                apply_corrections(tx, &conflicts, reason, ingestion_id, &at, actor)?;
+            }
             {
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO actuals (store, date, day_of_week, sales, customers, open, promo,
@@ -292,6 +295,7 @@ impl Store {
                     "stores": history.store_ids().len(),
                     "warnings": report.summary.warnings,
                     "implausible_accepted": accepted.map(|reason| json!({"rows": odd.len(), "reason": reason})),
+                    "corrected": correcting.map(|reason| json!({"rows": corrected, "reason": reason})),
                 }),
             )?;
             Ok(IngestOutcome {
@@ -301,6 +305,7 @@ impl Store {
                 rows: n,
                 inserted,
                 unchanged,
+                corrected,
                 report: report.clone(),
             })
         })
@@ -404,11 +409,133 @@ impl Store {
     }
 }
 
+/// A reason given on the command line, if it says something.
+fn nonblank(reason: Option<&str>) -> Option<&str> {
+    reason.map(str::trim).filter(|r| !r.is_empty())
+}
+
+fn row_json(r: &SalesRow) -> serde_json::Value {
+    json!({
+        "sales": r.sales,
+        "customers": r.customers,
+        "open": r.open,
+        "promo": r.promo,
+        "state_holiday": r.state_holiday.code(),
+        "school_holiday": r.school_holiday,
+    })
+}
+
+/// Replaces the stored rows of `conflicts` by the file's values, keeping each previous row in
+/// `corrections` (same transaction as the ingestion and its audit row).
+fn apply_corrections(
+    tx: &Connection,
+    conflicts: &[Conflict],
+    reason: &str,
+    ingestion_id: i64,
+    at: &str,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let mut update = tx.prepare_cached(
+        "UPDATE actuals SET sales = ?3, customers = ?4, open = ?5, promo = ?6,
+                state_holiday = ?7, school_holiday = ?8, ingestion_id = ?9
+         WHERE store = ?1 AND date = ?2",
+    )?;
+    let mut keep = tx.prepare_cached(
+        "INSERT INTO corrections (store, date, previous, corrected, reason, ingestion_id, at, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for c in conflicts {
+        let r = &c.incoming;
+        update.execute(params![
+            r.store,
+            r.date.to_string(),
+            r.sales,
+            r.customers,
+            r.open,
+            r.promo,
+            r.state_holiday.code(),
+            r.school_holiday,
+            ingestion_id,
+        ])?;
+        keep.execute(params![
+            r.store,
+            r.date.to_string(),
+            row_json(&c.stored).to_string(),
+            row_json(r).to_string(),
+            reason,
+            ingestion_id,
+            at,
+            actor,
+        ])?;
+    }
+    Ok(())
+}
+
+/// One kept correction: a stored actual replaced, with its previous values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correction {
+    /// Store.
+    pub store: u16,
+    /// Day.
+    pub date: String,
+    /// The values before (JSON).
+    pub previous: serde_json::Value,
+    /// The values after (JSON).
+    pub corrected: serde_json::Value,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub actor: String,
+    /// When (RFC 3339 UTC).
+    pub at: String,
+}
+
+impl Store {
+    /// Every correction of stored actuals, oldest first.
+    pub fn corrections(&self) -> Result<Vec<Correction>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT store, date, previous, corrected, reason, actor, at FROM corrections ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, u16>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (store, date, previous, corrected, reason, actor, at) = row?;
+            let parse = |t: &str| {
+                serde_json::from_str(t).map_err(|e| StoreError::Corrupt(format!("correction: {e}")))
+            };
+            Ok(Correction {
+                store,
+                date,
+                previous: parse(&previous)?,
+                corrected: parse(&corrected)?,
+                reason,
+                actor,
+                at,
+            })
+        })
+        .collect()
+    }
+}
+
 /// Options of an ingestion.
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
     /// Store rows the plausibility check refuses, for this reason (audited).
     pub accept_implausible: Option<String>,
+    /// Replace stored actuals that the file contradicts, for this reason: each replaced row
+    /// keeps its previous values in `corrections` with who, when and why (audited). Without
+    /// it a contradicting file is refused whole.
+    pub correct: Option<String>,
 }
 
 /// Sales of one day above this are not a drugstore's (the chain's record is about 41,500 €).

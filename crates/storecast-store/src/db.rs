@@ -8,7 +8,7 @@
 
 use crate::error::StoreError;
 use crate::keys::{Key, Keys};
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         description: "keyed token hashes and expiry, hash-chained audit, sessions, corrections",
         sql: include_str!("../migrations/0002_security.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "ingestions count corrected rows",
+        sql: include_str!("../migrations/0003_corrections.sql"),
     },
 ];
 
@@ -109,11 +114,19 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL: readers never block the writer; an in-memory database answers "memory".
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        conn.execute_batch(
-            "PRAGMA foreign_keys = ON;
-             PRAGMA synchronous = FULL;",
-        )?;
+        // Migrations rebuild tables that others reference, which SQLite allows only with
+        // foreign keys off; every reference is checked before they are turned back on.
+        conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = FULL;")?;
         migrate(&mut conn)?;
+        let dangling: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()?;
+        if let Some(table) = dangling {
+            return Err(StoreError::Corrupt(format!(
+                "table {table} references rows that do not exist"
+            )));
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         let keys = Keys::from_master(key);
         crate::audit::seal_legacy_rows(&mut conn, &keys)?;
         Ok(Self {

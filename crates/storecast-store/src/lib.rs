@@ -24,7 +24,7 @@ pub mod registry;
 pub mod sessions;
 pub mod users;
 
-pub use actuals::{IngestOptions, IngestOutcome, Ingestion};
+pub use actuals::{Correction, IngestOptions, IngestOutcome, Ingestion};
 pub use alerts::{Alert, NewAlert};
 pub use audit::AuditEntry;
 pub use audit::{AuditVerification, AuditedError, BadRow};

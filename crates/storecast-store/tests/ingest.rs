@@ -338,6 +338,7 @@ fn implausible_actuals_are_refused_unless_accepted_with_a_reason() {
     // Accepted with a reason: stored, and the reason is in the audit log.
     let options = storecast_store::IngestOptions {
         accept_implausible: Some("store 1 sold its fittings on 2015-07-01".into()),
+        ..Default::default()
     };
     store
         .ingest_csv_with(
@@ -350,4 +351,71 @@ fn implausible_actuals_are_refused_unless_accepted_with_a_reason() {
         .expect("accepted with a reason");
     let audit = dump(&db, "audit").join("\n");
     assert!(audit.contains("sold its fittings"), "{audit}");
+}
+
+#[test]
+fn a_stored_actual_is_corrected_only_with_a_reason_and_its_previous_value_is_kept() {
+    // Before: a wrong actual, once stored, could never be changed (every later file with the
+    // right value was refused as a conflict).
+    let (_dir, db, store) = fresh();
+    store
+        .ingest_csv(
+            train_csv(&[1, 2], date(2015, 7, 1), 5).as_bytes(),
+            "first.csv",
+            "steward",
+            &stores(),
+        )
+        .expect("first");
+    let original = train_line(2, date(2015, 7, 2));
+    let mut cells: Vec<String> = original.split(',').map(str::to_string).collect();
+    let wrong: i32 = cells[3].parse().expect("sales");
+    cells[3] = (wrong + 250).to_string();
+    let file = format!(
+        "{}\n{}\n",
+        train_csv(&[1], date(2015, 1, 1), 0).trim_end(),
+        cells.join(",")
+    );
+    let before = dump_all(&db);
+    assert!(matches!(
+        store.ingest_csv(file.as_bytes(), "fix.csv", "steward", &stores()),
+        Err(IngestError::Conflict { .. })
+    ));
+    let blank = storecast_store::IngestOptions {
+        correct: Some("  ".into()),
+        ..Default::default()
+    };
+    assert!(store
+        .ingest_csv_with(file.as_bytes(), "fix.csv", "steward", &stores(), &blank)
+        .is_err());
+    assert_eq!(dump_all(&db), before, "a refused correction writes nothing");
+
+    let options = storecast_store::IngestOptions {
+        correct: Some("till 2 was counted twice on 2015-07-02".into()),
+        ..Default::default()
+    };
+    let out = store
+        .ingest_csv_with(file.as_bytes(), "fix.csv", "steward", &stores(), &options)
+        .expect("corrected");
+    assert_eq!((out.rows, out.inserted, out.corrected), (1, 0, 1));
+    let history = store.history().expect("history");
+    let fixed = (0..history.len())
+        .map(|i| history.row(i))
+        .find(|r| r.store == 2 && r.date == date(2015, 7, 2))
+        .expect("row");
+    assert_eq!(fixed.sales, wrong + 250);
+    let kept = store.corrections().expect("corrections");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].previous["sales"], wrong);
+    assert_eq!(kept[0].corrected["sales"], wrong + 250);
+    assert_eq!(kept[0].actor, "steward");
+    assert!(kept[0].reason.contains("counted twice"));
+    let audit = dump(&db, "audit").join("\n");
+    assert!(audit.contains("counted twice"), "{audit}");
+    assert!(store.verify_audit().expect("verify").is_intact());
+    // Re-delivering the corrected file changes nothing more.
+    let again = store
+        .ingest_csv_with(file.as_bytes(), "fix.csv", "steward", &stores(), &options)
+        .expect("again");
+    assert_eq!((again.corrected, again.unchanged), (0, 1));
+    assert_eq!(store.corrections().expect("corrections").len(), 1);
 }

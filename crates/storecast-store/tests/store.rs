@@ -296,3 +296,51 @@ fn store_is_shareable_across_threads() {
     }
     assert_eq!(store.audit_log(1000).expect("log").len(), 40);
 }
+
+#[test]
+fn a_schema_2_database_with_actuals_upgrades_and_keeps_them() {
+    // Schema 3 rebuilds `ingestions`, which `actuals` and `corrections` reference.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);",
+        )
+        .expect("version table");
+        for m in MIGRATIONS.iter().filter(|m| m.version <= 2) {
+            conn.execute_batch(m.sql).expect("old migration");
+            conn.execute(
+                "INSERT INTO schema_version VALUES (?1, ?2, '2026-01-01T00:00:00.000Z')",
+                rusqlite::params![m.version, m.description],
+            )
+            .expect("version row");
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO ingestions (file_name, sha256, rows, inserted, unchanged, at, actor)
+               VALUES ('w1.csv', '{}', 1, 1, 0, '2026-01-01T00:00:00.000Z', 'steward');
+             INSERT INTO actuals (store, date, day_of_week, sales, customers, open, promo,
+                                  state_holiday, school_holiday, ingestion_id)
+               VALUES (1, '2015-07-01', 3, 5263, 555, 1, 1, '0', 1, 1);",
+            "a".repeat(64)
+        ))
+        .expect("old data");
+    }
+    let store = Store::open(&path).expect("upgrades");
+    assert_eq!(store.schema_version().expect("version"), latest_version());
+    let log = store.ingestions().expect("ingestions");
+    assert_eq!((log.len(), log[0].inserted), (1, 1));
+    let history = store.history().expect("history");
+    assert_eq!((history.len(), history.row(0).sales), (1, 5263));
+    // References hold after the rebuild: a row naming a missing ingestion is refused.
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.execute_batch("PRAGMA foreign_keys = ON;").expect("fk");
+    assert!(conn
+        .execute(
+            "INSERT INTO actuals (store, date, day_of_week, sales, customers, open, promo,
+                                  state_holiday, school_holiday, ingestion_id)
+             VALUES (2, '2015-07-01', 3, 1, 1, 1, 0, '0', 0, 99)",
+            [],
+        )
+        .is_err());
+}

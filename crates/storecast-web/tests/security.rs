@@ -63,6 +63,39 @@ fn resident_mib() -> f64 {
         .map_or(0.0, |k| k / 1024.0)
 }
 
+/// What the app logs, captured for the whole test binary (a global subscriber: the server logs
+/// from the runtime's worker threads).
+fn captured_log() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOG: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || Sink(sink.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::ErrorKind::Other)?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn random_secret(i: usize) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(format!("guess {i}").as_bytes());
@@ -138,6 +171,7 @@ async fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
             body.len()
         )
     };
+    let log = captured_log();
     let limit = app.state.throttle.config.max_failures as usize;
     let mut codes = Vec::new();
     let mut retry_after = None;
@@ -165,6 +199,20 @@ async fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
         .and_then(|v| v.trim().parse().ok())
         .expect("Retry-After on the 429");
     assert!(secs >= 1);
+    // Each failure is logged with the client and the reason, never with the secret.
+    let text = String::from_utf8_lossy(&log.lock().expect("log")).into_owned();
+    let failures = text
+        .lines()
+        .filter(|l| l.contains("authentication failed") && l.contains("path=\"/login\""))
+        .count();
+    assert!(failures >= limit, "{failures} failures logged:\n{text}");
+    assert!(text.contains("client=127.0.0.1"), "{text}");
+    for i in 0..limit + 5 {
+        assert!(
+            !text.contains(&random_secret(i)),
+            "a secret reached the log"
+        );
+    }
     // While locked out, even the right token from that client is refused, before any check.
     let (code, _) = send(addr, login(&app.admin)).await;
     assert_eq!(code, 429);
@@ -506,4 +554,123 @@ async fn sessions_are_server_side_expire_and_end_at_sign_out() {
         to_login(code, &headers),
         "a revoked user's session still works: {code}"
     );
+}
+
+/// Figures that belong to stores other than `own`, as the API (JSON numbers) and the pages
+/// (euro amounts) would print them: six-week and weekly totals, and every daily forecast.
+fn other_stores_figures(m: &storecast_web::ModelState, own: u16) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, f) in m.stores.iter().filter(|(id, _)| **id != own) {
+        out.push(format!("/store/{id}\""));
+        let mut sums: Vec<f64> = vec![f.total.point, f.total.lo80, f.total.hi95];
+        sums.extend(f.weeks.iter().map(|(_, w)| w.point));
+        for v in sums {
+            out.push(serde_json::to_string(&v).expect("number"));
+            if v >= 10_000.0 {
+                out.push(storecast_charts::eur(v));
+            }
+        }
+        out.extend(
+            f.days
+                .iter()
+                .filter(|d| d.sales > 0.0)
+                .map(|d| serde_json::to_string(&d.sales).expect("number")),
+        );
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
+    // Walks every path of the OpenAPI document and every page as the viewer of store 1.
+    let mut app = common::app();
+    let m = app.state.model.load_full();
+    let forbidden = other_stores_figures(&m, 1);
+    assert!(forbidden.len() > 100, "the check has figures to look for");
+    // A directors' report that names another store's total.
+    let (other, f) = m
+        .stores
+        .iter()
+        .find(|(id, _)| **id != 1)
+        .expect("another store");
+    app.state.reports = std::sync::Arc::new(vec![storecast_web::ReportPage {
+        slug: "methodology".into(),
+        title: "Methodology".into(),
+        body: format!("store {other}: {}", storecast_charts::eur(f.total.point)),
+        directors_only: true,
+    }]);
+    let day = m.stores[&1].days[0].date;
+    let (_, _, doc) = common::call(&app, "GET", "/api/v1/openapi.json", None, None).await;
+    let doc: serde_json::Value = serde_json::from_str(&doc).expect("openapi");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut requests: Vec<(String, String, Option<String>)> = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().expect("methods").keys() {
+            for store in ["1", "2"] {
+                let mut uri = path.replace("{id}", store);
+                if uri.ends_with("/explain") {
+                    uri.push_str(&format!("?date={day}"));
+                }
+                if uri.ends_with("/history") {
+                    uri.push_str("?days=1000");
+                }
+                let body = (method == "post")
+                    .then(|| format!(r#"{{"changes":[{{"date":"{day}","promo":true}}]}}"#));
+                requests.push((method.to_uppercase(), uri, body));
+            }
+        }
+    }
+    for page in [
+        "/",
+        "/stores",
+        "/stores?type=a",
+        "/store/1",
+        "/store/2",
+        "/model",
+        "/data",
+        "/reports/methodology",
+        "/metrics",
+    ] {
+        requests.push(("GET".into(), page.into(), None));
+    }
+    let mut seen_ok = 0;
+    for (method, uri, body) in &requests {
+        let (status, _, text) =
+            common::call(&app, method, uri, Some(&app.viewer1), body.as_deref()).await;
+        let own = uri.contains("/stores/1/") || uri.ends_with("/store/1");
+        if uri.contains("/stores/2/") || uri.ends_with("/store/2") {
+            assert_eq!(status, 403, "{method} {uri}");
+        }
+        if status.is_success() {
+            seen_ok += 1;
+            for figure in &forbidden {
+                assert!(
+                    !text.contains(figure.as_str()),
+                    "{method} {uri} shows {figure}, a figure of another store"
+                );
+            }
+        } else {
+            // Refused, absent (no analysis in this app), or sent on to the viewer's stores.
+            let to_own_list = status.as_u16() == 303 && uri == "/";
+            assert!(
+                (matches!(status.as_u16(), 403 | 404) || to_own_list) && !own,
+                "{method} {uri}: {status} {text}"
+            );
+        }
+    }
+    assert!(seen_ok >= 8, "the viewer's own routes answered: {seen_ok}");
+    // The needles are the ones the app prints: a director sees them on the same routes.
+    for uri in [
+        "/stores",
+        "/api/v1/stores",
+        "/api/v1/stores/2/forecast",
+        "/store/2",
+    ] {
+        let (status, _, text) = common::call(&app, "GET", uri, Some(&app.director), None).await;
+        assert_eq!(status, 200, "{uri}");
+        assert!(
+            forbidden.iter().any(|f| text.contains(f.as_str())),
+            "{uri}: the check would not see another store's figures"
+        );
+    }
 }
