@@ -321,3 +321,34 @@ fn users_add_takes_a_token_expiry_and_refuses_one_in_the_past() {
         assert_eq!(out.status.code(), Some(2), "--expires {past} accepted");
     }
 }
+
+#[test]
+fn the_audited_cli_actor_is_the_os_user_not_what_user_says() {
+    // Before: the actor of a CLI action was whatever `$USER` said.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ops.db");
+    let db_s = db.to_str().unwrap_or_default();
+    let out = Command::new(env!("CARGO_BIN_EXE_storecast"))
+        .args(["users", "add", "eve", "--role", "director", "--db", db_s])
+        .current_dir(dir.path())
+        .env("USER", "mallory")
+        .output()
+        .expect("storecast runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = storecast(&["audit", "show", "--db", db_s], dir.path());
+    let log = String::from_utf8_lossy(&out.stdout);
+    let line = log
+        .lines()
+        .find(|l| l.contains("user.add"))
+        .expect("audited");
+    assert!(line.contains("(uid "), "{line}");
+    assert!(!line.contains("cli:mallory"), "{line}");
+    assert!(
+        line.contains("$USER=mallory"),
+        "the claim is kept beside the fact: {line}"
+    );
+}

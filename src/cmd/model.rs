@@ -171,7 +171,11 @@ pub fn train(data: &DataArgs, out: &Path, registry: &Path, args: &ModelArgs) -> 
         .artifact
         .save(out)
         .with_context(|| format!("saving the model to {}", out.display()))?;
-    explain_ahead(&chain, &trained.artifact, out);
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    explain_ahead(&chain, &trained.artifact, dir);
     for (step, s) in &trained.timings {
         println!("time {step:<16} {s:>7.1} s");
     }
@@ -188,17 +192,13 @@ pub fn train(data: &DataArgs, out: &Path, registry: &Path, args: &ModelArgs) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the explanation table of the new model next to it, so `serve` starts in seconds on
-/// it (issue 18). A failure only costs the server the computation at its first start, so it is
-/// reported and training still succeeds.
-fn explain_ahead(chain: &ChainData, artifact: &ModelArtifact, out: &Path) {
+/// Writes the explanation table of a new model into `dir` (next to it, or the registry), so
+/// `serve` starts in seconds on it (issue 18). A failure only costs the server the computation
+/// at its first start, so it is reported and training still succeeds.
+pub(crate) fn explain_ahead(chain: &ChainData, artifact: &ModelArtifact, dir: &Path) {
     if chain.requests.is_none() {
         return;
     }
-    let dir = out
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar.set_message("explaining every forecast row of the horizon for the app");

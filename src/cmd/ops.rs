@@ -12,11 +12,33 @@ use storecast_model::{training, Forecaster, ModelArtifact, Timeline};
 use storecast_monitor::MonitorConfig;
 use storecast_store::{IngestError, Registry, Role, Store};
 
+/// Who runs a CLI command, as the audit log records it: the process's user id as the kernel
+/// reports it (the owner of `/proc/self`) with its name from `/etc/passwd`. `$USER`, which
+/// anyone can set, is only noted beside it when it disagrees (issue 13: it was the actor).
 fn actor() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .map_or_else(|| "cli".to_string(), |u| format!("cli:{u}"))
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    let name = uid.and_then(passwd_name);
+    let who = match (uid, &name) {
+        (Some(u), Some(n)) => format!("cli:{n} (uid {u})"),
+        (Some(u), None) => format!("cli:uid {u}"),
+        (None, _) => "cli".to_string(),
+    };
+    match std::env::var("USER").ok().filter(|u| !u.is_empty()) {
+        Some(claimed) if Some(&claimed) != name.as_ref() => format!("{who}, $USER={claimed}"),
+        _ => who,
+    }
+}
+
+/// The login name of `uid` in `/etc/passwd`.
+fn passwd_name(uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
 }
 
 fn open_db(db: &Path) -> Result<Store> {
@@ -125,6 +147,27 @@ pub fn audit(db: &Path, what: AuditCommand) -> Result<ExitCode> {
     }
 }
 
+/// Copies the explanation table `train` wrote beside `file` into the registry, where `serve`
+/// looks for it when it serves the registry's model (a missing table is computed at start).
+fn copy_explanations(a: &ModelArtifact, file: &Path, reg: &Registry) {
+    let key = storecast_explain::table::CacheKey {
+        model_checksum: a.checksum.clone(),
+        data_fingerprint: a.data_fingerprint.clone(),
+    };
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let (from, to) = (key.file_in(dir), key.file_in(reg.dir()));
+    if from.exists() && !to.exists() {
+        if let Err(e) = std::fs::copy(&from, &to) {
+            eprintln!(
+                "warning: explanations not copied to the registry ({e}); serve computes them"
+            );
+        }
+    }
+}
+
 pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCode> {
     let reg = Registry::open(registry)
         .with_context(|| format!("opening the registry {}", registry.display()))?;
@@ -167,6 +210,7 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
                     || reg.register(&a),
                 )
                 .context("registering")?;
+            copy_explanations(&a, &file, &reg);
             println!(
                 "registered {}{}",
                 r.version,
@@ -417,6 +461,7 @@ pub fn retrain(ops: &OpsArgs, args: &ModelArgs) -> Result<ExitCode> {
             || reg.register(&cand),
         )
         .context("registering the candidate")?;
+    crate::cmd::model::explain_ahead(&chain, &cand, reg.dir());
     println!("candidate {}: {}", r.version, decision.reason);
     if decision.promote {
         let from = reg.current_version()?;

@@ -39,7 +39,7 @@ pub use prometheus::prometheus_gauges;
 pub use promotion::{
     decide_promotion, decide_promotion_rescored, last_fold_score, rescore_current, Basis, Decision,
 };
-pub use report::{evaluate, fresh_alerts, kinds, MonitorReport, Thresholds};
+pub use report::{evaluate, fresh_alerts, AlertKind, MonitorReport, Thresholds};
 
 use thiserror::Error;
 

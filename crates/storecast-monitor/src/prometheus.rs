@@ -12,7 +12,7 @@
 //! nobody graphs one by one.
 
 use crate::drift::DriftLevel;
-use crate::report::{kinds, MonitorReport};
+use crate::report::{AlertKind, MonitorReport};
 use std::fmt::Write;
 
 /// Escapes a label value (backslash, double quote, newline).
@@ -182,12 +182,12 @@ pub fn prometheus_gauges(report: &MonitorReport) -> String {
         "Largest CUSUM statistic of any store (in sigma; alarm above the threshold h).",
         &[(Vec::new(), cusum_max)],
     );
-    let alerts: Vec<Sample> = kinds::ALL
+    let alerts: Vec<Sample> = AlertKind::ALL
         .iter()
         .map(|k| {
             (
                 vec![("kind", (*k).to_string())],
-                report.alert_count(k) as f64,
+                report.alert_count(*k) as f64,
             )
         })
         .collect();

@@ -28,23 +28,8 @@ use storecast_model::backtest::MODEL;
 use storecast_model::ModelArtifact;
 use storecast_store::{Alert, ForecastVsActual, NewAlert};
 
-/// Alert kinds written by the monitor.
-pub mod kinds {
-    /// RMSPE above its limit.
-    pub const ACCURACY: &str = "accuracy";
-    /// Too few actuals inside the 80 % band.
-    pub const COVERAGE80: &str = "coverage80";
-    /// Too few actuals inside the 95 % band.
-    pub const COVERAGE95: &str = "coverage95";
-    /// Systematic over- or under-forecasting.
-    pub const BIAS: &str = "bias";
-    /// A model input drifted.
-    pub const DRIFT: &str = "drift";
-    /// A store's errors shifted (CUSUM alarm).
-    pub const CUSUM: &str = "cusum";
-    /// Every kind, in report order.
-    pub const ALL: [&str; 6] = [ACCURACY, COVERAGE80, COVERAGE95, BIAS, DRIFT, CUSUM];
-}
+/// Alert kinds written by the monitor (the store's vocabulary, re-exported).
+pub use storecast_store::AlertKind;
 
 /// The thresholds a run applied, resolved from the configuration and the model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,7 +123,7 @@ pub struct MonitorReport {
 
 impl MonitorReport {
     /// Number of alerts of a kind.
-    pub fn alert_count(&self, kind: &str) -> usize {
+    pub fn alert_count(&self, kind: AlertKind) -> usize {
         self.alerts.iter().filter(|a| a.kind == kind).count()
     }
 }
@@ -177,7 +162,7 @@ fn check_scope(
     }
     if a.rmspe > limits.rmspe {
         out.push(NewAlert {
-            kind: kinds::ACCURACY.into(),
+            kind: AlertKind::Accuracy,
             scope: scope.into(),
             value: a.rmspe,
             threshold: limits.rmspe,
@@ -189,14 +174,14 @@ fn check_scope(
     }
     for (kind, level, hits, share, min) in [
         (
-            kinds::COVERAGE80,
+            AlertKind::Coverage80,
             0.80,
             a.hits80,
             a.cover80,
             t.coverage80_min,
         ),
         (
-            kinds::COVERAGE95,
+            AlertKind::Coverage95,
             0.95,
             a.hits95,
             a.cover95,
@@ -206,7 +191,7 @@ fn check_scope(
         let p = binomial_lower_tail(hits, a.n, level);
         if share < min && p < t.coverage_alpha {
             out.push(NewAlert {
-                kind: kind.into(),
+                kind,
                 scope: scope.into(),
                 value: share,
                 threshold: min,
@@ -230,7 +215,7 @@ fn check_scope(
             "below actuals (under-forecast)"
         };
         out.push(NewAlert {
-            kind: kinds::BIAS.into(),
+            kind: AlertKind::Bias,
             scope: scope.into(),
             value: a.bias,
             threshold,
@@ -297,7 +282,7 @@ pub fn evaluate(
 
     for d in drift.iter().filter(|d| d.level == DriftLevel::Alert) {
         alerts.push(NewAlert {
-            kind: kinds::DRIFT.into(),
+            kind: AlertKind::Drift,
             scope: format!("feature {}", d.feature),
             value: d.psi,
             threshold: t.psi_alert,
@@ -325,7 +310,7 @@ pub fn evaluate(
             Direction::Down => "actuals running below forecasts (over-forecast)",
         };
         alerts.push(NewAlert {
-            kind: kinds::CUSUM.into(),
+            kind: AlertKind::Cusum,
             scope: format!("store {}", c.store),
             value: alarm.statistic,
             threshold: t.cusum_h,
@@ -415,7 +400,7 @@ mod tests {
     fn summary(r: &MonitorReport) -> Vec<(String, String)> {
         r.alerts
             .iter()
-            .map(|a| (a.kind.clone(), a.scope.clone()))
+            .map(|a| (a.kind.to_string(), a.scope.clone()))
             .collect()
     }
 
@@ -514,7 +499,7 @@ mod tests {
         let report = evaluate(&r, &types(), None, Vec::new(), &cfg)?;
         assert!(report.live.by_store[0].accuracy.cover80 < 0.70);
         assert_eq!(
-            report.alert_count(kinds::COVERAGE80),
+            report.alert_count(AlertKind::Coverage80),
             0,
             "{:?}",
             report.alerts
@@ -531,7 +516,7 @@ mod tests {
             "{:?}",
             report.alerts
         );
-        assert!(report.alert_count(kinds::ACCURACY) > 0);
+        assert!(report.alert_count(AlertKind::Accuracy) > 0);
         assert!(report.cusum[1].alarm.is_some() && report.cusum_alarms == 0);
         Ok(())
     }
@@ -554,17 +539,17 @@ mod tests {
 
     #[test]
     fn open_alerts_are_not_raised_again() {
-        let new = |kind: &str, scope: &str| NewAlert {
-            kind: kind.into(),
+        let new = |kind: AlertKind, scope: &str| NewAlert {
+            kind,
             scope: scope.into(),
             value: 1.0,
             threshold: 0.5,
             message: String::new(),
         };
-        let open = |kind: &str, scope: &str, acknowledged: bool| Alert {
+        let open = |kind: AlertKind, scope: &str, acknowledged: bool| Alert {
             id: 1,
             at: String::new(),
-            kind: kind.into(),
+            kind,
             scope: scope.into(),
             value: 1.0,
             threshold: 0.5,
@@ -573,18 +558,19 @@ mod tests {
             acknowledged_by: None,
             acknowledged_at: None,
         };
+        use AlertKind::{Bias, Cusum};
         let alerts = [
-            new("bias", "chain"),
-            new("cusum", "store 3"),
-            new("bias", "store 3"),
+            new(Bias, "chain"),
+            new(Cusum, "store 3"),
+            new(Bias, "store 3"),
         ];
         let fresh = fresh_alerts(
             &alerts,
-            &[open("bias", "chain", false), open("cusum", "store 3", true)],
+            &[open(Bias, "chain", false), open(Cusum, "store 3", true)],
         );
         let scopes: Vec<(&str, &str)> = fresh
             .iter()
-            .map(|a| (a.kind.as_str(), a.scope.as_str()))
+            .map(|a| (a.kind.name(), a.scope.as_str()))
             .collect();
         assert_eq!(scopes, vec![("cusum", "store 3"), ("bias", "store 3")]);
     }

@@ -179,7 +179,7 @@ fn monitor_end_to_end_on_a_synthetic_chain() -> Res {
     for a in fresh_alerts(&report.alerts, &store.alerts(true)?) {
         store.record_alert("monitor", &a)?;
     }
-    assert_eq!(report.alert_count("drift"), 0);
+    assert_eq!(report.alert_count(storecast_monitor::AlertKind::Drift), 0);
     let recorded = store.alerts(true)?.len();
     assert_eq!(recorded, report.alerts.len());
     // The next run finds the same problems already open: nothing new to record.

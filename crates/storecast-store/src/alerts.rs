@@ -9,14 +9,74 @@ use crate::audit::{self, actions};
 use crate::error::StoreError;
 use crate::Store;
 use rusqlite::{params, OptionalExtension, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+/// What an alert is about (stored, shown and serialised by its snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Live RMSPE above its limit.
+    Accuracy,
+    /// Too few actuals inside the 80 % band (or too many: the band is too wide).
+    Coverage80,
+    /// Too few actuals inside the 95 % band.
+    Coverage95,
+    /// Systematic over- or under-forecasting.
+    Bias,
+    /// A model input drifted from its seasonal reference.
+    Drift,
+    /// A store's errors shifted (CUSUM alarm).
+    Cusum,
+}
+
+impl AlertKind {
+    /// Every kind, in report order.
+    pub const ALL: [AlertKind; 6] = [
+        Self::Accuracy,
+        Self::Coverage80,
+        Self::Coverage95,
+        Self::Bias,
+        Self::Drift,
+        Self::Cusum,
+    ];
+
+    /// The stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accuracy => "accuracy",
+            Self::Coverage80 => "coverage80",
+            Self::Coverage95 => "coverage95",
+            Self::Bias => "bias",
+            Self::Drift => "drift",
+            Self::Cusum => "cusum",
+        }
+    }
+
+    /// The kind named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Tests and callers may compare a kind with its name.
+impl PartialEq<&str> for AlertKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
 
 /// An alert to record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewAlert {
-    /// What was checked (`rmspe`, `coverage80`, `stale_actuals`, ...).
-    pub kind: String,
+    /// What was checked.
+    pub kind: AlertKind,
     /// Where (`chain`, `store 12`, `model 2015-07-31-ab12cd34ef`, ...).
     pub scope: String,
     /// The measured value.
@@ -35,7 +95,7 @@ pub struct Alert {
     /// When raised (RFC 3339 UTC).
     pub at: String,
     /// What was checked.
-    pub kind: String,
+    pub kind: AlertKind,
     /// Where.
     pub scope: String,
     /// Measured value.
@@ -59,7 +119,16 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
     Ok(Alert {
         id: r.get(0)?,
         at: r.get(1)?,
-        kind: r.get(2)?,
+        kind: {
+            let name: String = r.get(2)?;
+            AlertKind::from_name(&name).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Text,
+                    format!("unknown alert kind {name:?}").into(),
+                )
+            })?
+        },
         scope: r.get(3)?,
         value: r.get(4)?,
         threshold: r.get(5)?,
@@ -79,10 +148,8 @@ impl Store {
                 alert.kind, alert.scope
             )));
         }
-        if alert.kind.trim().is_empty() || alert.scope.trim().is_empty() {
-            return Err(StoreError::InvalidInput(
-                "an alert needs a kind and a scope".into(),
-            ));
+        if alert.scope.trim().is_empty() {
+            return Err(StoreError::InvalidInput("an alert needs a scope".into()));
         }
         self.write(|tx| {
             tx.execute(
@@ -90,7 +157,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     crate::now(),
-                    alert.kind,
+                    alert.kind.name(),
                     alert.scope,
                     alert.value,
                     alert.threshold,

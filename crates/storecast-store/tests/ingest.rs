@@ -127,9 +127,12 @@ fn a_malformed_cell_refuses_the_whole_file_and_writes_nothing() {
             ..
         } => {
             assert_eq!(rejected_rows, 1);
-            assert_eq!(report.count("column_type"), 1);
+            assert_eq!(report.count(storecast_validate::RuleId::ColumnType), 1);
             assert!(blocking_rules.contains(&"column_type".to_string()));
-            let ex = &report.finding("column_type").expect("finding").examples[0];
+            let ex = &report
+                .finding(storecast_validate::RuleId::ColumnType)
+                .expect("finding")
+                .examples[0];
             assert_eq!(ex.line, Some(12));
             assert_eq!(ex.column.as_deref(), Some("Sales"));
         }
@@ -244,8 +247,15 @@ fn warnings_do_not_refuse_and_store_table_errors_are_not_the_files_fault() {
         .ingest_csv(file.as_bytes(), "w.csv", "steward", &broken_stores)
         .expect("accepted");
     assert_eq!(out.inserted, 4);
-    assert_eq!(out.report.count("open_zero_sales"), 1);
-    assert_eq!(out.report.count("promo_interval_value"), 2);
+    assert_eq!(
+        out.report.count(storecast_validate::RuleId::OpenZeroSales),
+        1
+    );
+    assert_eq!(
+        out.report
+            .count(storecast_validate::RuleId::PromoIntervalValue),
+        2
+    );
 }
 
 #[test]

@@ -85,7 +85,7 @@ fn every_write_appears_in_the_audit_log() {
         .record_alert(
             "monitor",
             &NewAlert {
-                kind: "rmspe".into(),
+                kind: storecast_store::AlertKind::Accuracy,
                 scope: "chain".into(),
                 value: 0.2,
                 threshold: 0.15,
@@ -155,7 +155,7 @@ fn a_write_whose_audit_row_fails_is_rolled_back() {
         .record_alert(
             "",
             &NewAlert {
-                kind: "k".into(),
+                kind: storecast_store::AlertKind::Bias,
                 scope: "s".into(),
                 value: 1.0,
                 threshold: 0.5,
@@ -246,16 +246,18 @@ fn issued_forecasts_join_actuals_for_monitoring() {
 #[test]
 fn alerts_stay_open_until_acknowledged() {
     let store = Store::open_in_memory().expect("open");
-    let new = |kind: &str| NewAlert {
-        kind: kind.into(),
+    let new = |kind: storecast_store::AlertKind| NewAlert {
+        kind,
         scope: "store 12".into(),
         value: 0.4,
         threshold: 0.25,
         message: format!("{kind} too high"),
     };
-    let a = store.record_alert("monitor", &new("rmspe")).expect("a");
+    let a = store
+        .record_alert("monitor", &new(storecast_store::AlertKind::Accuracy))
+        .expect("a");
     let b = store
-        .record_alert("monitor", &new("coverage80"))
+        .record_alert("monitor", &new(storecast_store::AlertKind::Coverage80))
         .expect("b");
     assert_eq!(store.alerts(true).expect("open").len(), 2);
     let acked = store.acknowledge_alert("alice", a.id).expect("ack");
@@ -268,6 +270,12 @@ fn alerts_stay_open_until_acknowledged() {
         store.acknowledge_alert("alice", 999),
         Err(StoreError::UnknownAlert(999))
     ));
+    // Kinds read back typed, by the names the monitor's JSON and Prometheus labels use.
+    assert_eq!(store.alerts(false).expect("all")[0].kind, "coverage80");
+    for k in storecast_store::AlertKind::ALL {
+        assert_eq!(serde_json::to_string(&k).expect("json"), format!("\"{k}\""));
+        assert_eq!(storecast_store::AlertKind::from_name(k.name()), Some(k));
+    }
 }
 
 #[test]

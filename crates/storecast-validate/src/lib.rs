@@ -11,4 +11,4 @@ pub mod report;
 pub mod rules;
 
 pub use report::{Example, Finding, RuleStatus, Severity, Summary, ValidationReport};
-pub use rules::{validate, ValidateConfig, RULES};
+pub use rules::{validate, RuleDef, RuleId, ValidateConfig};

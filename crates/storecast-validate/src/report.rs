@@ -58,8 +58,8 @@ pub struct Example {
 /// Everything one rule found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// Rule id (stable, snake_case).
-    pub rule: &'static str,
+    /// Rule id (serialised as its stable snake_case name).
+    pub rule: crate::RuleId,
     /// Severity.
     pub severity: Severity,
     /// What the rule checks.
@@ -81,7 +81,7 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleStatus {
     /// Rule id.
-    pub rule: &'static str,
+    pub rule: crate::RuleId,
     /// Severity of a failure.
     pub severity: Severity,
     /// What it checks.
@@ -137,12 +137,12 @@ impl ValidationReport {
     }
 
     /// The finding of a rule, if it failed.
-    pub fn finding(&self, rule: &str) -> Option<&Finding> {
+    pub fn finding(&self, rule: crate::RuleId) -> Option<&Finding> {
         self.findings.iter().find(|f| f.rule == rule)
     }
 
     /// Failures of a rule (0 when it passed).
-    pub fn count(&self, rule: &str) -> usize {
+    pub fn count(&self, rule: crate::RuleId) -> usize {
         self.finding(rule).map_or(0, |f| f.count)
     }
 }

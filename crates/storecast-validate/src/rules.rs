@@ -1,4 +1,4 @@
-//! The rules. Each has a stable id, a severity and a one-line title in [`RULES`]; `validate`
+//! The rules. Each has a stable id ([`RuleId`]), a severity and a one-line title; `validate`
 //! runs all of them over the lenient load and collects every failure. Rules that must list
 //! every failure (gaps, open days without sales) say so with `list_all`.
 
@@ -12,7 +12,7 @@ use storecast_data::{LoadReport, RowProblem, FILE_STORES, FILE_TEST, FILE_TRAIN}
 #[derive(Debug, Clone, Copy)]
 pub struct RuleDef {
     /// Stable id.
-    pub id: &'static str,
+    pub id: RuleId,
     /// Severity of a failure.
     pub severity: Severity,
     /// What it checks, in one line.
@@ -23,53 +23,194 @@ pub struct RuleDef {
     pub list_all: bool,
 }
 
-const fn rule(
-    id: &'static str,
-    severity: Severity,
-    title: &'static str,
-    unit: &'static str,
-    list_all: bool,
-) -> RuleDef {
-    RuleDef {
-        id,
-        severity,
-        title,
-        unit,
-        list_all,
+use Severity::{Error, Info, Warning};
+
+/// Every rule, by its stable id (`Display` and serde give the snake_case name used in
+/// reports, JSON and anchors).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleId {
+    /// every cell parses to its column's type and range
+    ColumnType,
+    /// StateHoliday is one of 0, a, b, c
+    StateHolidayDomain,
+    /// files have no columns beyond the published schema
+    ExtraColumn,
+    /// DayOfWeek agrees with Date
+    DayOfWeekMismatch,
+    /// one row per store and date
+    DuplicateStoreDate,
+    /// a closed store (Open=0) has no sales
+    ClosedWithSales,
+    /// sales, customers and distances are not negative
+    NegativeValue,
+    /// every store in train.csv and test.csv exists in store.csv
+    UnknownStore,
+    /// each store appears once in store.csv
+    DuplicateStore,
+    /// PromoInterval is blank or a known interval
+    PromoIntervalValue,
+    /// test.csv starts the day after train.csv ends and has every day for every store
+    TestDatesContiguous,
+    /// test.csv has unique Ids and one row per store and date
+    TestDuplicate,
+    /// an open store (Open=1) sold something
+    OpenZeroSales,
+    /// a day with sales has customers
+    SalesWithoutCustomers,
+    /// a day with customers has sales
+    CustomersWithoutSales,
+    /// every store has a row for every day of the history
+    SeriesGap,
+    /// every store in store.csv has sales history
+    StoreWithoutHistory,
+    /// Promo2=0 has blank Promo2Since*/PromoInterval; Promo2=1 has them all
+    Promo2Inconsistent,
+    /// a competitor's opening date is not after the history ends
+    CompetitionOpenFuture,
+    /// a competitor's opening year is plausible (1950 or later)
+    CompetitionOpenImplausible,
+    /// CompetitionDistance is known
+    CompetitionDistanceMissing,
+    /// test.csv states Open for every store-day
+    OpenMissing,
+    /// every store in test.csv has recent, sufficient history
+    TestStoreNoRecentHistory,
+    /// a day's sales are within the store's robust range (|log sales - median| <= k * 1.4826 * MAD)
+    SalesOutlier,
+    /// a known competitor has an opening date
+    CompetitionSinceMissing,
+    /// test.csv is present
+    TestMissing,
+}
+
+impl RuleId {
+    /// Every rule, in report order.
+    pub const ALL: [RuleId; 26] = [
+        Self::ColumnType,
+        Self::StateHolidayDomain,
+        Self::ExtraColumn,
+        Self::DayOfWeekMismatch,
+        Self::DuplicateStoreDate,
+        Self::ClosedWithSales,
+        Self::NegativeValue,
+        Self::UnknownStore,
+        Self::DuplicateStore,
+        Self::PromoIntervalValue,
+        Self::TestDatesContiguous,
+        Self::TestDuplicate,
+        Self::OpenZeroSales,
+        Self::SalesWithoutCustomers,
+        Self::CustomersWithoutSales,
+        Self::SeriesGap,
+        Self::StoreWithoutHistory,
+        Self::Promo2Inconsistent,
+        Self::CompetitionOpenFuture,
+        Self::CompetitionOpenImplausible,
+        Self::CompetitionDistanceMissing,
+        Self::OpenMissing,
+        Self::TestStoreNoRecentHistory,
+        Self::SalesOutlier,
+        Self::CompetitionSinceMissing,
+        Self::TestMissing,
+    ];
+
+    /// The rule's id, severity, title and unit.
+    pub fn def(self) -> RuleDef {
+        let rule = |id: &'static str, severity, title, unit, list_all| {
+            debug_assert_eq!(id, self.name());
+            RuleDef {
+                id: self,
+                severity,
+                title,
+                unit,
+                list_all,
+            }
+        };
+        #[rustfmt::skip]
+        let def = match self {
+            Self::ColumnType => rule("column_type", Error, "every cell parses to its column's type and range", "rows", false),
+            Self::StateHolidayDomain => rule("state_holiday_domain", Error, "StateHoliday is one of 0, a, b, c", "rows", false),
+            Self::ExtraColumn => rule("extra_column", Info, "files have no columns beyond the published schema", "columns", true),
+            Self::DayOfWeekMismatch => rule("day_of_week_mismatch", Error, "DayOfWeek agrees with Date", "rows", false),
+            Self::DuplicateStoreDate => rule("duplicate_store_date", Error, "one row per store and date", "rows", false),
+            Self::ClosedWithSales => rule("closed_with_sales", Error, "a closed store (Open=0) has no sales", "rows", false),
+            Self::NegativeValue => rule("negative_value", Error, "sales, customers and distances are not negative", "rows", false),
+            Self::UnknownStore => rule("unknown_store", Error, "every store in train.csv and test.csv exists in store.csv", "stores", true),
+            Self::DuplicateStore => rule("duplicate_store", Error, "each store appears once in store.csv", "rows", false),
+            Self::PromoIntervalValue => rule("promo_interval_value", Error, "PromoInterval is blank or a known interval", "stores", false),
+            Self::TestDatesContiguous => rule("test_dates_contiguous", Error, "test.csv starts the day after train.csv ends and has every day for every store", "problems", true),
+            Self::TestDuplicate => rule("test_duplicate", Error, "test.csv has unique Ids and one row per store and date", "rows", false),
+            Self::OpenZeroSales => rule("open_zero_sales", Warning, "an open store (Open=1) sold something", "rows", true),
+            Self::SalesWithoutCustomers => rule("sales_without_customers", Warning, "a day with sales has customers", "rows", false),
+            Self::CustomersWithoutSales => rule("customers_without_sales", Warning, "a day with customers has sales", "rows", false),
+            Self::SeriesGap => rule("series_gap", Warning, "every store has a row for every day of the history", "gaps", true),
+            Self::StoreWithoutHistory => rule("store_without_history", Warning, "every store in store.csv has sales history", "stores", true),
+            Self::Promo2Inconsistent => rule("promo2_inconsistent", Warning, "Promo2=0 has blank Promo2Since*/PromoInterval; Promo2=1 has them all", "stores", false),
+            Self::CompetitionOpenFuture => rule("competition_open_future", Warning, "a competitor's opening date is not after the history ends", "stores", false),
+            Self::CompetitionOpenImplausible => rule("competition_open_implausible", Warning, "a competitor's opening year is plausible (1950 or later)", "stores", true),
+            Self::CompetitionDistanceMissing => rule("competition_distance_missing", Warning, "CompetitionDistance is known", "stores", true),
+            Self::OpenMissing => rule("open_missing", Warning, "test.csv states Open for every store-day", "rows", true),
+            Self::TestStoreNoRecentHistory => rule("test_store_no_recent_history", Warning, "every store in test.csv has recent, sufficient history", "stores", true),
+            Self::SalesOutlier => rule("sales_outlier", Warning, "a day's sales are within the store's robust range (|log sales - median| <= k * 1.4826 * MAD)", "rows", false),
+            Self::CompetitionSinceMissing => rule("competition_since_missing", Info, "a known competitor has an opening date", "stores", false),
+            Self::TestMissing => rule("test_missing", Info, "test.csv is present", "files", false),
+        };
+        def
+    }
+
+    /// The stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ColumnType => "column_type",
+            Self::StateHolidayDomain => "state_holiday_domain",
+            Self::ExtraColumn => "extra_column",
+            Self::DayOfWeekMismatch => "day_of_week_mismatch",
+            Self::DuplicateStoreDate => "duplicate_store_date",
+            Self::ClosedWithSales => "closed_with_sales",
+            Self::NegativeValue => "negative_value",
+            Self::UnknownStore => "unknown_store",
+            Self::DuplicateStore => "duplicate_store",
+            Self::PromoIntervalValue => "promo_interval_value",
+            Self::TestDatesContiguous => "test_dates_contiguous",
+            Self::TestDuplicate => "test_duplicate",
+            Self::OpenZeroSales => "open_zero_sales",
+            Self::SalesWithoutCustomers => "sales_without_customers",
+            Self::CustomersWithoutSales => "customers_without_sales",
+            Self::SeriesGap => "series_gap",
+            Self::StoreWithoutHistory => "store_without_history",
+            Self::Promo2Inconsistent => "promo2_inconsistent",
+            Self::CompetitionOpenFuture => "competition_open_future",
+            Self::CompetitionOpenImplausible => "competition_open_implausible",
+            Self::CompetitionDistanceMissing => "competition_distance_missing",
+            Self::OpenMissing => "open_missing",
+            Self::TestStoreNoRecentHistory => "test_store_no_recent_history",
+            Self::SalesOutlier => "sales_outlier",
+            Self::CompetitionSinceMissing => "competition_since_missing",
+            Self::TestMissing => "test_missing",
+        }
+    }
+
+    /// The rule named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
     }
 }
 
-use Severity::{Error, Info, Warning};
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
-/// Every rule, in report order.
-pub const RULES: &[RuleDef] = &[
-    rule("column_type", Error, "every cell parses to its column's type and range", "rows", false),
-    rule("state_holiday_domain", Error, "StateHoliday is one of 0, a, b, c", "rows", false),
-    rule("extra_column", Info, "files have no columns beyond the published schema", "columns", true),
-    rule("day_of_week_mismatch", Error, "DayOfWeek agrees with Date", "rows", false),
-    rule("duplicate_store_date", Error, "one row per store and date", "rows", false),
-    rule("closed_with_sales", Error, "a closed store (Open=0) has no sales", "rows", false),
-    rule("negative_value", Error, "sales, customers and distances are not negative", "rows", false),
-    rule("unknown_store", Error, "every store in train.csv and test.csv exists in store.csv", "stores", true),
-    rule("duplicate_store", Error, "each store appears once in store.csv", "rows", false),
-    rule("promo_interval_value", Error, "PromoInterval is blank or a known interval", "stores", false),
-    rule("test_dates_contiguous", Error, "test.csv starts the day after train.csv ends and has every day for every store", "problems", true),
-    rule("test_duplicate", Error, "test.csv has unique Ids and one row per store and date", "rows", false),
-    rule("open_zero_sales", Warning, "an open store (Open=1) sold something", "rows", true),
-    rule("sales_without_customers", Warning, "a day with sales has customers", "rows", false),
-    rule("customers_without_sales", Warning, "a day with customers has sales", "rows", false),
-    rule("series_gap", Warning, "every store has a row for every day of the history", "gaps", true),
-    rule("store_without_history", Warning, "every store in store.csv has sales history", "stores", true),
-    rule("promo2_inconsistent", Warning, "Promo2=0 has blank Promo2Since*/PromoInterval; Promo2=1 has them all", "stores", false),
-    rule("competition_open_future", Warning, "a competitor's opening date is not after the history ends", "stores", false),
-    rule("competition_open_implausible", Warning, "a competitor's opening year is plausible (1950 or later)", "stores", true),
-    rule("competition_distance_missing", Warning, "CompetitionDistance is known", "stores", true),
-    rule("open_missing", Warning, "test.csv states Open for every store-day", "rows", true),
-    rule("test_store_no_recent_history", Warning, "every store in test.csv has recent, sufficient history", "stores", true),
-    rule("sales_outlier", Warning, "a day's sales are within the store's robust range (|log sales - median| <= k * 1.4826 * MAD)", "rows", false),
-    rule("competition_since_missing", Info, "a known competitor has an opening date", "stores", false),
-    rule("test_missing", Info, "test.csv is present", "files", false),
-];
+/// Tests and callers may compare an id with its name.
+impl PartialEq<&str> for RuleId {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
 
 /// Tunable thresholds.
 #[derive(Debug, Clone)]
@@ -100,8 +241,8 @@ pub const OPEN_MISSING_POLICY: &str = "blank Open is treated as open: a forecast
 
 struct Collector<'c> {
     cfg: &'c ValidateConfig,
-    hits: BTreeMap<&'static str, (usize, Vec<Example>)>,
-    policies: HashMap<&'static str, String>,
+    hits: BTreeMap<RuleId, (usize, Vec<Example>)>,
+    policies: HashMap<RuleId, String>,
 }
 
 impl<'c> Collector<'c> {
@@ -113,16 +254,9 @@ impl<'c> Collector<'c> {
         }
     }
 
-    fn def(id: &str) -> &'static RuleDef {
-        RULES
-            .iter()
-            .find(|r| r.id == id)
-            .unwrap_or_else(|| panic!("rule {id} is not in RULES (a programming error)"))
-    }
-
     /// Counts one failure of `rule`; builds the example only when it will be kept.
-    fn hit(&mut self, rule: &'static str, example: impl FnOnce() -> Example) {
-        let keep_all = Self::def(rule).list_all;
+    fn hit(&mut self, rule: RuleId, example: impl FnOnce() -> Example) {
+        let keep_all = rule.def().list_all;
         let entry = self.hits.entry(rule).or_default();
         entry.0 += 1;
         if keep_all || entry.1.len() < self.cfg.max_examples {
@@ -133,8 +267,8 @@ impl<'c> Collector<'c> {
     fn finish(mut self, summary_base: Summary) -> ValidationReport {
         let mut findings = Vec::new();
         let mut statuses = Vec::new();
-        for def in RULES {
-            let (count, examples) = self.hits.remove(def.id).unwrap_or_default();
+        for def in RuleId::ALL.map(RuleId::def) {
+            let (count, examples) = self.hits.remove(&def.id).unwrap_or_default();
             statuses.push(RuleStatus {
                 rule: def.id,
                 severity: def.severity,
@@ -150,7 +284,7 @@ impl<'c> Collector<'c> {
                     unit: def.unit,
                     examples_complete: examples.len() == count,
                     examples,
-                    policy: self.policies.remove(def.id),
+                    policy: self.policies.remove(&def.id),
                 });
             }
         }
@@ -207,8 +341,8 @@ pub fn validate(load: &LoadReport, cfg: &ValidateConfig) -> ValidationReport {
 fn loading_rules(load: &LoadReport, c: &mut Collector<'_>) {
     for e in &load.rejected {
         let rule = match (&e.problem, e.column.as_deref()) {
-            (RowProblem::NotInDomain { .. }, Some("StateHoliday")) => "state_holiday_domain",
-            _ => "column_type",
+            (RowProblem::NotInDomain { .. }, Some("StateHoliday")) => RuleId::StateHolidayDomain,
+            _ => RuleId::ColumnType,
         };
         c.hit(rule, || Example {
             file: e.file.clone(),
@@ -221,7 +355,7 @@ fn loading_rules(load: &LoadReport, c: &mut Collector<'_>) {
     }
     for t in &load.tables {
         for col in &t.extra_columns {
-            c.hit("extra_column", || Example {
+            c.hit(RuleId::ExtraColumn, || Example {
                 file: t.file.clone(),
                 line: Some(1),
                 column: Some(col.clone()),
@@ -253,7 +387,7 @@ fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
         let line = h.line[i];
         let ex = |msg: String| row_example(FILE_TRAIN, line, r.store, r.date, msg);
         if iso_weekday(r.date) != r.day_of_week {
-            c.hit("day_of_week_mismatch", || {
+            c.hit(RuleId::DayOfWeekMismatch, || {
                 ex(format!(
                     "DayOfWeek is {} but {} is a {}",
                     r.day_of_week,
@@ -269,7 +403,7 @@ fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
         let d = day_index(first, r.date);
         if grid[d] != 0 {
             let prev = grid[d];
-            c.hit("duplicate_store_date", || {
+            c.hit(RuleId::DuplicateStoreDate, || {
                 ex(format!(
                     "store {} has another row for {} at line {prev}",
                     r.store, r.date
@@ -279,27 +413,27 @@ fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
             grid[d] = line.max(1);
         }
         if !r.open && r.sales > 0 {
-            c.hit("closed_with_sales", || {
+            c.hit(RuleId::ClosedWithSales, || {
                 ex(format!("Open=0 but Sales={}", r.sales))
             });
         }
         if r.open && r.sales == 0 {
-            c.hit("open_zero_sales", || {
+            c.hit(RuleId::OpenZeroSales, || {
                 ex(format!("Open=1 but Sales=0 (Customers={})", r.customers))
             });
         }
         if r.sales > 0 && r.customers == 0 {
-            c.hit("sales_without_customers", || {
+            c.hit(RuleId::SalesWithoutCustomers, || {
                 ex(format!("Sales={} with Customers=0", r.sales))
             });
         }
         if r.sales == 0 && r.customers > 0 {
-            c.hit("customers_without_sales", || {
+            c.hit(RuleId::CustomersWithoutSales, || {
                 ex(format!("Customers={} with Sales=0", r.customers))
             });
         }
         if r.sales < 0 || r.customers < 0 {
-            c.hit("negative_value", || {
+            c.hit(RuleId::NegativeValue, || {
                 ex(format!("Sales={}, Customers={}", r.sales, r.customers))
             });
         }
@@ -309,7 +443,7 @@ fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
         }
     }
     for (store, (rows, line)) in unknown {
-        c.hit("unknown_store", || Example {
+        c.hit(RuleId::UnknownStore, || Example {
             file: FILE_TRAIN.into(),
             line: Some(u64::from(line)),
             store: Some(store),
@@ -337,7 +471,7 @@ fn history_rules(load: &LoadReport, c: &mut Collector<'_>) {
             let from = first + Duration::days(start as i64);
             let until = first + Duration::days(d as i64 - 1);
             let missing = d - start;
-            c.hit("series_gap", || Example {
+            c.hit(RuleId::SeriesGap, || Example {
                 file: FILE_TRAIN.into(),
                 store: Some(store),
                 date: Some(from),
@@ -382,7 +516,7 @@ fn outlier_rule(load: &LoadReport, c: &mut Collector<'_>) {
     flagged.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
     for (z, i, typical) in flagged {
         let r = h.row(i);
-        c.hit("sales_outlier", || {
+        c.hit(RuleId::SalesOutlier, || {
             row_example(
                 FILE_TRAIN,
                 h.line[i],
@@ -430,18 +564,18 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
             ..Example::default()
         };
         if let Some(prev) = seen_ids.insert(s.store, s.line) {
-            c.hit("duplicate_store", || {
+            c.hit(RuleId::DuplicateStore, || {
                 ex(format!("store {} is also at line {prev}", s.store))
             });
         }
         if !data.history.is_empty() && !with_history.contains(&s.store) {
-            c.hit("store_without_history", || {
+            c.hit(RuleId::StoreWithoutHistory, || {
                 ex(format!("store {} has no rows in train.csv", s.store))
             });
         }
         if let Some(text) = &s.promo_interval_text {
             if s.promo_interval.is_none() {
-                c.hit("promo_interval_value", || {
+                c.hit(RuleId::PromoIntervalValue, || {
                     let mut e = ex(format!("unknown PromoInterval {text:?}"));
                     e.value = Some(text.clone());
                     e
@@ -454,19 +588,19 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
             s.promo_interval_text.is_some(),
         ];
         if !s.promo2 && since_parts.iter().any(|&p| p) {
-            c.hit("promo2_inconsistent", || {
+            c.hit(RuleId::Promo2Inconsistent, || {
                 ex("Promo2=0 but Promo2SinceWeek/Year or PromoInterval is filled".into())
             });
         } else if s.promo2 && !since_parts.iter().all(|&p| p) {
-            c.hit("promo2_inconsistent", || {
+            c.hit(RuleId::Promo2Inconsistent, || {
                 ex("Promo2=1 but Promo2SinceWeek/Year or PromoInterval is blank".into())
             });
         }
         match s.competition_distance {
-            None => c.hit("competition_distance_missing", || {
+            None => c.hit(RuleId::CompetitionDistanceMissing, || {
                 ex(format!("store {} has no CompetitionDistance", s.store))
             }),
-            Some(d) if d < 0.0 => c.hit("negative_value", || {
+            Some(d) if d < 0.0 => c.hit(RuleId::NegativeValue, || {
                 let mut e = ex(format!("CompetitionDistance={d}"));
                 e.column = Some("CompetitionDistance".into());
                 e
@@ -475,7 +609,7 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
                 if s.competition_open_since_year.is_none()
                     || s.competition_open_since_month.is_none()
                 {
-                    c.hit("competition_since_missing", || {
+                    c.hit(RuleId::CompetitionSinceMissing, || {
                         ex(format!(
                             "store {} has a competitor at {:.0} m but no opening month/year",
                             s.store,
@@ -487,7 +621,7 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
         }
         if let Some(year) = s.competition_open_since_year {
             if year < 1950 {
-                c.hit("competition_open_implausible", || {
+                c.hit(RuleId::CompetitionOpenImplausible, || {
                     let mut e = ex(format!("CompetitionOpenSinceYear={year}"));
                     e.value = Some(year.to_string());
                     e
@@ -496,7 +630,7 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
         }
         if let (Some(open), Some(end)) = (s.competition_open_date(), history_end) {
             if open > end {
-                c.hit("competition_open_future", || {
+                c.hit(RuleId::CompetitionOpenFuture, || {
                     ex(format!(
                         "competitor opens {open}, after the history ends ({end})"
                     ))
@@ -509,7 +643,7 @@ fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {
 fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
     let data = &load.data;
     let Some(req) = &data.requests else {
-        c.hit("test_missing", || Example {
+        c.hit(RuleId::TestMissing, || Example {
             file: FILE_TEST.into(),
             message: "no test.csv: nothing to forecast was given".into(),
             ..Example::default()
@@ -541,7 +675,7 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
     for q in &req.rows {
         let ex = |msg: String| row_example(FILE_TEST, q.line, q.store, q.date, msg);
         if iso_weekday(q.date) != q.day_of_week {
-            c.hit("day_of_week_mismatch", || {
+            c.hit(RuleId::DayOfWeekMismatch, || {
                 ex(format!(
                     "DayOfWeek is {} but {} is a {}",
                     q.day_of_week,
@@ -551,12 +685,12 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
             });
         }
         if let Some(prev) = ids.insert(q.id, q.line) {
-            c.hit("test_duplicate", || {
+            c.hit(RuleId::TestDuplicate, || {
                 ex(format!("Id {} is also at line {prev}", q.id))
             });
         }
         if let Some(prev) = store_days.insert((q.store, q.date), q.line) {
-            c.hit("test_duplicate", || {
+            c.hit(RuleId::TestDuplicate, || {
                 ex(format!(
                     "store {} has another row for {} at line {prev}",
                     q.store, q.date
@@ -577,7 +711,7 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
             } else {
                 String::new()
             };
-            c.hit("open_missing", || {
+            c.hit(RuleId::OpenMissing, || {
                 ex(format!(
                     "Open is blank on a {}{hol}; the store opened on {open} of its {total} past {}s",
                     q.date.format("%A"),
@@ -586,12 +720,12 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
             });
         }
     }
-    if c.hits.contains_key("open_missing") {
+    if c.hits.contains_key(&RuleId::OpenMissing) {
         c.policies
-            .insert("open_missing", OPEN_MISSING_POLICY.to_string());
+            .insert(RuleId::OpenMissing, OPEN_MISSING_POLICY.to_string());
     }
     for (store, (rows, line)) in unknown {
-        c.hit("unknown_store", || Example {
+        c.hit(RuleId::UnknownStore, || Example {
             file: FILE_TEST.into(),
             line: Some(u64::from(line)),
             store: Some(store),
@@ -603,7 +737,7 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
     if let (Some((first, last)), Some(end)) = (req.date_range(), history_end) {
         let expected = end + Duration::days(1);
         if first != expected {
-            c.hit("test_dates_contiguous", || Example {
+            c.hit(RuleId::TestDatesContiguous, || Example {
                 file: FILE_TEST.into(),
                 date: Some(first),
                 message: format!(
@@ -621,7 +755,7 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
                     .take(span)
                     .filter(|d| !distinct.contains(d))
                     .collect();
-                c.hit("test_dates_contiguous", || Example {
+                c.hit(RuleId::TestDatesContiguous, || Example {
                     file: FILE_TEST.into(),
                     store: Some(*store),
                     date: missing.first().copied(),
@@ -650,7 +784,7 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
                         c.cfg.min_history_days
                     ),
                 };
-                c.hit("test_store_no_recent_history", || Example {
+                c.hit(RuleId::TestStoreNoRecentHistory, || Example {
                     file: FILE_TEST.into(),
                     store: Some(*store),
                     date: last_seen,
@@ -676,8 +810,17 @@ mod tests {
     }
 
     #[test]
-    fn every_rule_id_is_unique() {
-        let ids: HashSet<&str> = RULES.iter().map(|r| r.id).collect();
-        assert_eq!(ids.len(), RULES.len());
+    fn every_rule_name_is_unique_and_round_trips() {
+        let names: HashSet<&str> = RuleId::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names.len(), RuleId::ALL.len());
+        for r in RuleId::ALL {
+            assert_eq!(r.def().id, r);
+            assert_eq!(RuleId::from_name(r.name()), Some(r));
+            assert_eq!(
+                serde_json::to_string(&r).expect("json"),
+                format!("\"{}\"", r.name())
+            );
+        }
+        assert_eq!(RuleId::from_name("no_such_rule"), None);
     }
 }

@@ -36,7 +36,9 @@ fn real_data_quirks_are_all_found() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", render::to_text(&report, 2));
 
     // 180 stores miss 2014-07-01..2014-12-31, one store misses its first day.
-    let gaps = report.finding("series_gap").expect("gaps found");
+    let gaps = report
+        .finding(storecast_validate::RuleId::SeriesGap)
+        .expect("gaps found");
     assert_eq!(gaps.count, 181);
     assert!(gaps.examples_complete);
     let half_year = gaps
@@ -49,22 +51,33 @@ fn real_data_quirks_are_all_found() -> Result<(), Box<dyn std::error::Error>> {
         .count();
     assert_eq!(half_year, 180);
     // The 12 blank Open values in test.csv, all listed, with the policy stated.
-    let open = report.finding("open_missing").expect("blank Open found");
+    let open = report
+        .finding(storecast_validate::RuleId::OpenMissing)
+        .expect("blank Open found");
     assert_eq!(open.count, 12);
     assert_eq!(open.examples.len(), 12);
     assert!(open.policy.is_some());
     // The 3 stores without a competition distance.
-    assert_eq!(report.count("competition_distance_missing"), 3);
+    assert_eq!(
+        report.count(storecast_validate::RuleId::CompetitionDistanceMissing),
+        3
+    );
     // Open days without sales exist and are listed in full.
     let zero = report
-        .finding("open_zero_sales")
+        .finding(storecast_validate::RuleId::OpenZeroSales)
         .expect("open days without sales");
     assert!(zero.count > 0 && zero.examples_complete);
     // Test period follows the history and is complete; everything known exists.
-    assert_eq!(report.count("test_dates_contiguous"), 0);
-    assert_eq!(report.count("unknown_store"), 0);
-    assert_eq!(report.count("closed_with_sales"), 0);
-    assert_eq!(report.count("day_of_week_mismatch"), 0);
+    assert_eq!(
+        report.count(storecast_validate::RuleId::TestDatesContiguous),
+        0
+    );
+    assert_eq!(report.count(storecast_validate::RuleId::UnknownStore), 0);
+    assert_eq!(report.count(storecast_validate::RuleId::ClosedWithSales), 0);
+    assert_eq!(
+        report.count(storecast_validate::RuleId::DayOfWeekMismatch),
+        0
+    );
     assert_eq!(report.summary.forecast_rows, 46_830);
     assert!(!report.has_errors());
 

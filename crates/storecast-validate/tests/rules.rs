@@ -27,15 +27,18 @@ fn clean_synthetic_chain_has_no_errors_and_no_quirk_findings() {
     );
     assert!(!report.has_errors(), "{}", render::to_text(&report, 3));
     for rule in [
-        "series_gap",
-        "open_missing",
-        "open_zero_sales",
-        "competition_distance_missing",
-        "test_dates_contiguous",
+        storecast_validate::RuleId::SeriesGap,
+        storecast_validate::RuleId::OpenMissing,
+        storecast_validate::RuleId::OpenZeroSales,
+        storecast_validate::RuleId::CompetitionDistanceMissing,
+        storecast_validate::RuleId::TestDatesContiguous,
     ] {
         assert_eq!(report.count(rule), 0, "{rule}");
     }
-    assert_eq!(report.summary.rules.len(), storecast_validate::RULES.len());
+    assert_eq!(
+        report.summary.rules.len(),
+        storecast_validate::RuleId::ALL.len()
+    );
 }
 
 #[test]
@@ -46,13 +49,21 @@ fn synthetic_quirks_are_found() {
         &ValidateConfig::default(),
     );
     let q = &c.truth.quirks;
-    let gaps = report.finding("series_gap").expect("gaps");
+    let gaps = report
+        .finding(storecast_validate::RuleId::SeriesGap)
+        .expect("gaps");
     assert_eq!(
         gaps.count,
         q.missing_half_year_stores.len() + usize::from(q.missing_first_day_store.is_some())
     );
-    assert_eq!(report.count("open_zero_sales"), q.open_zero_sales.len());
-    assert_eq!(report.count("open_missing"), q.blank_open_test.len());
+    assert_eq!(
+        report.count(storecast_validate::RuleId::OpenZeroSales),
+        q.open_zero_sales.len()
+    );
+    assert_eq!(
+        report.count(storecast_validate::RuleId::OpenMissing),
+        q.blank_open_test.len()
+    );
 }
 
 /// Replaces the first data line of a CSV that contains `needle` by `f(line)`.
@@ -114,15 +125,15 @@ fn planted_defects_each_fire_their_rule() {
         &ValidateConfig::default(),
     );
     for rule in [
-        "closed_with_sales",
-        "day_of_week_mismatch",
-        "negative_value",
-        "unknown_store",
-        "duplicate_store_date",
-        "state_holiday_domain",
-        "promo2_inconsistent",
-        "promo_interval_value",
-        "store_without_history",
+        storecast_validate::RuleId::ClosedWithSales,
+        storecast_validate::RuleId::DayOfWeekMismatch,
+        storecast_validate::RuleId::NegativeValue,
+        storecast_validate::RuleId::UnknownStore,
+        storecast_validate::RuleId::DuplicateStoreDate,
+        storecast_validate::RuleId::StateHolidayDomain,
+        storecast_validate::RuleId::Promo2Inconsistent,
+        storecast_validate::RuleId::PromoIntervalValue,
+        storecast_validate::RuleId::StoreWithoutHistory,
     ] {
         assert!(
             report.count(rule) >= 1,
@@ -131,11 +142,13 @@ fn planted_defects_each_fire_their_rule() {
         );
     }
     assert!(report.has_errors());
-    let unknown = report.finding("unknown_store").expect("unknown store");
+    let unknown = report
+        .finding(storecast_validate::RuleId::UnknownStore)
+        .expect("unknown store");
     assert_eq!(unknown.examples[0].store, Some(999));
     assert_eq!(unknown.severity, Severity::Error);
     let sh = report
-        .finding("state_holiday_domain")
+        .finding(storecast_validate::RuleId::StateHolidayDomain)
         .expect("state holiday");
     assert!(
         sh.examples[0].message.contains("column 8 (StateHoliday)"),
@@ -158,7 +171,9 @@ fn test_csv_starting_late_is_not_contiguous() {
         &load(c.train_csv(), c.store_csv(), Some(test)),
         &ValidateConfig::default(),
     );
-    let f = report.finding("test_dates_contiguous").expect("fires");
+    let f = report
+        .finding(storecast_validate::RuleId::TestDatesContiguous)
+        .expect("fires");
     assert!(
         f.examples[0].message.contains("2015-06-20 was expected"),
         "{}",

@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use storecast_charts::{Chart, Kind, Series};
 
 /// Rules whose counts become statistics of the finding.
-const KEY_RULES: [&str; 5] = [
-    "series_gap",
-    "sales_outlier",
-    "open_missing",
-    "open_zero_sales",
-    "competition_distance_missing",
+const KEY_RULES: [storecast_validate::RuleId; 5] = [
+    storecast_validate::RuleId::SeriesGap,
+    storecast_validate::RuleId::SalesOutlier,
+    storecast_validate::RuleId::OpenMissing,
+    storecast_validate::RuleId::OpenZeroSales,
+    storecast_validate::RuleId::CompetitionDistanceMissing,
 ];
 
 /// The caveats finding.
