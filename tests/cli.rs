@@ -352,3 +352,80 @@ fn the_audited_cli_actor_is_the_os_user_not_what_user_says() {
         "the claim is kept beside the fact: {line}"
     );
 }
+
+#[test]
+fn a_stored_actual_changes_only_through_ingest_correct_with_its_previous_value_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| {
+        dir.path()
+            .join(name)
+            .to_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let out = storecast(
+        &[
+            "synth",
+            "--stores",
+            "4",
+            "--seed",
+            "2",
+            "--out",
+            &p("chain"),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let train = std::fs::read_to_string(dir.path().join("chain").join("train.csv")).expect("train");
+    let mut lines = train.lines();
+    let header = lines.next().expect("header");
+    let row = lines
+        .find(|l| l.split(',').nth(5) == Some("1"))
+        .expect("an open day");
+    let mut cells: Vec<String> = row.split(',').map(str::to_string).collect();
+    std::fs::write(p("day.csv"), format!("{header}\n{row}\n")).expect("write");
+    let sales: i64 = cells[3].parse().expect("sales");
+    cells[3] = (sales + 40).to_string();
+    std::fs::write(p("fix.csv"), format!("{header}\n{}\n", cells.join(","))).expect("write");
+    let ingest = |file: &str, extra: &[&str]| {
+        let mut args = vec![
+            "ingest",
+            "--data",
+            &p("chain"),
+            "--file",
+            file,
+            "--db",
+            &p("ops.db"),
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        storecast(&refs, dir.path())
+    };
+    let db = p("ops.db");
+    assert!(ingest(&p("day.csv"), &[]).status.success());
+    let refused = ingest(&p("fix.csv"), &[]);
+    assert!(
+        !refused.status.success(),
+        "a contradicting file was accepted"
+    );
+    let fixed = ingest(&p("fix.csv"), &["--correct", "till counted twice"]);
+    assert!(
+        fixed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&fixed.stdout).contains("1 corrected"));
+    let out = storecast(&["audit", "corrections", "--db", &db], dir.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("\"sales\":{sales}")), "{text}");
+    assert!(
+        text.contains(&format!("\"sales\":{}", sales + 40)),
+        "{text}"
+    );
+    assert!(text.contains("till counted twice"), "{text}");
+    let out = storecast(&["audit", "verify", "--db", &db], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+}
