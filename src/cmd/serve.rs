@@ -42,8 +42,15 @@ fn load_reports(dir: Option<&Path>) -> Vec<ReportPage> {
         .collect()
 }
 
-/// The model to serve and the directory its files live in (for the explanation cache).
-fn model_for(app: &AppArgs) -> Result<(ModelArtifact, PathBuf)> {
+/// Where the served model comes from: the directory of its files (for the explanation cache)
+/// and, when it is the registry's active version, the registry to follow.
+struct ModelSource {
+    dir: PathBuf,
+    follow: Option<Registry>,
+}
+
+/// The model to serve and where it comes from.
+fn model_for(app: &AppArgs) -> Result<(ModelArtifact, ModelSource)> {
     let dir_of = |p: &Path| {
         p.parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -54,17 +61,30 @@ fn model_for(app: &AppArgs) -> Result<(ModelArtifact, PathBuf)> {
         let a = reg
             .open_file(path)
             .with_context(|| format!("loading the model {}", path.display()))?;
-        return Ok((a, dir_of(path)));
+        let dir = dir_of(path);
+        return Ok((a, ModelSource { dir, follow: None }));
     }
     if let Some((version, artifact)) = reg.current().context("reading the active model")? {
-        eprintln!("model: {version} (active in {})", app.registry.display());
-        return Ok((artifact, app.registry.clone()));
+        eprintln!(
+            "model: {version} (active in {}; a promotion or rollback there is served within {} s)",
+            app.registry.display(),
+            storecast_web::follow::FOLLOW_EVERY.as_secs()
+        );
+        let dir = app.registry.clone();
+        return Ok((
+            artifact,
+            ModelSource {
+                dir,
+                follow: Some(reg),
+            },
+        ));
     }
     let fallback = Path::new("models/model.json");
     let a = reg.open_file(fallback).with_context(|| {
         "no model: train one with `storecast train` (or pass --model, or promote one in the registry)".to_string()
     })?;
-    Ok((a, dir_of(fallback)))
+    let dir = dir_of(fallback);
+    Ok((a, ModelSource { dir, follow: None }))
 }
 
 /// Builds the state and serves until stopped.
@@ -72,9 +92,10 @@ fn run_app(
     chain: ChainData,
     validation: storecast_validate::ValidationReport,
     artifact: ModelArtifact,
-    model_dir: &Path,
+    source: ModelSource,
     app: &AppArgs,
 ) -> Result<ExitCode> {
+    let model_dir = source.dir.as_path();
     let addr: std::net::SocketAddr = app
         .addr
         .parse()
@@ -147,6 +168,18 @@ fn run_app(
         move |line| eprintln!("{line} ({:.1} s after start)", t.elapsed().as_secs_f64()),
     )
     .context("starting the explanations thread")?;
+    let _follower = match source.follow {
+        Some(reg) => Some(
+            storecast_web::follow::follow_registry(
+                state.clone(),
+                reg,
+                storecast_web::follow::FOLLOW_EVERY,
+                |step| eprintln!("registry: {step}"),
+            )
+            .context("starting the registry follower")?,
+        ),
+        None => None,
+    };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let prom = app.monitor_prom.clone();
     let metrics_handle = state.metrics.clone();
@@ -180,8 +213,8 @@ pub fn serve(data: &DataArgs, app: &AppArgs) -> Result<ExitCode> {
     let chain = load
         .into_strict()
         .context("the data has rows that do not parse; run `storecast validate`")?;
-    let (artifact, model_dir) = model_for(app)?;
-    run_app(chain, validation, artifact, &model_dir, app)
+    let (artifact, source) = model_for(app)?;
+    run_app(chain, validation, artifact, source, app)
 }
 
 fn step(n: usize, text: &str) {
@@ -361,5 +394,9 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         explain_cache: None,
         https_proxy: false,
     };
-    run_app(chain, report, artifact, out, &app)
+    let source = ModelSource {
+        dir: out.to_path_buf(),
+        follow: None,
+    };
+    run_app(chain, report, artifact, source, &app)
 }

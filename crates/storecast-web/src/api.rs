@@ -379,6 +379,7 @@ pub async fn model(
         "features": a.features,
         "drivers": a.drivers,
         "explanations_ready": m.explanations.is_ready(),
+        "serving_since": m.serving_since,
     });
     // Scores and coverage by store type and fold are chain figures: on a small chain a type
     // can be one store. Store-scoped viewers get the model's identity only.

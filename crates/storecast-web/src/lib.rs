@@ -13,6 +13,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod follow;
 pub mod heavy;
 pub mod metrics;
 pub mod openapi;

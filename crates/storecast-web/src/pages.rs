@@ -492,6 +492,7 @@ pub async fn model(
             train_end => a.train_end.to_string(), train_rows => a.train_rows, code_version => a.code_version.clone(),
         },
         fingerprint => a.data_fingerprint.chars().take(16).collect::<String>(),
+        serving_since => m.serving_since.clone(),
         headline => headline, scores => scores, score_chart => chart.embed(), coverage => coverage,
         importance => importance, driver_labels => driver_labels, importance_chart => importance_chart,
         importance_n => overall.map_or(0, |o| o.n),

@@ -85,6 +85,9 @@ pub struct ModelState {
     pub explanations: Arc<ExplainTable>,
     /// Store pages' caller-independent context, built on first view.
     pub store_pages: crate::pages::StorePages,
+    /// When this state was built to be served (RFC 3339 UTC): the start, or the swap that
+    /// brought this model in.
+    pub serving_since: String,
 }
 
 impl ModelState {
@@ -307,6 +310,7 @@ pub fn build_model_state(
         history_json: BTreeMap::new(),
         explanations,
         store_pages: Default::default(),
+        serving_since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     m.history_json = m
         .stores
