@@ -64,6 +64,7 @@ pub fn log_targets(tl: &Timeline, frame: &Frame) -> Vec<f32> {
 pub mod artifact;
 pub mod forecaster;
 pub mod intervals;
+pub mod lfl;
 pub mod training;
 
 pub use artifact::ModelArtifact;

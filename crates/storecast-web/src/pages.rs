@@ -132,7 +132,8 @@ pub async fn chain(
             total => eur(t.total.point),
             band80 => band(t.total.lo80, t.total.hi80),
             band95 => band(t.total.lo95, t.total.hi95),
-            change => pct((t.last_year > 0.0).then(|| t.total.point / t.last_year - 1.0)),
+            change => pct(t.change_vs_last_year()),
+            comparable => format!("{} of {}", t.comparable_stores, t.stores),
         });
         if t.scope != "chain" {
             types_chart = types_chart.series(Series::new(
@@ -173,11 +174,19 @@ pub async fn chain(
         .last()
         .map(|d| d.0.to_string())
         .unwrap_or_default();
-    let change = (chain.last_year > 0.0).then(|| chain.total.point / chain.last_year - 1.0);
+    let change = chain.change_vs_last_year();
+    let not_comparable: Vec<u16> = m
+        .stores
+        .values()
+        .filter(|s| s.change_vs_last_year().is_none())
+        .map(|s| s.store)
+        .collect();
     let ctx = context! {
         chain => context! {
             total => eur(chain.total.point), band => band(chain.total.lo80, chain.total.hi80),
             change => pct(change), change_class => if change.unwrap_or(0.0) >= 0.0 { "good" } else { "bad" },
+            comparable => chain.comparable_stores, stores => chain.stores,
+            not_comparable => not_comparable,
             first => first, last => last,
         },
         chain_chart => chain_chart, types => types, types_chart => types_chart.embed(),

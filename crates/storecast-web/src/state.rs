@@ -12,6 +12,7 @@ use storecast_data::{ChainData, StoreType};
 use storecast_explain::{CacheKey, ExplainTable};
 use storecast_model::features::F;
 use storecast_model::intervals::{SumCell, SumInterval};
+use storecast_model::lfl::LikeForLike;
 use storecast_model::{DayForecast, ForecastError, Forecaster, ModelArtifact, Scenario};
 use storecast_validate::ValidationReport;
 
@@ -32,14 +33,17 @@ pub struct StoreForecast {
     pub total: SumInterval,
     /// Actual sales of the same 42 days one year earlier (364 days back).
     pub last_year: f64,
+    /// The like-for-like comparison with last year (comparable days only).
+    pub lfl: LikeForLike,
     /// Residual volatility of the store (feature).
     pub volatility: f64,
 }
 
 impl StoreForecast {
-    /// Expected change vs the same period last year.
+    /// Expected like-for-like change vs the same weekdays last year (`None`: the store has no
+    /// comparable last year, see [`storecast_model::lfl`]).
     pub fn change_vs_last_year(&self) -> Option<f64> {
-        (self.last_year > 0.0).then(|| self.total.point / self.last_year - 1.0)
+        self.lfl.change()
     }
     /// Relative width of the 80 % interval of the six-week total.
     pub fn uncertainty(&self) -> f64 {
@@ -62,6 +66,20 @@ pub struct TotalSeries {
     pub total: SumInterval,
     /// Same days last year.
     pub last_year: f64,
+    /// Like-for-like over the comparable stores of the scope.
+    pub lfl: LikeForLike,
+    /// Comparable stores, of `stores`.
+    pub comparable_stores: usize,
+    /// Stores in the scope.
+    pub stores: usize,
+}
+
+impl TotalSeries {
+    /// Expected like-for-like change of the scope (comparable stores only).
+    pub fn change_vs_last_year(&self) -> Option<f64> {
+        (self.comparable_stores > 0 && self.lfl.last_year > 0.0)
+            .then(|| self.lfl.forecast / self.lfl.last_year - 1.0)
+    }
 }
 
 /// Everything derived from one model.
@@ -149,6 +167,24 @@ pub const HISTORY_DAYS: usize = 120;
 const DRAWS: usize = 300;
 const IMPORTANCE_SAMPLE: usize = 240;
 
+/// Last year's figures of a scope (chain or store type) while stores are added.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scope {
+    last_year: f64,
+    lfl: LikeForLike,
+    comparable: usize,
+    stores: usize,
+}
+
+impl Scope {
+    fn add(&mut self, last_year: f64, store: &LikeForLike) {
+        self.last_year += last_year;
+        self.lfl.add(store);
+        self.comparable += usize::from(store.comparable());
+        self.stores += 1;
+    }
+}
+
 /// Precomputes a model's forecasts, totals and rankings for the chain's forecast period.
 pub fn build_model_state(
     chain: &ChainData,
@@ -168,8 +204,8 @@ pub fn build_model_state(
     let mut stores = BTreeMap::new();
     let mut chain_cells: Vec<SumCell> = Vec::new();
     let mut type_cells: HashMap<StoreType, Vec<SumCell>> = HashMap::new();
-    let mut last_year_chain = 0.0;
-    let mut last_year_type: HashMap<StoreType, f64> = HashMap::new();
+    let mut last_year_chain = Scope::default();
+    let mut last_year_type: HashMap<StoreType, Scope> = HashMap::new();
     let mut i = 0;
     while i < forecasts.len() {
         let store = forecasts[i].store;
@@ -214,10 +250,17 @@ pub fn build_model_state(
                 tl.sales_before(s, di, scenario.origin).map(f64::from)
             })
             .sum();
+        let lfl = storecast_model::lfl::store_like_for_like(
+            tl,
+            s,
+            scenario.origin,
+            days.iter()
+                .filter_map(|d| Some((tl.day_index(d.date)?, d.open, d.sales))),
+        );
         let info = chain.stores.get(store);
         let st = info.map_or(StoreType::A, |x| x.store_type);
-        last_year_chain += last_year;
-        *last_year_type.entry(st).or_default() += last_year;
+        last_year_chain.add(last_year, &lfl);
+        last_year_type.entry(st).or_default().add(last_year, &lfl);
         chain_cells.extend_from_slice(&sum_cells);
         type_cells
             .entry(st)
@@ -233,12 +276,13 @@ pub fn build_model_state(
                 weeks,
                 total,
                 last_year,
+                lfl,
                 volatility: vol,
             },
         );
         i = j;
     }
-    let series = |scope: String, cells: &[SumCell], last_year: f64| {
+    let series = |scope: String, cells: &[SumCell], ly: &Scope| {
         let mut by_day: BTreeMap<NaiveDate, Vec<SumCell>> = BTreeMap::new();
         for c in cells {
             by_day.entry(c.date).or_default().push(*c);
@@ -254,17 +298,20 @@ pub fn build_model_state(
                 })
                 .collect(),
             total: residuals.sum_interval(cells, 200, 1),
-            last_year,
+            last_year: ly.last_year,
+            lfl: ly.lfl,
+            comparable_stores: ly.comparable,
+            stores: ly.stores,
             scope,
         }
     };
-    let mut totals = vec![series("chain".into(), &chain_cells, last_year_chain)];
+    let mut totals = vec![series("chain".into(), &chain_cells, &last_year_chain)];
     for t in StoreType::ALL {
         if let Some(cs) = type_cells.get(&t) {
             totals.push(series(
                 format!("type {t}"),
                 cs,
-                last_year_type.get(&t).copied().unwrap_or(0.0),
+                &last_year_type.get(&t).copied().unwrap_or_default(),
             ));
         }
     }
