@@ -520,11 +520,29 @@ pub async fn data(
     caller.require_chain()?;
     let m = st.model.load();
     let analysis = st.analysis.as_ref().as_ref().map(|(html, _)| html.clone());
-    let ctx = context! { v => Value::from_serialize(&*st.validation), analysis => analysis };
+    let ctx = context! {
+        v => Value::from_serialize(&*st.validation), analysis => analysis,
+        source => data_source(&st.validation.summary.origin),
+    };
     render(
         "data.html",
         merge(common(&st, &caller, &m, "data", "Data"), ctx),
     )
+}
+
+/// Where the data came from, as a user may read it: the data set's name, not the server's
+/// path to it (`../shared/data/rossmann` → `rossmann`).
+fn data_source(origin: &str) -> String {
+    let looks_like_path = origin.contains('/') || origin.contains('\\');
+    if !looks_like_path {
+        return origin.to_string();
+    }
+    let name = origin
+        .trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("");
+    format!("data set {name}")
 }
 
 /// `GET /reports/{slug}`: a generated report (methodology, business) inside the app's layout.
@@ -659,4 +677,20 @@ pub async fn logout(
         }
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_data_page_names_the_data_set_not_the_servers_path() {
+        assert_eq!(
+            super::data_source("../shared/data/rossmann"),
+            "data set rossmann"
+        );
+        assert_eq!(super::data_source("/srv/storecast/data/"), "data set data");
+        assert_eq!(
+            super::data_source("synthetic chain (seed 7)"),
+            "synthetic chain (seed 7)"
+        );
+    }
 }
