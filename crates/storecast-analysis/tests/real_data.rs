@@ -13,10 +13,7 @@ use storecast_data::ChainData;
 use storecast_validate::{validate, ValidateConfig};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("STORECAST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/data/rossmann"));
-    dir.join("train.csv").exists().then_some(dir)
+    storecast_data::real_data_dir()
 }
 
 #[test]

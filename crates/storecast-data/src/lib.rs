@@ -27,6 +27,8 @@ pub use chain::{ChainData, LoadReport, TableSummary};
 pub use domain::{Assortment, PromoInterval, StateHoliday, StoreType};
 pub use error::{LoadError, RowError, RowProblem};
 pub use history::{SalesHistory, SalesRow};
-pub use location::{DataLocation, LocationSource, FILE_STORES, FILE_TEST, FILE_TRAIN};
+pub use location::{
+    real_data_dir, DataLocation, LocationSource, FILE_STORES, FILE_TEST, FILE_TRAIN,
+};
 pub use requests::{ForecastRequest, ForecastRequests};
 pub use stores::{StoreInfo, StoreTable};

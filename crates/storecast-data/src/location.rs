@@ -42,6 +42,19 @@ impl fmt::Display for LocationSource {
     }
 }
 
+/// The real data for integration tests: `$STORECAST_DATA`, else [`SHARED_DEFAULT`] beside the
+/// workspace; `None` (the caller prints SKIPPED) when no `train.csv` is there.
+pub fn real_data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os(ENV_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(SHARED_DEFAULT)
+        });
+    dir.join(FILE_TRAIN).is_file().then_some(dir)
+}
+
 /// A data directory and why it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataLocation {

@@ -82,16 +82,10 @@ fn independent(data: &ChainData, from: NaiveDate, to: NaiveDate) -> (f64, usize)
 #[test]
 fn real_chain_like_for_like_matches_an_independent_computation(
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::var_os("STORECAST_DATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/data/rossmann")
-        });
-    if !dir.join("train.csv").is_file() {
-        eprintln!("SKIPPED: real data not found at {}", dir.display());
+    let Some(dir) = storecast_data::real_data_dir() else {
+        eprintln!("SKIPPED: real data not found (set STORECAST_DATA)");
         return Ok(());
-    }
+    };
     let data = ChainData::load_dir(&dir)?.into_strict()?;
     let tl = Timeline::build(&data.history, None).ok_or("empty")?;
     // The last six weeks of history play the forecast (their actual sales as the forecast).

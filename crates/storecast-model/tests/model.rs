@@ -231,16 +231,10 @@ fn fold_origins_end_at_the_last_day() {
 
 #[test]
 fn real_data_last_fold_beats_the_target() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::var_os("STORECAST_DATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/data/rossmann")
-        });
-    if !dir.join("train.csv").is_file() {
-        eprintln!("SKIPPED: real data not found at {}", dir.display());
+    let Some(dir) = storecast_data::real_data_dir() else {
+        eprintln!("SKIPPED: real data not found (set STORECAST_DATA)");
         return Ok(());
-    }
+    };
     let data = ChainData::load_dir(&dir)?.into_strict()?;
     let tl = Timeline::build(&data.history, None).ok_or("empty")?;
     let mut cfg = BacktestConfig {

@@ -6,20 +6,11 @@ use storecast_data::ChainData;
 use storecast_validate::{render, validate, ValidateConfig};
 
 fn real_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("STORECAST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/rossmann")
-        });
-    if dir.join("train.csv").is_file() || dir.join("train.csv.gz").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: real data not found at {} (set STORECAST_DATA)",
-            dir.display()
-        );
-        None
+    let dir = storecast_data::real_data_dir();
+    if dir.is_none() {
+        eprintln!("SKIPPED: real data not found (set STORECAST_DATA)");
     }
+    dir
 }
 
 #[test]

@@ -523,29 +523,7 @@ async fn sign_in_at(
     )
     .await;
     assert_eq!(code, 303, "signed in");
-    let set_cookies: Vec<String> = headers
-        .get_all(axum::http::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_string))
-        .collect();
-    let value = |name: &str| {
-        set_cookies
-            .iter()
-            .find_map(|c| c.strip_prefix(&format!("{name}=")))
-            .and_then(|rest| rest.split(';').next())
-            .expect("cookie set")
-            .to_string()
-    };
-    let session = value(state.web.session_cookie());
-    let csrf = value(csrf_name);
-    common::Session {
-        cookie: format!(
-            "{}={session}; {csrf_name}={csrf}",
-            state.web.session_cookie()
-        ),
-        csrf,
-        set_cookies,
-    }
+    common::session_from(state, &headers)
 }
 
 /// A request with a `Cookie` header (and the CSRF header) over the real server.

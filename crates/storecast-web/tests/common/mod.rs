@@ -178,8 +178,13 @@ pub async fn sign_in(state: &storecast_web::AppState, token: &str) -> Session {
         axum::http::StatusCode::SEE_OTHER,
         "signed in"
     );
-    let set_cookies: Vec<String> = resp
-        .headers()
+    session_from(state, resp.headers())
+}
+
+/// The session a sign-in answer set (its `Set-Cookie` headers).
+pub fn session_from(state: &storecast_web::AppState, headers: &axum::http::HeaderMap) -> Session {
+    let csrf_name = state.web.csrf_cookie();
+    let set_cookies: Vec<String> = headers
         .get_all(axum::http::header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok().map(str::to_string))
