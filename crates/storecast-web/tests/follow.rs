@@ -10,25 +10,13 @@ use std::time::{Duration, Instant};
 use storecast_store::Registry;
 use storecast_web::follow::{follow_once, follow_registry, Followed};
 
-/// One GET over its own connection: status and body.
+/// One GET over its own connection: status and answer (status 0 when the connection failed).
 fn get(addr: SocketAddr, path: &str, token: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
     let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return (0, String::new());
-    }
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, text)
+    let text = common::raw_exchange(addr, &req)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    (common::status_of(&text), text)
 }
 
 fn served(app: &common::TestApp) -> String {
@@ -71,12 +59,7 @@ async fn a_promotion_and_a_rollback_under_load_fail_no_request() {
         move |s| log.lock().expect("log").push(s.clone()),
     )
     .expect("follower");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = app.state.clone();
-    tokio::spawn(async move { storecast_web::serve(state, listener).await });
+    let addr = common::serve_on_loopback(app.state.clone()).await;
 
     // 16 clients ask for forecasts of random stores (and the model's identity) until stopped.
     let stop = Arc::new(AtomicBool::new(false));

@@ -9,35 +9,18 @@ use std::time::{Duration, Instant};
 
 /// Starts the app on a loopback port.
 async fn start(app: &common::TestApp) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = app.state.clone();
-    tokio::spawn(async move { storecast_web::serve(state, listener).await });
-    addr
+    common::serve_on_loopback(app.state.clone()).await
 }
 
 /// Sends one raw HTTP/1.1 request on its own connection (closed after it) and returns the status
 /// code and the whole answer.
 async fn send(addr: SocketAddr, request: String) -> (u16, String) {
-    let out = tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(addr).expect("connect");
-        s.write_all(request.as_bytes()).expect("write");
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).expect("read");
-        out
-    })
-    .await
-    .expect("joins");
+    let out = tokio::task::spawn_blocking(move || common::raw_exchange(addr, &request))
+        .await
+        .expect("joins")
+        .expect("exchange");
     let text = String::from_utf8_lossy(&out).into_owned();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, text)
+    (common::status_of(&text), text)
 }
 
 fn get(path: &str, token: &str) -> String {
@@ -414,16 +397,6 @@ async fn without_authentication_only_a_loopback_host_is_served() {
     }
 }
 
-/// Serves `state` on a fresh loopback port.
-async fn serve_state(state: storecast_web::AppState) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { storecast_web::serve(state, listener).await });
-    addr
-}
-
 /// One request over its own loopback connection: status, headers and the (de-chunked) body.
 async fn http(
     addr: SocketAddr,
@@ -441,16 +414,10 @@ async fn http(
         body.map_or(0, str::len)
     ));
     req.push_str(body.unwrap_or(""));
-    let raw = tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(addr).expect("connect");
-        s.write_all(req.as_bytes()).expect("write");
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).expect("read");
-        out
-    })
-    .await
-    .expect("joins");
+    let raw = tokio::task::spawn_blocking(move || common::raw_exchange(addr, &req))
+        .await
+        .expect("joins")
+        .expect("exchange");
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -565,7 +532,7 @@ async fn sessions_are_server_side_expire_and_end_at_sign_out() {
         },
         https: true,
     };
-    let addr = serve_state(state.clone()).await;
+    let addr = common::serve_on_loopback(state.clone()).await;
     let s = sign_in_at(addr, &state, &app.admin).await;
     let secret = app.admin.split_once('.').expect("id.secret").1;
     assert!(
@@ -621,7 +588,7 @@ async fn sessions_are_server_side_expire_and_end_at_sign_out() {
 
     // Idle expiry.
     state.web.sessions.idle = Duration::from_millis(800);
-    let addr = serve_state(state.clone()).await;
+    let addr = common::serve_on_loopback(state.clone()).await;
     let s = sign_in_at(addr, &state, &app.director).await;
     let (code, _) = with_cookie(addr, "GET", "/stores", &s.cookie, None).await;
     assert_eq!(code, 200);
@@ -637,7 +604,7 @@ async fn sessions_are_server_side_expire_and_end_at_sign_out() {
         idle: minute,
         absolute: Duration::from_millis(1500),
     };
-    let addr = serve_state(state.clone()).await;
+    let addr = common::serve_on_loopback(state.clone()).await;
     let s = sign_in_at(addr, &state, &app.director).await;
     let t = Instant::now();
     let mut last = (0, axum::http::HeaderMap::new());
@@ -653,7 +620,7 @@ async fn sessions_are_server_side_expire_and_end_at_sign_out() {
 
     // Revoking the user ends their sessions.
     state.web.sessions = SessionPolicy::default();
-    let addr = serve_state(state.clone()).await;
+    let addr = common::serve_on_loopback(state.clone()).await;
     let s = sign_in_at(addr, &state, &app.viewer1).await;
     let (code, _) = with_cookie(addr, "GET", "/stores", &s.cookie, None).await;
     assert_eq!(code, 200);
@@ -710,7 +677,7 @@ async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
         directors_only: true,
     }]);
     let day = m.stores[&1].days[0].date;
-    let addr = serve_state(app.state.clone()).await;
+    let addr = common::serve_on_loopback(app.state.clone()).await;
     let viewer = format!("Bearer {}", app.viewer1);
     let director = format!("Bearer {}", app.director);
     let json = ("Content-Type", "application/json");

@@ -208,3 +208,33 @@ pub fn session_from(state: &storecast_web::AppState, headers: &axum::http::Heade
         set_cookies,
     }
 }
+
+/// Serves `state` through the real server on a fresh loopback port.
+pub async fn serve_on_loopback(state: AppState) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { storecast_web::serve(state, listener).await });
+    addr
+}
+
+/// Sends one raw HTTP/1.1 request on its own connection and reads the whole answer (the
+/// request should say `Connection: close`); `None` when the connection fails.
+pub fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> Option<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(request.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    Some(out)
+}
+
+/// The status code of a raw answer (0 when it has none).
+pub fn status_of(answer: &str) -> u16 {
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
