@@ -27,22 +27,40 @@ pub struct Trained {
 }
 
 /// The sums whose intervals are checked: a store's week, a store type's week, the chain's day.
+/// The sums whose intervals are simulated and checked on held-out folds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Aggregate {
+pub enum Aggregate {
+    /// A store's week.
     StoreWeek,
+    /// A store type's week.
     TypeWeek,
+    /// The chain's day.
     ChainDay,
 }
 
 impl Aggregate {
     const ALL: [Aggregate; 3] = [Self::StoreWeek, Self::TypeWeek, Self::ChainDay];
+
+    /// The artifact's held-out coverage of this sum's bands, when it was measured.
+    pub fn coverage(
+        self,
+        artifact: &crate::ModelArtifact,
+    ) -> Option<&crate::artifact::CoverageRow> {
+        artifact.coverage.iter().find(|c| c.scope == self.scope())
+    }
+
+    /// The coverage row's scope (written once, here).
+    fn scope(self) -> String {
+        format!("{} (simulated, widened)", self.label())
+    }
     fn kind(self) -> SumKind {
         match self {
             Self::StoreWeek => SumKind::Store,
             Self::TypeWeek | Self::ChainDay => SumKind::Multi,
         }
     }
-    fn label(self) -> &'static str {
+    /// What the sum is, for people.
+    pub fn label(self) -> &'static str {
         match self {
             Self::StoreWeek => "store-week totals",
             Self::TypeWeek => "store-type week totals",
@@ -209,7 +227,7 @@ pub fn coverage_rows(bt: &BacktestResult) -> Vec<CoverageRow> {
     for agg in Aggregate::ALL {
         if let Some(&(a, b, n)) = sums.get(&agg).filter(|t| t.2 > 0) {
             rows.push(CoverageRow {
-                scope: format!("{} (simulated, widened)", agg.label()),
+                scope: agg.scope(),
                 cover80: a as f64 / n as f64,
                 cover95: b as f64 / n as f64,
                 n,

@@ -175,6 +175,17 @@ pub async fn chain(
         .map(|d| d.0.to_string())
         .unwrap_or_default();
     let change = chain.change_vs_last_year();
+    // The measured held-out coverage beside each band (issue 15).
+    let held = |agg: storecast_model::training::Aggregate| {
+        agg.coverage(m.artifact()).map(|c| {
+            format!(
+                "on held-out folds the bands held {:.0} % (80 %) and {:.0} % (95 %) of {}",
+                c.cover80 * 100.0,
+                c.cover95 * 100.0,
+                agg.label()
+            )
+        })
+    };
     let not_comparable: Vec<u16> = m
         .stores
         .values()
@@ -186,6 +197,8 @@ pub async fn chain(
             total => eur(chain.total.point), band => band(chain.total.lo80, chain.total.hi80),
             change => pct(change), change_class => if change.unwrap_or(0.0) >= 0.0 { "good" } else { "bad" },
             comparable => chain.comparable_stores, stores => chain.stores,
+            chain_coverage => held(storecast_model::training::Aggregate::ChainDay),
+            type_coverage => held(storecast_model::training::Aggregate::TypeWeek),
             not_comparable => not_comparable,
             first => first, last => last,
         },

@@ -255,3 +255,24 @@ async fn model_switch_under_load_fails_no_request() {
         second_version
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_view_states_like_for_like_scope_and_band_coverage() {
+    let app = common::app();
+    let (status, _, page) = common::call(&app, "GET", "/", Some(&app.director), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let m = app.state.model.load();
+    let chain = &m.totals[0];
+    assert!(
+        page.contains(&format!("{} of {}", chain.comparable_stores, chain.stores)),
+        "the comparable share is stated"
+    );
+    assert!(page.contains("like-for-like"));
+    let held = storecast_model::training::Aggregate::ChainDay
+        .coverage(m.artifact())
+        .expect("measured");
+    assert!(
+        page.contains(&format!("held {:.0} % (80 %)", held.cover80 * 100.0)),
+        "the measured coverage is beside the band"
+    );
+}
