@@ -13,6 +13,15 @@ fn storecast(args: &[&str], cwd: &Path) -> Output {
         .expect("storecast runs")
 }
 
+/// `name` inside the test's temporary directory, as a command-line argument.
+fn path_in(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path()
+        .join(name)
+        .to_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
 fn validate_exit_codes_and_synth() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -166,13 +175,7 @@ fn audit_verify_exits_1_naming_the_row_after_the_log_is_edited() {
 fn a_registry_change_whose_audit_row_cannot_be_written_is_refused() {
     // Before: `models promote V --db /dev/null/x.db` switched the model, then failed to audit.
     let dir = tempfile::tempdir().expect("temp dir");
-    let p = |name: &str| {
-        dir.path()
-            .join(name)
-            .to_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let p = |name: &str| path_in(&dir, name);
     let run = |args: &[&str]| {
         let out = storecast(args, dir.path());
         assert!(
@@ -356,13 +359,7 @@ fn the_audited_cli_actor_is_the_os_user_not_what_user_says() {
 #[test]
 fn a_stored_actual_changes_only_through_ingest_correct_with_its_previous_value_kept() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let p = |name: &str| {
-        dir.path()
-            .join(name)
-            .to_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let p = |name: &str| path_in(&dir, name);
     let out = storecast(
         &[
             "synth",

@@ -135,6 +135,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The directory a file lives in (`.` for a bare file name): where its companion files go,
+/// e.g. a model's explanation table.
+pub(crate) fn dir_of(path: &std::path::Path) -> &std::path::Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+}
+
 /// Writes `text` to `path`, creating parent directories, with the path in any error.
 pub(crate) fn write_file(path: &std::path::Path, text: &[u8]) -> Result<()> {
     use anyhow::Context;

@@ -171,11 +171,7 @@ pub fn train(data: &DataArgs, out: &Path, registry: &Path, args: &ModelArgs) -> 
         .artifact
         .save(out)
         .with_context(|| format!("saving the model to {}", out.display()))?;
-    let dir = out
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    explain_ahead(&chain, &trained.artifact, dir);
+    explain_ahead(&chain, &trained.artifact, crate::cmd::dir_of(out));
     for (step, s) in &trained.timings {
         println!("time {step:<16} {s:>7.1} s");
     }

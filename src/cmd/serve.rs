@@ -51,17 +51,12 @@ struct ModelSource {
 
 /// The model to serve and where it comes from.
 fn model_for(app: &AppArgs) -> Result<(ModelArtifact, ModelSource)> {
-    let dir_of = |p: &Path| {
-        p.parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    };
     let reg = Registry::open(&app.registry).context("opening the model registry")?;
     if let Some(path) = &app.model {
         let a = reg
             .open_file(path)
             .with_context(|| format!("loading the model {}", path.display()))?;
-        let dir = dir_of(path);
+        let dir = crate::cmd::dir_of(path).to_path_buf();
         return Ok((a, ModelSource { dir, follow: None }));
     }
     if let Some((version, artifact)) = reg.current().context("reading the active model")? {
@@ -83,7 +78,7 @@ fn model_for(app: &AppArgs) -> Result<(ModelArtifact, ModelSource)> {
     let a = reg.open_file(fallback).with_context(|| {
         "no model: train one with `storecast train` (or pass --model, or promote one in the registry)".to_string()
     })?;
-    let dir = dir_of(fallback);
+    let dir = crate::cmd::dir_of(fallback).to_path_buf();
     Ok((a, ModelSource { dir, follow: None }))
 }
 
