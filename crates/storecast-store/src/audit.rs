@@ -56,6 +56,12 @@ pub mod actions {
     pub const SESSION_START: &str = "session.start";
     /// A user signed out (a session ended).
     pub const SESSION_END: &str = "session.end";
+    /// A manager entered or changed overrides of the forecast.
+    pub const OVERRIDE_RECORD: &str = "override.record";
+    /// A manager removed overrides (the model's forecast stands again).
+    pub const OVERRIDE_CLEAR: &str = "override.clear";
+    /// A director acknowledged a store on the exception list.
+    pub const EXCEPTION_ACK: &str = "exception.acknowledge";
 }
 
 /// The hash of one row, chained on the previous row's hash.

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "ingestions count corrected rows",
         sql: include_str!("../migrations/0003_corrections.sql"),
     },
+    Migration {
+        version: 4,
+        description: "managers' overrides (every edit kept) and exception acknowledgements",
+        sql: include_str!("../migrations/0004_overrides.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands.

@@ -10,6 +10,23 @@
     fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } })
       .then(function () { window.location.href = "/login"; });
   });
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); });
+  }
+  // Exception list: acknowledge a store with a note.
+  document.querySelectorAll("form.ack-form").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var note = form.querySelector(".ack-note").value;
+      postJson("/api/v1/exceptions/" + form.getAttribute("data-store") + "/ack", { note: note })
+        .then(function () { window.location.reload(); })
+        .catch(function (err) { form.querySelector(".ack-note").setCustomValidity(String(err.message || err)); form.reportValidity(); });
+    });
+  });
   var page = document.getElementById("store-page");
   if (!page) return;
   var store = page.getAttribute("data-store");
@@ -104,4 +121,35 @@
       .catch(function (err) { showError(panel, String(err.message || err)); });
   });
   document.getElementById("whatif-reset").addEventListener("click", function () { window.location.reload(); });
+  // Overrides: a day or a week, an estimate or a change, a reason; the page reloads with the new plan.
+  var form = document.getElementById("override-form");
+  if (form) {
+    var scope = document.getElementById("ov-scope");
+    var msg = document.getElementById("ov-msg");
+    scope.addEventListener("change", function () {
+      document.getElementById("ov-day-label").hidden = scope.value !== "day";
+      document.getElementById("ov-week-label").hidden = scope.value !== "week";
+    });
+    document.querySelectorAll("#days tr[data-date] td.plan").forEach(function (td) {
+      td.addEventListener("click", function () {
+        var d = td.closest("tr").getAttribute("data-date"); var sel = document.getElementById("ov-date");
+        if (Array.prototype.some.call(sel.options, function (o) { return o.value === d; })) { scope.value = "day"; scope.dispatchEvent(new Event("change")); sel.value = d; }
+      });
+    });
+    var send = function (clear) {
+      var body = { scope: scope.value, date: scope.value === "day" ? document.getElementById("ov-date").value : document.getElementById("ov-week").value, clear: clear };
+      if (!clear) {
+        body.kind = document.getElementById("ov-kind").value;
+        body.value = parseFloat(document.getElementById("ov-value").value);
+        body.reason = document.getElementById("ov-reason").value;
+        body.note = document.getElementById("ov-note").value;
+      }
+      msg.className = "muted"; msg.textContent = "saving…";
+      postJson("/api/v1/stores/" + store + "/overrides", body)
+        .then(function () { window.location.reload(); })
+        .catch(function (err) { msg.className = "error"; msg.textContent = String(err.message || err); });
+    };
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); send(false); });
+    document.getElementById("ov-clear").addEventListener("click", function () { send(true); });
+  }
 })();

@@ -111,21 +111,9 @@ pub async fn forecast_csv(
     let id = parse_store(id.trim_end_matches(".csv"))?;
     let m = st.model.load();
     let f = store_forecast(&m, &caller, id)?;
-    let mut csv = String::from("store,date,open,promo,forecast,lo80,hi80,lo95,hi95\n");
-    for d in &f.days {
-        csv.push_str(&format!(
-            "{},{},{},{},{:.2},{:.2},{:.2},{:.2},{:.2}\n",
-            d.store,
-            d.date,
-            u8::from(d.open),
-            u8::from(d.promo),
-            d.sales,
-            d.interval.lo80,
-            d.interval.hi80,
-            d.interval.lo95,
-            d.interval.hi95
-        ));
-    }
+    let plan = crate::plan::build_plan(&m, &f, &crate::plan::in_force(&st, id)?)?;
+    let csv = forecast_csv_bytes(&f, &plan)
+        .map_err(|e| AppError::Internal(format!("writing the CSV: {e}")))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -136,6 +124,52 @@ pub async fn forecast_csv(
         ],
         csv,
     ))
+}
+
+/// The columns of a store's forecast CSV: the model's forecast and bands, the override in
+/// force and the final plan side by side.
+pub const FORECAST_CSV_HEADER: [&str; 13] = [
+    "store",
+    "date",
+    "open",
+    "promo",
+    "forecast",
+    "lo80",
+    "hi80",
+    "lo95",
+    "hi95",
+    "override_kind",
+    "override_value",
+    "override_reason",
+    "plan",
+];
+
+/// A store's forecast and plan as CSV (the csv crate quotes notes and reasons).
+fn forecast_csv_bytes(
+    f: &StoreForecast,
+    plan: &crate::plan::StorePlan,
+) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(FORECAST_CSV_HEADER)?;
+    for (d, p) in f.days.iter().zip(&plan.days) {
+        let o = p.over.as_ref();
+        w.write_record([
+            d.store.to_string(),
+            d.date.to_string(),
+            u8::from(d.open).to_string(),
+            u8::from(d.promo).to_string(),
+            format!("{:.2}", d.sales),
+            format!("{:.2}", d.interval.lo80),
+            format!("{:.2}", d.interval.hi80),
+            format!("{:.2}", d.interval.lo95),
+            format!("{:.2}", d.interval.hi95),
+            o.map_or(String::new(), |o| o.kind.code().to_string()),
+            o.map_or(String::new(), |o| format!("{:.2}", o.value)),
+            o.map_or(String::new(), |o| o.reason.code().to_string()),
+            format!("{:.2}", p.plan),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
 /// Query of the history endpoint.

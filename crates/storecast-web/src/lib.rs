@@ -14,10 +14,13 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod follow;
+pub mod fva;
 pub mod heavy;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod plan;
+pub mod plan_pages;
 pub mod state;
 
 pub use state::{build_model_state, AppState, ModelState, ReportPage};
@@ -115,6 +118,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stores/{id}/history", get(api::store_history))
         .route("/api/v1/stores/{id}/explain", get(api::explain_day))
         .route("/api/v1/stores/{id}/whatif", post(api::whatif))
+        .route("/api/v1/stores/{id}/plan", get(plan::get_plan))
+        .route(
+            "/api/v1/stores/{id}/overrides",
+            get(plan::override_history).post(plan::post_override),
+        )
+        .route("/api/v1/overrides.csv", post(plan::bulk_csv))
+        .route("/api/v1/fva", get(fva::get_fva))
+        .route("/api/v1/exceptions", get(fva::get_exceptions))
+        .route("/api/v1/exceptions/{id}/ack", post(fva::post_ack))
         .route("/api/v1/chain/forecast", get(api::chain_forecast))
         .route("/api/v1/model", get(api::model))
         .route("/api/v1/validation", get(api::validation))
@@ -126,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/stores", get(pages::stores))
         .route("/store/{id}", get(pages::store))
         .route("/model", get(pages::model))
+        .route("/fva", get(plan_pages::fva_page))
+        .route("/exceptions", get(plan_pages::exceptions_page))
         .route("/data", get(pages::data))
         .route("/reports/{slug}", get(pages::report))
         .route("/login", get(pages::login_form).post(pages::login))

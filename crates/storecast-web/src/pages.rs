@@ -21,7 +21,12 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        let templates: [(&str, &str); 8] = [
+        let templates: [(&str, &str); 10] = [
+            ("fva.html", include_str!("../templates/fva.html")),
+            (
+                "exceptions.html",
+                include_str!("../templates/exceptions.html"),
+            ),
             ("base.html", include_str!("../templates/base.html")),
             ("login.html", include_str!("../templates/login.html")),
             ("chain.html", include_str!("../templates/chain.html")),
@@ -43,7 +48,7 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
-fn render(name: &str, ctx: Value) -> Result<Html<String>, AppError> {
+pub(crate) fn render(name: &str, ctx: Value) -> Result<Html<String>, AppError> {
     env()
         .get_template(name)
         .and_then(|t| t.render(ctx))
@@ -53,15 +58,21 @@ fn render(name: &str, ctx: Value) -> Result<Html<String>, AppError> {
 
 use storecast_charts::eur;
 
-fn pct(x: Option<f64>) -> String {
+pub(crate) fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "–".into(), |v| format!("{:+.1}%", v * 100.0))
 }
 
-fn band(lo: f64, hi: f64) -> String {
+pub(crate) fn band(lo: f64, hi: f64) -> String {
     format!("{} – {}", eur(lo), eur(hi))
 }
 
-fn common(st: &AppState, caller: &Caller, m: &ModelState, page: &str, title: &str) -> Value {
+pub(crate) fn common(
+    st: &AppState,
+    caller: &Caller,
+    m: &ModelState,
+    page: &str,
+    title: &str,
+) -> Value {
     context! {
         page => page,
         title => title,
@@ -80,7 +91,7 @@ fn reports(st: &AppState) -> Vec<Value> {
         .collect()
 }
 
-fn merge(a: Value, b: Value) -> Value {
+pub(crate) fn merge(a: Value, b: Value) -> Value {
     minijinja::value::merge_maps([b, a])
 }
 
@@ -267,11 +278,12 @@ pub async fn store(
     let ctx = m
         .store_pages
         .get_or_build(id, || store_context(&st, &m, &f, id));
+    let plan = crate::plan_pages::store_plan_context(&st, &m, &f)?;
     render(
         "store.html",
         merge(
             common(&st, &caller, &m, "store", &format!("Store {id}")),
-            ctx,
+            merge(ctx, plan),
         ),
     )
 }
@@ -295,8 +307,14 @@ impl StorePages {
     }
 }
 
-/// Chart, days, weeks and facts of store `id`'s page.
-fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> Value {
+/// The store chart: the last 120 days' actuals, the forecast with its bands and, when
+/// overrides are in force, the plan (one value per forecast day).
+pub(crate) fn store_chart(
+    m: &ModelState,
+    f: &StoreForecast,
+    id: u16,
+    plan: Option<&[f64]>,
+) -> String {
     let hist = history(m, id, 120);
     let mut labels: Vec<String> = hist.iter().map(|h| h.0.to_string()).collect();
     labels.extend(f.days.iter().map(|d| d.date.to_string()));
@@ -329,7 +347,7 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
     s80.intervals = iv80;
     let mut sa = Series::new("actual sales", Vec::new()).color("#1d2430");
     sa.values = actual;
-    let chart = Chart::new(
+    let mut chart = Chart::new(
         "store-chart",
         Kind::Line,
         format!("Store {id}: last 120 days and the next six weeks"),
@@ -338,9 +356,27 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
     .labels(labels)
     .series(sa)
     .series(s95)
-    .series(s80)
-    .zoomable()
-    .embed();
+    .series(s80);
+    if let Some(plan) = plan {
+        let mut sp = Series::new(crate::plan::PLAN_SERIES, Vec::new())
+            .color("#d9480f")
+            .kind(Kind::Line)
+            .dashed();
+        sp.values = vec![None; pad];
+        sp.values.extend(
+            f.days
+                .iter()
+                .zip(plan)
+                .map(|(d, p)| Some(*p).filter(|_| d.open)),
+        );
+        chart = chart.series(sp);
+    }
+    chart.zoomable().embed()
+}
+
+/// Chart, days, weeks and facts of store `id`'s page.
+fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> Value {
+    let chart = store_chart(m, f, id, None);
     let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let sc = &m.scenario;
     let s_idx = sc.tl.store_index(id).unwrap_or(0);

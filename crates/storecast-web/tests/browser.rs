@@ -128,7 +128,10 @@ fn the_app_works_in_a_real_browser() {
         .expect("csv");
     assert_eq!(csv[0], 200);
     assert!(csv[1].as_str().is_some_and(|t| t.starts_with("text/csv")));
-    assert_eq!(csv[2], "store,date,open,promo,forecast,lo80,hi80,lo95,hi95");
+    assert_eq!(
+        csv[2],
+        "store,date,open,promo,forecast,lo80,hi80,lo95,hi95,override_kind,override_value,override_reason,plan"
+    );
     assert_eq!(csv[3], true);
 
     // Model and data views.

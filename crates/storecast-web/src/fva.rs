@@ -1,0 +1,335 @@
+//! Forecast Value Added and the directors' exception list, as the app serves them.
+//!
+//! Why this module exists: FVA is only worth showing on store-days that are over — issued
+//! forecast, the override in force, and the actual that arrived by ingestion — so the live
+//! record is joined here from the database; until there is one (and as proof that the method
+//! tells good overrides from bad), the page also shows the planted managers of the synthetic
+//! chain (`storecast_plan::evidence`). The exception list ranks stores by where a director's
+//! attention pays: overrides far from the model, open alerts of the store, a large expected
+//! change, data-quality findings.
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::plan::{build_plan, db, in_force};
+use crate::state::{AppState, ModelState};
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+use storecast_plan::evidence::Evidence;
+use storecast_plan::fva::{self, FvaTable, ScoredDay};
+use storecast_plan::{ManagerStyle, PlantedManagers};
+use storecast_store::ExceptionAck;
+
+/// Stores of the synthetic chain the evidence plants managers on.
+pub const EVIDENCE_STORES: u16 = 120;
+/// Seed of that chain.
+pub const EVIDENCE_SEED: u64 = 42;
+/// Seed of the live tables' bootstrap.
+const LIVE_SEED: u64 = 11;
+
+/// The planted-manager evidence, built once per process (deterministic: same numbers always).
+pub fn evidence() -> Result<&'static Evidence, AppError> {
+    static EVIDENCE: OnceLock<Result<Evidence, String>> = OnceLock::new();
+    EVIDENCE
+        .get_or_init(|| {
+            Evidence::build(EVIDENCE_STORES, EVIDENCE_SEED, PlantedManagers::default())
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| AppError::Internal(format!("FVA evidence: {e}")))
+}
+
+/// The live record: store-days of the caller's stores with an issued forecast and an actual,
+/// scored with the override that was in force.
+pub fn live_days(
+    st: &AppState,
+    m: &ModelState,
+    caller: &Caller,
+) -> Result<Vec<ScoredDay>, AppError> {
+    let Some(db) = st.store.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let mut latest: BTreeMap<(u16, NaiveDate), storecast_store::ForecastVsActual> = BTreeMap::new();
+    let mut first_of: HashMap<String, NaiveDate> = HashMap::new();
+    for r in db.forecast_vs_actual(None)? {
+        let first = first_of
+            .entry(r.model_version.clone())
+            .or_insert(r.forecast.date);
+        *first = (*first).min(r.forecast.date);
+        if !r.actual_open || r.actual_sales <= 0 || !caller.role.can_view_store(r.forecast.store) {
+            continue;
+        }
+        let key = (r.forecast.store, r.forecast.date);
+        if latest.get(&key).is_none_or(|o| o.issued_at < r.issued_at) {
+            latest.insert(key, r);
+        }
+    }
+    let overrides: HashMap<(u16, NaiveDate), storecast_store::OverrideRecord> = db
+        .overrides_in_force(None)?
+        .into_iter()
+        .map(|o| ((o.store, o.date), o))
+        .collect();
+    let tl = &m.scenario.tl;
+    Ok(latest
+        .into_values()
+        .filter_map(|r| {
+            let f = r.forecast;
+            let s = tl.store_index(f.store)?;
+            let di = tl.day_index(f.date - chrono::Duration::days(364))?;
+            let naive = f64::from(tl.actual_sales(s, di).filter(|v| *v > 0.0)?);
+            let first = first_of.get(&r.model_version).copied().unwrap_or(f.date);
+            let o = overrides.get(&(f.store, f.date));
+            let plan = o
+                .and_then(|o| o.adjustment)
+                .map_or(f.sales, |a| a.apply(f.sales));
+            Some(ScoredDay {
+                store: f.store,
+                store_type: st
+                    .chain
+                    .stores
+                    .get(f.store)
+                    .map_or("a", |i| i.store_type.code())
+                    .to_string(),
+                date: f.date,
+                horizon_week: ((f.date - first).num_days() / 7 + 1).clamp(1, 255) as u8,
+                actual: f64::from(r.actual_sales),
+                naive,
+                model: f.sales,
+                plan,
+                reason: o.filter(|o| o.adjustment.is_some()).map(|o| o.reason),
+            })
+        })
+        .collect())
+}
+
+/// `GET /api/v1/fva`: the live record of the caller's stores and the planted evidence.
+#[derive(Debug, Serialize)]
+pub struct FvaReport {
+    /// Live store-days scored.
+    pub live_days: usize,
+    /// Of which overridden.
+    pub live_overridden: usize,
+    /// Live tables (empty until actuals of overridden forecasts arrive).
+    pub live: Vec<FvaTable>,
+    /// The planted evidence's tables.
+    pub evidence: Vec<FvaTable>,
+    /// The planted evidence by manager style (chain-level row of that style's stores).
+    pub evidence_by_style: Vec<(ManagerStyle, fva::FvaRow)>,
+    /// The planted behaviours' sizes.
+    pub planted: PlantedManagers,
+}
+
+/// The FVA report for `caller`.
+pub fn report(st: &AppState, m: &ModelState, caller: &Caller) -> Result<FvaReport, AppError> {
+    let days = live_days(st, m, caller)?;
+    let ev = evidence()?;
+    Ok(FvaReport {
+        live_days: days.len(),
+        live_overridden: days.iter().filter(|d| d.reason.is_some()).count(),
+        live: if days.is_empty() {
+            Vec::new()
+        } else {
+            fva::tables(&days, LIVE_SEED)
+        },
+        evidence: ev.tables.clone(),
+        evidence_by_style: ev.by_style.clone(),
+        planted: ev.managers.clone(),
+    })
+}
+
+/// `GET /api/v1/fva`.
+pub async fn get_fva(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<FvaReport>, AppError> {
+    let m = st.model.load();
+    Ok(Json(report(&st, &m, &caller)?))
+}
+
+/// Why a store is on the exception list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// Overrides whose plan lies outside the model's 95 % band.
+    OverrideOutsideBand,
+    /// An open monitoring alert of the store (accuracy, coverage, bias, drift, CUSUM).
+    OpenAlert,
+    /// A large expected change vs the same weeks last year.
+    LargeChange,
+    /// Data-quality findings about the store.
+    DataQuality,
+}
+
+impl ExceptionKind {
+    /// How much one such reason weighs in the ranking.
+    fn weight(self) -> f64 {
+        match self {
+            Self::OverrideOutsideBand => 3.0,
+            Self::OpenAlert => 2.0,
+            Self::LargeChange => 1.0,
+            Self::DataQuality => 0.5,
+        }
+    }
+}
+
+/// An expected like-for-like change at least this large (either way) needs a look.
+pub const LARGE_CHANGE: f64 = 0.15;
+
+/// One reason of an exception.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExceptionReason {
+    /// What.
+    pub kind: ExceptionKind,
+    /// In words, with the numbers.
+    pub text: String,
+}
+
+/// A store on the exception list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exception {
+    /// Store id.
+    pub store: u16,
+    /// Store type code.
+    pub store_type: String,
+    /// Ranking score (weights of the reasons).
+    pub score: f64,
+    /// Why.
+    pub reasons: Vec<ExceptionReason>,
+    /// Link to the store view.
+    pub href: String,
+    /// The latest acknowledgement, if any.
+    pub acknowledged: Option<ExceptionAck>,
+}
+
+/// The exception list, highest score first (directors and admins).
+pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppError> {
+    let mut reasons: BTreeMap<u16, Vec<ExceptionReason>> = BTreeMap::new();
+    let mut add = |store: u16, kind, text: String| {
+        reasons
+            .entry(store)
+            .or_default()
+            .push(ExceptionReason { kind, text });
+    };
+    for (id, f) in &m.stores {
+        let plan = build_plan(m, f, &in_force(st, *id)?)?;
+        let outside: Vec<_> = plan.days.iter().filter(|d| d.outside95).collect();
+        if let Some(worst) = outside
+            .iter()
+            .max_by(|a, b| (a.plan / a.model.max(1.0)).total_cmp(&(b.plan / b.model.max(1.0))))
+        {
+            add(*id, ExceptionKind::OverrideOutsideBand, format!(
+                "{} overridden day(s) outside the model's 95% band (e.g. {}: plan {} vs model {})",
+                outside.len(), worst.date, storecast_charts::eur(worst.plan), storecast_charts::eur(worst.model)));
+        }
+        if let Some(c) = f.change_vs_last_year().filter(|c| c.abs() >= LARGE_CHANGE) {
+            add(
+                *id,
+                ExceptionKind::LargeChange,
+                format!(
+                    "expected {:+.1}% vs the same weeks last year (like-for-like)",
+                    c * 100.0
+                ),
+            );
+        }
+    }
+    if let Some(db) = st.store.as_deref() {
+        for a in db.alerts(true)? {
+            if let Some(store) = a
+                .scope
+                .strip_prefix("store ")
+                .and_then(|s| s.parse::<u16>().ok())
+            {
+                add(
+                    store,
+                    ExceptionKind::OpenAlert,
+                    format!("open {} alert: {}", a.kind, a.message),
+                );
+            }
+        }
+    }
+    let mut quality: BTreeMap<u16, Vec<&str>> = BTreeMap::new();
+    for finding in &st.validation.findings {
+        for e in &finding.examples {
+            if let Some(s) = e.store {
+                quality.entry(s).or_default().push(finding.title);
+            }
+        }
+    }
+    for (store, mut titles) in quality {
+        titles.dedup();
+        add(
+            store,
+            ExceptionKind::DataQuality,
+            format!("data quality: {}", titles.join("; ")),
+        );
+    }
+    let acks: HashMap<u16, ExceptionAck> = match st.store.as_deref() {
+        Some(db) => db
+            .exception_acks()?
+            .into_iter()
+            .map(|a| (a.store, a))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let mut list: Vec<Exception> = reasons
+        .into_iter()
+        .filter(|(s, _)| m.stores.contains_key(s))
+        .map(|(store, reasons)| Exception {
+            store,
+            store_type: m
+                .stores
+                .get(&store)
+                .map_or(String::new(), |f| f.store_type.clone()),
+            score: reasons.iter().map(|r| r.kind.weight()).sum(),
+            reasons,
+            href: format!("/store/{store}"),
+            acknowledged: acks.get(&store).cloned(),
+        })
+        .collect();
+    list.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.store.cmp(&b.store)));
+    Ok(list)
+}
+
+/// `GET /api/v1/exceptions`.
+pub async fn get_exceptions(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<Exception>>, AppError> {
+    caller.require_chain()?;
+    let m = st.model.load();
+    Ok(Json(exceptions(&st, &m)?))
+}
+
+/// Body of an acknowledgement.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    /// What was decided (required).
+    pub note: String,
+}
+
+/// `POST /api/v1/exceptions/{id}/ack`: a director acknowledges a store with a note (audited).
+pub async fn post_ack(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Json(req): Json<AckRequest>,
+) -> Result<Json<ExceptionAck>, AppError> {
+    caller.require_chain()?;
+    let id = crate::api::parse_store(&id)?;
+    let m = st.model.load();
+    if !m.stores.contains_key(&id) {
+        return Err(AppError::NotFound(format!(
+            "store {id} is not in the forecast"
+        )));
+    }
+    Ok(Json(db(&st)?.acknowledge_exception(
+        &caller.name,
+        id,
+        &req.note,
+        &m.artifact().model_version,
+    )?))
+}

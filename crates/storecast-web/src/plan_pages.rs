@@ -1,0 +1,251 @@
+//! The pages of managers in the loop: the plan part of the store view (overrides entered,
+//! the plan beside the model, the edit history), the directors' FVA page and exception list.
+//!
+//! Why this module exists: the store view's forecast part is cached per model (it is the
+//! same for everyone), while the plan changes with every override; keeping the plan's
+//! context here, built per request from `crate::plan`, keeps the cache right and the store
+//! page's handler short.
+
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::fva::{self, Exception};
+use crate::pages::{common, merge, render};
+use crate::plan::{build_plan, in_force};
+use crate::state::{AppState, ModelState, StoreForecast};
+use axum::extract::State;
+use axum::response::Html;
+use axum::Extension;
+use minijinja::{context, Value};
+use storecast_charts::{eur, Chart, Kind, Series};
+use storecast_plan::fva::{FvaRow, FvaTable};
+use storecast_plan::overrides::{AdjustmentKind, Reason};
+use storecast_plan::Dimension;
+
+/// A number of percentage points, signed ("+2.4 pts").
+pub fn pts(x: f64) -> String {
+    format!("{:+.1} pts", x * 100.0)
+}
+
+/// A share as a percentage ("10.7%").
+fn share(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// An adjustment as entered, in words ("+10.0%", "−200 €", "estimate 4,100 €").
+pub fn adjustment_text(kind: AdjustmentKind, value: f64) -> String {
+    match kind {
+        AdjustmentKind::Estimate => format!("estimate {}", eur(value)),
+        AdjustmentKind::DeltaEur => {
+            format!("{}{}", if value >= 0.0 { "+" } else { "" }, eur(value))
+        }
+        AdjustmentKind::DeltaPct => format!("{value:+.1}%"),
+    }
+}
+
+/// The plan part of store `f`'s page (per request: overrides change it).
+pub fn store_plan_context(
+    st: &AppState,
+    m: &ModelState,
+    f: &StoreForecast,
+) -> Result<Value, AppError> {
+    let records = in_force(st, f.store)?;
+    let plan = build_plan(m, f, &records)?;
+    let days: Vec<Value> = plan
+        .days
+        .iter()
+        .map(|d| {
+            context! {
+                plan => if d.open { eur(d.plan) } else { String::new() },
+                changed => d.over.is_some(), outside95 => d.outside95,
+                over => d.over.as_ref().map(|o| format!("{} · {}{}", adjustment_text(o.kind, o.value), o.reason.label(),
+                    if o.note.is_empty() { String::new() } else { format!(" ({})", o.note) })),
+                by => d.over.as_ref().map(|o| format!("{} at {}", o.author, o.at.get(..16).unwrap_or(&o.at))),
+            }
+        })
+        .collect();
+    let weeks: std::collections::BTreeMap<String, Value> = plan
+        .weeks
+        .iter()
+        .map(|w| {
+            (
+                w.monday.to_string(),
+                context! { plan => eur(w.plan), changed => (w.plan - w.model).abs() >= 0.5 },
+            )
+        })
+        .collect();
+    let history = match st.store.as_deref() {
+        Some(db) => db.override_history(f.store)?,
+        None => Vec::new(),
+    };
+    let history: Vec<Value> = history
+        .iter()
+        .take(30)
+        .map(|r| context! {
+            at => r.at.get(..16).unwrap_or(&r.at).replace('T', " "), author => r.author.clone(), date => r.date.to_string(),
+            what => r.adjustment.map_or("cleared (model stands)".to_string(), |a| adjustment_text(a.kind, a.value)),
+            reason => r.reason.label(), note => r.note.clone(), model => eur(r.model_forecast), plan => eur(r.plan),
+            version => r.model_version.clone(),
+        })
+        .collect();
+    let mut ctx = context! {
+        plan_days => days, week_plan => weeks, history => history,
+        plan_total => eur(plan.plan_total), plan_changed => plan.overridden_days > 0,
+        overridden_days => plan.overridden_days, plan_first => plan.first_day.to_string(),
+        can_override => st.store.is_some(),
+        open_days => plan.days.iter().filter(|d| d.open).map(|d| d.date.to_string()).collect::<Vec<_>>(),
+        mondays => plan.weeks.iter().map(|w| w.monday.to_string()).collect::<Vec<_>>(),
+        reasons => Reason::ALL.iter().map(|r| context! { code => r.code(), label => r.label() }).collect::<Vec<_>>(),
+    };
+    if plan.overridden_days > 0 {
+        let values: Vec<f64> = plan.days.iter().map(|d| d.plan).collect();
+        ctx = merge(
+            ctx,
+            context! { plan_chart => crate::pages::store_chart(m, f, f.store, Some(&values)) },
+        );
+    }
+    Ok(ctx)
+}
+
+fn row_context(r: &FvaRow) -> Value {
+    let cls = |lo: f64, hi: f64| {
+        if lo > 0.0 {
+            "up"
+        } else if hi < 0.0 {
+            "down"
+        } else {
+            ""
+        }
+    };
+    context! {
+        group => r.group.to_string(), days => r.days, overridden => r.overridden, store_weeks => r.store_weeks,
+        naive => share(r.naive.wape), model => share(r.model.wape), plan => share(r.plan.wape),
+        fva_model => pts(r.fva_model.value), fva_model_band => format!("{} … {}", pts(r.fva_model.lo), pts(r.fva_model.hi)),
+        fva_plan => pts(r.fva_plan.value), fva_plan_band => format!("{} … {}", pts(r.fva_plan.lo), pts(r.fva_plan.hi)),
+        fva_plan_class => cls(r.fva_plan.lo, r.fva_plan.hi),
+        bias_model => format!("{:+.1}%", r.model.bias * 100.0), bias_plan => format!("{:+.1}%", r.plan.bias * 100.0),
+        err_model => eur(r.model.abs_error_eur), err_plan => eur(r.plan.abs_error_eur),
+        rmspe_model => format!("{:.3}", r.model.rmspe), rmspe_plan => format!("{:.3}", r.plan.rmspe),
+    }
+}
+
+/// The sentence a director acts on, for one reason's row.
+pub fn reason_verdict(r: &FvaRow) -> String {
+    let f = r.fva_plan;
+    let what = format!(
+        "\u{201c}{}\u{201d} overrides ({} store-days)",
+        r.group, r.days
+    );
+    if f.positive() {
+        format!(
+            "{what} improve WAPE by {:.1} points ({:.1} to {:.1}): keep them.",
+            f.value * 100.0,
+            f.lo * 100.0,
+            f.hi * 100.0
+        )
+    } else if f.negative() {
+        format!(
+            "{what} worsen WAPE by {:.1} points ({:.1} to {:.1}): stop them or ask for evidence.",
+            -f.value * 100.0,
+            -f.hi * 100.0,
+            -f.lo * 100.0
+        )
+    } else {
+        format!("{what}: no clear effect ({} … {}); not worth the managers' time unless the reason is documented.", pts(f.lo), pts(f.hi))
+    }
+}
+
+fn tables_context(tables: &[FvaTable], skip_store: bool) -> Vec<Value> {
+    tables
+        .iter()
+        .filter(|t| !(skip_store && t.dimension == Dimension::Store))
+        .map(|t| context! { id => format!("fva-{}", serde_json::to_value(t.dimension).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+            title => t.dimension.label(), rows => t.rows.iter().map(row_context).collect::<Vec<_>>() })
+        .collect()
+}
+
+/// The FVA chart: FVA of the overrides by reason, with 95 % intervals.
+fn reason_chart(t: &FvaTable, id: &str) -> String {
+    let labels: Vec<String> = t.rows.iter().map(|r| r.group.to_string()).collect();
+    let mut s = Series::new(
+        "FVA of the overrides (WAPE points)",
+        t.rows.iter().map(|r| r.fva_plan.value * 100.0).collect(),
+    )
+    .color("#2e6fd8");
+    s.intervals = t
+        .rows
+        .iter()
+        .map(|r| Some((r.fva_plan.lo * 100.0, r.fva_plan.hi * 100.0)))
+        .collect();
+    Chart::new(
+        id,
+        Kind::Bar,
+        "Value added by the overrides, by reason (positive: better than the model)",
+    )
+    .axes("reason", "WAPE points")
+    .labels(labels)
+    .series(s)
+    .reference(0.0)
+    .embed()
+}
+
+/// `GET /fva`: Forecast Value Added for directors (a manager sees their own stores' record).
+pub async fn fva_page(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Html<String>, AppError> {
+    let m = st.model.load();
+    let r = fva::report(&st, &m, &caller)?;
+    let ev = fva::evidence()?;
+    let by_reason = ev.table(Dimension::Reason);
+    let verdicts: Vec<String> =
+        by_reason.map_or(Vec::new(), |t| t.rows.iter().map(reason_verdict).collect());
+    let styles: Vec<Value> = r
+        .evidence_by_style
+        .iter()
+        .map(|(s, row)| merge(row_context(row), context! { style => s.label() }))
+        .collect();
+    let live_reason = r.live.iter().find(|t| t.dimension == Dimension::Reason);
+    let ctx = context! {
+        live_days => r.live_days, live_overridden => r.live_overridden,
+        live => tables_context(&r.live, false),
+        live_verdicts => live_reason.map_or(Vec::new(), |t| t.rows.iter().map(reason_verdict).collect::<Vec<_>>()),
+        live_chart => live_reason.filter(|t| !t.rows.is_empty()).map(|t| reason_chart(t, "fva-live-reasons")),
+        evidence => tables_context(&r.evidence, true), styles => styles, verdicts => verdicts,
+        evidence_chart => by_reason.map(|t| reason_chart(t, "fva-reasons")),
+        stores => fva::EVIDENCE_STORES, planted => r.planted.clone(),
+        is_viewer => !caller.role.can_view_chain(),
+    };
+    render(
+        "fva.html",
+        merge(common(&st, &caller, &m, "fva", "Forecast Value Added"), ctx),
+    )
+}
+
+fn exception_context(e: &Exception) -> Value {
+    context! {
+        store => e.store, store_type => e.store_type.clone(), score => format!("{:.1}", e.score), href => e.href.clone(),
+        reasons => e.reasons.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
+        ack => e.acknowledged.as_ref().map(|a| format!("{} — {} ({})", a.note, a.author, a.at.get(..16).unwrap_or(&a.at).replace('T', " "))),
+    }
+}
+
+/// `GET /exceptions`: stores ranked by where a director's attention pays.
+pub async fn exceptions_page(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Html<String>, AppError> {
+    caller.require_chain()?;
+    let m = st.model.load();
+    let list = fva::exceptions(&st, &m)?;
+    let ctx = context! {
+        rows => list.iter().map(exception_context).collect::<Vec<_>>(),
+        can_ack => st.store.is_some(), large_change => format!("{:.0}%", fva::LARGE_CHANGE * 100.0),
+    };
+    render(
+        "exceptions.html",
+        merge(
+            common(&st, &caller, &m, "exceptions", "Exception list"),
+            ctx,
+        ),
+    )
+}
