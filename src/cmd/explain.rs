@@ -82,25 +82,30 @@ pub fn explain(
         date.format("%A"),
         e.forecast
     );
+    let bar = |euro: f64| "█".repeat(((euro.abs() / e.forecast.max(1.0)) * 60.0).round() as usize);
     println!(
-        "  {:<22} {:>10.0} €   (a typical day of the chain's model)",
-        "starting point", e.baseline
+        "  {:<44} {:>10.0} €",
+        "the chain's average day", e.chain_baseline
+    );
+    for dr in &e.usual_day {
+        println!("    {:<42} {:>+10.0} €", dr.label, dr.euro);
+    }
+    println!(
+        "  {:<44} {:>10.0} €   (the waterfall starts here)",
+        format!(
+            "= a usual {} for store {store} in this season",
+            date.format("%A")
+        ),
+        e.baseline
     );
     let mut running = e.baseline;
     let mut drivers = e.drivers.clone();
     drivers.sort_by(|a, b| b.euro.abs().total_cmp(&a.euro.abs()));
     for dr in &drivers {
         running += dr.euro;
-        let bar = "█".repeat(((dr.euro.abs() / e.forecast.max(1.0)) * 60.0).round() as usize);
-        println!(
-            "  {:<22} {:>+10.0} €   {}{}",
-            dr.driver.label(),
-            dr.euro,
-            if dr.euro < 0.0 { "-" } else { "+" },
-            bar
-        );
+        println!("  {:<44} {:>+10.0} €   {}", dr.label, dr.euro, bar(dr.euro));
     }
-    println!("  {:<22} {:>10.0} €", "forecast", running);
+    println!("  {:<44} {:>10.0} €", "= forecast", running);
     println!("  top features (log contribution):");
     for (name, value, c) in e.features.iter().take(8) {
         println!("    {name:<26} = {value:<10.3} {c:+.4}");

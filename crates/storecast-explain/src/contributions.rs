@@ -1,27 +1,107 @@
-//! Exact per-forecast explanations. LightGBM's TreeSHAP gives, for every forecast, one
-//! contribution per feature in log space that (with the base value) sums exactly to the
-//! model's log output. Features are summed into business drivers, and the log contributions
-//! are turned into euros with the Shapley value of the multiplicative forecast
-//! `scale · exp(base + Σ driver)`: every driver gets its fair share of the gap between the
-//! forecast and the "typical day" forecast `scale · exp(base)`, and the shares add up exactly.
+//! Exact per-forecast explanations, read the way a store manager reads them.
+//!
+//! LightGBM's TreeSHAP gives, for every forecast, one contribution per feature in log space
+//! that (with the base value) sums exactly to the model's log output. Features are summed into
+//! business drivers ([`Driver`]), each named for what it holds. The explanation then has two
+//! stages, both exact:
+//! 1. **This store's usual day**: the chain's average day `scale · exp(base)` moved by the
+//!    drivers that describe the store on this weekday in this season (its size and format, its
+//!    recent sales on this weekday, the calendar, its same weeks last year), i.e.
+//!    `scale · exp(base + Σ usual-day drivers)`. The waterfall starts here, not from the
+//!    chain's average, so "+11,564 € trend" can no longer stand for a big store being big.
+//! 2. **What moves this day**: promotion, holidays, competition, closures and the long-run
+//!    trend, each with its Shapley share (in euros) of the multiplicative step from the usual
+//!    day to the forecast; the shares add up exactly to the forecast. A driver whose event is
+//!    absent on the day says so ("no promotion this day"): its effect is that of the absence
+//!    against an average day, which is how the model sees it.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
 use storecast_data::StoreTable;
-use storecast_model::features::Frame;
+use storecast_model::features::{Frame, F};
 use storecast_model::{
     Driver, ForecastError, Forecaster, Scenario, FEATURE_DRIVERS, FEATURE_NAMES, N_FEATURES,
 };
 
+/// Whether what a driver measures happens around the day, so its amount reads right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// The event is on the day (a promotion, a holiday, a closure next to it).
+    Present,
+    /// Not on the day, but within a week of it.
+    Nearby,
+    /// Absent: the amount is the effect of its absence against an average day.
+    Absent,
+    /// Always there (the store's level, the calendar, the trend).
+    Always,
+}
+
+impl Presence {
+    /// Of `driver` on the day whose features are `row`.
+    pub fn of(driver: Driver, row: &[f32]) -> Self {
+        let on = |f: F| {
+            row.get(f as usize)
+                .is_some_and(|v| v.is_finite() && *v > 0.0)
+        };
+        let known = |f: F| row.get(f as usize).is_some_and(|v| v.is_finite());
+        let any = |fs: &[F]| fs.iter().any(|f| on(*f));
+        match driver {
+            Driver::Promotion if on(F::promo) => Self::Present,
+            Driver::Promotion => Self::Absent,
+            Driver::Holidays if any(&[F::state_holiday, F::school_holiday]) => Self::Present,
+            Driver::Holidays
+                if any(&[
+                    F::holidays_last_7,
+                    F::holidays_next_7,
+                    F::school_last_7,
+                    F::school_next_7,
+                ]) =>
+            {
+                Self::Nearby
+            }
+            Driver::Holidays => Self::Absent,
+            Driver::Closures if any(&[F::closed_last_7, F::closed_next_7]) => Self::Nearby,
+            Driver::Closures => Self::Absent,
+            Driver::Competition if known(F::competition_distance) => Self::Present,
+            Driver::Competition => Self::Absent,
+            _ => Self::Always,
+        }
+    }
+}
+
+/// What a driver's amount stands for on a day, in words.
+pub fn describe(driver: Driver, presence: Presence) -> &'static str {
+    match (driver, presence) {
+        (Driver::Promotion, Presence::Present) => "promotion this day",
+        (Driver::Promotion, _) => "no promotion this day (vs an average day)",
+        (Driver::Holidays, Presence::Present) => "holiday this day",
+        (Driver::Holidays, Presence::Nearby) => "holidays within a week",
+        (Driver::Holidays, _) => "no holiday within a week (vs an average day)",
+        (Driver::Closures, Presence::Nearby | Presence::Present) => {
+            "closed days within a week (not Sundays)"
+        }
+        (Driver::Closures, _) => "no closure within a week (vs an average day)",
+        (Driver::Competition, Presence::Absent) => "no competitor known (vs an average store)",
+        (Driver::Competition, _) => "nearby competition",
+        (d, _) => d.label(),
+    }
+}
+
 /// A driver's share of one forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DriverEuro {
     /// The driver.
     pub driver: Driver,
     /// Sum of its features' log contributions.
     pub log: f64,
-    /// Its share of the forecast's distance from the typical day, in euros.
+    /// Its share in euros: of the step from the chain's average day to the store's usual day
+    /// (usual-day drivers), or of the step from the usual day to the forecast (the others).
     pub euro: f64,
+    /// Whether its event happens around the day.
+    pub presence: Presence,
+    /// What the amount stands for, in words ([`describe`]).
+    pub label: &'static str,
 }
 
 /// The explanation of one store-day forecast.
@@ -33,16 +113,28 @@ pub struct Explanation {
     pub date: chrono::NaiveDate,
     /// Forecast sales (€), bias-corrected.
     pub forecast: f64,
-    /// The typical-day forecast the drivers move from (€): scale · exp(base).
+    /// The chain's average day, the model's reference (€): scale · exp(base).
+    pub chain_baseline: f64,
+    /// This store's usual day for this weekday and season (€), where the waterfall starts:
+    /// `chain_baseline + Σ usual_day[].euro`.
     pub baseline: f64,
+    /// How the chain's average day becomes this store's usual day (the usual-day drivers).
+    pub usual_day: Vec<DriverEuro>,
     /// The base value (log space).
     pub base_log: f64,
     /// The model's log output (base + Σ contributions).
     pub log_output: f64,
-    /// Per-driver shares; `baseline + Σ euro = forecast`.
+    /// What moves this day from the store's usual day; `baseline + Σ euro = forecast`.
     pub drivers: Vec<DriverEuro>,
     /// Per-feature log contributions (name, value, contribution), largest |contribution| first.
     pub features: Vec<(String, f32, f64)>,
+}
+
+impl Explanation {
+    /// Every driver, the usual day's first.
+    pub fn all_drivers(&self) -> impl Iterator<Item = &DriverEuro> {
+        self.usual_day.iter().chain(&self.drivers)
+    }
 }
 
 /// Exact Shapley values of `f(S) = exp(Σ_{g∈S} c_g)` for up to ~10 players (2^n subsets).
@@ -84,6 +176,26 @@ pub fn explainable(sc: &Scenario, cell: (u32, u32)) -> bool {
     sc.tl.plan(cell.0 as usize, cell.1 as isize).open != storecast_model::OpenState::Closed
 }
 
+/// Driver shares (in euros) of the multiplicative step `from · exp(Σ log)` over `group`.
+fn shares(group: &[Driver], by_driver: &[f64], from: f64, row: &[f32]) -> Vec<DriverEuro> {
+    let logs: Vec<f64> = group.iter().map(|d| by_driver[d.index()]).collect();
+    let shap = multiplicative_shapley(&logs);
+    group
+        .iter()
+        .zip(logs.iter().zip(shap))
+        .map(|(d, (log, phi))| {
+            let presence = Presence::of(*d, row);
+            DriverEuro {
+                driver: *d,
+                log: *log,
+                euro: from * phi,
+                presence,
+                label: describe(*d, presence),
+            }
+        })
+        .collect()
+}
+
 /// The explanation of one row from its features `row` and its TreeSHAP output `c`
 /// (`N_FEATURES` contributions, then the base value).
 pub fn explanation_of(
@@ -96,24 +208,14 @@ pub fn explanation_of(
     let base = c[N_FEATURES];
     let mut by_driver = [0.0f64; Driver::ALL.len()];
     for (j, v) in c[..N_FEATURES].iter().enumerate() {
-        let d = Driver::ALL
-            .iter()
-            .position(|d| *d == FEATURE_DRIVERS[j])
-            .unwrap_or(0);
-        by_driver[d] += v;
+        by_driver[FEATURE_DRIVERS[j].index()] += v;
     }
     let log_output = base + by_driver.iter().sum::<f64>();
-    let baseline = scale * base.exp();
-    let shap = multiplicative_shapley(&by_driver);
-    let drivers = Driver::ALL
-        .iter()
-        .enumerate()
-        .map(|(g, d)| DriverEuro {
-            driver: *d,
-            log: by_driver[g],
-            euro: baseline * shap[g],
-        })
-        .collect();
+    let (usual, moving): (Vec<Driver>, Vec<Driver>) =
+        Driver::ALL.iter().partition(|d| d.is_usual_day());
+    let usual_log: f64 = usual.iter().map(|d| by_driver[d.index()]).sum();
+    let chain_baseline = scale * base.exp();
+    let baseline = scale * (base + usual_log).exp();
     let mut features: Vec<(String, f32, f64)> = (0..N_FEATURES)
         .map(|j| (FEATURE_NAMES[j].to_string(), row[j], c[j]))
         .collect();
@@ -123,10 +225,12 @@ pub fn explanation_of(
         store: sc.tl.stores[s as usize],
         date: sc.tl.date(d as usize),
         forecast: scale * log_output.exp(),
+        chain_baseline,
         baseline,
+        usual_day: shares(&usual, &by_driver, chain_baseline, row),
         base_log: base,
         log_output,
-        drivers,
+        drivers: shares(&moving, &by_driver, baseline, row),
         features,
     }
 }
@@ -199,10 +303,10 @@ pub fn global_importance(
             let n = es.len().max(1) as f64;
             let mut drivers: Vec<(Driver, f64, f64)> = Driver::ALL
                 .iter()
-                .enumerate()
-                .map(|(g, d)| {
-                    let l = es.iter().map(|e| e.drivers[g].log.abs()).sum::<f64>() / n;
-                    let eu = es.iter().map(|e| e.drivers[g].euro.abs()).sum::<f64>() / n;
+                .map(|d| {
+                    let of = |e: &&Explanation| e.all_drivers().find(|x| x.driver == *d).cloned();
+                    let l = es.iter().filter_map(of).map(|x| x.log.abs()).sum::<f64>() / n;
+                    let eu = es.iter().filter_map(of).map(|x| x.euro.abs()).sum::<f64>() / n;
                     (*d, l, eu)
                 })
                 .collect();

@@ -11,7 +11,9 @@ pub mod contributions;
 pub mod table;
 pub mod whatif;
 
-pub use contributions::{explain, global_importance, DriverEuro, Explanation, Importance};
+pub use contributions::{
+    describe, explain, global_importance, DriverEuro, Explanation, Importance, Presence,
+};
 pub use storecast_model::intervals::{ResidualBlocks, SumCell, SumInterval};
 pub use table::{CacheKey, ExplainTable, Lookup};
 pub use whatif::{whatif, whatif_days, PlanChange, WhatIf};

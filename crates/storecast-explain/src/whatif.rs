@@ -69,8 +69,9 @@ pub struct WhatIf {
 }
 
 /// Splits each day's change into drivers with the exact Shapley value of the change over the
-/// seven drivers: a driver whose features did not move gets exactly zero, and the shares of a
-/// day add up to its change in euros. Days switched open/closed are the closures driver's.
+/// drivers whose features moved (a driver whose features did not move is a null player and
+/// gets exactly zero, so only the moved ones are enumerated); the shares of a day add up to
+/// its change in euros. Days switched open/closed are the closures driver's.
 fn attribute_change(
     forecaster: &Forecaster,
     before_x: &Frame,
@@ -78,31 +79,30 @@ fn attribute_change(
     before: &[DayForecast],
     after: &[DayForecast],
 ) -> Result<Vec<(Driver, f64)>, ForecastError> {
-    let n_drivers = Driver::ALL.len();
-    let driver_of: Vec<usize> = FEATURE_DRIVERS
-        .iter()
-        .map(|d| Driver::ALL.iter().position(|x| x == d).unwrap_or(0))
-        .collect();
-    let mut totals = vec![0.0; n_drivers];
-    let mut rows = Vec::new();
-    let subsets = 1usize << n_drivers;
+    let mut totals = vec![0.0; Driver::ALL.len()];
+    // Per changed row: the moved drivers and where its 2^k subset rows start in `x`.
+    let mut rows: Vec<(Vec<Driver>, usize)> = Vec::new();
     let mut x = Vec::new();
     for i in 0..before.len() {
         let (xb, xa) = (before_x.row(i), after_x.row(i));
         if before[i].open != after[i].open {
-            totals[Driver::ALL
-                .iter()
-                .position(|d| *d == Driver::Closures)
-                .unwrap_or(0)] += after[i].sales - before[i].sales;
+            totals[Driver::Closures.index()] += after[i].sales - before[i].sales;
             continue;
         }
-        if !before[i].open || xb.iter().zip(xa).all(|(p, q)| p.to_bits() == q.to_bits()) {
+        let mut moved: Vec<Driver> = (0..N_FEATURES)
+            .filter(|&j| xb[j].to_bits() != xa[j].to_bits())
+            .map(|j| FEATURE_DRIVERS[j])
+            .collect();
+        moved.sort();
+        moved.dedup();
+        if !before[i].open || moved.is_empty() {
             continue;
         }
-        rows.push(i);
-        for mask in 0..subsets {
+        rows.push((moved.clone(), x.len() / N_FEATURES));
+        for mask in 0..1usize << moved.len() {
             x.extend((0..N_FEATURES).map(|j| {
-                if mask & (1 << driver_of[j]) != 0 {
+                let g = moved.iter().position(|d| *d == FEATURE_DRIVERS[j]);
+                if g.is_some_and(|g| mask & (1 << g) != 0) {
                     xa[j]
                 } else {
                     xb[j]
@@ -112,24 +112,35 @@ fn attribute_change(
     }
     let f = forecaster.gbdt().predict(&x)?;
     let scale = forecaster.artifact.scale;
-    let mut fact = vec![1.0f64; n_drivers + 1];
-    for k in 1..=n_drivers {
-        fact[k] = fact[k - 1] * k as f64;
-    }
-    for (r, _) in rows.iter().enumerate() {
-        let v = |mask: usize| scale * f[r * subsets + mask].exp();
-        for (g, total) in totals.iter_mut().enumerate() {
-            for mask in 0..subsets {
-                if mask & (1 << g) != 0 {
-                    continue;
-                }
-                let k = mask.count_ones() as usize;
-                let w = fact[k] * fact[n_drivers - k - 1] / fact[n_drivers];
-                *total += w * (v(mask | (1 << g)) - v(mask));
-            }
+    for (moved, start) in &rows {
+        let n = moved.len();
+        let value: Vec<f64> = (0..1usize << n)
+            .map(|mask| scale * f[start + mask].exp())
+            .collect();
+        for (g, phi) in shapley_of_values(&value, n).into_iter().enumerate() {
+            totals[moved[g].index()] += phi;
         }
     }
     Ok(Driver::ALL.iter().copied().zip(totals).collect())
+}
+
+/// Exact Shapley values of `n` players from the value of every coalition (`value[mask]`).
+fn shapley_of_values(value: &[f64], n: usize) -> Vec<f64> {
+    let mut fact = vec![1.0f64; n + 1];
+    for k in 1..=n {
+        fact[k] = fact[k - 1] * k as f64;
+    }
+    (0..n)
+        .map(|g| {
+            (0..value.len())
+                .filter(|mask| mask & (1 << g) == 0)
+                .map(|mask| {
+                    let k = mask.count_ones() as usize;
+                    fact[k] * fact[n - k - 1] / fact[n] * (value[mask | (1 << g)] - value[mask])
+                })
+                .sum()
+        })
+        .collect()
 }
 
 /// Applies `change` to `store` on `from..=to` and compares forecasts and drivers.

@@ -82,8 +82,10 @@ fn contributions_are_exact_and_what_if_recovers_the_promo_uplift() {
         .expect("forecasts");
     for e in &ex {
         let f = fc.iter().find(|f| f.date == e.date).expect("same day");
-        assert!((f.sales - e.forecast).abs() < 1e-6 * f.sales);
+        // The day is stated in whole euros; the explanation keeps the exact figure.
+        assert_eq!(f.sales, storecast_model::forecaster::euros(e.forecast));
     }
+    usual_day_is_the_stores_own(&forecaster, &sc, &data);
 
     // 3. What-if: switching off each store's promo days recovers its planted uplift.
     let mut errors = Vec::new();
@@ -153,4 +155,84 @@ fn contributions_are_exact_and_what_if_recovers_the_promo_uplift() {
         mean_abs < rmspe,
         "mean |error| {mean_abs} vs backtest RMSPE {rmspe}"
     );
+}
+
+/// The waterfall starts from the store's own usual day (not the chain's average), the usual
+/// day equals the model's own contributions of the usual-day drivers, it tracks what each
+/// store actually sells on such days, and a day without promotion says so.
+fn usual_day_is_the_stores_own(forecaster: &Forecaster, sc: &Scenario, data: &ChainData) {
+    use storecast_explain::Presence;
+    use storecast_model::{Driver, FEATURE_DRIVERS};
+    let scale = forecaster.artifact.scale;
+    let (mut pairs, mut absent_promo) = (Vec::new(), 0usize);
+    for info in &data.stores.rows {
+        let cells = sc.store_cells(info.store);
+        let ex = explain(forecaster, sc, &data.stores, &cells).expect("explains");
+        let frame = sc.features(&data.stores, &cells);
+        let open: Vec<usize> = (0..frame.len())
+            .filter(|&i| storecast_explain::contributions::explainable(sc, frame.rows[i]))
+            .collect();
+        let x: Vec<f32> = open.iter().flat_map(|&i| frame.row(i).to_vec()).collect();
+        let c = forecaster.gbdt().contributions(&x).expect("contributions");
+        assert_eq!(open.len(), ex.len());
+        for (k, e) in ex.iter().enumerate() {
+            let row = &c[k * (N_FEATURES + 1)..(k + 1) * (N_FEATURES + 1)];
+            let usual: f64 = (0..N_FEATURES)
+                .filter(|&j| FEATURE_DRIVERS[j].is_usual_day())
+                .map(|j| row[j])
+                .sum();
+            let own = scale * (row[N_FEATURES] + usual).exp();
+            assert!(
+                (e.baseline - own).abs() < 1e-6 * own,
+                "{} vs {own}",
+                e.baseline
+            );
+            let steps = e.chain_baseline + e.usual_day.iter().map(|d| d.euro).sum::<f64>();
+            assert!((steps - e.baseline).abs() < 1e-6 * e.baseline);
+            let moved = e.baseline + e.drivers.iter().map(|d| d.euro).sum::<f64>();
+            assert!((moved - e.forecast).abs() < 1e-6 * e.forecast);
+            let promo = e.drivers.iter().find(|d| d.driver == Driver::Promotion);
+            let promo = promo.expect("a promotion driver");
+            let on = frame.row(open[k])[features::F::promo as usize] > 0.0;
+            assert_eq!(promo.presence == Presence::Absent, !on);
+            if !on {
+                assert!(promo.label.starts_with("no promotion this day"));
+                absent_promo += 1;
+            }
+        }
+        // What the store sold on open days without promotion in its last 8 weeks.
+        let s = sc.tl.store_index(info.store).expect("store");
+        let sold: Vec<f64> = (sc.origin - 56..sc.origin)
+            .filter(|&d| !sc.tl.plan(s, d as isize).promo)
+            .filter_map(|d| sc.tl.sales_before(s, d as isize, sc.origin))
+            .filter(|v| *v > 0.0)
+            .map(f64::from)
+            .collect();
+        let plain: Vec<f64> = ex
+            .iter()
+            .zip(&open)
+            .filter(|(_, &i)| frame.row(i)[features::F::promo as usize] == 0.0)
+            .map(|(e, _)| e.baseline)
+            .collect();
+        if !sold.is_empty() && !plain.is_empty() {
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            pairs.push((mean(&plain).ln(), mean(&sold).ln()));
+        }
+    }
+    assert!(absent_promo > 100);
+    // Across stores the usual day follows each store's own level (the chain's average day is
+    // one figure for all).
+    let n = pairs.len() as f64;
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let cov: f64 = pairs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let vx: f64 = pairs.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let vy: f64 = pairs.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let r = cov / (vx * vy).sqrt();
+    let gap = (mx - my).exp();
+    println!("usual day vs sold on plain days: r = {r:.3} over {n} stores, ratio {gap:.3}");
+    assert!(r > 0.9, "correlation {r}");
+    assert!((0.8..1.25).contains(&gap), "usual day / sold {gap}");
 }

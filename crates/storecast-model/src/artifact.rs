@@ -5,7 +5,7 @@
 //! half-written model behind.
 
 use crate::backtest::{Fold, ScoreRow};
-use crate::features::{Driver, FEATURE_DRIVERS, FEATURE_NAMES};
+use crate::features::{Driver, FEATURE_NAMES};
 use crate::gbdt::GbdtParams;
 use crate::intervals::{IntervalCalibration, ResidualBlocks};
 use chrono::NaiveDate;
@@ -245,7 +245,10 @@ impl ModelArtifact {
         if computed != a.checksum {
             return Err(ArtifactError::Checksum { path: p });
         }
-        if a.features != FEATURE_NAMES || a.drivers != FEATURE_DRIVERS {
+        // The features are the model's inputs and must match; the drivers are how this code
+        // groups them for explanations (recorded for the audit), so an artifact written under
+        // an earlier grouping still loads and is explained with today's groups.
+        if a.features != FEATURE_NAMES {
             return Err(ArtifactError::Features { path: p });
         }
         Ok(a)

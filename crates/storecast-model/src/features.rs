@@ -13,14 +13,24 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use storecast_data::{StateHoliday, StoreTable};
 
-/// The business drivers that features are grouped into.
+/// The business drivers that features are grouped into, each named for what it holds.
+///
+/// The first four describe the store's usual day for this weekday and season (its size and
+/// format, its own recent sales, the calendar, last year's same weeks): an explanation starts
+/// from that usual day (see [`Driver::is_usual_day`]); the others are what moves one day away
+/// from it. The names are serialised (`snake_case`) into artifacts, drift rows and the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Driver {
-    /// The store's own level: size, format, assortment, customers.
+    /// The store's size and format: type, assortment, region, its long-run mean, customers,
+    /// basket, volatility.
     StoreLevel,
-    /// Weekday, day of month, season.
+    /// The store's own recent sales on this weekday (1 to 12 months) and its recent shift.
+    RecentLevel,
+    /// Weekday, day of month, season, the store's weekday profile.
     Calendar,
+    /// The store's sales in the same weeks a year before.
+    LastYear,
     /// The weekly promotion and the continuing Promo2.
     Promotion,
     /// Public and school holidays.
@@ -29,15 +39,17 @@ pub enum Driver {
     Competition,
     /// Closed days around the date (refurbishments, Sundays, holidays).
     Closures,
-    /// Recent trend and last year's sales.
+    /// The store's long-run growth: year-on-year change and the slope of its sales.
     Trend,
 }
 
 impl Driver {
     /// All drivers, in display order.
-    pub const ALL: [Driver; 7] = [
+    pub const ALL: [Driver; 9] = [
         Self::StoreLevel,
+        Self::RecentLevel,
         Self::Calendar,
+        Self::LastYear,
         Self::Promotion,
         Self::Holidays,
         Self::Competition,
@@ -47,14 +59,28 @@ impl Driver {
     /// A name for people.
     pub fn label(self) -> &'static str {
         match self {
-            Self::StoreLevel => "store level",
+            Self::StoreLevel => "store size & format",
+            Self::RecentLevel => "recent sales on this weekday",
             Self::Calendar => "weekday & season",
+            Self::LastYear => "same weeks last year",
             Self::Promotion => "promotion",
             Self::Holidays => "holidays",
             Self::Competition => "competition",
             Self::Closures => "closures",
-            Self::Trend => "trend",
+            Self::Trend => "long-run trend",
         }
+    }
+    /// True for the drivers that make up the store's usual day for this weekday and season,
+    /// where an explanation starts; false for what moves a day away from it.
+    pub fn is_usual_day(self) -> bool {
+        matches!(
+            self,
+            Self::StoreLevel | Self::RecentLevel | Self::Calendar | Self::LastYear
+        )
+    }
+    /// Position in [`Driver::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -114,22 +140,22 @@ features! {
     days_since_long_closure: Closures,
     days_to_long_closure: Closures,
     store_sunday_open: Closures,
-    store_recent_delta: Trend,
+    store_recent_delta: RecentLevel,
     store_yoy: Trend,
-    ly_sales: Trend,
-    ly_week_mean: Trend,
+    ly_sales: LastYear,
+    ly_week_mean: LastYear,
     // Recent history of the store on this weekday without promo, by window (its level), and
     // what a promo added on this weekday (constant in the plan: the `promo` flag switches it,
     // so a what-if on promo is carried by the promotion driver).
-    swp_mean_1m: Trend,
-    swp_mean_3m: Trend,
-    swp_mean_6m: Trend,
-    swp_mean_12m: Trend,
+    swp_mean_1m: RecentLevel,
+    swp_mean_3m: RecentLevel,
+    swp_mean_6m: RecentLevel,
+    swp_mean_12m: RecentLevel,
     swp_promo_gain_3m: Promotion,
     swp_promo_gain_12m: Promotion,
     store_trend_slope: Trend,
     // 0 = last year's same weeks, 1 = two years before (last year fell in a gap), NaN = none.
-    ly_source: Trend,
+    ly_source: LastYear,
     // Event counters and distances in both directions.
     days_since_promo: Promotion,
     days_to_promo: Promotion,

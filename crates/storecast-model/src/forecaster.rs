@@ -112,6 +112,13 @@ pub struct DayForecast {
     pub log_raw: f64,
 }
 
+/// A daily forecast as the product states it: whole euros. A six-week total then is the exact
+/// sum of the days shown, in any order (no rounding residue between a column and its total);
+/// half a euro on a day of thousands changes no accuracy figure.
+pub fn euros(sales: f64) -> f64 {
+    sales.round()
+}
+
 /// A loaded model, ready to forecast. Cheap to clone and shareable across threads.
 #[derive(Debug, Clone)]
 pub struct Forecaster {
@@ -175,7 +182,7 @@ impl Forecaster {
                 u16::try_from((d as usize).saturating_sub(sc.origin)).unwrap_or(u16::MAX);
             let (sales, interval, log_raw) = if open[i] {
                 let lr = raw_iter.next().unwrap_or(f64::NAN);
-                let sales = lr.exp() * a.scale;
+                let sales = euros(lr.exp() * a.scale);
                 let vol = f64::from(frame.row(i)[F::store_volatility as usize]);
                 (sales, a.intervals.interval(sales, horizon_day, vol), lr)
             } else {

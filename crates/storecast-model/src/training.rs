@@ -26,20 +26,34 @@ pub struct Trained {
     pub timings: Vec<(String, f64)>,
 }
 
-/// The sums whose intervals are checked: a store's week, a store type's week, the chain's day.
-/// The sums whose intervals are simulated and checked on held-out folds.
+/// The sums whose intervals are simulated, calibrated and checked on held-out folds: each
+/// total the app shows with a band has its own row, so a band's coverage is stated on the
+/// aggregate it describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Aggregate {
     /// A store's week.
     StoreWeek,
+    /// A store's six weeks.
+    StoreTotal,
     /// A store type's week.
     TypeWeek,
+    /// A store type's six weeks.
+    TypeTotal,
     /// The chain's day.
     ChainDay,
+    /// The chain's six weeks.
+    ChainTotal,
 }
 
 impl Aggregate {
-    const ALL: [Aggregate; 3] = [Self::StoreWeek, Self::TypeWeek, Self::ChainDay];
+    const ALL: [Aggregate; 6] = [
+        Self::StoreWeek,
+        Self::StoreTotal,
+        Self::TypeWeek,
+        Self::TypeTotal,
+        Self::ChainDay,
+        Self::ChainTotal,
+    ];
 
     /// The artifact's held-out coverage of this sum's bands, when it was measured.
     pub fn coverage(
@@ -55,16 +69,31 @@ impl Aggregate {
     }
     fn kind(self) -> SumKind {
         match self {
-            Self::StoreWeek => SumKind::Store,
-            Self::TypeWeek | Self::ChainDay => SumKind::Multi,
+            Self::StoreWeek | Self::StoreTotal => SumKind::Store,
+            Self::TypeWeek | Self::TypeTotal | Self::ChainDay | Self::ChainTotal => SumKind::Multi,
         }
     }
     /// What the sum is, for people.
     pub fn label(self) -> &'static str {
         match self {
             Self::StoreWeek => "store-week totals",
+            Self::StoreTotal => "store six-week totals",
             Self::TypeWeek => "store-type week totals",
+            Self::TypeTotal => "store-type six-week totals",
             Self::ChainDay => "chain daily totals",
+            Self::ChainTotal => "chain six-week totals",
+        }
+    }
+    /// The group of a backtest prediction in this aggregate (scope id, period id).
+    fn key(self, p: &backtest::Prediction) -> (u16, u16) {
+        let store_type = p.store_type.index() as u16;
+        match self {
+            Self::StoreWeek => (p.store, p.horizon_week()),
+            Self::StoreTotal => (p.store, 0),
+            Self::TypeWeek => (store_type, p.horizon_week()),
+            Self::TypeTotal => (store_type, 0),
+            Self::ChainDay => (0, p.horizon_day),
+            Self::ChainTotal => (0, 0),
         }
     }
 }
@@ -81,14 +110,9 @@ fn fold_misses(bt: &BacktestResult, train: &[usize], test: usize) -> Vec<(Aggreg
     let blocks = ResidualBlocks::fit(&fit, cal.volatility_cuts);
     let mut groups: BTreeMap<(Aggregate, u16, u16), Vec<&backtest::Prediction>> = BTreeMap::new();
     for p in bt.predictions.iter().filter(|p| p.fold == test) {
-        let week = p.horizon_week();
-        let key = [
-            (Aggregate::StoreWeek, p.store, week),
-            (Aggregate::TypeWeek, p.store_type.index() as u16, week),
-            (Aggregate::ChainDay, 0, p.horizon_day),
-        ];
-        for k in key {
-            groups.entry(k).or_default().push(p);
+        for agg in Aggregate::ALL {
+            let (scope, period) = agg.key(p);
+            groups.entry((agg, scope, period)).or_default().push(p);
         }
     }
     groups

@@ -147,14 +147,15 @@ pub struct Adjustment {
 }
 
 impl Adjustment {
-    /// The plan for a day whose model forecast is `model` (never below zero).
+    /// The plan for a day whose model forecast is `model`: whole euros like the forecast (so
+    /// a plan's weeks and total are exact sums of its days), never below zero.
     pub fn apply(&self, model: f64) -> f64 {
         let v = match self.kind {
             AdjustmentKind::Estimate => self.value,
             AdjustmentKind::DeltaEur => model + self.value,
             AdjustmentKind::DeltaPct => model * (1.0 + self.value / 100.0),
         };
-        v.max(0.0)
+        v.max(0.0).round()
     }
 
     /// Checks the number itself (finite, in range), before any day is known.
@@ -351,17 +352,29 @@ fn split(adj: Adjustment, days: &[&ModelDay]) -> Vec<Adjustment> {
         return vec![adj; days.len()];
     }
     let total: f64 = days.iter().map(|d| d.forecast.max(0.0)).sum();
-    days.iter()
+    let mut parts: Vec<f64> = days
+        .iter()
         .map(|d| {
             let share = if total > 0.0 {
                 d.forecast.max(0.0) / total
             } else {
                 1.0 / days.len() as f64
             };
-            Adjustment {
-                kind: adj.kind,
-                value: adj.value * share,
-            }
+            (adj.value * share).round()
+        })
+        .collect();
+    // Whole euros that add up to the amount entered: the rounding residue goes to the day
+    // with the largest forecast.
+    let residue = adj.value.round() - parts.iter().sum::<f64>();
+    if let Some(i) = (0..days.len()).max_by(|&a, &b| days[a].forecast.total_cmp(&days[b].forecast))
+    {
+        parts[i] += residue;
+    }
+    parts
+        .into_iter()
+        .map(|value| Adjustment {
+            kind: adj.kind,
+            value,
         })
         .collect()
 }

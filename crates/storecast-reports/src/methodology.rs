@@ -466,14 +466,20 @@ pub fn methodology(
             .collect();
         feat_rows.push(vec![
             d.label().to_string(),
+            if d.is_usual_day() {
+                "the store's usual day"
+            } else {
+                "what moves the day"
+            }
+            .to_string(),
             names.len().to_string(),
             names.join(", "),
         ]);
     }
     sections.push(
         Section::new("features", "Features, grouped by business driver")
-            .para("Every feature is known on the forecast day: the calendar, the six-week plan (open days, promotions, public and school holidays), store attributes, and aggregates of sales before the origin. Customers are never used (they are not known in advance). Regions are inferred from shared holiday calendars (the data has no state column). Explanations of each forecast sum feature contributions by these drivers.")
-            .table(&["driver", "features", "names"], feat_rows)
+            .para("Every feature is known on the forecast day: the calendar, the six-week plan (open days, promotions, public and school holidays), store attributes, and aggregates of sales before the origin. Customers are never used (they are not known in advance). Regions are inferred from shared holiday calendars (the data has no state column). Explanations of each forecast sum the exact TreeSHAP contributions of the features by these drivers, in two stages. The store's usual day for this weekday and season is the chain's average day (the model's reference) moved by the drivers marked \"the store's usual day\": its size and format, its own recent sales on this weekday, the calendar, and its same weeks last year; an explanation starts there. The other drivers are what moves one day away from it: promotion, holidays, competition, closures and the long-run trend, each with its exact Shapley share in euros of the step from the usual day to the forecast, so the amounts add up to the forecast. A driver whose event is absent on the day is named as such (\"no promotion this day\"): its amount is the effect of that absence against an average day, which is how the model sees it.")
+            .table(&["driver", "stage", "features", "names"], feat_rows)
             .list(vec![
                 format!("Parameters: {} trees, learning rate {}, {} leaves, at least {} rows per leaf, feature fraction {}, bagging fraction {}, L2 {}, seed {}.",
                     bt.config.params.num_trees, bt.config.params.learning_rate, bt.config.params.num_leaves,

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use storecast_model::artifact::{ArtifactError, FORMAT_VERSION};
-use storecast_model::{ModelArtifact, FEATURE_DRIVERS, FEATURE_NAMES};
+use storecast_model::{ModelArtifact, FEATURE_NAMES};
 
 const VERSIONS: &str = "versions";
 const CURRENT: &str = "CURRENT";
@@ -290,7 +290,7 @@ impl Registry {
             }
             .into());
         }
-        if artifact.features != FEATURE_NAMES || artifact.drivers != FEATURE_DRIVERS {
+        if artifact.features != FEATURE_NAMES {
             return Err(ArtifactError::Features { path: shown }.into());
         }
         let _lock = self.lock()?;

@@ -61,7 +61,12 @@
         .then(function (e) {
           panel.innerHTML = "";
           panel.appendChild(text(document.createElement("h3"), "Why " + eur(e.forecast) + " on " + date + "?"));
-          panel.appendChild(text(document.createElement("p"), "Starting from a typical day of " + eur(e.baseline) + ", each driver adds or removes:"));
+          var weekday = new Date(date + "T00:00:00Z").toLocaleDateString("en-GB", { weekday: "long", timeZone: "UTC" });
+          var usual = document.createElement("p"); usual.id = "explain-baseline";
+          usual.appendChild(text(document.createElement("b"), eur(e.baseline)));
+          usual.appendChild(document.createTextNode(": a usual " + weekday + " for this store in this season (the chain's average day " + eur(e.chain_baseline) + " moved by " +
+            e.usual_day.map(function (d) { return d.label + " " + (d.euro >= 0 ? "+" : "") + eur(d.euro); }).join(", ") + "). From there:"));
+          panel.appendChild(usual);
           var scale = e.drivers.reduce(function (m, d) { return Math.max(m, Math.abs(d.euro)); }, 1);
           driverRows(panel, e.drivers, scale);
           var total = document.createElement("p"); total.className = "explain-total";

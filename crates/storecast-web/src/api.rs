@@ -241,11 +241,11 @@ fn explanation_json(id: u16, date: NaiveDate, e: Option<&Explanation>) -> serde_
     let Some(e) = e else {
         return serde_json::json!({"store": id, "date": date, "open": false, "forecast": 0.0, "drivers": []});
     };
-    let drivers: Vec<serde_json::Value> = e
-        .drivers
-        .iter()
-        .map(|d| serde_json::json!({"driver": d.driver, "label": d.driver.label(), "euro": d.euro, "log": d.log}))
-        .collect();
+    let json = |ds: &[storecast_explain::DriverEuro]| -> Vec<serde_json::Value> {
+        ds.iter()
+            .map(|d| serde_json::json!({"driver": d.driver, "label": d.label, "presence": d.presence, "euro": d.euro, "log": d.log}))
+            .collect()
+    };
     let features: Vec<serde_json::Value> = e
         .features
         .iter()
@@ -254,8 +254,8 @@ fn explanation_json(id: u16, date: NaiveDate, e: Option<&Explanation>) -> serde_
         .collect();
     serde_json::json!({
         "store": id, "date": date, "open": true,
-        "forecast": e.forecast, "baseline": e.baseline,
-        "drivers": drivers, "features": features,
+        "forecast": e.forecast, "chain_baseline": e.chain_baseline, "baseline": e.baseline,
+        "usual_day": json(&e.usual_day), "drivers": json(&e.drivers), "features": features,
     })
 }
 

@@ -15,6 +15,7 @@ use minijinja::{context, Environment, Value};
 use serde::Deserialize;
 use std::sync::OnceLock;
 use storecast_charts::{Chart, Kind, Series};
+use storecast_model::training::Aggregate;
 use storecast_model::Driver;
 
 fn env() -> &'static Environment<'static> {
@@ -186,17 +187,7 @@ pub async fn chain(
         .map(|d| d.0.to_string())
         .unwrap_or_default();
     let change = chain.change_vs_last_year();
-    // The measured held-out coverage beside each band (issue 15).
-    let held = |agg: storecast_model::training::Aggregate| {
-        agg.coverage(m.artifact()).map(|c| {
-            format!(
-                "on held-out folds the bands held {:.0} % (80 %) and {:.0} % (95 %) of {}",
-                c.cover80 * 100.0,
-                c.cover95 * 100.0,
-                agg.label()
-            )
-        })
-    };
+    let held = |agg: Aggregate| held_out_coverage(m.artifact(), agg);
     let not_comparable: Vec<u16> = m
         .stores
         .values()
@@ -208,8 +199,10 @@ pub async fn chain(
             total => eur(chain.total.point), band => band(chain.total.lo80, chain.total.hi80),
             change => pct(change), change_class => if change.unwrap_or(0.0) >= 0.0 { "good" } else { "bad" },
             comparable => chain.comparable_stores, stores => chain.stores,
-            chain_coverage => held(storecast_model::training::Aggregate::ChainDay),
-            type_coverage => held(storecast_model::training::Aggregate::TypeWeek),
+            total_coverage => held(Aggregate::ChainTotal),
+            chain_coverage => held(Aggregate::ChainDay),
+            type_coverage => held(Aggregate::TypeTotal),
+            expected => expected_note(&chain.total),
             not_comparable => not_comparable,
             first => first, last => last,
         },
@@ -374,6 +367,58 @@ pub(crate) fn store_chart(
     chart.zoomable().embed()
 }
 
+/// The measured held-out coverage of an aggregate's bands, said on the aggregate it describes
+/// (a rate when there are enough cases, counts when there are few).
+fn held_out_coverage(a: &storecast_model::ModelArtifact, agg: Aggregate) -> Option<String> {
+    const FEW: usize = 30;
+    agg.coverage(a).map(|c| {
+        if c.n < FEW {
+            let k = |share: f64| (share * c.n as f64).round() as usize;
+            format!(
+                "on held-out folds {} of {} {} fell inside the 80 % band and {} inside the 95 % band (too few cases for a rate)",
+                k(c.cover80),
+                c.n,
+                agg.label(),
+                k(c.cover95)
+            )
+        } else {
+            format!(
+                "on held-out folds the bands held {:.0} % (80 %) and {:.0} % (95 %) of {} {}",
+                c.cover80 * 100.0,
+                c.cover95 * 100.0,
+                c.n,
+                agg.label()
+            )
+        }
+    })
+}
+
+/// The expected total beside a total, named and explained, when it differs by 0.5 % or more.
+fn expected_note(t: &storecast_model::intervals::SumInterval) -> Option<String> {
+    (t.point > 0.0 && (t.expected / t.point - 1.0).abs() >= 0.005).then(|| {
+        format!(
+            "The total is the sum of the daily forecasts. Each day is tuned for relative error, which tilts it slightly low, so the backtests' simulation expects the actual total near {} ({}).",
+            eur(t.expected),
+            pct(Some(t.expected / t.point - 1.0))
+        )
+    })
+}
+
+/// How a store's like-for-like figure is based, in words.
+fn lfl_basis(l: &storecast_model::lfl::LikeForLike) -> String {
+    if l.comparable() {
+        format!(
+            "like-for-like vs the same weekdays last year, {} of {} open days comparable",
+            l.comparable_days, l.open_days
+        )
+    } else {
+        format!(
+            "no like-for-like: only {} of {} open days have a comparable day last year (a gap, a refurbishment or a new store)",
+            l.comparable_days, l.open_days
+        )
+    }
+}
+
 /// Chart, days, weeks and facts of store `id`'s page.
 fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> Value {
     let chart = store_chart(m, f, id, None);
@@ -425,7 +470,10 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
     context! {
         s => context! { store => f.store, store_type => f.store_type.clone(), assortment => f.assortment.clone() },
         facts => facts, total => eur(f.total.point), band => band(f.total.lo80, f.total.hi80),
-        change => pct(f.change_vs_last_year()), chart => chart, days => days, weeks => weeks,
+        change => pct(f.change_vs_last_year()), lfl_basis => lfl_basis(&f.lfl),
+        total_coverage => held_out_coverage(m.artifact(), Aggregate::StoreTotal),
+        week_coverage => held_out_coverage(m.artifact(), Aggregate::StoreWeek),
+        chart => chart, days => days, weeks => weeks,
     }
 }
 

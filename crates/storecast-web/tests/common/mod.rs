@@ -55,6 +55,11 @@ pub fn train(chain: &ChainData, seed: u64) -> ModelArtifact {
 pub fn app() -> TestApp {
     let chain = chain();
     let artifact = train(&chain, 1);
+    app_with(chain, artifact)
+}
+
+/// The app on `chain` serving `artifact`.
+pub fn app_with(chain: ChainData, artifact: ModelArtifact) -> TestApp {
     let load = ChainData::from_bytes(Vec::from(&b"Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n"[..]), Vec::from(&b"Store,StoreType,Assortment,CompetitionDistance,CompetitionOpenSinceMonth,CompetitionOpenSinceYear,Promo2,Promo2SinceWeek,Promo2SinceYear,PromoInterval\n"[..]), None, "empty").expect("empty");
     let validation =
         storecast_validate::validate(&load, &storecast_validate::ValidateConfig::default());
