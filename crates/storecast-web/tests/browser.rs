@@ -70,6 +70,16 @@ fn the_app_works_in_a_real_browser() {
             "store {store}: {points}"
         );
         assert_eq!(b.count("#days tr[data-date]").expect("rows"), 42);
+        // The headline, the weekly totals and the daily column agree, as the reader sees them.
+        let figures = b
+            .eval("function e(t) { return t.indexOf('€') < 0 ? 0 : parseInt(t.replace(/[^0-9-]/g, ''), 10); } var days = Array.from(document.querySelectorAll('#days td.forecast')).map(function (td) { return e(td.textContent); }).reduce(function (a, b) { return a + b; }, 0); var weeks = Array.from(document.querySelectorAll('#weeks tr[data-monday] td:nth-child(2)')).map(function (td) { return e(td.textContent); }).reduce(function (a, b) { return a + b; }, 0); return [e(document.getElementById('total').textContent), weeks, days];")
+            .expect("figures");
+        assert!(
+            figures[0].as_i64().unwrap_or(0) > 0,
+            "store {store}: {figures}"
+        );
+        assert_eq!(figures[0], figures[1], "store {store}: headline vs weeks");
+        assert_eq!(figures[0], figures[2], "store {store}: headline vs days");
         b.screenshot(&shots.join(format!("store-{store}.png")))
             .expect("screenshot");
         assert_clean(&mut b, &origin, "store");
@@ -84,6 +94,16 @@ fn the_app_works_in_a_real_browser() {
     .expect("explanation shown");
     let title = b.text("#explain-panel h3").expect("title");
     assert!(title.starts_with("Why"), "{title}");
+    // It starts from the store's usual day, not the chain's average day.
+    let start = b.text("#explain-baseline").expect("usual day");
+    assert!(
+        start.contains("a usual") && start.contains("for this store in this season"),
+        "{start}"
+    );
+    b.eval("document.getElementById('explain-panel').scrollIntoView(); return true;")
+        .expect("scroll");
+    b.screenshot(&shots.join("store-explain.png"))
+        .expect("screenshot");
 
     eprintln!("rows: {:?}", b.eval("return Array.from(document.querySelectorAll('#days tr[data-date]')).slice(0, 8).map(function (tr) { return tr.getAttribute('data-promo') + '/' + tr.getAttribute('data-open') + '/' + !!tr.querySelector('button.promo-toggle'); });"));
     // What-if: toggle a promo day, re-forecast, see a delta; toggle another, see it change.

@@ -1,7 +1,9 @@
-//! Figures that add up: every total the app shows (a store's week, its six weeks, a store
-//! type, the chain) equals the sum of the daily forecasts it covers, on every page, API route
-//! and CSV file, to the cent. Runs on the synthetic chain everywhere, and on the real chain
-//! (with a quickly trained model) when the data is present.
+//! Figures that add up and explanations that mean what they say: every total the app shows
+//! (a store's week, its six weeks, a store type, the chain) equals the sum of the daily
+//! forecasts it covers, on every page, API route and CSV file, to the cent; each explanation
+//! starts from the store's own usual day, adds up to the forecast, and names an absent
+//! promotion as such. Runs on the synthetic chain everywhere, and on the real chain (with a
+//! quickly trained model) when the data is present.
 
 mod common;
 
@@ -195,10 +197,85 @@ async fn every_total_adds_up(app: &TestApp, pages: usize) {
     );
 }
 
+/// The explanations of every open day of `stores`, through the API: the usual day is the
+/// chain's average day plus its steps and differs between stores, the drivers take it to the
+/// forecast (1e-6), and a day without promotion says so.
+async fn explanations_read_right(app: &TestApp, stores: &[u16]) {
+    let mut usual_days = Vec::new();
+    let mut absent = 0;
+    for id in stores {
+        let f = &json(app, &format!("/api/v1/stores/{id}/forecast")).await["forecast"];
+        for d in f["days"].as_array().expect("days") {
+            if d["open"] != Value::Bool(true) {
+                continue;
+            }
+            let date = d["date"].as_str().expect("date");
+            let e = json(app, &format!("/api/v1/stores/{id}/explain?date={date}")).await;
+            let sum = |k: &str| -> f64 {
+                e[k].as_array()
+                    .expect(k)
+                    .iter()
+                    .map(|x| num(&x["euro"]))
+                    .sum()
+            };
+            let (chain, usual, forecast) = (
+                num(&e["chain_baseline"]),
+                num(&e["baseline"]),
+                num(&e["forecast"]),
+            );
+            assert!(
+                (chain + sum("usual_day") - usual).abs() < 1e-6 * usual,
+                "{id} {date}"
+            );
+            assert!(
+                (usual + sum("drivers") - forecast).abs() < 1e-6 * forecast,
+                "{id} {date}"
+            );
+            assert_eq!(
+                forecast.round(),
+                num(&d["sales"]),
+                "{id} {date}: the day shown"
+            );
+            let promo = e["drivers"]
+                .as_array()
+                .expect("drivers")
+                .iter()
+                .find(|x| x["driver"] == "promotion")
+                .expect("promotion driver");
+            let off = d["promo"] == Value::Bool(false);
+            assert_eq!(promo["presence"] == "absent", off, "{id} {date}");
+            if off {
+                assert!(promo["label"]
+                    .as_str()
+                    .expect("label")
+                    .starts_with("no promotion this day"));
+                absent += 1;
+            }
+            usual_days.push((chain, usual));
+        }
+    }
+    assert!(absent > 0, "days without promotion were checked");
+    let chain = usual_days[0].0;
+    assert!(
+        usual_days.iter().all(|(c, _)| (c - chain).abs() < 1e-9),
+        "one chain average"
+    );
+    let (lo, hi) = usual_days
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(lo, hi), (_, u)| {
+            (lo.min(*u), hi.max(*u))
+        });
+    assert!(
+        hi > 1.5 * lo,
+        "usual days differ between stores and weekdays: {lo}..{hi}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_total_is_the_sum_of_its_days_on_a_synthetic_chain() {
     let app = common::app();
     every_total_adds_up(&app, usize::MAX).await;
+    explanations_read_right(&app, &[1, 2, 3]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -224,4 +301,5 @@ async fn every_total_is_the_sum_of_its_days_on_the_real_chain() {
         .artifact;
     let app = common::app_with(chain, artifact);
     every_total_adds_up(&app, 25).await;
+    explanations_read_right(&app, &[1, 262, 1115]).await;
 }
