@@ -81,6 +81,8 @@ pub enum Command {
         registry: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Rolling-origin backtest of the model and the baselines; writes the methodology report.
     Backtest {
@@ -127,6 +129,8 @@ pub enum Command {
         /// Add lo80,hi80,lo95,hi95 columns.
         #[arg(long)]
         intervals: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Explain one store-day's forecast: the waterfall in euros by business driver.
     Explain {
@@ -251,6 +255,8 @@ pub enum Command {
         /// for this reason; the previous values are kept (`storecast audit corrections`).
         #[arg(long, value_name = "REASON")]
         correct: Option<String>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Live accuracy of issued forecasts, input drift and error drift; records alerts.
     Monitor {
@@ -370,6 +376,29 @@ pub struct ModelArgs {
     /// forecasting and explaining, so one is the default.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub members: u8,
+}
+
+impl ModelArgs {
+    /// The validated settings of the model jobs (flags become settings here, once).
+    pub fn settings(&self) -> storecast_pipeline::ModelSettings {
+        storecast_pipeline::ModelSettings {
+            folds: usize::from(self.folds),
+            trees: self.trees,
+            threads: self.threads,
+            members: usize::from(self.members),
+        }
+    }
+}
+
+/// How a command's result is shown.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OutputArgs {
+    /// Print the result as one JSON document on stdout (progress stays on stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `storecast users ...`

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod input;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -426,3 +426,142 @@ fn a_stored_actual_changes_only_through_ingest_correct_with_its_previous_value_k
     let out = storecast(&["audit", "verify", "--db", &db], dir.path());
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| path_in(&dir, name);
+    let run = |args: &[&str]| {
+        let out = storecast(args, dir.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let json = |text: &str| -> serde_json::Value {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not one JSON document ({e}): {text}"))
+    };
+    run(&[
+        "synth",
+        "--stores",
+        "5",
+        "--seed",
+        "3",
+        "--out",
+        &p("chain"),
+    ]);
+    let train = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            &p("chain"),
+            "--folds",
+            "1",
+            "--trees",
+            "15",
+            "--threads",
+            "1",
+            "--out",
+            out,
+            "--registry",
+            &p("reg"),
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    // Train: the same model either way; the JSON carries the text's figures.
+    let text = train(&p("a.json"), &["--quiet"]);
+    let doc = json(&train(&p("b.json"), &["--json"]));
+    let version = doc["model_version"].as_str().expect("version");
+    let rows = doc["train_rows"].as_u64().expect("rows");
+    assert!(
+        text.contains(&format!("model {version} trained on {rows} rows")),
+        "{text}"
+    );
+    let lgb = doc["scores"]
+        .as_array()
+        .expect("scores")
+        .iter()
+        .find(|s| s["model"] == "lightgbm")
+        .expect("the model's score");
+    let rmspe = format!("{:.4}", lgb["rmspe"].as_f64().expect("rmspe"));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("lightgbm ") && l.contains(&rmspe)),
+        "{text}"
+    );
+    let explained = doc["explanations"].as_str().expect("explanations line");
+    let rows_part = explained.split(" rows").next().expect("rows");
+    assert!(
+        text.contains(&format!("{rows_part} rows")),
+        "{explained} vs {text}"
+    );
+
+    // Forecast.
+    let text = run(&[
+        "forecast",
+        "--data",
+        &p("chain"),
+        "--model",
+        &p("a.json"),
+        "--out",
+        &p("f1.csv"),
+    ]);
+    let doc = json(&run(&[
+        "forecast",
+        "--data",
+        &p("chain"),
+        "--model",
+        &p("a.json"),
+        "--out",
+        &p("f2.csv"),
+        "--json",
+    ]));
+    let (n, closed) = (
+        doc["rows"].as_u64().expect("rows"),
+        doc["closed"].as_u64().expect("closed"),
+    );
+    assert!(
+        text.contains(&format!("forecast {n} rows ({closed} closed")),
+        "{text}"
+    );
+    let total = doc["total_sales"].as_f64().expect("total");
+    assert!(text.contains(&format!("total {total:.0} €")), "{text}");
+    let csv = std::fs::read_to_string(p("f2.csv")).expect("written");
+    assert_eq!(csv.lines().count() as u64, n + 1);
+
+    // Ingest: stored through --json, then the same file again as text (all unchanged).
+    let train_csv =
+        std::fs::read_to_string(dir.path().join("chain").join("train.csv")).expect("train");
+    let few: Vec<&str> = train_csv.lines().take(11).collect();
+    std::fs::write(p("few.csv"), few.join("\n") + "\n").expect("write");
+    let ingest = |extra: &[&str]| {
+        let mut args = vec![
+            "ingest",
+            "--data",
+            &p("chain"),
+            "--file",
+            &p("few.csv"),
+            "--db",
+            &p("ops.db"),
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let doc = json(&ingest(&["--json"]));
+    assert_eq!(doc["stored"], true);
+    assert_eq!(doc["ingestion"]["rows"], 10);
+    assert_eq!(doc["ingestion"]["inserted"], 10);
+    let text = ingest(&[]);
+    assert!(text.contains("10 rows, 0 new, 10 already stored"), "{text}");
+}

@@ -35,7 +35,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             registry,
             model,
-        } => model::train(&data, &out, &registry, &model),
+            output,
+        } => model::train(&data, &out, &registry, &model, output),
         Command::Backtest { data, out, model } => model::backtest(&data, &out, &model),
         Command::Report {
             data,
@@ -58,7 +59,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             input,
             out,
             intervals,
-        } => model::forecast(&data, &model.path, input.as_deref(), &out, intervals),
+            output,
+        } => model::forecast(
+            &data,
+            &model.path,
+            input.as_deref(),
+            &out,
+            intervals,
+            output,
+        ),
         Command::Explain {
             data,
             model,
@@ -109,6 +118,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             db,
             accept_implausible,
             correct,
+            output,
         } => ops::ingest(
             &data,
             &file,
@@ -117,6 +127,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 accept_implausible,
                 correct,
             },
+            output,
         ),
         Command::Monitor { ops: o, json, prom } => {
             ops::monitor(&o, json.as_deref(), prom.as_deref())
@@ -135,12 +146,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The directory a file lives in (`.` for a bare file name): where its companion files go,
-/// e.g. a model's explanation table.
-pub(crate) fn dir_of(path: &std::path::Path) -> &std::path::Path {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."))
+pub(crate) use storecast_pipeline::train::dir_of;
+
+/// Prints `value` as one JSON document on stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 /// Writes `text` to `path`, creating parent directories, with the path in any error.

@@ -1,33 +1,17 @@
 //! `storecast train`, `backtest` and `forecast`: the model's commands, with progress bars and
 //! a printed backtest table.
 
-use crate::cli::{DataArgs, ModelArgs};
+use crate::cli::{DataArgs, ModelArgs, OutputArgs};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
 use storecast_data::{ChainData, FILE_TEST};
-use storecast_model::backtest::{self, BacktestConfig, BacktestResult, Progress, ALL_MODELS};
-use storecast_model::{training, Forecaster, ModelArtifact, Scenario, Timeline};
+use storecast_model::backtest::{self, BacktestConfig, BacktestResult, Progress};
+use storecast_model::{training, ModelArtifact, Timeline};
 
 pub fn config(args: &ModelArgs) -> BacktestConfig {
-    let mut cfg = BacktestConfig {
-        folds: usize::from(args.folds),
-        ..BacktestConfig::default()
-    };
-    cfg.members = storecast_model::ensemble::default_members(&cfg.params)
-        .into_iter()
-        .take(usize::from(args.members))
-        .collect();
-    cfg.same_season = true;
-    if let Some(t) = args.trees {
-        cfg.params.num_trees = t;
-    }
-    if let Some(t) = args.threads {
-        cfg.params.threads = t;
-    }
-    cfg
+    storecast_pipeline::backtest_config(&args.settings())
 }
 
 /// A spinner that shows the backtest's progress events.
@@ -64,26 +48,12 @@ pub fn print_table(bt: &BacktestResult) {
         "\n{:<28} {:>5}  {:>7} {:>7} {:>7} {:>8} {:>8}",
         "model", "fold", "RMSPE", "MAPE", "WAPE", "bias", "n"
     );
-    let last = bt.last_fold();
-    let models: Vec<String> = ALL_MODELS
-        .iter()
-        .map(|m| m.to_string())
-        .chain(bt.member_models())
-        .collect();
-    for model in &models {
-        for scope in bt.scopes() {
-            if let Some(m) = bt.score(model, scope) {
-                println!(
-                    "{model:<28} {:>5}  {:>7.4} {:>7.4} {:>7.4} {:>+8.4} {:>8}",
-                    scope.label(last),
-                    m.rmspe,
-                    m.mape,
-                    m.wape,
-                    m.bias,
-                    m.n
-                );
-            }
-        }
+    for r in storecast_pipeline::score_rows(bt) {
+        let m = r.metrics;
+        println!(
+            "{:<28} {:>5}  {:>7.4} {:>7.4} {:>7.4} {:>+8.4} {:>8}",
+            r.model, r.fold, m.rmspe, m.mape, m.wape, m.bias, m.n
+        );
     }
     for f in &bt.folds {
         println!(
@@ -143,22 +113,30 @@ pub fn print_table(bt: &BacktestResult) {
     }
 }
 
-pub fn train(data: &DataArgs, out: &Path, registry: &Path, args: &ModelArgs) -> Result<ExitCode> {
-    let t = Instant::now();
-    let registry = storecast_store::Registry::open(registry).with_context(|| {
-        format!(
-            "opening the registry {} (its key signs the model)",
-            registry.display()
-        )
-    })?;
+pub fn train(
+    data: &DataArgs,
+    out: &Path,
+    registry: &Path,
+    args: &ModelArgs,
+    output: OutputArgs,
+) -> Result<ExitCode> {
     let chain = load_strict(data)?;
-    let cfg = config(args);
-    let (bar, mut cb) = progress_bar();
-    let mut trained = training::train(&chain, &cfg, &mut cb).context("training the model")?;
-    bar.finish_and_clear();
-    registry.sign(&mut trained.artifact);
+    let settings = storecast_pipeline::TrainSettings {
+        backtest: config(args),
+        out: out.to_path_buf(),
+        registry: registry.to_path_buf(),
+    };
+    let mut bars = crate::progress::Bars::new(output.quiet || output.json);
+    let trained = storecast_pipeline::train(&chain, &settings, &mut bars)
+        .with_context(|| format!("training the model into {}", out.display()))?;
+    drop(bars);
+    let summary = trained.summary();
+    if output.json {
+        crate::cmd::print_json(&summary)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     print_table(&trained.backtest);
-    for c in &trained.artifact.coverage {
+    for c in &summary.coverage {
         println!(
             "interval coverage {:<34} 80%: {:.1}%  95%: {:.1}%  (n={})",
             c.scope,
@@ -167,42 +145,38 @@ pub fn train(data: &DataArgs, out: &Path, registry: &Path, args: &ModelArgs) -> 
             c.n
         );
     }
-    trained
-        .artifact
-        .save(out)
-        .with_context(|| format!("saving the model to {}", out.display()))?;
-    explain_ahead(&chain, &trained.artifact, crate::cmd::dir_of(out));
-    for (step, s) in &trained.timings {
+    if let Some(line) = &summary.explanations {
+        println!("{line}");
+    }
+    for (step, s) in &summary.timings {
         println!("time {step:<16} {s:>7.1} s");
     }
     println!(
         "model {} trained on {} rows ({} .. {}), correction x{:.3}; saved to {} in {:.1} s total",
-        trained.artifact.model_version,
-        trained.artifact.train_rows,
-        trained.artifact.train_start,
-        trained.artifact.train_end,
-        trained.artifact.scale,
-        out.display(),
-        t.elapsed().as_secs_f64()
+        summary.model_version,
+        summary.train_rows,
+        summary.train_start,
+        summary.train_end,
+        summary.correction,
+        summary.saved_to.display(),
+        summary.seconds
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the explanation table of a new model into `dir` (next to it, or the registry), so
-/// `serve` starts in seconds on it (issue 18). A failure only costs the server the computation
-/// at its first start, so it is reported and training still succeeds.
+/// `serve` starts in seconds on it. A failure only costs the server the computation at its
+/// first start, so it is reported and the command still succeeds.
 pub(crate) fn explain_ahead(chain: &ChainData, artifact: &ModelArtifact, dir: &Path) {
-    if chain.requests.is_none() {
-        return;
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar.set_message("explaining every forecast row of the horizon for the app");
-    let line = storecast_web::state::precompute_explanations(chain, artifact.clone(), dir);
-    bar.finish_and_clear();
-    match line {
-        Ok(line) => println!("{line}"),
-        Err(e) => eprintln!("warning: explanations not precomputed ({e}); serve computes them"),
+    let mut bars = crate::progress::Bars::new(false);
+    let filled = storecast_pipeline::train::explain_ahead(chain, artifact, dir, &mut bars);
+    drop(bars);
+    match filled {
+        Some(Ok(f)) => println!("{f}"),
+        Some(Err(e)) => {
+            eprintln!("warning: explanations not precomputed ({e}); serve computes them")
+        }
+        None => {}
     }
 }
 
@@ -269,6 +243,7 @@ pub fn forecast(
     input: Option<&Path>,
     out: &Path,
     intervals: bool,
+    output: OutputArgs,
 ) -> Result<ExitCode> {
     let artifact = ModelArtifact::load(model).with_context(|| {
         format!(
@@ -277,13 +252,6 @@ pub fn forecast(
         )
     })?;
     let chain = load_strict(data)?;
-    if chain.fingerprint != artifact.data_fingerprint {
-        eprintln!(
-            "note: the data differs from the model's training data (fingerprint {} vs {}); features use the data given",
-            &chain.fingerprint[..12],
-            &artifact.data_fingerprint[..12.min(artifact.data_fingerprint.len())]
-        );
-    }
     let requests = match input {
         Some(path) => storecast_data::ForecastRequests::load_file(path).with_context(|| {
             format!("reading the store-days to forecast from {}", path.display())
@@ -293,43 +261,32 @@ pub fn forecast(
             .clone()
             .with_context(|| format!("no {FILE_TEST} in the data and no --input"))?,
     };
-    let forecaster = Forecaster::new(artifact).context("starting the model")?;
-    let t = Instant::now();
-    let sc = Scenario::new(&chain.history, &requests)?;
-    let t_grid = t.elapsed().as_secs_f64();
-    let rows = forecaster.forecast_requests(&sc, &chain.stores, &requests)?;
-    let elapsed = t.elapsed().as_secs_f64();
-    tracing::info!(grid_s = t_grid, total_s = elapsed, "forecast timing");
-    let mut w =
-        csv::Writer::from_path(out).with_context(|| format!("writing {}", out.display()))?;
-    if intervals {
-        w.write_record(["Id", "Sales", "lo80", "hi80", "lo95", "hi95"])?;
-    } else {
-        w.write_record(["Id", "Sales"])?;
+    let settings = storecast_pipeline::ForecastSettings {
+        out: out.to_path_buf(),
+        intervals,
+    };
+    let mut bars = crate::progress::Bars::new(output.quiet || output.json);
+    let export =
+        storecast_pipeline::export_forecast(&chain, artifact, &requests, &settings, &mut bars)?;
+    drop(bars);
+    if output.json {
+        crate::cmd::print_json(&export)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    for (r, f) in requests.rows.iter().zip(&rows) {
-        let mut rec = vec![r.id.to_string(), format!("{:.2}", f.sales)];
-        if intervals {
-            let i = f.interval;
-            rec.extend(
-                [i.lo80, i.hi80, i.lo95, i.hi95]
-                    .iter()
-                    .map(|v| format!("{v:.2}")),
-            );
-        }
-        w.write_record(&rec)?;
+    if export.data_differs {
+        eprintln!(
+            "note: the data differs from the model's training data; features use the data given"
+        );
     }
-    w.flush()?;
-    let blank = requests.rows.iter().filter(|r| r.open.is_none()).count();
-    let closed = rows.iter().filter(|f| !f.open).count();
     println!(
-        "forecast {} rows ({} closed → 0; {} blank Open treated as open) with model {} in {:.3} s; wrote {}",
-        rows.len(),
-        closed,
-        blank,
-        forecaster.artifact.model_version,
-        elapsed,
-        out.display()
+        "forecast {} rows ({} closed → 0; {} blank Open treated as open) with model {} in {:.3} s; total {:.0} €; wrote {}",
+        export.rows,
+        export.closed,
+        export.blank_open,
+        export.model_version,
+        export.seconds,
+        export.total_sales,
+        export.out.display()
     );
     Ok(ExitCode::SUCCESS)
 }

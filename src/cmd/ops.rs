@@ -10,7 +10,7 @@ use storecast_data::ChainData;
 use storecast_model::backtest::MODEL;
 use storecast_model::{training, Forecaster, ModelArtifact, Timeline};
 use storecast_monitor::MonitorConfig;
-use storecast_store::{IngestError, Registry, Role, Store};
+use storecast_store::{Registry, Role, Store};
 
 /// Who runs a CLI command, as the audit log records it: the process's user id as the kernel
 /// reports it (the owner of `/proc/self`) with its name from `/etc/passwd`. `$USER`, which
@@ -282,29 +282,27 @@ pub fn ingest(
     file: &Path,
     db: &Path,
     options: storecast_store::IngestOptions,
+    output: crate::cli::OutputArgs,
 ) -> Result<ExitCode> {
+    use storecast_pipeline::{Delivery, Ingested};
     let chain = crate::input::load(data)?.data;
     let store = open_db(db)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file
         .file_name()
         .map_or("actuals.csv".into(), |n| n.to_string_lossy().into_owned());
-    let result = store.ingest_csv_with(&bytes, &name, &actor(), &chain.stores, &options);
-    if let Err(e) = &result {
-        if !matches!(e, IngestError::Store(_)) {
-            // A refusal is an event too: who tried to write what, and why it was refused.
-            store
-                .audit(
-                    &actor(),
-                    "ingest.refused",
-                    &name,
-                    serde_json::json!({"error": e.to_string()}),
-                )
-                .context("auditing the refused ingestion")?;
+    let actor = actor();
+    let delivery = Delivery {
+        bytes: &bytes,
+        name: &name,
+        actor: &actor,
+    };
+    match storecast_pipeline::ingest(&store, delivery, &chain.stores, &options)? {
+        Ingested::Stored(o) if output.json => {
+            crate::cmd::print_json(&serde_json::json!({"stored": true, "ingestion": o}))?;
+            Ok(ExitCode::SUCCESS)
         }
-    }
-    match result {
-        Ok(o) => {
+        Ingested::Stored(o) => {
             println!(
                 "{}: {} rows, {} new, {} already stored (unchanged){}",
                 o.file_name,
@@ -319,15 +317,18 @@ pub fn ingest(
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(IngestError::Invalid { report, .. }) => {
-            print!("{}", storecast_validate::render::to_text(&report, 3));
+        Ingested::Refused(report) => {
+            if output.json {
+                crate::cmd::print_json(&serde_json::json!({"stored": false, "report": report}))?;
+            } else {
+                print!("{}", storecast_validate::render::to_text(&report, 3));
+            }
             eprintln!(
                 "refused: {} was not ingested (nothing written)",
                 file.display()
             );
             Ok(ExitCode::FAILURE)
         }
-        Err(e) => Err(e.into()),
     }
 }
 

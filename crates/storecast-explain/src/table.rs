@@ -200,7 +200,7 @@ impl ExplainTable {
         &self,
         gbdt: &Ensemble,
         chunk: usize,
-        keep_going: impl Fn() -> bool,
+        mut keep_going: impl FnMut() -> bool,
     ) -> Result<Contributions, TableError> {
         let width = N_FEATURES + 1;
         let mut values = Vec::with_capacity(self.len() * N_FEATURES);
@@ -342,6 +342,142 @@ impl ExplainTable {
             .collect();
         Ok(Contributions { values, base })
     }
+}
+
+/// Rows per TreeSHAP call when filling a table (cancellation and progress are checked
+/// between chunks).
+pub const CHUNK: usize = 2048;
+
+/// Where a table's contributions came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// Read from a cache file that matched the model, the data and the rows.
+    Read(PathBuf),
+    /// Computed, because `why` (no cache file, another model...); `saved` says where it went
+    /// or why it was not written.
+    Computed {
+        /// Why the cache was not used.
+        why: String,
+        /// The file written, or why none was.
+        saved: Result<PathBuf, String>,
+    },
+    /// Not filled: the computation failed or was cancelled.
+    Failed(String),
+}
+
+/// The outcome of [`ExplainTable::fill`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filled {
+    /// Rows of the table.
+    pub rows: usize,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// Where the contributions came from.
+    pub source: Source,
+}
+
+impl std::fmt::Display for Filled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (rows, secs) = (self.rows, self.seconds);
+        match &self.source {
+            Source::Read(p) => write!(
+                f,
+                "explanations: {rows} rows read from {} in {secs:.1} s",
+                p.display()
+            ),
+            Source::Computed { why, saved } => {
+                let saved = match saved {
+                    Ok(p) => format!("saved to {}", p.display()),
+                    Err(e) => format!("not saved: {e}"),
+                };
+                write!(
+                    f,
+                    "explanations: {rows} rows computed in {secs:.1} s ({why}); {saved}"
+                )
+            }
+            Source::Failed(e) => write!(f, "explanations: not precomputed: {e}"),
+        }
+    }
+}
+
+impl ExplainTable {
+    /// Fills the table: reads the cache file of `key` in `cache_dir` when it matches, else
+    /// computes the contributions with `gbdt` (reporting rows done of the total after each
+    /// chunk; `keep_going` false cancels) and saves them there.
+    pub fn fill(
+        &self,
+        gbdt: &Ensemble,
+        key: &CacheKey,
+        cache_dir: Option<&Path>,
+        keep_going: impl Fn() -> bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Filled {
+        let t = std::time::Instant::now();
+        let file = cache_dir.map(|d| key.file_in(d));
+        let mut why = "no cache directory".to_string();
+        if let Some(f) = &file {
+            match self.load(f, key) {
+                Ok(Ok(c)) => {
+                    if self.install(c) {
+                        return self.filled(t, Source::Read(f.clone()));
+                    }
+                    why = "cache does not fit the rows".into();
+                }
+                Ok(Err(reason)) => why = reason,
+                Err(e) => why = e.to_string(),
+            }
+        }
+        let total = self.len();
+        let done = std::cell::Cell::new(0usize);
+        let computed = self.compute(gbdt, CHUNK, || {
+            progress(done.get().min(total), total);
+            done.set(done.get() + CHUNK);
+            keep_going()
+        });
+        let c = match computed {
+            Ok(c) => c,
+            Err(e) => return self.filled(t, Source::Failed(e.to_string())),
+        };
+        progress(total, total);
+        self.install(c);
+        let saved = match &file {
+            Some(f) => self
+                .save(f, key)
+                .map(|()| f.clone())
+                .map_err(|e| e.to_string()),
+            None => Err("no cache directory".into()),
+        };
+        self.filled(t, Source::Computed { why, saved })
+    }
+
+    fn filled(&self, t: std::time::Instant, source: Source) -> Filled {
+        Filled {
+            rows: self.len(),
+            seconds: t.elapsed().as_secs_f64(),
+            source,
+        }
+    }
+}
+
+/// Computes the explanation table of a new model over the horizon of `chain` (every open
+/// forecast row) and saves it in `dir`, where the server reads it: training calls this, so a
+/// new model's first start reads the table in seconds instead of computing it.
+pub fn precompute(
+    chain: &storecast_data::ChainData,
+    artifact: storecast_model::ModelArtifact,
+    dir: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Filled, storecast_model::ForecastError> {
+    let requests = chain.requests.clone().unwrap_or_default();
+    let sc = Scenario::new(&chain.history, &requests)?;
+    let forecaster = storecast_model::Forecaster::new(artifact)?;
+    let frame = sc.features(&chain.stores, &sc.all_cells());
+    let table = ExplainTable::new(&sc, &frame, forecaster.artifact.scale);
+    let key = CacheKey {
+        model_checksum: forecaster.artifact.checksum.clone(),
+        data_fingerprint: chain.fingerprint.clone(),
+    };
+    Ok(table.fill(forecaster.gbdt(), &key, Some(dir), || true, progress))
 }
 
 fn hex(bytes: &[u8]) -> String {

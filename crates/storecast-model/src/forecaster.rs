@@ -80,6 +80,14 @@ impl Scenario {
         features::build_with_regions(&self.tl, stores, self.origin, cells, &self.regions)
     }
 
+    /// Horizon cells (store index, day index) of every store, store by store, open or not:
+    /// the rows the app forecasts and explains.
+    pub fn all_cells(&self) -> Vec<(u32, u32)> {
+        (0..self.tl.stores.len() as u32)
+            .flat_map(|s| (self.origin..self.tl.days).map(move |d| (s, d as u32)))
+            .collect()
+    }
+
     /// Horizon cells (store index, day index) of one store, open or not.
     pub fn store_cells(&self, store: u16) -> Vec<(u32, u32)> {
         match self.tl.store_index(store) {

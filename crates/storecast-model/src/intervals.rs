@@ -218,13 +218,22 @@ pub struct ResidualBlocks {
 /// Factors that stretch the simulated 80 % and 95 % bands of sums around their point: the
 /// simulation draws from a few dozen backtest weeks and understates how much a whole fold
 /// can be off, so the factors are the conformal quantiles of the bands' misses measured on
-/// held-out folds (each fold's sums against blocks fitted on the other folds).
+/// held-out folds (each fold's sums against blocks fitted on the other folds), one pair per
+/// [`SumKind`]: a store's six weeks miss differently from its single weeks (a store's error
+/// persists from week to week, which the simulation draws independently).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Widen {
-    /// Sums of one store's days: [80 %, 95 %].
+    /// Sums of one store's days within a week: [80 %, 95 %].
     pub store: [f64; 2],
-    /// Sums over several stores (a store type, the chain): [80 %, 95 %].
+    /// Sums over several stores within a week (a store type's week, the chain's day).
     pub multi: [f64; 2],
+    /// Sums of one store's days over more than a week (its six weeks); artifacts written
+    /// before it use `store`.
+    #[serde(default)]
+    pub store_long: Option<[f64; 2]>,
+    /// Sums over several stores over more than a week; artifacts written before it use `multi`.
+    #[serde(default)]
+    pub multi_long: Option<[f64; 2]>,
 }
 
 impl Default for Widen {
@@ -232,25 +241,43 @@ impl Default for Widen {
         Self {
             store: [1.0; 2],
             multi: [1.0; 2],
+            store_long: None,
+            multi_long: None,
         }
     }
 }
 
 /// Aggregates a band can be stretched for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SumKind {
-    /// One store's days.
+    /// One store's days within a week.
     Store,
-    /// Several stores.
+    /// Several stores' days within a week.
     Multi,
+    /// One store's days over more than a week.
+    StoreLong,
+    /// Several stores' days over more than a week.
+    MultiLong,
 }
 
 impl SumKind {
+    /// Every kind.
+    pub const ALL: [SumKind; 4] = [Self::Store, Self::Multi, Self::StoreLong, Self::MultiLong];
+
     /// The kind of a sum of `cells`.
     pub fn of(cells: &[SumCell]) -> Self {
-        match cells.first() {
-            Some(c) if cells.iter().any(|x| x.store != c.store) => Self::Multi,
-            _ => Self::Store,
+        let Some(c) = cells.first() else {
+            return Self::Store;
+        };
+        let multi = cells.iter().any(|x| x.store != c.store);
+        let first = cells.iter().map(|x| x.date).min().unwrap_or(c.date);
+        let last = cells.iter().map(|x| x.date).max().unwrap_or(c.date);
+        let long = (last - first).num_days() > 7;
+        match (multi, long) {
+            (false, false) => Self::Store,
+            (true, false) => Self::Multi,
+            (false, true) => Self::StoreLong,
+            (true, true) => Self::MultiLong,
         }
     }
 }
@@ -261,6 +288,8 @@ impl Widen {
         match kind {
             SumKind::Store => self.store,
             SumKind::Multi => self.multi,
+            SumKind::StoreLong => self.store_long.unwrap_or(self.store),
+            SumKind::MultiLong => self.multi_long.unwrap_or(self.multi),
         }
     }
 }

@@ -69,8 +69,10 @@ impl Aggregate {
     }
     fn kind(self) -> SumKind {
         match self {
-            Self::StoreWeek | Self::StoreTotal => SumKind::Store,
-            Self::TypeWeek | Self::TypeTotal | Self::ChainDay | Self::ChainTotal => SumKind::Multi,
+            Self::StoreWeek => SumKind::Store,
+            Self::StoreTotal => SumKind::StoreLong,
+            Self::TypeWeek | Self::ChainDay => SumKind::Multi,
+            Self::TypeTotal | Self::ChainTotal => SumKind::MultiLong,
         }
     }
     /// What the sum is, for people.
@@ -138,24 +140,26 @@ fn widen_on(bt: &BacktestResult, folds: &[usize]) -> Widen {
     if folds.len() < 2 {
         return Widen::default();
     }
-    let mut by_kind: BTreeMap<(bool, usize), Vec<f64>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(SumKind, usize), Vec<f64>> = BTreeMap::new();
     for &f in folds {
         let train: Vec<usize> = folds.iter().copied().filter(|&g| g != f).collect();
         for (agg, m) in fold_misses(bt, &train, f) {
-            let multi = agg.kind() == SumKind::Multi;
             for (level, v) in m.iter().enumerate() {
-                by_kind.entry((multi, level)).or_default().push(*v);
+                by_kind.entry((agg.kind(), level)).or_default().push(*v);
             }
         }
     }
-    let mut factor = |multi: bool, level: usize, q: f64| {
+    let mut factor = |kind: SumKind, level: usize, q: f64| {
         by_kind
-            .get_mut(&(multi, level))
+            .get_mut(&(kind, level))
             .map_or(1.0, |v| widen_factor(v, q))
     };
+    let mut pair = |kind: SumKind| [factor(kind, 0, 0.8), factor(kind, 1, 0.95)];
     Widen {
-        store: [factor(false, 0, 0.8), factor(false, 1, 0.95)],
-        multi: [factor(true, 0, 0.8), factor(true, 1, 0.95)],
+        store: pair(SumKind::Store),
+        multi: pair(SumKind::Multi),
+        store_long: Some(pair(SumKind::StoreLong)),
+        multi_long: Some(pair(SumKind::MultiLong)),
     }
 }
 

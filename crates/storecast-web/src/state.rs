@@ -194,11 +194,7 @@ pub fn build_model_state(
     let scenario = Scenario::new(&chain.history, &requests)?;
     let forecaster = Forecaster::new(artifact)?;
     let tl = &scenario.tl;
-    let mut cells = Vec::new();
-    for store in &tl.stores {
-        cells.extend(scenario.store_cells(*store));
-    }
-    let frame = scenario.features(&chain.stores, &cells);
+    let frame = scenario.features(&chain.stores, &scenario.all_cells());
     let forecasts = forecaster.forecast_frame(&scenario, &frame)?;
     let residuals = &forecaster.artifact.residuals;
     let mut stores = BTreeMap::new();
@@ -371,9 +367,6 @@ pub fn build_model_state(
     Ok(m)
 }
 
-/// Rows per TreeSHAP call of the background computation (the model swap is checked between).
-const EXPLAIN_CHUNK: usize = 2048;
-
 /// Fills `m.explanations` on a background thread: read from the cache file in `cache_dir`
 /// when it matches the model and the data, else compute (table TreeSHAP on all cores) and
 /// save. Stops early when `m` is no longer used (swapped out). `report` receives one line on
@@ -387,79 +380,17 @@ pub fn start_explanations(
     std::thread::Builder::new()
         .name("explanations".into())
         .spawn(move || {
-            let line = fill_explanations(&m, data_fingerprint, cache_dir.as_deref(), || {
-                Arc::strong_count(&m) > 1
-            });
-            report(line);
+            let key = CacheKey {
+                model_checksum: m.artifact().checksum.clone(),
+                data_fingerprint,
+            };
+            let filled = m.explanations.fill(
+                m.forecaster.gbdt(),
+                &key,
+                cache_dir.as_deref(),
+                || Arc::strong_count(&m) > 1,
+                &mut |_, _| {},
+            );
+            report(filled.to_string());
         })
-}
-
-/// Computes the explanation table of `artifact` for the horizon of `chain` and saves it in
-/// `dir`, where `serve` reads it: `train` calls this, so the first start of a new model reads
-/// the table in a few seconds instead of computing it for about half a minute. Returns the
-/// outcome line.
-pub fn precompute_explanations(
-    chain: &ChainData,
-    artifact: ModelArtifact,
-    dir: &std::path::Path,
-) -> Result<String, ForecastError> {
-    let m = Arc::new(build_model_state(chain, artifact)?);
-    Ok(fill_explanations(
-        &m,
-        chain.fingerprint.clone(),
-        Some(dir),
-        || true,
-    ))
-}
-
-/// The cache-or-compute step of [`start_explanations`]; `keep_going` is asked between chunks.
-fn fill_explanations(
-    m: &ModelState,
-    data_fingerprint: String,
-    cache_dir: Option<&std::path::Path>,
-    keep_going: impl Fn() -> bool,
-) -> String {
-    let t = std::time::Instant::now();
-    let table = &m.explanations;
-    let key = CacheKey {
-        model_checksum: m.artifact().checksum.clone(),
-        data_fingerprint,
-    };
-    let file = cache_dir.map(|d| key.file_in(d));
-    let mut why = "no cache directory".to_string();
-    if let Some(f) = &file {
-        match table.load(f, &key) {
-            Ok(Ok(c)) => {
-                if table.install(c) {
-                    return format!(
-                        "explanations: {} rows read from {} in {:.1} s",
-                        table.len(),
-                        f.display(),
-                        t.elapsed().as_secs_f64()
-                    );
-                }
-                why = "cache does not fit the rows".into();
-            }
-            Ok(Err(reason)) => why = reason,
-            Err(e) => why = e.to_string(),
-        }
-    }
-    let computed = table.compute(m.forecaster.gbdt(), EXPLAIN_CHUNK, keep_going);
-    let c = match computed {
-        Ok(c) => c,
-        Err(e) => return format!("explanations: not precomputed: {e}"),
-    };
-    table.install(c);
-    let secs = t.elapsed().as_secs_f64();
-    let saved = match &file {
-        Some(f) => match table.save(f, &key) {
-            Ok(()) => format!("saved to {}", f.display()),
-            Err(e) => format!("not saved: {e}"),
-        },
-        None => "not saved".into(),
-    };
-    format!(
-        "explanations: {} rows computed in {secs:.1} s ({why}); {saved}",
-        table.len()
-    )
 }

@@ -1,0 +1,52 @@
+//! Errors of the jobs, typed: a caller can tell a bad registry from a failed fit or an
+//! unwritable file, and each message names what failed.
+
+use thiserror::Error;
+
+/// Why a job failed.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    /// The registry (whose key signs artifacts) could not be opened.
+    #[error("opening the registry {path} (its key signs the model): {source}")]
+    Registry {
+        /// The registry directory.
+        path: String,
+        /// The cause.
+        source: storecast_store::RegistryError,
+    },
+    /// Training or forecasting with the model failed.
+    #[error("{what}: {source}")]
+    Model {
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        source: storecast_model::ForecastError,
+    },
+    /// An artifact could not be read or written.
+    #[error(transparent)]
+    Artifact(#[from] storecast_model::artifact::ArtifactError),
+    /// A file could not be written.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A delivery of actuals was refused or could not be stored.
+    #[error(transparent)]
+    Ingest(#[from] storecast_store::IngestError),
+    /// The audit log could not be written (the job is not done without its audit row).
+    #[error("writing the audit log: {0}")]
+    Audit(storecast_store::StoreError),
+    /// The input cannot be used for this job.
+    #[error("{0}")]
+    Input(String),
+}
+
+impl PipelineError {
+    /// A model error while doing `what`.
+    pub fn model(what: &'static str) -> impl FnOnce(storecast_model::ForecastError) -> Self {
+        move |source| Self::Model { what, source }
+    }
+}

@@ -1,0 +1,25 @@
+//! The jobs of storecast as library calls (train, forecast export, ingest so far): the CLI, the web app, a scheduler and a replay
+//! all run the same code the same way.
+//!
+//! Why this crate exists: a job (train a model, export a forecast, ...) is more than one
+//! model call: it loads, signs, saves, writes companion files and reports what it did. When
+//! that lived in the binary, nothing else could run it, and every caller that needed it
+//! (a first page within a minute, a weekly operations step, uploads from the app) would have
+//! copied it. Here each job takes typed settings, returns a typed result, reports progress
+//! through [`Progress`] (step, done, total) and never prints: rendering is the caller's.
+//! Nothing here depends on the web crate.
+
+pub mod error;
+pub mod forecast;
+pub mod ingest;
+pub mod progress;
+pub mod train;
+
+pub use error::PipelineError;
+pub use forecast::{export_forecast, ForecastExport, ForecastSettings};
+pub use ingest::{ingest, Delivery, Ingested, Stored};
+pub use progress::{Progress, Recorder, Silent};
+pub use train::{
+    backtest_config, score_rows, train, ModelSettings, ScoreRow, TrainResult, TrainSettings,
+    TrainSummary,
+};

@@ -1,0 +1,229 @@
+//! The train job: backtest, calibrate and fit on the whole history, sign with the registry's
+//! key, save the artifact and precompute its explanation table next to it.
+
+use crate::error::PipelineError;
+use crate::progress::{steps, training_events, Progress};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use storecast_data::ChainData;
+use storecast_explain::table::Filled;
+use storecast_model::artifact::CoverageRow;
+use storecast_model::backtest::{BacktestConfig, BacktestResult, ALL_MODELS};
+use storecast_model::{training, ForecastError, ModelArtifact};
+
+/// The model's settings a user chooses (the rest are the tuned defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSettings {
+    /// Backtest folds of six weeks, ending on the last history day.
+    pub folds: usize,
+    /// Boosting rounds; `None` keeps the tuned default.
+    pub trees: Option<u32>,
+    /// Worker threads; `None` uses the free cores.
+    pub threads: Option<usize>,
+    /// LightGBM fits in the ensemble (1 = a single model).
+    pub members: usize,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self {
+            folds: 3,
+            trees: None,
+            threads: None,
+            members: 1,
+        }
+    }
+}
+
+/// The backtest configuration of `m`: the tuned defaults with the user's choices and the
+/// same-season fold.
+pub fn backtest_config(m: &ModelSettings) -> BacktestConfig {
+    let mut cfg = BacktestConfig {
+        folds: m.folds,
+        ..BacktestConfig::default()
+    };
+    cfg.members = storecast_model::ensemble::default_members(&cfg.params)
+        .into_iter()
+        .take(m.members)
+        .collect();
+    cfg.same_season = true;
+    if let Some(t) = m.trees {
+        cfg.params.num_trees = t;
+    }
+    if let Some(t) = m.threads {
+        cfg.params.threads = t;
+    }
+    cfg
+}
+
+/// What the train job needs.
+#[derive(Debug, Clone)]
+pub struct TrainSettings {
+    /// How to train.
+    pub backtest: BacktestConfig,
+    /// Where the artifact goes (its explanation table goes next to it).
+    pub out: PathBuf,
+    /// The registry whose key signs the artifact.
+    pub registry: PathBuf,
+}
+
+/// What the train job made.
+#[derive(Debug)]
+pub struct TrainResult {
+    /// The signed artifact, as saved.
+    pub artifact: ModelArtifact,
+    /// The backtest it was judged on.
+    pub backtest: BacktestResult,
+    /// Seconds per step.
+    pub timings: Vec<(String, f64)>,
+    /// Where the artifact was saved.
+    pub saved_to: PathBuf,
+    /// The explanation table: `None` when the data has no forecast horizon; the error when it
+    /// could not be made (training still succeeded; the server computes it then).
+    pub explanations: Option<Result<Filled, String>>,
+    /// Seconds for the whole job.
+    pub seconds: f64,
+}
+
+/// The directory a file lives in (`.` for a bare file name): where its companion files go.
+pub fn dir_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Trains a model on `chain`, signs it with the registry's key, saves it to `settings.out`
+/// and precomputes its explanation table beside it.
+pub fn train(
+    chain: &ChainData,
+    settings: &TrainSettings,
+    progress: &mut dyn Progress,
+) -> Result<TrainResult, PipelineError> {
+    let t = Instant::now();
+    let registry = storecast_store::Registry::open(&settings.registry).map_err(|source| {
+        PipelineError::Registry {
+            path: settings.registry.display().to_string(),
+            source,
+        }
+    })?;
+    let mut trained = {
+        let mut events = training_events(progress);
+        training::train(chain, &settings.backtest, &mut events)
+            .map_err(|e| PipelineError::model("training the model")(ForecastError::from(e)))?
+    };
+    progress.report(steps::FINAL_FIT, 1, 1);
+    registry.sign(&mut trained.artifact);
+    trained.artifact.save(&settings.out)?;
+    let explanations = explain_ahead(chain, &trained.artifact, dir_of(&settings.out), progress);
+    Ok(TrainResult {
+        artifact: trained.artifact,
+        backtest: trained.backtest,
+        timings: trained.timings,
+        saved_to: settings.out.clone(),
+        explanations,
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// The explanation table of a new model, written into `dir` (next to it, or the registry),
+/// so the server starts in seconds on it. `None` without a forecast horizon.
+pub fn explain_ahead(
+    chain: &ChainData,
+    artifact: &ModelArtifact,
+    dir: &Path,
+    progress: &mut dyn Progress,
+) -> Option<Result<Filled, String>> {
+    chain.requests.as_ref()?;
+    let mut rows =
+        |done: usize, total: usize| progress.report(steps::EXPLANATIONS, done as u64, total as u64);
+    Some(
+        storecast_explain::table::precompute(chain, artifact.clone(), dir, &mut rows)
+            .map_err(|e| e.to_string()),
+    )
+}
+
+/// One model's score on one scope of the backtest.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreRow {
+    /// Model name (`lightgbm`, the baselines, ensemble members).
+    pub model: String,
+    /// Fold label ("1", "last", "all", ...).
+    pub fold: String,
+    /// The scores.
+    #[serde(flatten)]
+    pub metrics: storecast_model::Metrics,
+}
+
+/// The scores of every model on every scope of a backtest, in display order.
+pub fn score_rows(bt: &BacktestResult) -> Vec<ScoreRow> {
+    let last = bt.last_fold();
+    let models: Vec<String> = ALL_MODELS
+        .iter()
+        .map(|m| m.to_string())
+        .chain(bt.member_models())
+        .collect();
+    let mut out = Vec::new();
+    for model in &models {
+        for scope in bt.scopes() {
+            if let Some(metrics) = bt.score(model, scope) {
+                out.push(ScoreRow {
+                    model: model.clone(),
+                    fold: scope.label(last),
+                    metrics,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The figures of a finished training, for people and scripts alike.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    /// The model's version.
+    pub model_version: String,
+    /// Rows of the final fit.
+    pub train_rows: usize,
+    /// First history day.
+    pub train_start: chrono::NaiveDate,
+    /// Last history day.
+    pub train_end: chrono::NaiveDate,
+    /// The bias correction factor.
+    pub correction: f64,
+    /// Where the artifact was saved.
+    pub saved_to: PathBuf,
+    /// Seconds for the whole job.
+    pub seconds: f64,
+    /// Seconds per step.
+    pub timings: Vec<(String, f64)>,
+    /// Backtest scores of every model and scope.
+    pub scores: Vec<ScoreRow>,
+    /// Held-out interval coverage.
+    pub coverage: Vec<CoverageRow>,
+    /// What became of the explanation table (one line), when the data has a horizon.
+    pub explanations: Option<String>,
+}
+
+impl TrainResult {
+    /// The figures of this training.
+    pub fn summary(&self) -> TrainSummary {
+        let a = &self.artifact;
+        TrainSummary {
+            model_version: a.model_version.clone(),
+            train_rows: a.train_rows,
+            train_start: a.train_start,
+            train_end: a.train_end,
+            correction: a.scale,
+            saved_to: self.saved_to.clone(),
+            seconds: self.seconds,
+            timings: self.timings.clone(),
+            scores: score_rows(&self.backtest),
+            coverage: a.coverage.clone(),
+            explanations: self.explanations.as_ref().map(|e| match e {
+                Ok(f) => f.to_string(),
+                Err(e) => format!("explanations not precomputed ({e}); serve computes them"),
+            }),
+        }
+    }
+}
