@@ -1,88 +1,19 @@
 //! `storecast serve` and `storecast demo`: build the app's state (data, validation, model,
 //! reports, database) and serve it; the demo first runs the whole pipeline.
 
-use crate::cli::{AppArgs, DataArgs, ModelArgs};
+use crate::cli::{AppArgs, DataArgs};
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 use storecast_data::ChainData;
 use storecast_model::backtest::BacktestResult;
-use storecast_model::{training, ModelArtifact};
+use storecast_model::ModelArtifact;
 use storecast_store::{Registry, Role, Store};
 use storecast_validate::{render, validate, ValidateConfig};
-use storecast_web::{AppState, ReportPage};
+use storecast_web::{AppState, LaunchSettings, ModelSource};
 
-/// Known report slugs and titles.
-const REPORTS: [(&str, &str, bool); 3] = [
-    ("business", "Business performance and recommendations", true),
-    (
-        "methodology",
-        "Forecasting methodology: metric, validation, algorithm",
-        // It names the hardest stores and scores small store types: chain figures.
-        true,
-    ),
-    ("analysis", "Statistical analysis for sales teams", true),
-];
-
-fn load_reports(dir: Option<&Path>) -> Vec<ReportPage> {
-    let Some(dir) = dir else { return Vec::new() };
-    REPORTS
-        .iter()
-        .filter_map(|(slug, title, directors_only)| {
-            let body = std::fs::read_to_string(dir.join(format!("{slug}.body.html"))).ok()?;
-            Some(ReportPage {
-                slug: slug.to_string(),
-                title: title.to_string(),
-                body,
-                directors_only: *directors_only,
-            })
-        })
-        .collect()
-}
-
-/// Where the served model comes from: the directory of its files (for the explanation cache)
-/// and, when it is the registry's active version, the registry to follow.
-struct ModelSource {
-    dir: PathBuf,
-    follow: Option<Registry>,
-}
-
-/// The model to serve and where it comes from.
-fn model_for(app: &AppArgs) -> Result<(ModelArtifact, ModelSource)> {
-    let reg = Registry::open(&app.registry).context("opening the model registry")?;
-    if let Some(path) = &app.model {
-        let a = reg
-            .open_file(path)
-            .with_context(|| format!("loading the model {}", path.display()))?;
-        let dir = crate::cmd::dir_of(path).to_path_buf();
-        return Ok((a, ModelSource { dir, follow: None }));
-    }
-    if let Some((version, artifact)) = reg.current().context("reading the active model")? {
-        eprintln!(
-            "model: {version} (active in {}; a promotion or rollback there is served within {} s)",
-            app.registry.display(),
-            storecast_web::follow::FOLLOW_EVERY.as_secs()
-        );
-        let dir = app.registry.clone();
-        return Ok((
-            artifact,
-            ModelSource {
-                dir,
-                follow: Some(reg),
-            },
-        ));
-    }
-    let fallback = Path::new("models/model.json");
-    let a = reg.open_file(fallback).with_context(|| {
-        "no model: train one with `storecast train` (or pass --model, or promote one in the registry)".to_string()
-    })?;
-    let dir = crate::cmd::dir_of(fallback).to_path_buf();
-    Ok((a, ModelSource { dir, follow: None }))
-}
-
-/// Builds the state and serves until stopped.
+/// Builds the state through the web crate's builder and serves until stopped.
 fn run_app(
     chain: ChainData,
     validation: storecast_validate::ValidationReport,
@@ -90,7 +21,6 @@ fn run_app(
     source: ModelSource,
     app: &AppArgs,
 ) -> Result<ExitCode> {
-    let model_dir = source.dir.as_path();
     let addr: std::net::SocketAddr = app
         .addr
         .parse()
@@ -107,97 +37,46 @@ fn run_app(
         );
     }
     let t = Instant::now();
-    let state_model =
-        storecast_web::build_model_state(&chain, artifact).context("forecasting for the app")?;
-    let metrics = storecast_web::metrics::Metrics::new().context("metrics")?;
-    metrics.set_model(&state_model.artifact().model_version);
-    let store = if app.no_auth {
-        None
+    let (reports, analysis) =
+        storecast_web::read_reports(app.reports.as_deref().unwrap_or(Path::new(".")));
+    let mut builder = AppState::builder(chain, validation, artifact)
+        .reports(if app.reports.is_some() {
+            reports
+        } else {
+            Vec::new()
+        })
+        .analysis(analysis)
+        .web(storecast_web::auth::WebSecurity {
+            https: app.https_proxy,
+            ..Default::default()
+        });
+    if app.no_auth {
+        builder = builder.without_auth();
     } else {
         let s = Store::open(&app.db)
             .with_context(|| format!("opening the database {}", app.db.display()))?;
         if s.list_users()?.iter().all(|u| !u.is_active()) {
             eprintln!("note: no users yet: create one with `storecast users add NAME --role admin --db {}`", app.db.display());
         }
-        Some(Arc::new(s))
-    };
-    let analysis = std::fs::read_to_string(
-        app.reports
-            .as_deref()
-            .unwrap_or(Path::new("."))
-            .join("analysis.body.html"),
-    )
-    .ok();
-    let analysis_json = app
-        .reports
-        .as_deref()
-        .and_then(|d| std::fs::read(d.join("analysis.json")).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(serde_json::Value::Null);
-    let state = AppState {
-        chain: Arc::new(chain),
-        validation: Arc::new(validation),
-        analysis: Arc::new(analysis.map(|a| (a, analysis_json))),
-        model: Arc::new(arc_swap::ArcSwap::from_pointee(state_model)),
-        store,
-        metrics: Arc::new(metrics),
-        reports: Arc::new(load_reports(app.reports.as_deref())),
-        auth_cache: Default::default(),
-        auth_required: !app.no_auth,
-        heavy: Default::default(),
-        throttle: Default::default(),
-        web: storecast_web::auth::WebSecurity {
-            https: app.https_proxy,
-            ..Default::default()
-        },
-    };
+        builder = builder.store(s);
+    }
+    let state = builder.build()?;
     eprintln!("app ready in {:.1} s", t.elapsed().as_secs_f64());
-    let cache_dir = app
-        .explain_cache
-        .clone()
-        .unwrap_or_else(|| model_dir.to_path_buf());
-    storecast_web::state::start_explanations(
-        state.model.load_full(),
-        state.chain.fingerprint.clone(),
-        Some(cache_dir),
-        move |line| eprintln!("{line} ({:.1} s after start)", t.elapsed().as_secs_f64()),
-    )
-    .context("starting the explanations thread")?;
-    let _follower = match source.follow {
-        Some(reg) => Some(
-            storecast_web::follow::follow_registry(
-                state.clone(),
-                reg,
-                storecast_web::follow::FOLLOW_EVERY,
-                |step| eprintln!("registry: {step}"),
-            )
-            .context("starting the registry follower")?,
-        ),
-        None => None,
+    let settings = LaunchSettings {
+        explain_cache: app.explain_cache.clone(),
+        monitor_prom: app.monitor_prom.clone(),
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let prom = app.monitor_prom.clone();
-    let metrics_handle = state.metrics.clone();
     rt.block_on(async move {
-        if let Some(path) = prom {
-            tokio::spawn(async move {
-                loop {
-                    if let Ok(text) = tokio::fs::read_to_string(&path).await {
-                        if let Ok(mut extra) = metrics_handle.extra.write() {
-                            *extra = text;
-                        }
-                    }
-                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                }
-            });
-        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
         println!("storecast is serving on http://{addr}/  (Ctrl-C to stop)");
-        storecast_web::serve(state, listener)
-            .await
-            .context("serving")
+        storecast_web::launch(state, source, settings, listener, |line| {
+            eprintln!("{line}")
+        })
+        .await
+        .context("serving")
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -208,7 +87,12 @@ pub fn serve(data: &DataArgs, app: &AppArgs) -> Result<ExitCode> {
     let chain = load
         .into_strict()
         .context("the data has rows that do not parse; run `storecast validate`")?;
-    let (artifact, source) = model_for(app)?;
+    let (artifact, source) = storecast_web::choose_model(
+        &app.registry,
+        app.model.as_deref(),
+        Path::new("models/model.json"),
+    )?;
+    eprintln!("{}", source.note);
     run_app(chain, validation, artifact, source, app)
 }
 
@@ -277,19 +161,15 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
         }
         None => {
             eprintln!("training (3 rolling backtest folds, a same-season fold and the final fit; about 7 minutes on 2 cores for the full chain)");
-            let args = ModelArgs {
-                folds: 3,
-                trees: None,
-                threads: None,
-                members: 1,
+            let settings = storecast_pipeline::TrainSettings {
+                backtest: storecast_pipeline::backtest_config(&Default::default()),
+                out: model_path.clone(),
+                registry: out.join("registry"),
             };
-            let cfg = crate::cmd::model::config(&args);
-            let (bar, mut cb) = crate::cmd::model::progress_bar();
-            let mut trained = training::train(&chain, &cfg, &mut cb)?;
-            bar.finish_and_clear();
-            registry.sign(&mut trained.artifact);
+            let mut bars = crate::progress::Bars::new(false);
+            let trained = storecast_pipeline::train(&chain, &settings, &mut bars)?;
+            drop(bars);
             crate::cmd::model::print_table(&trained.backtest);
-            trained.artifact.save(&model_path)?;
             crate::cmd::write_file(&bt_path, &serde_json::to_vec(&trained.backtest)?)?;
             (trained.artifact, trained.backtest)
         }
@@ -392,6 +272,7 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
     let source = ModelSource {
         dir: out.to_path_buf(),
         follow: None,
+        note: String::new(),
     };
     run_app(chain, report, artifact, source, &app)
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod follow;
 pub mod fva;
 pub mod heavy;
+pub mod launch;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -23,6 +24,9 @@ pub mod plan;
 pub mod plan_pages;
 pub mod state;
 
+pub use launch::{
+    choose_model, launch, read_reports, AppStateBuilder, LaunchError, LaunchSettings, ModelSource,
+};
 pub use state::{build_model_state, AppState, ModelState, ReportPage};
 
 use axum::extract::{MatchedPath, Request, State};

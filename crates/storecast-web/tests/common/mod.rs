@@ -6,7 +6,7 @@ use storecast_data::ChainData;
 use storecast_model::backtest::BacktestConfig;
 use storecast_model::{training, ModelArtifact};
 use storecast_store::{Role, Store};
-use storecast_web::{build_model_state, AppState};
+use storecast_web::AppState;
 
 /// The app plus tokens of an admin, a director and a viewer of store 1.
 pub struct TestApp {
@@ -87,23 +87,11 @@ pub fn app_with(chain: ChainData, artifact: ModelArtifact) -> TestApp {
         .1
         .expose()
         .to_string();
-    let model = build_model_state(&chain, artifact.clone()).expect("model state");
-    let metrics = storecast_web::metrics::Metrics::new().expect("metrics");
-    let chain = Arc::new(chain);
-    let state = AppState {
-        chain: chain.clone(),
-        validation: Arc::new(validation),
-        analysis: Arc::new(None),
-        model: Arc::new(arc_swap::ArcSwap::from_pointee(model)),
-        store: Some(Arc::new(store)),
-        metrics: Arc::new(metrics),
-        reports: Arc::new(Vec::new()),
-        auth_cache: Default::default(),
-        auth_required: true,
-        heavy: Default::default(),
-        throttle: Default::default(),
-        web: Default::default(),
-    };
+    let state = AppState::builder(chain, validation, artifact.clone())
+        .store(store)
+        .build()
+        .expect("the app starts");
+    let chain = state.chain.clone();
     TestApp {
         state,
         admin,

@@ -1,0 +1,306 @@
+//! The web app starts itself: which model to serve (one rule), the application state from
+//! typed parts (one builder), and `launch`, which starts the background work (explanation
+//! table, registry follower, Prometheus file reader) and serves on a listener it is given.
+//!
+//! Why this module exists: the CLI's `serve` and `demo`, the tests and later an operations
+//! daemon must start the same server the same way; when the CLI filled the state's fields by
+//! hand, each caller drifted (atuin's `launch_with_tcp_listener` is the model).
+
+use crate::state::{build_model_state, AppState, ReportPage};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use storecast_data::ChainData;
+use storecast_model::ModelArtifact;
+use storecast_store::{Registry, Store};
+use storecast_validate::ValidationReport;
+use thiserror::Error;
+
+/// Why the app cannot start.
+#[derive(Debug, Error)]
+pub enum LaunchError {
+    /// The model registry (or a model file it verifies) failed.
+    #[error("{what}: {source}")]
+    Registry {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: storecast_store::RegistryError,
+    },
+    /// No model to serve.
+    #[error("no model: train one with `storecast train` (or pass --model, or promote one in the registry)")]
+    NoModel,
+    /// Forecasting for the app failed.
+    #[error("forecasting for the app: {0}")]
+    Forecast(#[from] storecast_model::ForecastError),
+    /// The database could not be opened.
+    #[error("opening the database {path}: {source}")]
+    Database {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: storecast_store::StoreError,
+    },
+    /// Metrics, threads, the runtime.
+    #[error("{0}")]
+    Start(String),
+}
+
+/// Where the served model comes from: the directory of its files (the explanation cache) and,
+/// when it is the registry's active version, the registry to follow.
+#[derive(Debug)]
+pub struct ModelSource {
+    /// Directory of the model's companion files.
+    pub dir: PathBuf,
+    /// The registry whose promotions and rollbacks the server follows.
+    pub follow: Option<Registry>,
+    /// How the model was chosen, for the operator.
+    pub note: String,
+}
+
+/// The model-choice rule: an explicit file (verified by the registry's key), else the
+/// registry's active version (followed), else `fallback` (verified).
+pub fn choose_model(
+    registry_dir: &Path,
+    explicit: Option<&Path>,
+    fallback: &Path,
+) -> Result<(ModelArtifact, ModelSource), LaunchError> {
+    let reg = |what: String| move |source| LaunchError::Registry { what, source };
+    let registry =
+        Registry::open(registry_dir).map_err(reg("opening the model registry".into()))?;
+    let file = |path: &Path, registry: &Registry| {
+        let a = registry
+            .open_file(path)
+            .map_err(reg(format!("loading the model {}", path.display())))?;
+        let dir = model_dir(path);
+        let note = format!("model: {} from {}", a.model_version, path.display());
+        Ok::<_, LaunchError>((
+            a,
+            ModelSource {
+                dir,
+                follow: None,
+                note,
+            },
+        ))
+    };
+    if let Some(path) = explicit {
+        return file(path, &registry);
+    }
+    if let Some((version, artifact)) = registry
+        .current()
+        .map_err(reg("reading the active model".into()))?
+    {
+        let note = format!(
+            "model: {version} (active in {}; a promotion or rollback there is served within {} s)",
+            registry_dir.display(),
+            crate::follow::FOLLOW_EVERY.as_secs()
+        );
+        let source = ModelSource {
+            dir: registry_dir.to_path_buf(),
+            follow: Some(registry),
+            note,
+        };
+        return Ok((artifact, source));
+    }
+    if !fallback.exists() {
+        return Err(LaunchError::NoModel);
+    }
+    file(fallback, &registry)
+}
+
+/// The directory a model file lives in (`.` for a bare name).
+fn model_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
+/// Builds an [`AppState`] from its parts; what is not given takes the safe default
+/// (authentication required, no reports, no analysis).
+pub struct AppStateBuilder {
+    chain: ChainData,
+    validation: ValidationReport,
+    artifact: ModelArtifact,
+    store: Option<Arc<Store>>,
+    reports: Vec<ReportPage>,
+    analysis: Option<(String, serde_json::Value)>,
+    auth_required: bool,
+    web: crate::auth::WebSecurity,
+}
+
+impl AppState {
+    /// A builder for the state serving `artifact` on `chain`.
+    pub fn builder(
+        chain: ChainData,
+        validation: ValidationReport,
+        artifact: ModelArtifact,
+    ) -> AppStateBuilder {
+        AppStateBuilder {
+            chain,
+            validation,
+            artifact,
+            store: None,
+            reports: Vec::new(),
+            analysis: None,
+            auth_required: true,
+            web: Default::default(),
+        }
+    }
+}
+
+impl AppStateBuilder {
+    /// The database of users, sessions, audit, actuals and forecasts.
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+    /// Reports shown inside the app.
+    pub fn reports(mut self, reports: Vec<ReportPage>) -> Self {
+        self.reports = reports;
+        self
+    }
+    /// The statistical analysis (HTML body and JSON).
+    pub fn analysis(mut self, analysis: Option<(String, serde_json::Value)>) -> Self {
+        self.analysis = analysis;
+        self
+    }
+    /// Serve without authentication (local demo on loopback only; the caller checks).
+    pub fn without_auth(mut self) -> Self {
+        self.auth_required = false;
+        self
+    }
+    /// Session lifetimes and HTTPS mode.
+    pub fn web(mut self, web: crate::auth::WebSecurity) -> Self {
+        self.web = web;
+        self
+    }
+    /// Forecasts everything the app shows for the model and assembles the state.
+    pub fn build(self) -> Result<AppState, LaunchError> {
+        let model = build_model_state(&self.chain, self.artifact)?;
+        let metrics = crate::metrics::Metrics::new()
+            .map_err(|e| LaunchError::Start(format!("metrics: {e}")))?;
+        metrics.set_model(&model.artifact().model_version);
+        Ok(AppState {
+            chain: Arc::new(self.chain),
+            validation: Arc::new(self.validation),
+            analysis: Arc::new(self.analysis),
+            model: Arc::new(arc_swap::ArcSwap::from_pointee(model)),
+            store: self.store,
+            metrics: Arc::new(metrics),
+            reports: Arc::new(self.reports),
+            auth_cache: Default::default(),
+            auth_required: self.auth_required,
+            heavy: Default::default(),
+            throttle: Default::default(),
+            web: self.web,
+        })
+    }
+}
+
+/// Reports known to the app: slug, title, directors only.
+pub const REPORTS: [(&str, &str, bool); 3] = [
+    ("business", "Business performance and recommendations", true),
+    (
+        "methodology",
+        "Forecasting methodology: metric, validation, algorithm",
+        // It names the hardest stores and scores small store types: chain figures.
+        true,
+    ),
+    ("analysis", "Statistical analysis for sales teams", true),
+];
+
+/// The report bodies (`<slug>.body.html`) and the analysis (`analysis.body.html`,
+/// `analysis.json`) found in `dir`.
+pub fn read_reports(dir: &Path) -> (Vec<ReportPage>, Option<(String, serde_json::Value)>) {
+    let reports = REPORTS
+        .iter()
+        .filter_map(|(slug, title, directors_only)| {
+            let body = std::fs::read_to_string(dir.join(format!("{slug}.body.html"))).ok()?;
+            Some(ReportPage {
+                slug: slug.to_string(),
+                title: title.to_string(),
+                body,
+                directors_only: *directors_only,
+            })
+        })
+        .collect();
+    let analysis = std::fs::read_to_string(dir.join("analysis.body.html"))
+        .ok()
+        .map(|body| {
+            let json = std::fs::read(dir.join("analysis.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or(serde_json::Value::Null);
+            (body, json)
+        });
+    (reports, analysis)
+}
+
+/// What `launch` starts besides the server.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchSettings {
+    /// Where the explanation table's cache lives (default: the model's directory).
+    pub explain_cache: Option<PathBuf>,
+    /// A Prometheus text file (from `storecast monitor --prom`) appended to `/metrics`,
+    /// re-read every minute.
+    pub monitor_prom: Option<PathBuf>,
+}
+
+/// Starts the background work of `state` (the explanation table, the registry follower, the
+/// Prometheus file) and serves on `listener` until the server stops. `log` receives the
+/// operator's lines (explanations ready, model swapped).
+pub async fn launch(
+    state: AppState,
+    source: ModelSource,
+    settings: LaunchSettings,
+    listener: tokio::net::TcpListener,
+    log: impl Fn(String) + Send + Sync + Clone + 'static,
+) -> Result<(), LaunchError> {
+    let t = Instant::now();
+    let cache_dir = settings.explain_cache.unwrap_or_else(|| source.dir.clone());
+    let log_explain = log.clone();
+    crate::state::start_explanations(
+        state.model.load_full(),
+        state.chain.fingerprint.clone(),
+        Some(cache_dir),
+        move |line| {
+            log_explain(format!(
+                "{line} ({:.1} s after start)",
+                t.elapsed().as_secs_f64()
+            ))
+        },
+    )
+    .map_err(|e| LaunchError::Start(format!("starting the explanations thread: {e}")))?;
+    let _follower = match source.follow {
+        Some(reg) => {
+            let log = log.clone();
+            Some(
+                crate::follow::follow_registry(
+                    state.clone(),
+                    reg,
+                    crate::follow::FOLLOW_EVERY,
+                    move |step| log(format!("registry: {step}")),
+                )
+                .map_err(|e| LaunchError::Start(format!("starting the registry follower: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    if let Some(path) = settings.monitor_prom {
+        let metrics = state.metrics.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok(text) = tokio::fs::read_to_string(&path).await {
+                    if let Ok(mut extra) = metrics.extra.write() {
+                        *extra = text;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            }
+        });
+    }
+    crate::serve(state, listener)
+        .await
+        .map_err(|e| LaunchError::Start(format!("serving: {e}")))
+}
