@@ -164,22 +164,6 @@ pub fn train(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the explanation table of a new model into `dir` (next to it, or the registry), so
-/// `serve` starts in seconds on it. A failure only costs the server the computation at its
-/// first start, so it is reported and the command still succeeds.
-pub(crate) fn explain_ahead(chain: &ChainData, artifact: &ModelArtifact, dir: &Path) {
-    let mut bars = crate::progress::Bars::new(false);
-    let filled = storecast_pipeline::train::explain_ahead(chain, artifact, dir, &mut bars);
-    drop(bars);
-    match filled {
-        Some(Ok(f)) => println!("{f}"),
-        Some(Err(e)) => {
-            eprintln!("warning: explanations not precomputed ({e}); serve computes them")
-        }
-        None => {}
-    }
-}
-
 pub fn backtest(data: &DataArgs, out: &Path, args: &ModelArgs) -> Result<ExitCode> {
     let chain = load_strict(data)?;
     let cfg = config(args);

@@ -3,12 +3,10 @@
 //! registry changes are audited here.
 
 use crate::cli::{AuditCommand, DataArgs, ModelArgs, ModelsCommand, OpsArgs, UsersCommand};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
-use storecast_data::ChainData;
-use storecast_model::backtest::MODEL;
-use storecast_model::{training, Forecaster, ModelArtifact, Timeline};
+use storecast_model::ModelArtifact;
 use storecast_monitor::MonitorConfig;
 use storecast_store::{Registry, Role, Store};
 
@@ -332,63 +330,16 @@ pub fn ingest(
     }
 }
 
-/// The chain as the database knows it: ingested actuals plus the store table and plan of the
-/// data directory.
-fn chain_from_db(data: &DataArgs, store: &Store) -> Result<ChainData> {
-    let base = crate::input::load(data)?.data;
-    let history = store.history()?;
-    if history.is_empty() {
-        bail!("the database holds no actuals yet: ingest them first (`storecast ingest --file train.csv`)");
-    }
-    Ok(ChainData {
-        history,
-        stores: base.stores,
-        requests: base.requests,
-        fingerprint: store.actuals_fingerprint()?,
-        origin: "ingested actuals".into(),
-    })
-}
-
 pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Result<ExitCode> {
-    let (data, registry, db, config) = (
-        &ops.data,
-        ops.registry.as_path(),
-        ops.db.as_path(),
-        ops.config.as_deref(),
-    );
-    let cfg = monitor_config(config)?;
-    let store = open_db(db)?;
-    let reg = Registry::open(registry)?;
-    let (version, artifact) = reg.current()?.context("no active model in the registry")?;
-    let chain = chain_from_db(data, &store)?;
-    let types = storecast_monitor::store_types(&chain.stores);
-    let rows = store.forecast_vs_actual(Some(&version))?;
-    let drift = match (
-        Timeline::build(&chain.history, chain.requests.as_ref()),
-        rows.first(),
-        rows.last(),
-    ) {
-        (Some(tl), Some(first), Some(last)) => {
-            let origin = tl.day_index(artifact.train_end).map_or(0, |d| d + 1);
-            let cur = storecast_monitor::window_cells(
-                &tl,
-                first.forecast.date.min(last.forecast.date),
-                first.forecast.date.max(last.forecast.date),
-            );
-            let reference = storecast_monitor::seasonal_reference(&tl, &cur);
-            storecast_monitor::feature_drift(&tl, &chain.stores, &cur, &reference, origin, &cfg)
-                .unwrap_or_default()
-        }
-        _ => Vec::new(),
-    };
-    let report = storecast_monitor::evaluate(&rows, &types, Some(&artifact), drift, &cfg)?;
-    let fresh = storecast_monitor::fresh_alerts(&report.alerts, &store.alerts(true)?);
-    for a in &fresh {
-        store.record_alert("monitor", a)?;
-    }
-    let o = &report.live.overall;
+    let cfg = monitor_config(ops.config.as_deref())?;
+    let store = open_db(&ops.db)?;
+    let reg = Registry::open(&ops.registry)?;
+    let base = crate::input::load(&ops.data)?.data;
+    let run = storecast_pipeline::monitor(&store, &reg, base, &cfg)?;
+    let o = &run.report.live.overall;
     println!(
-        "model {version}: {} scored store-days; RMSPE {:.4}, WAPE {:.1}%, bias {:+.1}%, coverage 80% {:.1}%, 95% {:.1}%",
+        "model {}: {} scored store-days; RMSPE {:.4}, WAPE {:.1}%, bias {:+.1}%, coverage 80% {:.1}%, 95% {:.1}%",
+        run.version,
         o.n,
         o.rmspe,
         o.wape * 100.0,
@@ -398,93 +349,50 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
     );
     println!(
         "{} CUSUM alarms; {} alerts ({} new)",
-        report.cusum_alarms,
-        report.alerts.len(),
-        fresh.len()
+        run.report.cusum_alarms,
+        run.report.alerts.len(),
+        run.fresh.len()
     );
-    for a in store.alerts(true)? {
+    for a in &run.open {
         println!("  ALERT {:<10} {:<18} {}", a.kind, a.scope, a.message);
     }
     if let Some(p) = json {
-        crate::cmd::write_file(p, &serde_json::to_vec_pretty(&report)?)?;
+        crate::cmd::write_file(p, &serde_json::to_vec_pretty(&run.report)?)?;
     }
     if let Some(p) = prom {
-        crate::cmd::write_file(p, storecast_monitor::prometheus_gauges(&report).as_bytes())?;
+        crate::cmd::write_file(
+            p,
+            storecast_monitor::prometheus_gauges(&run.report).as_bytes(),
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn retrain(ops: &OpsArgs, args: &ModelArgs) -> Result<ExitCode> {
-    let (data, registry, db, config) = (
-        &ops.data,
-        ops.registry.as_path(),
-        ops.db.as_path(),
-        ops.config.as_deref(),
-    );
-    let cfg = monitor_config(config)?;
-    let store = open_db(db)?;
-    let reg = Registry::open(registry)?;
-    let chain = chain_from_db(data, &store)?;
-    let bt_cfg = crate::cmd::model::config(args);
-    eprintln!("retraining on {} ingested rows", chain.history.len());
-    let trained = training::train(&chain, &bt_cfg, &mut |_| {})?;
-    crate::cmd::model::print_table(&trained.backtest);
-    let mut cand = trained.artifact;
-    reg.sign(&mut cand);
-    let decision = match reg.current()? {
-        None => storecast_monitor::decide_promotion(&cand, None, &cfg.promotion),
-        Some((version, current)) => {
-            let fold = storecast_monitor::last_fold_score(&cand, MODEL).map(|(f, _)| f.clone());
-            let rescored = fold.and_then(|fold| {
-                let f = Forecaster::new(current.clone()).ok()?;
-                storecast_monitor::rescore_current(&f, &chain.history, &chain.stores, &fold).ok()
-            });
-            match rescored {
-                Some(m) => storecast_monitor::decide_promotion_rescored(
-                    &cand,
-                    &version,
-                    &m,
-                    &cfg.promotion,
-                ),
-                None => storecast_monitor::decide_promotion(&cand, Some(&current), &cfg.promotion),
-            }
+    let cfg = monitor_config(ops.config.as_deref())?;
+    let store = open_db(&ops.db)?;
+    let reg = Registry::open(&ops.registry)?;
+    let base = crate::input::load(&ops.data)?.data;
+    let bt_cfg = storecast_pipeline::backtest_config(&args.settings());
+    let mut bars = crate::progress::Bars::new(false);
+    let r = storecast_pipeline::retrain(&store, &reg, base, &bt_cfg, &cfg, &actor(), &mut bars)?;
+    drop(bars);
+    crate::cmd::model::print_table(&r.backtest);
+    match &r.explanations {
+        Some(Ok(f)) => println!("{f}"),
+        Some(Err(e)) => {
+            eprintln!("warning: explanations not precomputed ({e}); serve computes them")
         }
-    };
-    let r = store
-        .audited(
-            &actor(),
-            "model.register",
-            &cand.model_version,
-            serde_json::json!({"source": "retrain"}),
-            || reg.register(&cand),
-        )
-        .context("registering the candidate")?;
-    crate::cmd::model::explain_ahead(&chain, &cand, reg.dir());
-    println!("candidate {}: {}", r.version, decision.reason);
-    if decision.promote {
-        let from = reg.current_version()?;
-        let s = store
-            .audited(
-                &actor(),
-                "model.promote",
-                &r.version,
-                serde_json::json!({"from": from, "reason": decision.reason}),
-                || reg.promote(&r.version),
-            )
-            .context("promoting the candidate")?;
-        println!(
+        None => {}
+    }
+    println!("candidate {}: {}", r.version, r.decision.reason);
+    match r.promoted {
+        Some(s) => println!(
             "promoted {} (was {})",
             s.to,
             s.from.unwrap_or_else(|| "none".into())
-        );
-    } else {
-        store.audit(
-            &actor(),
-            "model.promotion_refused",
-            &r.version,
-            serde_json::json!({"reason": decision.reason}),
-        )?;
-        println!("kept the active model");
+        ),
+        None => println!("kept the active model"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -39,6 +39,9 @@ pub enum PipelineError {
     /// The audit log could not be written (the job is not done without its audit row).
     #[error("writing the audit log: {0}")]
     Audit(storecast_store::StoreError),
+    /// The database or the registry failed.
+    #[error("{0}")]
+    Store(String),
     /// The input cannot be used for this job.
     #[error("{0}")]
     Input(String),

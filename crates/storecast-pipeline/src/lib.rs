@@ -1,4 +1,4 @@
-//! The jobs of storecast as library calls (train, forecast export, ingest so far): the CLI, the web app, a scheduler and a replay
+//! The jobs of storecast as library calls (train, forecast export, ingest, monitor, retrain-and-promote so far): the CLI, the web app, a scheduler and a replay
 //! all run the same code the same way.
 //!
 //! Why this crate exists: a job (train a model, export a forecast, ...) is more than one
@@ -12,12 +12,14 @@
 pub mod error;
 pub mod forecast;
 pub mod ingest;
+pub mod ops;
 pub mod progress;
 pub mod train;
 
 pub use error::PipelineError;
 pub use forecast::{export_forecast, ForecastExport, ForecastSettings};
 pub use ingest::{ingest, Delivery, Ingested, Stored};
+pub use ops::{chain_from_db, monitor, retrain, MonitorRun, Retrained};
 pub use progress::{Progress, Recorder, Silent};
 pub use train::{
     backtest_config, score_rows, train, ModelSettings, ScoreRow, TrainResult, TrainSettings,

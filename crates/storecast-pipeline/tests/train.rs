@@ -121,3 +121,105 @@ fn train_reports_its_steps_in_order_and_saves_a_signed_model() {
     assert_eq!(sales.iter().filter(|s| **s == 0.0).count(), export.closed);
     assert_eq!(rec.steps(), [steps::FORECAST]);
 }
+
+#[test]
+fn retrain_registers_decides_and_audits_and_monitor_needs_an_active_model() {
+    use storecast_pipeline::{ingest, monitor, retrain, Delivery, Ingested};
+    let chain = chain();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = storecast_store::Store::open(dir.path().join("ops.db")).expect("db");
+    let registry = storecast_store::Registry::open(dir.path().join("registry")).expect("registry");
+    let mut cfg = storecast_monitor::MonitorConfig::default();
+    // A small chain's last fold has a few hundred store-days.
+    cfg.promotion.min_rows = 100;
+    let err = monitor(&store, &registry, chain.clone(), &cfg).expect_err("no model yet");
+    assert!(err.to_string().contains("no active model"), "{err}");
+
+    // The history arrives as a delivery of actuals.
+    let c = storecast_synth::generate(&storecast_synth::SynthConfig {
+        stores: 8,
+        seed: 11,
+        quirks: false,
+        ..storecast_synth::SynthConfig::default()
+    })
+    .expect("synthetic chain");
+    let bytes = c.train_csv();
+    let delivery = Delivery {
+        bytes: &bytes,
+        name: "train.csv",
+        actor: "test",
+    };
+    let options = storecast_store::IngestOptions::default();
+    let stored = match ingest(&store, delivery, &chain.stores, &options).expect("ingests") {
+        Ingested::Stored(s) => s,
+        Ingested::Refused(r) => panic!("refused: {r:?}"),
+    };
+    assert_eq!(stored.inserted, chain.history.len());
+
+    let mut bt = backtest_config(&ModelSettings {
+        folds: 1,
+        trees: Some(30),
+        threads: Some(1),
+        members: 1,
+    });
+    bt.params.learning_rate = 0.2;
+    bt.same_season = false;
+    let mut rec = Recorder::default();
+    let first = retrain(
+        &store,
+        &registry,
+        chain.clone(),
+        &bt,
+        &cfg,
+        "test",
+        &mut rec,
+    )
+    .expect("retrains");
+    assert!(first.decision.promote, "{}", first.decision.reason);
+    let switch = first.promoted.expect("promoted");
+    assert_eq!(switch.to, first.version);
+    assert_eq!(
+        registry.current_version().expect("active").as_deref(),
+        Some(first.version.as_str())
+    );
+    assert!(rec
+        .steps()
+        .starts_with(&[steps::BACKTEST, steps::FINAL_FEATURES, steps::FINAL_FIT]));
+
+    // A second candidate is judged against the active model, and the decision is audited
+    // either way, with its reason.
+    let mut worse = bt.clone();
+    worse.params.num_trees = 3;
+    let second = retrain(
+        &store,
+        &registry,
+        chain,
+        &worse,
+        &cfg,
+        "test",
+        &mut Recorder::default(),
+    )
+    .expect("retrains");
+    assert!(
+        !second.decision.promote,
+        "a 3-tree model replaced a 30-tree one: {}",
+        second.decision.reason
+    );
+    assert_eq!(
+        registry.current_version().expect("active").as_deref(),
+        Some(first.version.as_str())
+    );
+    let log = store.audit_log(50).expect("audit log");
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for a in ["model.register", "model.promote", "model.promotion_refused"] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+    let refused = log
+        .iter()
+        .find(|e| e.action == "model.promotion_refused")
+        .expect("refusal");
+    assert!(refused
+        .details
+        .to_string()
+        .contains(&second.decision.reason));
+}

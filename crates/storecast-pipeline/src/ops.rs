@@ -1,0 +1,222 @@
+//! The operations jobs: a monitor run (live accuracy, drift, alerts recorded once) and a
+//! retrain with its promotion decision (registered, audited, promoted only when the policy
+//! allows), on the actuals the database holds.
+//!
+//! Why here: the weekly operations step, its replay and the app's operations pages run the
+//! same monitor and the same promotion rule as the CLI; a decision taken in two places would
+//! drift.
+
+use crate::error::PipelineError;
+use crate::progress::{training_events, Progress};
+use storecast_data::ChainData;
+use storecast_explain::table::Filled;
+use storecast_model::backtest::{BacktestConfig, BacktestResult, MODEL};
+use storecast_model::{training, Forecaster, Timeline};
+use storecast_monitor::{Decision, MonitorConfig, MonitorReport};
+use storecast_store::{Alert, Registry, Store, Switch};
+
+fn store_err(what: &'static str) -> impl FnOnce(storecast_store::StoreError) -> PipelineError {
+    move |e| PipelineError::Store(format!("{what}: {e}"))
+}
+
+fn registry_err(
+    what: &'static str,
+) -> impl FnOnce(storecast_store::RegistryError) -> PipelineError {
+    move |e| PipelineError::Store(format!("{what}: {e}"))
+}
+
+/// The chain as the database knows it: its ingested actuals, with the store table and plan
+/// of `base` (the data directory).
+pub fn chain_from_db(base: ChainData, store: &Store) -> Result<ChainData, PipelineError> {
+    let history = store.history().map_err(store_err("reading the actuals"))?;
+    if history.is_empty() {
+        return Err(PipelineError::Input(
+            "the database holds no actuals yet: ingest them first (`storecast ingest --file train.csv`)".into(),
+        ));
+    }
+    Ok(ChainData {
+        history,
+        stores: base.stores,
+        requests: base.requests,
+        fingerprint: store
+            .actuals_fingerprint()
+            .map_err(store_err("fingerprinting the actuals"))?,
+        origin: "ingested actuals".into(),
+    })
+}
+
+/// What a monitor run found.
+#[derive(Debug)]
+pub struct MonitorRun {
+    /// The active model's version.
+    pub version: String,
+    /// Live accuracy, coverage, drift, CUSUM and the alerts raised.
+    pub report: MonitorReport,
+    /// Alerts new in this run (recorded now).
+    pub fresh: Vec<storecast_store::NewAlert>,
+    /// Every open alert after the run.
+    pub open: Vec<Alert>,
+}
+
+/// Scores the active model's issued forecasts against the ingested actuals, measures drift
+/// against the same weeks last year, and records the alerts not already open.
+pub fn monitor(
+    store: &Store,
+    registry: &Registry,
+    base: ChainData,
+    cfg: &MonitorConfig,
+) -> Result<MonitorRun, PipelineError> {
+    let (version, artifact) = registry
+        .current()
+        .map_err(registry_err("reading the active model"))?
+        .ok_or_else(|| PipelineError::Input("no active model in the registry".into()))?;
+    let chain = chain_from_db(base, store)?;
+    let types = storecast_monitor::store_types(&chain.stores);
+    let rows = store
+        .forecast_vs_actual(Some(&version))
+        .map_err(store_err("reading issued forecasts"))?;
+    let drift = match (
+        Timeline::build(&chain.history, chain.requests.as_ref()),
+        rows.first(),
+        rows.last(),
+    ) {
+        (Some(tl), Some(first), Some(last)) => {
+            let origin = tl.day_index(artifact.train_end).map_or(0, |d| d + 1);
+            let cur = storecast_monitor::window_cells(
+                &tl,
+                first.forecast.date.min(last.forecast.date),
+                first.forecast.date.max(last.forecast.date),
+            );
+            let reference = storecast_monitor::seasonal_reference(&tl, &cur);
+            storecast_monitor::feature_drift(&tl, &chain.stores, &cur, &reference, origin, cfg)
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let report = storecast_monitor::evaluate(&rows, &types, Some(&artifact), drift, cfg)
+        .map_err(|e| PipelineError::Input(format!("monitor: {e}")))?;
+    let open = store.alerts(true).map_err(store_err("reading alerts"))?;
+    let fresh = storecast_monitor::fresh_alerts(&report.alerts, &open);
+    for a in &fresh {
+        store
+            .record_alert("monitor", a)
+            .map_err(store_err("recording an alert"))?;
+    }
+    let open = store.alerts(true).map_err(store_err("reading alerts"))?;
+    Ok(MonitorRun {
+        version,
+        report,
+        fresh,
+        open,
+    })
+}
+
+/// What a retrain did.
+#[derive(Debug)]
+pub struct Retrained {
+    /// The candidate's registered version.
+    pub version: String,
+    /// Its backtest.
+    pub backtest: BacktestResult,
+    /// The promotion decision and its reason.
+    pub decision: Decision,
+    /// The switch, when the candidate was promoted.
+    pub promoted: Option<Switch>,
+    /// Its explanation table in the registry (`None` without a forecast horizon).
+    pub explanations: Option<Result<Filled, String>>,
+}
+
+/// Retrains on the ingested actuals, registers the candidate (audited), decides on the
+/// promotion against the active model re-scored on the candidate's last fold, and promotes
+/// (audited) or records the refusal with its reason.
+pub fn retrain(
+    store: &Store,
+    registry: &Registry,
+    base: ChainData,
+    backtest: &BacktestConfig,
+    cfg: &MonitorConfig,
+    actor: &str,
+    progress: &mut dyn Progress,
+) -> Result<Retrained, PipelineError> {
+    let chain = chain_from_db(base, store)?;
+    let trained = {
+        let mut events = training_events(progress);
+        training::train(&chain, backtest, &mut events)
+            .map_err(|e| PipelineError::model("retraining")(e.into()))?
+    };
+    let mut cand = trained.artifact;
+    registry.sign(&mut cand);
+    let decision = decide(registry, &chain, &cand, cfg)?;
+    let r = store
+        .audited(
+            actor,
+            "model.register",
+            &cand.model_version,
+            serde_json::json!({"source": "retrain"}),
+            || registry.register(&cand),
+        )
+        .map_err(|e| PipelineError::Store(format!("registering the candidate: {e}")))?;
+    let explanations = crate::train::explain_ahead(&chain, &cand, registry.dir(), progress);
+    let promoted = if decision.promote {
+        let from = registry
+            .current_version()
+            .map_err(registry_err("reading the active version"))?;
+        Some(
+            store
+                .audited(
+                    actor,
+                    "model.promote",
+                    &r.version,
+                    serde_json::json!({"from": from, "reason": decision.reason}),
+                    || registry.promote(&r.version),
+                )
+                .map_err(|e| PipelineError::Store(format!("promoting the candidate: {e}")))?,
+        )
+    } else {
+        store
+            .audit(
+                actor,
+                "model.promotion_refused",
+                &r.version,
+                serde_json::json!({"reason": decision.reason}),
+            )
+            .map_err(PipelineError::Audit)?;
+        None
+    };
+    Ok(Retrained {
+        version: r.version,
+        backtest: trained.backtest,
+        decision,
+        promoted,
+        explanations,
+    })
+}
+
+/// The promotion decision for `cand`: against the active model re-scored on the candidate's
+/// last fold when it can be, else on its recorded scores; promoted at once when none is active.
+fn decide(
+    registry: &Registry,
+    chain: &ChainData,
+    cand: &storecast_model::ModelArtifact,
+    cfg: &MonitorConfig,
+) -> Result<Decision, PipelineError> {
+    let current = registry
+        .current()
+        .map_err(registry_err("reading the active model"))?;
+    Ok(match current {
+        None => storecast_monitor::decide_promotion(cand, None, &cfg.promotion),
+        Some((version, current)) => {
+            let fold = storecast_monitor::last_fold_score(cand, MODEL).map(|(f, _)| f.clone());
+            let rescored = fold.and_then(|fold| {
+                let f = Forecaster::new(current.clone()).ok()?;
+                storecast_monitor::rescore_current(&f, &chain.history, &chain.stores, &fold).ok()
+            });
+            match rescored {
+                Some(m) => {
+                    storecast_monitor::decide_promotion_rescored(cand, &version, &m, &cfg.promotion)
+                }
+                None => storecast_monitor::decide_promotion(cand, Some(&current), &cfg.promotion),
+            }
+        }
+    })
+}
