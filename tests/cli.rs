@@ -565,3 +565,66 @@ fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
     let text = ingest(&[]);
     assert!(text.contains("10 rows, 0 new, 10 already stored"), "{text}");
 }
+
+#[test]
+fn demo_runs_the_pipeline_job_then_reuses_its_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| path_in(&dir, name);
+    let out = storecast(
+        &[
+            "synth",
+            "--stores",
+            "5",
+            "--seed",
+            "3",
+            "--out",
+            &p("chain"),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let demo = || {
+        let out = storecast(
+            &[
+                "demo",
+                "--data",
+                &p("chain"),
+                "--out",
+                &p("out"),
+                "--no-serve",
+            ],
+            dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = demo();
+    let reused = |log: &str| log.lines().any(|l| l.starts_with("reused "));
+    assert!(!reused(&first), "{first}");
+    for f in [
+        "validation.json",
+        "analysis.html",
+        "model.json",
+        "backtest.json",
+        "methodology.html",
+        "report.html",
+        "submission.csv",
+        "storecast.db",
+        "reports/analysis.body.html",
+        "reports/methodology.body.html",
+        "reports/business.body.html",
+    ] {
+        assert!(dir.path().join("out").join(f).exists(), "{f} missing");
+    }
+    let explained = std::fs::read_dir(dir.path().join("out"))
+        .expect("out")
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().starts_with("explanations-"));
+    assert!(explained, "the demo's model has its explanation table");
+    let second = demo();
+    assert!(reused(&second), "{second}");
+}

@@ -1,0 +1,75 @@
+//! The report jobs: the statistical analysis (Markdown, HTML, JSON and the app's body) and
+//! the model's methodology and business reports, written where the CLI and the app read them.
+
+use crate::error::PipelineError;
+use std::path::Path;
+use storecast_data::LoadReport;
+use storecast_model::backtest::BacktestResult;
+use storecast_model::ModelArtifact;
+use storecast_validate::ValidationReport;
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), PipelineError> {
+    let err = |source| PipelineError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    std::fs::write(path, bytes).map_err(err)
+}
+
+/// Analyzes the data and writes `analysis.md/.html/.json` into `out` and the app's body
+/// (`analysis.body.html`, `analysis.json`) into `app_dir`.
+pub fn analysis(
+    load: &LoadReport,
+    validation: &ValidationReport,
+    out: &Path,
+    app_dir: &Path,
+) -> Result<storecast_analysis::Analysis, PipelineError> {
+    let a = storecast_analysis::analyze(
+        &load.data,
+        Some(validation),
+        &storecast_analysis::AnalysisConfig::default(),
+    );
+    storecast_analysis::write_outputs(&a, out)
+        .map_err(|e| PipelineError::Input(format!("writing the analysis: {e}")))?;
+    let json = storecast_analysis::to_json(&a)
+        .map_err(|e| PipelineError::Input(format!("the analysis as JSON: {e}")))?;
+    write(
+        &app_dir.join("analysis.body.html"),
+        storecast_analysis::body_html(&a),
+    )?;
+    write(&app_dir.join("analysis.json"), json)?;
+    Ok(a)
+}
+
+/// Writes the methodology (`methodology.html/.md`) and business (`report.html/.md`) reports
+/// of a model into `out`, and their bodies for the app into `app_dir`.
+pub fn model_reports(
+    backtest: &BacktestResult,
+    artifact: &ModelArtifact,
+    data_origin: &str,
+    out: &Path,
+    app_dir: &Path,
+) -> Result<(), PipelineError> {
+    let version = Some(artifact.model_version.as_str());
+    let doc = storecast_reports::methodology(backtest, &artifact.coverage, data_origin, version);
+    write(&out.join("methodology.html"), doc.to_html())?;
+    write(&out.join("methodology.md"), doc.to_markdown())?;
+    write(&app_dir.join("methodology.body.html"), doc.body_html())?;
+    let business = storecast_reports::business(
+        backtest,
+        &artifact.coverage,
+        &Default::default(),
+        data_origin,
+        version,
+    );
+    storecast_reports::business::write_report(&business, out).map_err(|source| {
+        PipelineError::Write {
+            path: out.join("report.html").display().to_string(),
+            source,
+        }
+    })?;
+    write(&app_dir.join("business.body.html"), business.body_html())
+}
