@@ -526,26 +526,7 @@ pub enum BenchCommand {
     Serve(ServeBenchArgs),
 }
 
-/// A workload of `bench serve`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ServeWorkload {
-    /// Store forecast API.
-    Forecast,
-    /// Store history API.
-    History,
-    /// Explanation of one day.
-    Explain,
-    /// What-if (1 to 5 days of promo changes).
-    Whatif,
-    /// Forecast as CSV.
-    Csv,
-    /// The store page (server-rendered).
-    Page,
-    /// 60 % forecast, 30 % history, 10 % explain.
-    Mix,
-    /// What-ifs on every connection, forecasts measured alongside on 8 more.
-    Flood,
-}
+pub use storecast_bench::ServeWorkload;
 
 /// Options of `bench serve`.
 #[derive(Debug, Clone, Args)]

@@ -48,3 +48,27 @@ pub fn synthetic() -> Result<LoadReport> {
     )
     .context("loading the synthetic chain")
 }
+
+/// The model of `model` on the forecast scenario of the data (history + test.csv plan).
+pub fn model_on_plan(args: &DataArgs, model: &std::path::Path) -> Result<storecast_bench::Loaded> {
+    let artifact = storecast_model::ModelArtifact::load(model).with_context(|| {
+        format!(
+            "loading the model (train one with `storecast train --out {}`)",
+            model.display()
+        )
+    })?;
+    let chain = load(args)?
+        .into_strict()
+        .context("the data has rows that do not parse; run `storecast validate`")?;
+    let requests = chain
+        .requests
+        .clone()
+        .context("the data has no test.csv: nothing to forecast")?;
+    let scenario = storecast_model::Scenario::new(&chain.history, &requests)?;
+    let forecaster = storecast_model::Forecaster::new(artifact).context("starting the model")?;
+    Ok(storecast_bench::Loaded {
+        chain,
+        forecaster,
+        scenario,
+    })
+}

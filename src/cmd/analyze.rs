@@ -38,29 +38,3 @@ pub fn run(data: &DataArgs, out: &Path) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
-
-pub fn bench(data: &DataArgs, iterations: usize) -> Result<ExitCode> {
-    let load = crate::input::load(data)?;
-    let validation = validate(&load, &ValidateConfig::default());
-    let mut times = Vec::new();
-    for _ in 0..iterations.max(1) {
-        let t = Instant::now();
-        std::hint::black_box(analyze(
-            &load.data,
-            Some(&validation),
-            &AnalysisConfig::default(),
-        ));
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "bench analyze: {} history rows, {} iterations: min {:.2} s, median {:.2} s, max {:.2} s; peak RSS {:.0} MiB",
-        load.data.history.len(),
-        times.len(),
-        times[0],
-        times[times.len() / 2],
-        times[times.len() - 1],
-        crate::cmd::bench::peak_rss_mib().unwrap_or(f64::NAN)
-    );
-    Ok(ExitCode::SUCCESS)
-}

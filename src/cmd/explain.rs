@@ -7,41 +7,13 @@ use chrono::NaiveDate;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-use storecast_data::ChainData;
 use storecast_explain::{explain as explain_cells, whatif as run_whatif, PlanChange};
-use storecast_model::{Forecaster, ModelArtifact, Scenario};
 
-/// The model and the forecast scenario built from the data's history and test.csv plan.
-pub struct Loaded {
-    /// The chain.
-    pub chain: ChainData,
-    /// The model.
-    pub forecaster: Forecaster,
-    /// History + plan.
-    pub scenario: Scenario,
-}
+/// The model and the forecast scenario of the data (see [`crate::input::model_on_plan`]).
+pub use storecast_bench::Loaded;
 
-pub fn load(data: &DataArgs, model: &Path) -> Result<Loaded> {
-    let artifact = ModelArtifact::load(model).with_context(|| {
-        format!(
-            "loading the model (train one with `storecast train --out {}`)",
-            model.display()
-        )
-    })?;
-    let chain = crate::input::load(data)?
-        .into_strict()
-        .context("the data has rows that do not parse; run `storecast validate`")?;
-    let requests = chain
-        .requests
-        .clone()
-        .context("the data has no test.csv: nothing to forecast")?;
-    let scenario = Scenario::new(&chain.history, &requests)?;
-    let forecaster = Forecaster::new(artifact).context("starting the model")?;
-    Ok(Loaded {
-        chain,
-        forecaster,
-        scenario,
-    })
+fn load(data: &DataArgs, model: &Path) -> Result<Loaded> {
+    crate::input::model_on_plan(data, model)
 }
 
 pub fn explain(
@@ -167,71 +139,5 @@ pub fn whatif(
         }
     }
     println!("(computed in {ms:.1} ms)");
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn bench(data: &DataArgs, model: &Path, whatifs: usize) -> Result<ExitCode> {
-    let l = load(data, model)?;
-    let requests = l.chain.requests.clone().context("no test.csv")?;
-    let t = Instant::now();
-    let f = l
-        .forecaster
-        .forecast_requests(&l.scenario, &l.chain.stores, &requests)?;
-    let forecast_s = t.elapsed().as_secs_f64();
-    let cells: Vec<(u32, u32)> = requests
-        .rows
-        .iter()
-        .filter_map(|r| {
-            Some((
-                l.scenario.tl.store_index(r.store)? as u32,
-                l.scenario.tl.day_index(r.date)? as u32,
-            ))
-        })
-        .collect();
-    let mut sorted = cells.clone();
-    sorted.sort_unstable();
-    let t = Instant::now();
-    let ex = explain_cells(&l.forecaster, &l.scenario, &l.chain.stores, &sorted)?;
-    let explain_s = t.elapsed().as_secs_f64();
-    let store = requests.rows.first().map_or(1, |r| r.store);
-    let (first, last) = requests.date_range().context("empty test.csv")?;
-    let mut lat = Vec::new();
-    for i in 0..whatifs.max(1) {
-        let t = Instant::now();
-        let change = PlanChange {
-            promo: Some(i % 2 == 0),
-            ..PlanChange::default()
-        };
-        run_whatif(
-            &l.forecaster,
-            &l.scenario,
-            &l.chain.stores,
-            store,
-            first,
-            last,
-            change,
-        )?;
-        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    lat.sort_by(f64::total_cmp);
-    let q = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
-    println!("bench model: {} test rows", requests.len());
-    println!(
-        "  forecast (features + predict, after model load)  {forecast_s:.3} s for {} rows",
-        f.len()
-    );
-    println!(
-        "  explain (TreeSHAP + € by driver)                 {explain_s:.3} s for {} open rows",
-        ex.len()
-    );
-    println!(
-        "  what-if, 1 store x {} days, {} calls            median {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-        (last - first).num_days() + 1,
-        lat.len(),
-        q(0.5),
-        q(0.95),
-        q(1.0)
-    );
-    super::bench::engines(&l, &sorted)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,14 +3,13 @@
 mod analyze;
 mod bench;
 mod explain;
-mod loadgen;
 mod model;
 mod ops;
 mod serve;
 mod synth;
 mod validate;
 
-use crate::cli::{BenchCommand, Cli, Command};
+use crate::cli::{Cli, Command};
 use anyhow::Result;
 use std::process::ExitCode;
 
@@ -133,16 +132,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ops::monitor(&o, json.as_deref(), prom.as_deref())
         }
         Command::Retrain { ops: o, model } => ops::retrain(&o, &model),
-        Command::Bench { what } => match what {
-            BenchCommand::Load { data, iterations } => bench::load(&data, iterations),
-            BenchCommand::Analyze { data, iterations } => analyze::bench(&data, iterations),
-            BenchCommand::Model {
-                data,
-                model,
-                whatifs,
-            } => explain::bench(&data, &model.path, whatifs),
-            BenchCommand::Serve(args) => bench::serve(&args),
-        },
+        Command::Bench { what } => bench::run(what),
     }
 }
 
