@@ -93,6 +93,8 @@ pub enum Command {
         out: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Business performance report for decision makers (report.html, report.md), from a
     /// backtest (`storecast backtest --out DIR` writes DIR/backtest.json).

@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod input;
 mod progress;
+mod render;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -503,6 +503,30 @@ fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
         "{explained} vs {text}"
     );
 
+    // Backtest: the scores and the files it wrote.
+    let doc = json(&run(&[
+        "backtest",
+        "--data",
+        &p("chain"),
+        "--folds",
+        "1",
+        "--trees",
+        "15",
+        "--threads",
+        "1",
+        "--out",
+        &p("bt"),
+        "--json",
+    ]));
+    assert!(doc["scores"]
+        .as_array()
+        .expect("scores")
+        .iter()
+        .any(|s| s["model"] == "lightgbm" && s["rmspe"].as_f64().is_some()));
+    for f in doc["files"].as_array().expect("files") {
+        assert!(Path::new(f.as_str().expect("path")).exists(), "{f}");
+    }
+
     // Forecast.
     let text = run(&[
         "forecast",

@@ -36,7 +36,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             model,
             output,
         } => model::train(&data, &out, &registry, &model, output),
-        Command::Backtest { data, out, model } => model::backtest(&data, &out, &model),
+        Command::Backtest {
+            data,
+            out,
+            model,
+            output,
+        } => model::backtest(&data, &out, &model, output),
         Command::Report {
             data,
             model,

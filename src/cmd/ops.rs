@@ -377,7 +377,7 @@ pub fn retrain(ops: &OpsArgs, args: &ModelArgs) -> Result<ExitCode> {
     let mut bars = crate::progress::Bars::new(false);
     let r = storecast_pipeline::retrain(&store, &reg, base, &bt_cfg, &cfg, &actor(), &mut bars)?;
     drop(bars);
-    crate::cmd::model::print_table(&r.backtest);
+    crate::render::backtest_table(&r.backtest);
     match &r.explanations {
         Some(Ok(f)) => println!("{f}"),
         Some(Err(e)) => {

@@ -113,7 +113,7 @@ pub fn demo(data: &DataArgs, out: &Path, addr: &str, no_serve: bool) -> Result<E
             d.paths.model.display()
         );
     } else {
-        crate::cmd::model::print_table(&d.backtest);
+        crate::render::backtest_table(&d.backtest);
     }
     eprintln!(
         "wrote {} forecasts to {}; recorded {} new issued forecasts in {}",

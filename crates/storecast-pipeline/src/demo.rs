@@ -7,6 +7,7 @@
 
 use crate::error::PipelineError;
 use crate::progress::Progress;
+use crate::reports::write;
 use crate::train::{backtest_config, train, TrainSettings};
 use std::path::{Path, PathBuf};
 use storecast_data::LoadReport;
@@ -78,17 +79,6 @@ impl DemoPaths {
             reports: out.join("reports"),
         }
     }
-}
-
-fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), PipelineError> {
-    let err = |source| PipelineError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    std::fs::write(path, bytes).map_err(err)
 }
 
 fn store_err(what: &'static str) -> impl FnOnce(storecast_store::StoreError) -> PipelineError {

@@ -1,4 +1,4 @@
-//! The jobs of storecast as library calls (analysis and model reports, train, forecast export, ingest, monitor, retrain-and-promote, demo): the CLI, the web app, a scheduler and a replay
+//! The jobs of storecast as library calls (analysis and model reports, backtest, train, forecast export, ingest, monitor, retrain-and-promote, demo): the CLI, the web app, a scheduler and a replay
 //! all run the same code the same way.
 //!
 //! Why this crate exists: a job (train a model, export a forecast, ...) is more than one
@@ -9,6 +9,7 @@
 //! through [`Progress`] (step, done, total) and never prints: rendering is the caller's.
 //! Nothing here depends on the web crate.
 
+pub mod backtest;
 pub mod demo;
 pub mod error;
 pub mod forecast;
@@ -18,6 +19,7 @@ pub mod progress;
 pub mod reports;
 pub mod train;
 
+pub use backtest::{backtest, BacktestRun, BacktestSummary};
 pub use demo::{demo, DemoPaths, DemoResult};
 pub use error::PipelineError;
 pub use forecast::{export_forecast, ForecastExport, ForecastSettings};

@@ -55,7 +55,7 @@ pub mod steps {
 
 /// Turns the model crate's training events into [`Progress`] reports: folds of the backtest,
 /// then the final features and fit, each closed before the next starts.
-pub(crate) fn training_events(
+pub fn training_events(
     progress: &mut dyn Progress,
 ) -> impl FnMut(storecast_model::backtest::Progress) + '_ {
     use storecast_model::backtest::Progress as P;

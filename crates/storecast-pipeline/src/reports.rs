@@ -8,7 +8,8 @@ use storecast_model::backtest::BacktestResult;
 use storecast_model::ModelArtifact;
 use storecast_validate::ValidationReport;
 
-fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), PipelineError> {
+/// Writes `bytes` to `path`, creating its directory; the path is in any error.
+pub fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), PipelineError> {
     let err = |source| PipelineError::Write {
         path: path.display().to_string(),
         source,
