@@ -278,6 +278,8 @@ pub enum Command {
         ops: OpsArgs,
         #[command(flatten)]
         model: ModelArgs,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Print performance figures (not a test: numbers for the notes and for regressions).
     Bench {
@@ -464,7 +466,11 @@ pub enum AuditCommand {
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
     /// List registered versions.
-    List,
+    List {
+        /// Print the versions as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// Register a model artifact file.
     Register {
         /// Artifact file.

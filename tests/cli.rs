@@ -274,7 +274,18 @@ fn a_registry_change_whose_audit_row_cannot_be_written_is_refused() {
         "a promotion without its audit row must fail"
     );
     let listing = run(&["models", "list", "--registry", &reg]);
-    assert_eq!(version(&listing, true), Some(first), "{listing}");
+    assert_eq!(version(&listing, true), Some(first.clone()), "{listing}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&run(&["models", "list", "--registry", &reg, "--json"]))
+            .expect("one JSON document");
+    let active: Vec<&serde_json::Value> = doc
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter(|v| v["active"] == true)
+        .collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["version"], first.as_str());
     let out = storecast(&["audit", "verify", "--db", &db], dir.path());
     assert_eq!(out.status.code(), Some(0));
 }

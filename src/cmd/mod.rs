@@ -136,7 +136,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Monitor { ops: o, json, prom } => {
             ops::monitor(&o, json.as_deref(), prom.as_deref())
         }
-        Command::Retrain { ops: o, model } => ops::retrain(&o, &model),
+        Command::Retrain {
+            ops: o,
+            model,
+            output,
+        } => ops::retrain(&o, &model, output),
         Command::Bench { what } => bench::run(what),
     }
 }

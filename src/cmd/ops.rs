@@ -167,7 +167,8 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
     let reg = Registry::open(registry)
         .with_context(|| format!("opening the registry {}", registry.display()))?;
     match what {
-        ModelsCommand::List => {
+        ModelsCommand::List { json: true } => crate::cmd::print_json(&reg.list()?)?,
+        ModelsCommand::List { json: false } => {
             for v in reg.list()? {
                 println!(
                     "{} {:<28} trained {} on data {}… last-fold RMSPE {}{}",
@@ -368,15 +369,28 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn retrain(ops: &OpsArgs, args: &ModelArgs) -> Result<ExitCode> {
+pub fn retrain(
+    ops: &OpsArgs,
+    args: &ModelArgs,
+    output: crate::cli::OutputArgs,
+) -> Result<ExitCode> {
     let cfg = monitor_config(ops.config.as_deref())?;
     let store = open_db(&ops.db)?;
     let reg = Registry::open(&ops.registry)?;
     let base = crate::input::load(&ops.data)?.data;
     let bt_cfg = storecast_pipeline::backtest_config(&args.settings());
-    let mut bars = crate::progress::Bars::new(false);
+    let mut bars = crate::progress::Bars::new(output.quiet || output.json);
     let r = storecast_pipeline::retrain(&store, &reg, base, &bt_cfg, &cfg, &actor(), &mut bars)?;
     drop(bars);
+    if output.json {
+        crate::cmd::print_json(&serde_json::json!({
+            "version": r.version,
+            "decision": r.decision,
+            "promoted": r.promoted,
+            "scores": storecast_pipeline::score_rows(&r.backtest),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::render::backtest_table(&r.backtest);
     match &r.explanations {
         Some(Ok(f)) => println!("{f}"),
