@@ -13,6 +13,17 @@ fn storecast(args: &[&str], cwd: &Path) -> Output {
         .expect("storecast runs")
 }
 
+/// Runs `storecast args` in `cwd`, asserts success (showing stderr otherwise), returns stdout.
+fn run_ok(args: &[&str], cwd: &Path) -> String {
+    let out = storecast(args, cwd);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `name` inside the test's temporary directory, as a command-line argument.
 fn path_in(dir: &tempfile::TempDir, name: &str) -> String {
     dir.path()
@@ -176,15 +187,7 @@ fn a_registry_change_whose_audit_row_cannot_be_written_is_refused() {
     // Before: `models promote V --db /dev/null/x.db` switched the model, then failed to audit.
     let dir = tempfile::tempdir().expect("temp dir");
     let p = |name: &str| path_in(&dir, name);
-    let run = |args: &[&str]| {
-        let out = storecast(args, dir.path());
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| run_ok(args, dir.path());
     run(&[
         "synth",
         "--stores",
@@ -442,15 +445,7 @@ fn a_stored_actual_changes_only_through_ingest_correct_with_its_previous_value_k
 fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
     let dir = tempfile::tempdir().expect("temp dir");
     let p = |name: &str| path_in(&dir, name);
-    let run = |args: &[&str]| {
-        let out = storecast(args, dir.path());
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| run_ok(args, dir.path());
     let json = |text: &str| -> serde_json::Value {
         serde_json::from_str(text).unwrap_or_else(|e| panic!("not one JSON document ({e}): {text}"))
     };

@@ -2,9 +2,8 @@
 //! and a refusal recorded in the audit log with who tried and why.
 
 use crate::error::PipelineError;
-use serde::Serialize;
 use storecast_data::StoreTable;
-use storecast_store::{IngestError, IngestOptions, Store};
+use storecast_store::{IngestError, IngestOptions, IngestOutcome, Store};
 use storecast_validate::ValidationReport;
 
 /// A delivery of actuals.
@@ -18,28 +17,11 @@ pub struct Delivery<'a> {
     pub actor: &'a str,
 }
 
-/// What an accepted file did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Stored {
-    /// File name as given.
-    pub file_name: String,
-    /// SHA-256 of the bytes.
-    pub sha256: String,
-    /// Data rows in the file.
-    pub rows: usize,
-    /// New rows stored.
-    pub inserted: usize,
-    /// Rows already stored with the same values.
-    pub unchanged: usize,
-    /// Stored rows replaced (only with the correction option).
-    pub corrected: usize,
-}
-
 /// The outcome of a delivery that the job could judge.
 #[derive(Debug)]
 pub enum Ingested {
     /// Stored.
-    Stored(Stored),
+    Stored(Box<IngestOutcome>),
     /// Refused for failed checks; nothing written; the report names every finding.
     Refused(Box<ValidationReport>),
 }
@@ -72,14 +54,7 @@ pub fn ingest(
         }
     }
     match result {
-        Ok(o) => Ok(Ingested::Stored(Stored {
-            file_name: o.file_name,
-            sha256: o.sha256,
-            rows: o.rows,
-            inserted: o.inserted,
-            unchanged: o.unchanged,
-            corrected: o.corrected,
-        })),
+        Ok(o) => Ok(Ingested::Stored(Box::new(o))),
         Err(IngestError::Invalid { report, .. }) => Ok(Ingested::Refused(report)),
         Err(e) => Err(PipelineError::Ingest(e)),
     }

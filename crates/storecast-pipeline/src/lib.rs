@@ -23,7 +23,7 @@ pub use backtest::{backtest, BacktestRun, BacktestSummary};
 pub use demo::{demo, DemoPaths, DemoResult};
 pub use error::PipelineError;
 pub use forecast::{export_forecast, ForecastExport, ForecastSettings};
-pub use ingest::{ingest, Delivery, Ingested, Stored};
+pub use ingest::{ingest, Delivery, Ingested};
 pub use ops::{chain_from_db, monitor, retrain, MonitorRun, Retrained};
 pub use progress::{Progress, Recorder, Silent};
 pub use train::{

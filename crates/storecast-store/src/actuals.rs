@@ -26,7 +26,7 @@ use storecast_data::{
 use storecast_validate::{validate, Severity, ValidateConfig, ValidationReport};
 
 /// What an accepted file did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IngestOutcome {
     /// Id of the `ingestions` row recording this delivery.
     pub ingestion_id: i64,
