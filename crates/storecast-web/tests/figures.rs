@@ -136,6 +136,7 @@ async fn every_total_adds_up(app: &TestApp, pages: usize) {
     let mut chain_days: BTreeMap<String, f64> = BTreeMap::new();
     let mut by_type: BTreeMap<String, f64> = BTreeMap::new();
     let mut listed = 0.0;
+    let mut store_totals: BTreeMap<u16, f64> = BTreeMap::new();
     for (k, (id, row)) in ids.iter().zip(list.as_array().expect("list")).enumerate() {
         let (ty, days) = store_days(app, *id).await;
         let sum: f64 = days.values().sum();
@@ -144,6 +145,7 @@ async fn every_total_adds_up(app: &TestApp, pages: usize) {
             "list, store {id}"
         );
         listed += sum;
+        store_totals.insert(*id, sum);
         *by_type.entry(format!("type {ty}")).or_default() += sum;
         for (d, v) in &days {
             *chain_days.entry(d.clone()).or_default() += v;
@@ -173,6 +175,18 @@ async fn every_total_adds_up(app: &TestApp, pages: usize) {
             "{scope}"
         );
     }
+    // The store list page: each row's six-week figure is that store's sum of days.
+    let page = get(app, "/stores").await;
+    let mut rows = 0;
+    for row in page.split("<tr><td><a href=\"/store/").skip(1) {
+        let id: u16 = row[..row.find('"').expect("id end")]
+            .parse()
+            .expect("store id");
+        let shown = euros_shown(texts_after(row, "<td class=\"num\">")[0]);
+        assert_eq!(shown, store_totals[&id] as i64, "/stores, store {id}");
+        rows += 1;
+    }
+    assert!(rows > 0, "the store list shows stores");
     // The chain view: the headline and the store-type table show the same sums.
     let html = get(app, "/").await;
     let headline = euros_shown(texts_after(&html, "<b id=\"chain-six-week\">")[0]);
