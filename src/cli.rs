@@ -81,6 +81,10 @@ pub enum Command {
         registry: PathBuf,
         #[command(flatten)]
         model: ModelArgs,
+        /// A quick provisional model (one rolling fold, 150 trees at a larger learning rate),
+        /// marked as such: what the app serves while the full model trains.
+        #[arg(long)]
+        provisional: bool,
         #[command(flatten)]
         output: OutputArgs,
     },

@@ -34,8 +34,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             out,
             registry,
             model,
+            provisional,
             output,
-        } => model::train(&data, &out, &registry, &model, output),
+        } => model::train(&data, &out, &registry, &model, provisional, output),
         Command::Backtest {
             data,
             out,

@@ -26,13 +26,20 @@ pub fn train(
     out: &Path,
     registry: &Path,
     args: &ModelArgs,
+    provisional: bool,
     output: OutputArgs,
 ) -> Result<ExitCode> {
     let chain = load_strict(data)?;
+    let backtest = if provisional {
+        storecast_pipeline::provisional_config(args.threads)
+    } else {
+        config(args)
+    };
     let settings = storecast_pipeline::TrainSettings {
-        backtest: config(args),
+        backtest,
         out: out.to_path_buf(),
         registry: registry.to_path_buf(),
+        provisional,
     };
     let mut bars = crate::progress::Bars::new(output.quiet || output.json);
     let trained = storecast_pipeline::train(&chain, &settings, &mut bars)

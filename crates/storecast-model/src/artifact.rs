@@ -134,6 +134,10 @@ pub struct ModelArtifact {
     /// The other ensemble members and the blend.
     #[serde(default)]
     pub ensemble: EnsembleSpec,
+    /// A quick provisional model (few trees, one fold), served until the full model is
+    /// trained; pages and the API say so. Artifacts written before it read as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
     /// SHA-256 of the artifact with this field empty and without `signature`.
     pub checksum: String,
     /// HMAC-SHA-256 of `checksum` under the registry's signing key (set by

@@ -366,6 +366,7 @@ pub fn train(
         coverage,
         lightgbm_model: text,
         ensemble,
+        provisional: false,
         checksum: String::new(),
         signature: None,
     };

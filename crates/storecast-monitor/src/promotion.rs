@@ -381,6 +381,7 @@ pub(crate) mod tests {
             coverage: Vec::new(),
             lightgbm_model: String::new(),
             ensemble: Default::default(),
+            provisional: false,
             checksum: String::new(),
             signature: None,
         }

@@ -177,6 +177,7 @@ fn model_for(
         backtest: backtest_config(&Default::default()),
         out: paths.model.clone(),
         registry: paths.registry.clone(),
+        provisional: false,
     };
     let trained = train(chain, &settings, progress)?;
     let json =

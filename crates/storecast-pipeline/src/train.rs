@@ -66,6 +66,28 @@ pub struct TrainSettings {
     pub out: PathBuf,
     /// The registry whose key signs the artifact.
     pub registry: PathBuf,
+    /// Mark the artifact as a provisional model (see [`provisional_config`]).
+    pub provisional: bool,
+}
+
+/// Boosting rounds of a provisional model.
+pub const PROVISIONAL_TREES: u32 = 150;
+/// Learning rate of a provisional model (larger steps for fewer trees).
+pub const PROVISIONAL_LEARNING_RATE: f64 = 0.2;
+
+/// The configuration of a provisional model: served at once while the full model trains,
+/// so it must fit in well under a minute on 2 cores and still say how good it is. One rolling
+/// fold (its score is the figure the app shows), no same-season fold, few large trees.
+pub fn provisional_config(threads: Option<usize>) -> BacktestConfig {
+    let mut cfg = backtest_config(&ModelSettings {
+        folds: 1,
+        trees: Some(PROVISIONAL_TREES),
+        threads,
+        members: 1,
+    });
+    cfg.same_season = false;
+    cfg.params.learning_rate = PROVISIONAL_LEARNING_RATE;
+    cfg
 }
 
 /// What the train job made.
@@ -113,6 +135,10 @@ pub fn train(
             .map_err(|e| PipelineError::model("training the model")(ForecastError::from(e)))?
     };
     progress.report(steps::FINAL_FIT, 1, 1);
+    if settings.provisional {
+        trained.artifact.provisional = true;
+        trained.artifact.seal();
+    }
     registry.sign(&mut trained.artifact);
     trained.artifact.save(&settings.out)?;
     let explanations = explain_ahead(chain, &trained.artifact, dir_of(&settings.out), progress);

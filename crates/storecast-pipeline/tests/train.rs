@@ -44,6 +44,7 @@ fn train_reports_its_steps_in_order_and_saves_a_signed_model() {
         backtest: cfg,
         out: dir.path().join("model.json"),
         registry: dir.path().join("registry"),
+        provisional: false,
     };
     let mut rec = Recorder::default();
     let result = train(&chain, &settings, &mut rec).expect("trains");
@@ -84,6 +85,12 @@ fn train_reports_its_steps_in_order_and_saves_a_signed_model() {
         .open_file(&result.saved_to)
         .expect("signed by the registry");
     assert_eq!(loaded.checksum, result.artifact.checksum);
+    assert!(!loaded.provisional);
+    let text = std::fs::read_to_string(&result.saved_to).expect("file");
+    assert!(
+        !text.contains("\"provisional\""),
+        "a full model carries no mark"
+    );
     let filled = result
         .explanations
         .expect("the chain has a horizon")
@@ -222,4 +229,38 @@ fn retrain_registers_decides_and_audits_and_monitor_needs_an_active_model() {
         .details
         .to_string()
         .contains(&second.decision.reason));
+}
+
+#[test]
+fn a_provisional_model_is_marked_scored_on_its_fold_and_signed() {
+    let chain = chain();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = TrainSettings {
+        backtest: storecast_pipeline::provisional_config(Some(1)),
+        out: dir.path().join("provisional.json"),
+        registry: dir.path().join("registry"),
+        provisional: true,
+    };
+    let result = train(&chain, &settings, &mut Recorder::default()).expect("trains");
+    assert!(result.artifact.provisional);
+    assert_eq!(result.backtest.folds.len(), 1, "one rolling fold");
+    assert_eq!(
+        result.artifact.params.num_trees,
+        storecast_pipeline::train::PROVISIONAL_TREES
+    );
+    let score = result
+        .backtest
+        .score(
+            storecast_model::backtest::MODEL,
+            storecast_model::backtest::FoldScope::Fold(1),
+        )
+        .expect("the fold's score");
+    assert!(score.rmspe.is_finite() && score.n > 0);
+    // Signed and sealed with the mark: the registry accepts it and the mark survives a load.
+    let registry = storecast_store::Registry::open(&settings.registry).expect("registry");
+    let loaded = registry.open_file(&settings.out).expect("signed");
+    assert!(loaded.provisional);
+    // The mark is in the file (a full model's file does not carry the field at all).
+    let text = std::fs::read_to_string(&settings.out).expect("file");
+    assert!(text.contains("\"provisional\":true"));
 }

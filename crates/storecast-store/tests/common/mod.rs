@@ -190,6 +190,7 @@ pub fn artifact(version: &str, model_text: &str, last_rmspe: f64) -> ModelArtifa
         coverage: Vec::new(),
         lightgbm_model: model_text.to_string(),
         ensemble: Default::default(),
+        provisional: false,
         checksum: String::new(),
         signature: None,
     };
