@@ -185,6 +185,31 @@ impl ModelArtifact {
         serde_json::to_value(self).map_or_else(|_| String::new(), |v| Self::digest_value(&v))
     }
 
+    /// The last backtest fold and `model`'s score on it (the figure a promotion and a
+    /// provisional model are judged by).
+    pub fn last_fold_score(&self, model: &str) -> Option<(&Fold, crate::Metrics)> {
+        let fold = self.folds.iter().max_by_key(|f| f.index)?;
+        let m = self
+            .scores
+            .iter()
+            .find(|s| s.model == model && s.fold == fold.index)?
+            .metrics;
+        Some((fold, m))
+    }
+
+    /// What to say about a provisional model (`None` for a full one): its last-fold accuracy
+    /// and that the full model replaces it.
+    pub fn provisional_note(&self) -> Option<String> {
+        self.provisional.then(|| {
+            let rmspe = self
+                .last_fold_score(crate::backtest::MODEL)
+                .map_or("not measured".to_string(), |(_, m)| format!("{:.4}", m.rmspe));
+            format!(
+                "Provisional model (quick fit, last-fold RMSPE {rmspe}): the full model is being trained and replaces it when ready."
+            )
+        })
+    }
+
     /// Fills `checksum` (call after every change).
     pub fn seal(&mut self) {
         self.checksum = self.digest();

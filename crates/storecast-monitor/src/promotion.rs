@@ -79,13 +79,7 @@ pub struct Decision {
 
 /// The last fold of an artifact's backtest and `model`'s metrics on it.
 pub fn last_fold_score<'a>(a: &'a ModelArtifact, model: &str) -> Option<(&'a Fold, Metrics)> {
-    let fold = a.folds.iter().max_by_key(|f| f.index)?;
-    let m = a
-        .scores
-        .iter()
-        .find(|s| s.model == model && s.fold == fold.index)?
-        .metrics;
-    Some((fold, m))
+    a.last_fold_score(model)
 }
 
 fn span(f: &Fold) -> (NaiveDate, NaiveDate) {

@@ -414,6 +414,8 @@ pub async fn model(
         "drivers": a.drivers,
         "explanations_ready": m.explanations.is_ready(),
         "serving_since": m.serving_since,
+        "provisional": a.provisional,
+        "provisional_note": a.provisional_note(),
     });
     // Scores and coverage by store type and fold are chain figures: on a small chain a type
     // can be one store. Store-scoped viewers get the model's identity only.

@@ -81,6 +81,7 @@ pub(crate) fn common(
         can_chain => caller.role.can_view_chain(),
         signed_in => caller.csrf.is_some(),
         model_version => m.artifact().model_version.clone(),
+        provisional => m.artifact().provisional_note(),
         reports => reports(st),
     }
 }

@@ -90,3 +90,41 @@ async fn the_model_choice_rule_and_launch_serve_the_chosen_model() {
         "{lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provisional_model_is_said_on_every_page_and_in_the_api() {
+    let chain = common::chain();
+    let mut artifact = common::train(&chain, 5);
+    artifact.provisional = true;
+    artifact.seal();
+    let note = artifact.provisional_note().expect("a note");
+    assert!(note.contains("last-fold RMSPE 0."), "{note}");
+    let app = common::app_with(chain, artifact);
+    for (uri, token) in [
+        ("/", &app.director),
+        ("/stores", &app.director),
+        ("/store/1", &app.viewer1),
+        ("/model", &app.admin),
+        ("/data", &app.admin),
+    ] {
+        let (status, _, body) = common::call(&app, "GET", uri, Some(token), None).await;
+        assert_eq!(status, 200, "{uri}");
+        assert!(
+            body.contains("id=\"provisional\""),
+            "{uri} hides the provisional model"
+        );
+    }
+    let (_, _, body) = common::call(&app, "GET", "/api/v1/model", Some(&app.viewer1), None).await;
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["provisional"], true);
+    assert_eq!(v["provisional_note"], note.as_str());
+
+    // A full model: no banner, no note.
+    let app = common::app();
+    let (_, _, body) = common::call(&app, "GET", "/", Some(&app.director), None).await;
+    assert!(!body.contains("id=\"provisional\""));
+    let (_, _, body) = common::call(&app, "GET", "/api/v1/model", Some(&app.director), None).await;
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["provisional"], false);
+    assert!(v["provisional_note"].is_null());
+}
