@@ -139,33 +139,35 @@ impl Explanation {
 
 /// Exact Shapley values of `f(S) = exp(Σ_{g∈S} c_g)` for up to ~10 players (2^n subsets).
 fn multiplicative_shapley(c: &[f64]) -> Vec<f64> {
-    let n = c.len();
-    let subsets = 1usize << n;
-    let value: Vec<f64> = (0..subsets)
+    let value: Vec<f64> = (0..1usize << c.len())
         .map(|mask| {
-            (0..n)
+            (0..c.len())
                 .filter(|i| mask & (1 << i) != 0)
                 .map(|i| c[i])
                 .sum::<f64>()
                 .exp()
         })
         .collect();
+    shapley_of_values(&value, c.len())
+}
+
+/// Exact Shapley values of `n` players from the value of every coalition (`value[mask]`,
+/// bit `i` set when player `i` is in): the one Shapley computation of explanations and
+/// what-ifs.
+pub(crate) fn shapley_of_values(value: &[f64], n: usize) -> Vec<f64> {
     let mut fact = vec![1.0f64; n + 1];
-    for i in 1..=n {
-        fact[i] = fact[i - 1] * i as f64;
+    for k in 1..=n {
+        fact[k] = fact[k - 1] * k as f64;
     }
     (0..n)
-        .map(|i| {
-            let mut phi = 0.0;
-            for mask in 0..subsets {
-                if mask & (1 << i) != 0 {
-                    continue;
-                }
-                let k = (mask as u32).count_ones() as usize;
-                let w = fact[k] * fact[n - k - 1] / fact[n];
-                phi += w * (value[mask | (1 << i)] - value[mask]);
-            }
-            phi
+        .map(|g| {
+            (0..value.len())
+                .filter(|mask| mask & (1 << g) == 0)
+                .map(|mask| {
+                    let k = mask.count_ones() as usize;
+                    fact[k] * fact[n - k - 1] / fact[n] * (value[mask | (1 << g)] - value[mask])
+                })
+                .sum()
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 //! Neighbouring days are re-predicted too, because the plan around a day is part of its
 //! features (a promo next week, a closure tomorrow).
 
+use crate::contributions::shapley_of_values;
 use chrono::NaiveDate;
 use serde::Serialize;
 use storecast_data::{StateHoliday, StoreTable};
@@ -98,7 +99,7 @@ fn attribute_change(
         if !before[i].open || moved.is_empty() {
             continue;
         }
-        rows.push((moved.clone(), x.len() / N_FEATURES));
+        let start = x.len() / N_FEATURES;
         for mask in 0..1usize << moved.len() {
             x.extend((0..N_FEATURES).map(|j| {
                 let g = moved.iter().position(|d| *d == FEATURE_DRIVERS[j]);
@@ -109,6 +110,7 @@ fn attribute_change(
                 }
             }));
         }
+        rows.push((moved, start));
     }
     let f = forecaster.gbdt().predict(&x)?;
     let scale = forecaster.artifact.scale;
@@ -122,25 +124,6 @@ fn attribute_change(
         }
     }
     Ok(Driver::ALL.iter().copied().zip(totals).collect())
-}
-
-/// Exact Shapley values of `n` players from the value of every coalition (`value[mask]`).
-fn shapley_of_values(value: &[f64], n: usize) -> Vec<f64> {
-    let mut fact = vec![1.0f64; n + 1];
-    for k in 1..=n {
-        fact[k] = fact[k - 1] * k as f64;
-    }
-    (0..n)
-        .map(|g| {
-            (0..value.len())
-                .filter(|mask| mask & (1 << g) == 0)
-                .map(|mask| {
-                    let k = mask.count_ones() as usize;
-                    fact[k] * fact[n - k - 1] / fact[n] * (value[mask | (1 << g)] - value[mask])
-                })
-                .sum()
-        })
-        .collect()
 }
 
 /// Applies `change` to `store` on `from..=to` and compares forecasts and drivers.

@@ -891,3 +891,15 @@ mod tests {
         assert_eq!(capped[0], 1.0);
     }
 }
+
+#[cfg(test)]
+mod driver_tests {
+    use super::Driver;
+
+    #[test]
+    fn a_drivers_index_is_its_place_in_all() {
+        for (i, d) in Driver::ALL.iter().enumerate() {
+            assert_eq!(d.index(), i, "{d:?}");
+        }
+    }
+}
