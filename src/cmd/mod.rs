@@ -146,8 +146,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-pub(crate) use storecast_pipeline::train::dir_of;
-
 /// Prints `value` as one JSON document on stdout.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

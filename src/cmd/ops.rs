@@ -152,7 +152,7 @@ fn copy_explanations(a: &ModelArtifact, file: &Path, reg: &Registry) {
         model_checksum: a.checksum.clone(),
         data_fingerprint: a.data_fingerprint.clone(),
     };
-    let dir = crate::cmd::dir_of(file);
+    let dir = storecast_model::artifact::companion_dir(file);
     let (from, to) = (key.file_in(dir), key.file_in(reg.dir()));
     if from.exists() && !to.exists() {
         if let Err(e) = std::fs::copy(&from, &to) {

@@ -146,6 +146,14 @@ pub struct ModelArtifact {
     pub signature: Option<String>,
 }
 
+/// The directory a model file lives in (`.` for a bare file name): where the file is written
+/// and where its companion files (its explanation table) go and are looked for.
+pub fn companion_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 impl ModelArtifact {
     /// Starts the artifact's model: every member with its weight, and the store-type offsets.
     pub fn ensemble_model(&self) -> Result<crate::Ensemble, crate::GbdtError> {
@@ -221,10 +229,7 @@ impl ModelArtifact {
             path: path.display().to_string(),
             source,
         };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let dir = companion_dir(path);
         std::fs::create_dir_all(dir).map_err(io)?;
         let tmp = dir.join(format!(
             ".{}.tmp-{}",

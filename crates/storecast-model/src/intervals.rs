@@ -261,9 +261,6 @@ pub enum SumKind {
 }
 
 impl SumKind {
-    /// Every kind.
-    pub const ALL: [SumKind; 4] = [Self::Store, Self::Multi, Self::StoreLong, Self::MultiLong];
-
     /// The kind of a sum of `cells`.
     pub fn of(cells: &[SumCell]) -> Self {
         let Some(c) = cells.first() else {

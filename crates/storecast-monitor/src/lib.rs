@@ -37,7 +37,7 @@ pub use drift::{
 };
 pub use prometheus::prometheus_gauges;
 pub use promotion::{
-    decide_promotion, decide_promotion_rescored, last_fold_score, rescore_current, Basis, Decision,
+    decide_promotion, decide_promotion_rescored, rescore_current, Basis, Decision,
 };
 pub use report::{evaluate, fresh_alerts, AlertKind, MonitorReport, Thresholds};
 

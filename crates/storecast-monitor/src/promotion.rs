@@ -77,11 +77,6 @@ pub struct Decision {
     pub basis: Basis,
 }
 
-/// The last fold of an artifact's backtest and `model`'s metrics on it.
-pub fn last_fold_score<'a>(a: &'a ModelArtifact, model: &str) -> Option<(&'a Fold, Metrics)> {
-    a.last_fold_score(model)
-}
-
 fn span(f: &Fold) -> (NaiveDate, NaiveDate) {
     (f.origin, f.end)
 }
@@ -93,7 +88,7 @@ fn decide(
     basis: impl FnOnce(&Fold) -> Basis,
     policy: &PromotionPolicy,
 ) -> Decision {
-    let score = last_fold_score(candidate, MODEL);
+    let score = candidate.last_fold_score(MODEL);
     let (candidate_rmspe, candidate_rows) = score.map_or((f64::NAN, 0), |(_, m)| (m.rmspe, m.n));
     let mut d = Decision {
         promote: false,
@@ -192,7 +187,7 @@ pub fn decide_promotion(
     policy: &PromotionPolicy,
 ) -> Decision {
     let cur = current.map(|c| {
-        let score = last_fold_score(c, MODEL);
+        let score = c.last_fold_score(MODEL);
         (
             c.model_version.as_str(),
             score.map_or(f64::NAN, |(_, m)| m.rmspe),
@@ -227,7 +222,7 @@ pub fn decide_promotion_rescored(
 }
 
 /// Scores the active model on a backtest fold of the candidate (`fold`, e.g. from
-/// [`last_fold_score`]): it forecasts `fold.origin..` from the history before the origin (and
+/// [`ModelArtifact::last_fold_score`]): it forecasts `fold.origin..` from the history before the origin (and
 /// the known plan from it on), and the store-days of `fold.origin..=fold.end` with positive
 /// actual sales are scored, as in the backtest. Errors when the active model was trained on
 /// any day of the fold (not out of sample) or the history does not cover the fold.

@@ -18,7 +18,6 @@
 use crate::accuracy::{live_accuracy, Accuracy, LiveAccuracy};
 use crate::cusum::{store_cusums, Direction, StoreCusum};
 use crate::drift::{DriftLevel, FeatureDrift};
-use crate::promotion::last_fold_score;
 use crate::{MonitorConfig, MonitorError};
 use serde::Serialize;
 use statrs::distribution::{Binomial, DiscreteCDF};
@@ -68,7 +67,7 @@ impl Thresholds {
     /// promise), else `rmspe_abs`.
     pub fn resolve(cfg: &MonitorConfig, model: Option<&ModelArtifact>) -> Self {
         let backtest = model
-            .and_then(|m| last_fold_score(m, MODEL))
+            .and_then(|m| m.last_fold_score(MODEL))
             .map(|(_, m)| m.rmspe)
             .filter(|r| r.is_finite() && *r > 0.0);
         let (rmspe, rmspe_basis) = match backtest {

@@ -11,8 +11,8 @@ use storecast_model::backtest::{BacktestConfig, Progress, MODEL};
 use storecast_model::{training, Forecaster, Scenario, Timeline, N_FEATURES};
 use storecast_monitor::{
     decide_promotion, decide_promotion_rescored, evaluate, feature_drift, fresh_alerts,
-    last_fold_score, prometheus_gauges, rescore_current, seasonal_reference, store_types,
-    window_cells, Basis, DriftLevel, MonitorConfig, MonitorError, PromotionPolicy,
+    prometheus_gauges, rescore_current, seasonal_reference, store_types, window_cells, Basis,
+    DriftLevel, MonitorConfig, MonitorError, PromotionPolicy,
 };
 use storecast_store::{ForecastRow, Store};
 use storecast_synth::{generate, SynthConfig};
@@ -174,7 +174,7 @@ fn monitor_end_to_end_on_a_synthetic_chain() -> Res {
     assert!(report.live.overall.rmspe < 0.5, "{:?}", report.live.overall);
     assert_eq!(report.live.by_store.len(), 10);
     assert!(report.live.by_week.len() >= 6);
-    let (_, bt) = last_fold_score(&current, MODEL).ok_or("no backtest score")?;
+    let (_, bt) = current.last_fold_score(MODEL).ok_or("no backtest score")?;
     assert!((report.thresholds.rmspe - 1.25 * bt.rmspe).abs() < 1e-12);
     for a in fresh_alerts(&report.alerts, &store.alerts(true)?) {
         store.record_alert("monitor", &a)?;
@@ -217,7 +217,9 @@ fn monitor_end_to_end_on_a_synthetic_chain() -> Res {
 
     // Retraining: the candidate sees the six weeks too; its last fold is exactly them.
     let candidate = training::train(&data, &quick(), &mut |_: Progress| {})?.artifact;
-    let (fold, cand) = last_fold_score(&candidate, MODEL).ok_or("no candidate score")?;
+    let (fold, cand) = candidate
+        .last_fold_score(MODEL)
+        .ok_or("no candidate score")?;
     assert_eq!((fold.origin, fold.end), (cutoff, end));
     let policy = PromotionPolicy {
         min_rows: 100,

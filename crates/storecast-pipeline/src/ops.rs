@@ -206,7 +206,7 @@ fn decide(
     Ok(match current {
         None => storecast_monitor::decide_promotion(cand, None, &cfg.promotion),
         Some((version, current)) => {
-            let fold = storecast_monitor::last_fold_score(cand, MODEL).map(|(f, _)| f.clone());
+            let fold = cand.last_fold_score(MODEL).map(|(f, _)| f.clone());
             let rescored = fold.and_then(|fold| {
                 let f = Forecaster::new(current.clone()).ok()?;
                 storecast_monitor::rescore_current(&f, &chain.history, &chain.stores, &fold).ok()

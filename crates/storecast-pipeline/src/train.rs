@@ -108,13 +108,6 @@ pub struct TrainResult {
     pub seconds: f64,
 }
 
-/// The directory a file lives in (`.` for a bare file name): where its companion files go.
-pub fn dir_of(path: &Path) -> &Path {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
 /// Trains a model on `chain`, signs it with the registry's key, saves it to `settings.out`
 /// and precomputes its explanation table beside it.
 pub fn train(
@@ -141,7 +134,12 @@ pub fn train(
     }
     registry.sign(&mut trained.artifact);
     trained.artifact.save(&settings.out)?;
-    let explanations = explain_ahead(chain, &trained.artifact, dir_of(&settings.out), progress);
+    let explanations = explain_ahead(
+        chain,
+        &trained.artifact,
+        storecast_model::artifact::companion_dir(&settings.out),
+        progress,
+    );
     Ok(TrainResult {
         artifact: trained.artifact,
         backtest: trained.backtest,

@@ -33,14 +33,6 @@ pub enum LaunchError {
     /// Forecasting for the app failed.
     #[error("forecasting for the app: {0}")]
     Forecast(#[from] storecast_model::ForecastError),
-    /// The database could not be opened.
-    #[error("opening the database {path}: {source}")]
-    Database {
-        /// The file.
-        path: String,
-        /// The cause.
-        source: storecast_store::StoreError,
-    },
     /// Metrics, threads, the runtime.
     #[error("{0}")]
     Start(String),
@@ -72,7 +64,7 @@ pub fn choose_model(
         let a = registry
             .open_file(path)
             .map_err(reg(format!("loading the model {}", path.display())))?;
-        let dir = model_dir(path);
+        let dir = storecast_model::artifact::companion_dir(path).to_path_buf();
         let note = format!("model: {} from {}", a.model_version, path.display());
         Ok::<_, LaunchError>((
             a,
@@ -106,14 +98,6 @@ pub fn choose_model(
         return Err(LaunchError::NoModel);
     }
     file(fallback, &registry)
-}
-
-/// The directory a model file lives in (`.` for a bare name).
-fn model_dir(path: &Path) -> PathBuf {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf()
 }
 
 /// Builds an [`AppState`] from its parts; what is not given takes the safe default
