@@ -154,10 +154,5 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
 
 /// Writes `text` to `path`, creating parent directories, with the path in any error.
 pub(crate) fn write_file(path: &std::path::Path, text: &[u8]) -> Result<()> {
-    use anyhow::Context;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating directory {}", parent.display()))?;
-    }
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    Ok(storecast_pipeline::reports::write(path, text)?)
 }

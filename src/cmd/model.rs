@@ -179,15 +179,8 @@ pub fn report(
             .with_context(|| format!("{} is not valid assumptions JSON", p.display()))?,
         None => Default::default(),
     };
-    let doc = storecast_reports::business(
-        &bt,
-        &artifact.coverage,
-        &a,
-        &chain.origin,
-        Some(&artifact.model_version),
-    );
-    let (html, md) = storecast_reports::business::write_report(&doc, out)?;
-    crate::cmd::write_file(&out.join("business.body.html"), doc.body_html().as_bytes())?;
+    let (html, md) =
+        storecast_pipeline::reports::business_report(&bt, &artifact, &a, &chain.origin, out, out)?;
     println!("wrote {} and {}", html.display(), md.display());
     if pdf {
         let pdf_path = out.join("report.pdf");

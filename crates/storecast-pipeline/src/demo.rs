@@ -81,10 +81,6 @@ impl DemoPaths {
     }
 }
 
-fn store_err(what: &'static str) -> impl FnOnce(storecast_store::StoreError) -> PipelineError {
-    move |e| PipelineError::Store(format!("{what}: {e}"))
-}
-
 /// Runs the demo on `load` into `out`.
 pub fn demo(
     load: LoadReport,
@@ -108,16 +104,16 @@ pub fn demo(
         .into_strict()
         .map_err(|e| PipelineError::Input(format!("the data has rows that do not parse: {e}")))?;
 
-    let (artifact, backtest, reused) = model_for(&chain, &paths, progress)?;
     let registry =
-        Registry::open(&paths.registry).map_err(|e| PipelineError::Store(e.to_string()))?;
+        Registry::open(&paths.registry).map_err(PipelineError::registry("opening the registry"))?;
+    let (artifact, backtest, reused) = model_for(&chain, &paths, &registry, progress)?;
     let reg = registry
         .register(&artifact)
-        .map_err(|e| PipelineError::Store(format!("registering the model: {e}")))?;
+        .map_err(PipelineError::registry("registering the model"))?;
     if registry.current_version().ok().flatten().as_deref() != Some(reg.version.as_str()) {
         registry
             .promote(&reg.version)
-            .map_err(|e| PipelineError::Store(format!("promoting the model: {e}")))?;
+            .map_err(PipelineError::registry("promoting the model"))?;
     }
 
     progress.report(demo_steps::REPORTS, 0, 1);
@@ -132,11 +128,16 @@ pub fn demo(
         out: out.join("submission.csv"),
         intervals: true,
     };
-    let export =
-        crate::forecast::export_forecast(&chain, artifact.clone(), &requests, &settings, progress)?;
+    let (export, rows) = crate::forecast::export_forecast_rows(
+        &chain,
+        artifact.clone(),
+        &requests,
+        &settings,
+        progress,
+    )?;
 
     progress.report(demo_steps::DATABASE, 0, 1);
-    let (recorded, token) = database(&chain, &artifact, &requests, &paths.db)?;
+    let (recorded, token) = database(&artifact, &rows, &paths.db)?;
     progress.report(demo_steps::DATABASE, 1, 1);
     Ok(DemoResult {
         chain,
@@ -157,11 +158,10 @@ pub fn demo(
 fn model_for(
     chain: &storecast_data::ChainData,
     paths: &DemoPaths,
+    registry: &Registry,
     progress: &mut dyn Progress,
 ) -> Result<(ModelArtifact, BacktestResult, bool), PipelineError> {
     let bt_path = paths.out.join("backtest.json");
-    let registry =
-        Registry::open(&paths.registry).map_err(|e| PipelineError::Store(e.to_string()))?;
     let reuse = ModelArtifact::load(&paths.model)
         .ok()
         .filter(|a| a.data_fingerprint == chain.fingerprint && registry.verify(a).is_ok())
@@ -186,21 +186,13 @@ fn model_for(
     Ok((trained.artifact, trained.backtest, false))
 }
 
-/// Records the issued forecasts (for monitoring) and gives the demo admin a fresh token.
+/// Records the issued forecasts `rows` (for monitoring) and gives the demo admin a fresh token.
 fn database(
-    chain: &storecast_data::ChainData,
     artifact: &ModelArtifact,
-    requests: &storecast_data::ForecastRequests,
+    rows: &[storecast_model::DayForecast],
     db: &Path,
 ) -> Result<(usize, storecast_store::Token), PipelineError> {
-    let store = Store::open(db).map_err(store_err("opening the database"))?;
-    let forecaster = storecast_model::Forecaster::new(artifact.clone())
-        .map_err(|e| PipelineError::model("starting the model")(e.into()))?;
-    let sc = storecast_model::Scenario::new(&chain.history, requests)
-        .map_err(PipelineError::model("building the forecast grid"))?;
-    let rows = forecaster
-        .forecast_requests(&sc, &chain.stores, requests)
-        .map_err(PipelineError::model("forecasting"))?;
+    let store = Store::open(db).map_err(PipelineError::store("opening the database"))?;
     let issued: Vec<storecast_store::ForecastRow> = rows
         .iter()
         .filter(|f| f.open)
@@ -208,15 +200,15 @@ fn database(
         .collect();
     let rec = store
         .record_forecasts("demo", &artifact.model_version, &issued)
-        .map_err(store_err("recording the issued forecasts"))?;
+        .map_err(PipelineError::store("recording the issued forecasts"))?;
     let token = match store
         .user("demo-admin")
-        .map_err(store_err("reading users"))?
+        .map_err(PipelineError::store("reading users"))?
     {
         Some(_) => store.rotate_token("demo", "demo-admin"),
         None => store.add_user("demo", "demo-admin", Role::Admin),
     }
-    .map_err(store_err("creating the demo admin"))?
+    .map_err(PipelineError::store("creating the demo admin"))?
     .1;
     Ok((rec.inserted, token))
 }

@@ -52,4 +52,12 @@ impl PipelineError {
     pub fn model(what: &'static str) -> impl FnOnce(storecast_model::ForecastError) -> Self {
         move |source| Self::Model { what, source }
     }
+    /// A database error while doing `what`.
+    pub fn store(what: &'static str) -> impl FnOnce(storecast_store::StoreError) -> Self {
+        move |e| Self::Store(format!("{what}: {e}"))
+    }
+    /// A registry error while doing `what`.
+    pub fn registry(what: &'static str) -> impl FnOnce(storecast_store::RegistryError) -> Self {
+        move |e| Self::Store(format!("{what}: {e}"))
+    }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 use storecast_data::{ChainData, ForecastRequests};
-use storecast_model::{Forecaster, ModelArtifact, Scenario};
+use storecast_model::{DayForecast, Forecaster, ModelArtifact, Scenario};
 
 /// What the forecast export needs.
 #[derive(Debug, Clone)]
@@ -47,6 +47,18 @@ pub fn export_forecast(
     settings: &ForecastSettings,
     progress: &mut dyn Progress,
 ) -> Result<ForecastExport, PipelineError> {
+    export_forecast_rows(chain, artifact, requests, settings, progress).map(|(e, _)| e)
+}
+
+/// [`export_forecast`], also returning the forecasts written (one per request row, in order),
+/// for a caller that records them too.
+pub fn export_forecast_rows(
+    chain: &ChainData,
+    artifact: ModelArtifact,
+    requests: &ForecastRequests,
+    settings: &ForecastSettings,
+    progress: &mut dyn Progress,
+) -> Result<(ForecastExport, Vec<DayForecast>), PipelineError> {
     let data_differs = chain.fingerprint != artifact.data_fingerprint;
     let forecaster = Forecaster::new(artifact)
         .map_err(|e| PipelineError::model("starting the model")(e.into()))?;
@@ -85,7 +97,7 @@ pub fn export_forecast(
         w.write_record(&rec).map_err(csv_err)?;
     }
     w.flush().map_err(write)?;
-    Ok(ForecastExport {
+    let export = ForecastExport {
         rows: rows.len(),
         closed: rows.iter().filter(|f| !f.open).count(),
         blank_open: requests.rows.iter().filter(|r| r.open.is_none()).count(),
@@ -94,5 +106,6 @@ pub fn export_forecast(
         data_differs,
         seconds,
         out: settings.out.clone(),
-    })
+    };
+    Ok((export, rows))
 }

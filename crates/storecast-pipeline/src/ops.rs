@@ -15,20 +15,12 @@ use storecast_model::{training, Forecaster, Timeline};
 use storecast_monitor::{Decision, MonitorConfig, MonitorReport};
 use storecast_store::{Alert, Registry, Store, Switch};
 
-fn store_err(what: &'static str) -> impl FnOnce(storecast_store::StoreError) -> PipelineError {
-    move |e| PipelineError::Store(format!("{what}: {e}"))
-}
-
-fn registry_err(
-    what: &'static str,
-) -> impl FnOnce(storecast_store::RegistryError) -> PipelineError {
-    move |e| PipelineError::Store(format!("{what}: {e}"))
-}
-
 /// The chain as the database knows it: its ingested actuals, with the store table and plan
 /// of `base` (the data directory).
 pub fn chain_from_db(base: ChainData, store: &Store) -> Result<ChainData, PipelineError> {
-    let history = store.history().map_err(store_err("reading the actuals"))?;
+    let history = store
+        .history()
+        .map_err(PipelineError::store("reading the actuals"))?;
     if history.is_empty() {
         return Err(PipelineError::Input(
             "the database holds no actuals yet: ingest them first (`storecast ingest --file train.csv`)".into(),
@@ -40,7 +32,7 @@ pub fn chain_from_db(base: ChainData, store: &Store) -> Result<ChainData, Pipeli
         requests: base.requests,
         fingerprint: store
             .actuals_fingerprint()
-            .map_err(store_err("fingerprinting the actuals"))?,
+            .map_err(PipelineError::store("fingerprinting the actuals"))?,
         origin: "ingested actuals".into(),
     })
 }
@@ -68,13 +60,13 @@ pub fn monitor(
 ) -> Result<MonitorRun, PipelineError> {
     let (version, artifact) = registry
         .current()
-        .map_err(registry_err("reading the active model"))?
+        .map_err(PipelineError::registry("reading the active model"))?
         .ok_or_else(|| PipelineError::Input("no active model in the registry".into()))?;
     let chain = chain_from_db(base, store)?;
     let types = storecast_monitor::store_types(&chain.stores);
     let rows = store
         .forecast_vs_actual(Some(&version))
-        .map_err(store_err("reading issued forecasts"))?;
+        .map_err(PipelineError::store("reading issued forecasts"))?;
     let drift = match (
         Timeline::build(&chain.history, chain.requests.as_ref()),
         rows.first(),
@@ -95,14 +87,18 @@ pub fn monitor(
     };
     let report = storecast_monitor::evaluate(&rows, &types, Some(&artifact), drift, cfg)
         .map_err(|e| PipelineError::Input(format!("monitor: {e}")))?;
-    let open = store.alerts(true).map_err(store_err("reading alerts"))?;
+    let open = store
+        .alerts(true)
+        .map_err(PipelineError::store("reading alerts"))?;
     let fresh = storecast_monitor::fresh_alerts(&report.alerts, &open);
     for a in &fresh {
         store
             .record_alert("monitor", a)
-            .map_err(store_err("recording an alert"))?;
+            .map_err(PipelineError::store("recording an alert"))?;
     }
-    let open = store.alerts(true).map_err(store_err("reading alerts"))?;
+    let open = store
+        .alerts(true)
+        .map_err(PipelineError::store("reading alerts"))?;
     Ok(MonitorRun {
         version,
         report,
@@ -160,7 +156,7 @@ pub fn retrain(
     let promoted = if decision.promote {
         let from = registry
             .current_version()
-            .map_err(registry_err("reading the active version"))?;
+            .map_err(PipelineError::registry("reading the active version"))?;
         Some(
             store
                 .audited(
@@ -202,7 +198,7 @@ fn decide(
 ) -> Result<Decision, PipelineError> {
     let current = registry
         .current()
-        .map_err(registry_err("reading the active model"))?;
+        .map_err(PipelineError::registry("reading the active model"))?;
     Ok(match current {
         None => storecast_monitor::decide_promotion(cand, None, &cfg.promotion),
         Some((version, current)) => {

@@ -2,7 +2,7 @@
 //! the model's methodology and business reports, written where the CLI and the app read them.
 
 use crate::error::PipelineError;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use storecast_data::LoadReport;
 use storecast_model::backtest::BacktestResult;
 use storecast_model::ModelArtifact;
@@ -59,18 +59,40 @@ pub fn model_reports(
     write(&out.join("methodology.html"), doc.to_html())?;
     write(&out.join("methodology.md"), doc.to_markdown())?;
     write(&app_dir.join("methodology.body.html"), doc.body_html())?;
+    business_report(
+        backtest,
+        artifact,
+        &Default::default(),
+        data_origin,
+        out,
+        app_dir,
+    )
+    .map(|_| ())
+}
+
+/// Writes the business report of a model under `assumptions` (`report.html/.md` into `out`,
+/// its body for the app into `app_dir`); returns the HTML and Markdown files.
+pub fn business_report(
+    backtest: &BacktestResult,
+    artifact: &ModelArtifact,
+    assumptions: &storecast_reports::business::Assumptions,
+    data_origin: &str,
+    out: &Path,
+    app_dir: &Path,
+) -> Result<(PathBuf, PathBuf), PipelineError> {
     let business = storecast_reports::business(
         backtest,
         &artifact.coverage,
-        &Default::default(),
+        assumptions,
         data_origin,
-        version,
+        Some(artifact.model_version.as_str()),
     );
-    storecast_reports::business::write_report(&business, out).map_err(|source| {
+    let files = storecast_reports::business::write_report(&business, out).map_err(|source| {
         PipelineError::Write {
             path: out.join("report.html").display().to_string(),
             source,
         }
     })?;
-    write(&app_dir.join("business.body.html"), business.body_html())
+    write(&app_dir.join("business.body.html"), business.body_html())?;
+    Ok(files)
 }
