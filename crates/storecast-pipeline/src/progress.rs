@@ -27,7 +27,7 @@ impl Progress for Recorder {
 }
 
 impl Recorder {
-    /// The steps, each once, in the order they first reported.
+    /// The steps in the order they reported, consecutive reports of one step merged.
     pub fn steps(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for (s, _, _) in &self.0 {

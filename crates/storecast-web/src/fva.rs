@@ -321,11 +321,7 @@ pub async fn post_ack(
     caller.require_chain()?;
     let id = crate::api::parse_store(&id)?;
     let m = st.model.load();
-    if !m.stores.contains_key(&id) {
-        return Err(AppError::NotFound(format!(
-            "store {id} is not in the forecast"
-        )));
-    }
+    crate::api::require_store(&m, &caller, id)?;
     Ok(Json(db(&st)?.acknowledge_exception(
         &caller.name,
         id,
