@@ -1,10 +1,13 @@
-//! Command-line flags (clap derive). Flags are checked here; the commands receive typed values.
-
-/// The model registry's default directory.
-pub const REGISTRY_DIR: &str = "models/registry";
+//! Command-line flags (clap derive). Flags are checked here; each command receives one typed
+//! struct, and the job settings are made from it in one place (the `settings` methods).
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// The model registry's default directory.
+pub const REGISTRY_DIR: &str = "models/registry";
+/// The default model file.
+pub const MODEL_FILE: &str = "models/model.json";
 
 /// Six-week store-level sales forecasts for a retail chain.
 #[derive(Debug, Parser)]
@@ -15,35 +18,13 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where the chain's files are.
-#[derive(Debug, Clone, Args)]
-pub struct DataArgs {
-    /// Directory with train.csv, store.csv and test.csv (each may be .csv.gz).
-    /// Default: $STORECAST_DATA, else ../shared/data/rossmann, else data/, else a built-in
-    /// synthetic chain (said so on stderr).
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-}
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the data against every quality rule and report every failure.
     ///
     /// Exit status: 0 no error-severity finding, 1 some error finding, 2 input unreadable.
-    Validate {
-        #[command(flatten)]
-        data: DataArgs,
-        /// Write the full report as JSON here.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Write a self-contained HTML report here.
-        #[arg(long, value_name = "FILE")]
-        html: Option<PathBuf>,
-        /// Examples printed per rule on the terminal.
-        #[arg(long, default_value_t = 3)]
-        examples: usize,
-    },
+    Validate(ValidateArgs),
     /// Statistical analysis for sales teams: analysis.json, analysis.md, analysis.html.
     Analyze {
         #[command(flatten)]
@@ -54,40 +35,9 @@ pub enum Command {
     },
     /// Write a synthetic chain (train.csv, store.csv, test.csv, test_truth.csv, effects.json)
     /// with planted, documented effects. Same seed, same bytes.
-    Synth {
-        /// Number of stores.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
-        stores: u16,
-        /// Random seed.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Output directory.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Generate clean data, without the real data's quirks (gaps, blank Open, ...).
-        #[arg(long)]
-        no_quirks: bool,
-    },
+    Synth(SynthArgs),
     /// Backtest, then fit the forecasting model on the whole history and save its artifact.
-    Train {
-        #[command(flatten)]
-        data: DataArgs,
-        /// Where to write the model artifact.
-        #[arg(long, value_name = "MODEL", default_value = "models/model.json")]
-        out: PathBuf,
-        /// The registry whose key signs the artifact (`serve` and `models register` accept
-        /// only artifacts signed by their registry).
-        #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR)]
-        registry: PathBuf,
-        #[command(flatten)]
-        model: ModelArgs,
-        /// A quick provisional model (one rolling fold, 150 trees at a larger learning rate),
-        /// marked as such: what the app serves while the full model trains.
-        #[arg(long)]
-        provisional: bool,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Train(TrainArgs),
     /// Rolling-origin backtest of the model and the baselines; writes the methodology report.
     Backtest {
         #[command(flatten)]
@@ -102,89 +52,13 @@ pub enum Command {
     },
     /// Business performance report for decision makers (report.html, report.md), from a
     /// backtest (`storecast backtest --out DIR` writes DIR/backtest.json).
-    Report {
-        #[command(flatten)]
-        data: DataArgs,
-        #[command(flatten)]
-        model: ModelPath,
-        /// Backtest results (backtest.json); default: run a fresh 3-fold backtest.
-        #[arg(long, value_name = "FILE")]
-        backtest: Option<PathBuf>,
-        /// Business assumptions (JSON; any field omitted keeps its default).
-        #[arg(long, value_name = "FILE")]
-        assumptions: Option<PathBuf>,
-        /// Output directory.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Also print report.pdf with headless Chromium.
-        #[arg(long)]
-        pdf: bool,
-    },
+    Report(ReportArgs),
     /// Forecast the store-days of a file in the competition's test.csv format; writes Id,Sales.
-    Forecast {
-        #[command(flatten)]
-        data: DataArgs,
-        #[command(flatten)]
-        model: ModelPath,
-        /// Store-days to forecast (test.csv format). Default: the data directory's test.csv.
-        #[arg(long, value_name = "FILE")]
-        input: Option<PathBuf>,
-        /// Output CSV.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Add lo80,hi80,lo95,hi95 columns.
-        #[arg(long)]
-        intervals: bool,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Forecast(ForecastArgs),
     /// Explain one store-day's forecast: the waterfall in euros by business driver.
-    Explain {
-        #[command(flatten)]
-        data: DataArgs,
-        #[command(flatten)]
-        model: ModelPath,
-        /// Store id.
-        #[arg(long)]
-        store: u16,
-        /// Date (YYYY-MM-DD) inside the forecast horizon.
-        #[arg(long)]
-        date: chrono::NaiveDate,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Explain(ExplainArgs),
     /// Re-forecast a store with a changed plan and show the difference by driver.
-    Whatif {
-        #[command(flatten)]
-        data: DataArgs,
-        #[command(flatten)]
-        model: ModelPath,
-        /// Store id.
-        #[arg(long)]
-        store: u16,
-        /// First day to change.
-        #[arg(long)]
-        from: chrono::NaiveDate,
-        /// Last day to change.
-        #[arg(long)]
-        to: chrono::NaiveDate,
-        /// Promotion on or off.
-        #[arg(long, value_parser = on_off)]
-        promo: Option<bool>,
-        /// Open or closed.
-        #[arg(long, value_parser = on_off)]
-        open: Option<bool>,
-        /// School holiday on or off.
-        #[arg(long, value_parser = on_off)]
-        school_holiday: Option<bool>,
-        /// Public holiday code (0, a, b, c).
-        #[arg(long)]
-        state_holiday: Option<String>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Whatif(WhatifArgs),
     /// Serve the web application (pages and JSON API) on a trained model.
     Serve {
         #[command(flatten)]
@@ -194,19 +68,7 @@ pub enum Command {
     },
     /// The whole pipeline on the default data, then the app: validate → (analyze) → train and
     /// backtest when no model fits the data → forecast → serve. Prints the URL and a token.
-    Demo {
-        #[command(flatten)]
-        data: DataArgs,
-        /// Working directory for outputs (reports, model, database).
-        #[arg(long, value_name = "DIR", default_value = "out")]
-        out: PathBuf,
-        /// Address to serve on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: String,
-        /// Stop after the pipeline (do not serve).
-        #[arg(long)]
-        no_serve: bool,
-    },
+    Demo(DemoArgs),
     /// Manage users and their access tokens (stored hashed).
     Users {
         #[command(flatten)]
@@ -224,46 +86,16 @@ pub enum Command {
     /// The model registry: list versions, promote one, roll back.
     Models {
         /// Registry directory.
-        #[arg(
-            long,
-            value_name = "DIR",
-            default_value = REGISTRY_DIR,
-            global = true
-        )]
+        #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR, global = true)]
         registry: PathBuf,
-        /// Database (for the audit log).
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "STORECAST_DB",
-            default_value = "storecast.db",
-            global = true
-        )]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
         #[command(subcommand)]
         what: ModelsCommand,
     },
     /// Append days of actuals (train.csv format) to the database, validated first; a bad file
     /// is refused whole; re-ingesting the same file changes nothing.
-    Ingest {
-        #[command(flatten)]
-        data: DataArgs,
-        /// The file of actuals.
-        #[arg(long, value_name = "FILE")]
-        file: PathBuf,
-        #[command(flatten)]
-        db: DbArg,
-        /// Store rows the plausibility check refuses (a date far from the history and today,
-        /// sales far above the store's range), for this reason (written to the audit log).
-        #[arg(long, value_name = "REASON")]
-        accept_implausible: Option<String>,
-        /// Replace stored actuals that the file contradicts (a late correction by the stores),
-        /// for this reason; the previous values are kept (`storecast audit corrections`).
-        #[arg(long, value_name = "REASON")]
-        correct: Option<String>,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Ingest(IngestArgs),
     /// Live accuracy of issued forecasts, input drift and error drift; records alerts.
     Monitor {
         #[command(flatten)]
@@ -293,6 +125,241 @@ pub enum Command {
     },
 }
 
+/// Where the chain's files are.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory with train.csv, store.csv and test.csv (each may be .csv.gz).
+    /// Default: $STORECAST_DATA, else ../shared/data/rossmann, else data/, else a built-in
+    /// synthetic chain (said so on stderr).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+/// `storecast validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Write the full report as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Examples printed per rule on the terminal.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+}
+
+/// `storecast synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of stores.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..))]
+    pub stores: u16,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Generate clean data, without the real data's quirks (gaps, blank Open, ...).
+    #[arg(long)]
+    pub no_quirks: bool,
+}
+
+/// `storecast train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write the model artifact.
+    #[arg(long, value_name = "MODEL", default_value = MODEL_FILE)]
+    pub out: PathBuf,
+    /// The registry whose key signs the artifact (`serve` and `models register` accept
+    /// only artifacts signed by their registry).
+    #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR)]
+    pub registry: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// A quick provisional model (one rolling fold, 150 trees at a larger learning rate),
+    /// marked as such: what the app serves while the full model trains.
+    #[arg(long)]
+    pub provisional: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl TrainArgs {
+    /// The train job's settings.
+    pub fn settings(&self) -> storecast_pipeline::TrainSettings {
+        storecast_pipeline::TrainSettings {
+            backtest: if self.provisional {
+                storecast_pipeline::provisional_config(self.model.threads)
+            } else {
+                storecast_pipeline::backtest_config(&self.model.settings())
+            },
+            out: self.out.clone(),
+            registry: self.registry.clone(),
+            provisional: self.provisional,
+        }
+    }
+}
+
+/// `storecast report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelPath,
+    /// Backtest results (backtest.json); default: run a fresh 3-fold backtest.
+    #[arg(long, value_name = "FILE")]
+    pub backtest: Option<PathBuf>,
+    /// Business assumptions (JSON; any field omitted keeps its default).
+    #[arg(long, value_name = "FILE")]
+    pub assumptions: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also print report.pdf with headless Chromium.
+    #[arg(long)]
+    pub pdf: bool,
+}
+
+impl ReportArgs {
+    /// The report job's settings.
+    pub fn settings(&self) -> storecast_pipeline::reports::ReportSettings {
+        storecast_pipeline::reports::ReportSettings {
+            backtest: self.backtest.clone(),
+            assumptions: self.assumptions.clone(),
+            out: self.out.clone(),
+            pdf: self.pdf,
+        }
+    }
+}
+
+/// `storecast forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelPath,
+    /// Store-days to forecast (test.csv format). Default: the data directory's test.csv.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Output CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Add lo80,hi80,lo95,hi95 columns.
+    #[arg(long)]
+    pub intervals: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `storecast explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelPath,
+    /// Store id.
+    #[arg(long)]
+    pub store: u16,
+    /// Date (YYYY-MM-DD) inside the forecast horizon.
+    #[arg(long)]
+    pub date: chrono::NaiveDate,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `storecast whatif`.
+#[derive(Debug, Args)]
+pub struct WhatifArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelPath,
+    /// Store id.
+    #[arg(long)]
+    pub store: u16,
+    /// First day to change.
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Last day to change.
+    #[arg(long)]
+    pub to: chrono::NaiveDate,
+    /// Promotion on or off.
+    #[arg(long, value_parser = on_off)]
+    pub promo: Option<bool>,
+    /// Open or closed.
+    #[arg(long, value_parser = on_off)]
+    pub open: Option<bool>,
+    /// School holiday on or off.
+    #[arg(long, value_parser = on_off)]
+    pub school_holiday: Option<bool>,
+    /// Public holiday code (0, a, b, c).
+    #[arg(long, value_parser = state_holiday)]
+    pub state_holiday: Option<storecast_data::StateHoliday>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl WhatifArgs {
+    /// The plan change asked for.
+    pub fn change(&self) -> storecast_explain::PlanChange {
+        storecast_explain::PlanChange {
+            promo: self.promo,
+            open: self.open,
+            state_holiday: self.state_holiday,
+            school_holiday: self.school_holiday,
+        }
+    }
+}
+
+/// `storecast demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Working directory for outputs (reports, model, database).
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Stop after the pipeline (do not serve).
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// `storecast ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The file of actuals.
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Store rows the plausibility check refuses (a date far from the history and today,
+    /// sales far above the store's range), for this reason (written to the audit log).
+    #[arg(long, value_name = "REASON")]
+    pub accept_implausible: Option<String>,
+    /// Replace stored actuals that the file contradicts (a late correction by the stores),
+    /// for this reason; the previous values are kept (`storecast audit corrections`).
+    #[arg(long, value_name = "REASON")]
+    pub correct: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// What monitoring and retraining work on: data, registry, database, thresholds.
 #[derive(Debug, Clone, Args)]
 pub struct OpsArgs {
@@ -301,14 +368,8 @@ pub struct OpsArgs {
     /// Registry directory.
     #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR)]
     pub registry: PathBuf,
-    /// Database.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "STORECAST_DB",
-        default_value = "storecast.db"
-    )]
-    pub db: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
     /// Monitoring thresholds and promotion policy (JSON; defaults otherwise).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -318,12 +379,7 @@ pub struct OpsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ModelPath {
     /// Model artifact.
-    #[arg(
-        long = "model",
-        value_name = "MODEL",
-        env = "STORECAST_MODEL",
-        default_value = "models/model.json"
-    )]
+    #[arg(long = "model", value_name = "MODEL", env = "STORECAST_MODEL", default_value = MODEL_FILE)]
     pub path: PathBuf,
 }
 
@@ -337,16 +393,11 @@ pub struct AppArgs {
     #[arg(long, value_name = "DIR", default_value = REGISTRY_DIR)]
     pub registry: PathBuf,
     /// SQLite database (users, audit, forecasts, actuals).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "STORECAST_DB",
-        default_value = "storecast.db"
-    )]
-    pub db: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: String,
+    pub addr: std::net::SocketAddr,
     /// Directory of generated reports to show (methodology, business, analysis bodies).
     #[arg(long, value_name = "DIR")]
     pub reports: Option<PathBuf>,
@@ -365,6 +416,23 @@ pub struct AppArgs {
     /// prefix and every answer carries `Strict-Transport-Security`.
     #[arg(long)]
     pub https_proxy: bool,
+}
+
+impl AppArgs {
+    /// The server's settings.
+    pub fn settings(&self) -> storecast_web::ServeSettings {
+        storecast_web::ServeSettings {
+            addr: self.addr,
+            db: self.db.path.clone(),
+            reports: self.reports.clone(),
+            no_auth: self.no_auth,
+            https_proxy: self.https_proxy,
+            launch: storecast_web::LaunchSettings {
+                explain_cache: self.explain_cache.clone(),
+                monitor_prom: self.monitor_prom.clone(),
+            },
+        }
+    }
 }
 
 /// Model settings shared by train and backtest.
@@ -396,6 +464,11 @@ impl ModelArgs {
             members: usize::from(self.members),
         }
     }
+
+    /// The backtest's configuration.
+    pub fn backtest(&self) -> storecast_model::backtest::BacktestConfig {
+        storecast_pipeline::backtest_config(&self.settings())
+    }
 }
 
 /// How a command's result is shown.
@@ -407,6 +480,13 @@ pub struct OutputArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl OutputArgs {
+    /// Progress bars, unless quiet or printing JSON.
+    pub fn bars(&self) -> crate::progress::Bars {
+        crate::progress::Bars::new(self.quiet || self.json)
+    }
 }
 
 /// `storecast users ...`
@@ -424,7 +504,7 @@ pub enum UsersCommand {
         stores: Vec<u16>,
         /// When the token stops working: a number of days from now (`90d`) or a UTC date
         /// (`2027-03-31`, the end of that day). Default: never.
-        #[arg(long, value_name = "90d|DATE", value_parser = parse_expiry)]
+        #[arg(long, value_name = "90d|DATE", value_parser = |t: &str| storecast_store::expiry_from(t, chrono::Utc::now()))]
         expires: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// List users.
@@ -503,6 +583,11 @@ fn on_off(s: &str) -> Result<bool, String> {
     }
 }
 
+fn state_holiday(code: &str) -> Result<storecast_data::StateHoliday, String> {
+    storecast_data::StateHoliday::from_code(code)
+        .ok_or_else(|| format!("must be 0, a, b or c, not {code:?}"))
+}
+
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -538,8 +623,6 @@ pub enum BenchCommand {
     Serve(ServeBenchArgs),
 }
 
-pub use storecast_bench::ServeWorkload;
-
 /// Options of `bench serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeBenchArgs {
@@ -558,33 +641,11 @@ pub struct ServeBenchArgs {
     pub max_requests: u64,
     /// Workloads to run (comma-separated; default all).
     #[arg(long, value_delimiter = ',')]
-    pub only: Vec<ServeWorkload>,
+    pub only: Vec<storecast_bench::ServeWorkload>,
     /// Loopback address for the server.
     #[arg(long, default_value = "127.0.0.1:8097")]
     pub addr: String,
     /// Directory of the explanation cache (passed to `serve --explain-cache`).
     #[arg(long, value_name = "DIR")]
     pub explain_cache: Option<PathBuf>,
-}
-
-/// `--expires`: `Nd` days from now, or a date (the token works through the end of that day, UTC).
-fn parse_expiry(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    let now = chrono::Utc::now();
-    let at = if let Some(days) = text.strip_suffix('d') {
-        let n: i64 = days
-            .parse()
-            .map_err(|_| format!("{text:?}: expected a number of days like 90d"))?;
-        now + chrono::Duration::days(n)
-    } else {
-        let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| format!("{text:?}: expected 90d or a date like 2027-03-31"))?;
-        (d + chrono::Duration::days(1))
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .ok_or_else(|| format!("{text:?}: not a date"))?
-    };
-    if at <= now {
-        return Err(format!("{text:?} is not in the future"));
-    }
-    Ok(at)
 }

@@ -3,7 +3,6 @@
 
 mod cli;
 mod cmd;
-mod input;
 mod progress;
 mod render;
 

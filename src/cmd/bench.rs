@@ -1,23 +1,28 @@
 //! `storecast bench ...`: flags become the bench crate's settings; the benchmarks print.
 
 use crate::cli::BenchCommand;
+use crate::cmd::{load, load_strict};
 use anyhow::{Context, Result};
 use std::process::ExitCode;
+use storecast_pipeline::input::{self, OnPlan};
 
 /// Runs a benchmark.
 pub fn run(what: BenchCommand) -> Result<ExitCode> {
     match what {
         BenchCommand::Load { data, iterations } => {
-            storecast_bench::load(|| crate::input::load(&data), iterations)?
+            storecast_bench::load(|| load(&data), iterations)?
         }
         BenchCommand::Analyze { data, iterations } => {
-            storecast_bench::analyze(&crate::input::load(&data)?, iterations)?
+            storecast_bench::analyze(&load(&data)?, iterations)?
         }
         BenchCommand::Model {
             data,
             model,
             whatifs,
-        } => storecast_bench::model(&crate::input::model_on_plan(&data, &model.path)?, whatifs)?,
+        } => {
+            let artifact = input::model(&model.path)?;
+            storecast_bench::model(&OnPlan::new(load_strict(&data)?, artifact)?, whatifs)?
+        }
         BenchCommand::Serve(a) => storecast_bench::serve(&storecast_bench::ServeBench {
             exe: std::env::current_exe().context("locating the storecast binary")?,
             model: a.model.path,

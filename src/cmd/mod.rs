@@ -1,139 +1,41 @@
-//! One module per subcommand; `run` dispatches.
+//! Dispatch: each subcommand's flags go to one function that calls a job and renders its
+//! result; the command modules do not call each other.
 
-mod analyze;
+mod app;
 mod bench;
-mod explain;
+mod data;
 mod model;
 mod ops;
-mod serve;
-mod synth;
-mod validate;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DataArgs};
 use anyhow::Result;
 use std::process::ExitCode;
+use storecast_data::{ChainData, LoadReport};
+use storecast_pipeline::input::{self, Input};
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Validate {
-            data,
-            json,
-            html,
-            examples,
-        } => validate::run(&data, json.as_deref(), html.as_deref(), examples),
-        Command::Analyze { data, out } => analyze::run(&data, &out),
-        Command::Synth {
-            stores,
-            seed,
-            out,
-            no_quirks,
-        } => synth::run(stores, seed, &out, !no_quirks),
-        Command::Train {
-            data,
-            out,
-            registry,
-            model,
-            provisional,
-            output,
-        } => model::train(&data, &out, &registry, &model, provisional, output),
+        Command::Validate(a) => data::validate(&a),
+        Command::Analyze { data, out } => data::analyze(&data, &out),
+        Command::Synth(a) => data::synth(&a),
+        Command::Train(a) => model::train(&a),
         Command::Backtest {
             data,
             out,
             model,
             output,
         } => model::backtest(&data, &out, &model, output),
-        Command::Report {
-            data,
-            model,
-            backtest,
-            assumptions,
-            out,
-            pdf,
-        } => model::report(
-            &data,
-            &model.path,
-            backtest.as_deref(),
-            assumptions.as_deref(),
-            &out,
-            pdf,
-        ),
-        Command::Forecast {
-            data,
-            model,
-            input,
-            out,
-            intervals,
-            output,
-        } => model::forecast(
-            &data,
-            &model.path,
-            input.as_deref(),
-            &out,
-            intervals,
-            output,
-        ),
-        Command::Explain {
-            data,
-            model,
-            store,
-            date,
-            json,
-        } => explain::explain(&data, &model.path, store, date, json),
-        Command::Whatif {
-            data,
-            model,
-            store,
-            from,
-            to,
-            promo,
-            open,
-            school_holiday,
-            state_holiday,
-            json,
-        } => {
-            let state_holiday = state_holiday
-                .map(|c| {
-                    storecast_data::StateHoliday::from_code(&c).ok_or_else(|| {
-                        anyhow::anyhow!("--state-holiday must be 0, a, b or c, not {c:?}")
-                    })
-                })
-                .transpose()?;
-            let change = storecast_explain::PlanChange {
-                promo,
-                open,
-                state_holiday,
-                school_holiday,
-            };
-            explain::whatif(&data, &model.path, store, from, to, change, json)
-        }
-        Command::Serve { data, app } => serve::serve(&data, &app),
-        Command::Demo {
-            data,
-            out,
-            addr,
-            no_serve,
-        } => serve::demo(&data, &out, &addr, no_serve),
+        Command::Report(a) => model::report(&a),
+        Command::Forecast(a) => model::forecast(&a),
+        Command::Explain(a) => model::explain(&a),
+        Command::Whatif(a) => model::whatif(&a),
+        Command::Serve { data, app } => app::serve(&data, &app),
+        Command::Demo(a) => app::demo(&a),
         Command::Users { db, what } => ops::users(&db.path, what),
         Command::Audit { db, what } => ops::audit(&db.path, what),
-        Command::Models { registry, db, what } => ops::models(&registry, &db, what),
-        Command::Ingest {
-            data,
-            file,
-            db,
-            accept_implausible,
-            correct,
-            output,
-        } => ops::ingest(
-            &data,
-            &file,
-            &db.path,
-            storecast_store::IngestOptions {
-                accept_implausible,
-                correct,
-            },
-            output,
-        ),
+        Command::Models { registry, db, what } => ops::models(&registry, &db.path, what),
+        Command::Ingest(a) => ops::ingest(&a),
         Command::Monitor { ops: o, json, prom } => {
             ops::monitor(&o, json.as_deref(), prom.as_deref())
         }
@@ -146,13 +48,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Loads the chain the flags point to, saying on stderr where it comes from (the synthetic
+/// fallback included).
+pub(crate) fn load(data: &DataArgs) -> Result<LoadReport> {
+    let input = Input::locate(data.data.as_deref());
+    eprintln!("{input}");
+    Ok(input.load()?)
+}
+
+/// Loads the chain strictly: training and forecasting refuse rows that did not parse.
+pub(crate) fn load_strict(data: &DataArgs) -> Result<ChainData> {
+    Ok(input::strict(load(data)?)?)
+}
+
 /// Prints `value` as one JSON document on stdout.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
-/// Writes `text` to `path`, creating parent directories, with the path in any error.
-pub(crate) fn write_file(path: &std::path::Path, text: &[u8]) -> Result<()> {
-    Ok(storecast_pipeline::reports::write(path, text)?)
+/// Writes `bytes` to `path`, creating parent directories, with the path in any error.
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    Ok(storecast_pipeline::reports::write(path, bytes)?)
 }

@@ -1,57 +1,30 @@
-//! `storecast train`, `backtest` and `forecast`: the model's commands, with progress bars and
-//! a printed backtest table.
+//! `storecast train`, `backtest`, `forecast`, `report`, `explain` and `whatif`: the model's
+//! jobs, with progress bars and their results printed (or one JSON document).
 
-use crate::cli::{DataArgs, ModelArgs, OutputArgs};
+use crate::cli::{
+    DataArgs, ExplainArgs, ForecastArgs, ModelArgs, OutputArgs, ReportArgs, TrainArgs, WhatifArgs,
+};
+use crate::cmd::{load_strict, print_json};
+use crate::render;
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
-use storecast_data::{ChainData, FILE_TEST};
-use storecast_model::backtest::{self, BacktestConfig, BacktestResult};
-use storecast_model::{ModelArtifact, Timeline};
+use storecast_data::FILE_TEST;
+use storecast_pipeline::input::{self, OnPlan};
 
-pub fn config(args: &ModelArgs) -> BacktestConfig {
-    storecast_pipeline::backtest_config(&args.settings())
-}
-
-/// Loads the chain strictly: training refuses rows that did not parse.
-pub fn load_strict(data: &DataArgs) -> Result<ChainData> {
-    let report = crate::input::load(data)?;
-    report
-        .into_strict()
-        .context("the data has rows that do not parse; run `storecast validate` for the full list")
-}
-
-pub fn train(
-    data: &DataArgs,
-    out: &Path,
-    registry: &Path,
-    args: &ModelArgs,
-    provisional: bool,
-    output: OutputArgs,
-) -> Result<ExitCode> {
-    let chain = load_strict(data)?;
-    let backtest = if provisional {
-        storecast_pipeline::provisional_config(args.threads)
-    } else {
-        config(args)
-    };
-    let settings = storecast_pipeline::TrainSettings {
-        backtest,
-        out: out.to_path_buf(),
-        registry: registry.to_path_buf(),
-        provisional,
-    };
-    let mut bars = crate::progress::Bars::new(output.quiet || output.json);
-    let trained = storecast_pipeline::train(&chain, &settings, &mut bars)
-        .with_context(|| format!("training the model into {}", out.display()))?;
+pub fn train(a: &TrainArgs) -> Result<ExitCode> {
+    let chain = load_strict(&a.data)?;
+    let mut bars = a.output.bars();
+    let trained = storecast_pipeline::train(&chain, &a.settings(), &mut bars)
+        .with_context(|| format!("training the model into {}", a.out.display()))?;
     drop(bars);
     let summary = trained.summary();
-    if output.json {
-        crate::cmd::print_json(&summary)?;
+    if a.output.json {
+        print_json(&summary)?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::render::backtest_table(&trained.backtest);
-    crate::render::coverage(&summary.coverage);
+    render::backtest_table(&trained.backtest);
+    render::coverage(&summary.coverage);
     if let Some(line) = &summary.explanations {
         println!("{line}");
     }
@@ -78,37 +51,25 @@ pub fn backtest(
     output: OutputArgs,
 ) -> Result<ExitCode> {
     let chain = load_strict(data)?;
-    let mut bars = crate::progress::Bars::new(output.quiet || output.json);
-    let run = storecast_pipeline::backtest(&chain, &config(args), out, &mut bars)?;
+    let mut bars = output.bars();
+    let run = storecast_pipeline::backtest(&chain, &args.backtest(), out, &mut bars)?;
     drop(bars);
     if output.json {
-        crate::cmd::print_json(&run.summary())?;
+        print_json(&run.summary())?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::render::backtest_table(&run.backtest);
-    crate::render::coverage(&run.coverage);
+    render::backtest_table(&run.backtest);
+    render::coverage(&run.coverage);
     for f in &run.files {
         eprintln!("wrote {}", f.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn forecast(
-    data: &DataArgs,
-    model: &Path,
-    input: Option<&Path>,
-    out: &Path,
-    intervals: bool,
-    output: OutputArgs,
-) -> Result<ExitCode> {
-    let artifact = ModelArtifact::load(model).with_context(|| {
-        format!(
-            "loading the model (train one with `storecast train --out {}`)",
-            model.display()
-        )
-    })?;
-    let chain = load_strict(data)?;
-    let requests = match input {
+pub fn forecast(a: &ForecastArgs) -> Result<ExitCode> {
+    let artifact = input::model(&a.model.path)?;
+    let chain = load_strict(&a.data)?;
+    let requests = match &a.input {
         Some(path) => storecast_data::ForecastRequests::load_file(path).with_context(|| {
             format!("reading the store-days to forecast from {}", path.display())
         })?,
@@ -118,15 +79,15 @@ pub fn forecast(
             .with_context(|| format!("no {FILE_TEST} in the data and no --input"))?,
     };
     let settings = storecast_pipeline::ForecastSettings {
-        out: out.to_path_buf(),
-        intervals,
+        out: a.out.clone(),
+        intervals: a.intervals,
     };
-    let mut bars = crate::progress::Bars::new(output.quiet || output.json);
+    let mut bars = a.output.bars();
     let export =
         storecast_pipeline::export_forecast(&chain, artifact, &requests, &settings, &mut bars)?;
     drop(bars);
-    if output.json {
-        crate::cmd::print_json(&export)?;
+    if a.output.json {
+        print_json(&export)?;
         return Ok(ExitCode::SUCCESS);
     }
     if export.data_differs {
@@ -147,65 +108,61 @@ pub fn forecast(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn report(
-    data: &DataArgs,
-    model: &Path,
-    backtest_file: Option<&Path>,
-    assumptions: Option<&Path>,
-    out: &Path,
-    pdf: bool,
-) -> Result<ExitCode> {
-    let artifact = ModelArtifact::load(model)
-        .with_context(|| format!("loading the model {}", model.display()))?;
-    let chain = load_strict(data)?;
-    let bt: BacktestResult = match backtest_file {
-        Some(p) => serde_json::from_slice(
-            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-        )
-        .with_context(|| format!("{} is not a backtest.json", p.display()))?,
-        None => {
-            let tl = Timeline::build(&chain.history, None).context("the history is empty")?;
-            let cfg = BacktestConfig {
-                params: artifact.params.clone(),
-                ..BacktestConfig::default()
-            };
-            let mut bars = crate::progress::Bars::new(false);
-            let mut events = storecast_pipeline::progress::training_events(&mut bars);
-            backtest::run(&tl, &chain.stores, &cfg, &mut events)?
-        }
-    };
-    let a: storecast_reports::business::Assumptions = match assumptions {
-        Some(p) => serde_json::from_slice(&std::fs::read(p)?)
-            .with_context(|| format!("{} is not valid assumptions JSON", p.display()))?,
-        None => Default::default(),
-    };
-    let (html, md) =
-        storecast_pipeline::reports::business_report(&bt, &artifact, &a, &chain.origin, out, out)?;
-    println!("wrote {} and {}", html.display(), md.display());
-    if pdf {
-        let pdf_path = out.join("report.pdf");
-        let status = std::process::Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--virtual-time-budget=5000",
-            ])
-            .arg(format!("--print-to-pdf={}", pdf_path.display()))
-            .arg(format!(
-                "file://{}",
-                std::fs::canonicalize(&html)?.display()
-            ))
-            .status()
-            .context("running chromium to print the PDF (install chromium)")?;
-        if !status.success() {
-            anyhow::bail!("chromium could not print {}", pdf_path.display());
-        }
-        println!("wrote {}", pdf_path.display());
+pub fn report(a: &ReportArgs) -> Result<ExitCode> {
+    let artifact = input::model(&a.model.path)?;
+    let chain = load_strict(&a.data)?;
+    let mut bars = crate::progress::Bars::new(false);
+    let files = storecast_pipeline::reports::report(&chain, &artifact, &a.settings(), &mut bars)?;
+    drop(bars);
+    for f in files {
+        println!("wrote {}", f.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The model of `model` on the data's forecast scenario (history + test.csv plan).
+fn on_plan(data: &DataArgs, model: &Path) -> Result<OnPlan> {
+    let artifact = input::model(model)?;
+    Ok(OnPlan::new(load_strict(data)?, artifact)?)
+}
+
+pub fn explain(a: &ExplainArgs) -> Result<ExitCode> {
+    let (store, date) = (a.store, a.date);
+    let l = on_plan(&a.data, &a.model.path)?;
+    let tl = &l.scenario.tl;
+    let s = tl
+        .store_index(store)
+        .with_context(|| format!("store {store} is not in the forecast"))?;
+    let d = tl
+        .day_index(date)
+        .filter(|d| *d >= l.scenario.origin)
+        .with_context(|| format!("{date} is not in the forecast horizon"))?;
+    let cell = [(s as u32, d as u32)];
+    let ex = storecast_explain::explain(&l.forecaster, &l.scenario, &l.chain.stores, &cell)?;
+    match ex.first() {
+        None => println!("store {store} is planned closed on {date}: the forecast is 0 €"),
+        Some(e) if a.json => print_json(e)?,
+        Some(e) => print!(
+            "{}",
+            storecast_explain::render::explanation_text(e, store, date)
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn whatif(a: &WhatifArgs) -> Result<ExitCode> {
+    let l = on_plan(&a.data, &a.model.path)?;
+    let t = std::time::Instant::now();
+    let change = a.change();
+    let (f, sc) = (&l.forecaster, &l.scenario);
+    let w = storecast_explain::whatif(f, sc, &l.chain.stores, a.store, a.from, a.to, change)?;
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    if a.json {
+        print_json(&w)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = storecast_explain::render::whatif_text(&w, a.from, a.to, &change);
+    print!("{text}");
+    println!("(computed in {ms:.1} ms)");
     Ok(ExitCode::SUCCESS)
 }

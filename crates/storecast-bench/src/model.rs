@@ -4,9 +4,8 @@
 
 use anyhow::{Context, Result};
 use std::time::Instant;
-use storecast_data::{ChainData, LoadReport};
+use storecast_data::LoadReport;
 use storecast_explain::{explain as explain_cells, whatif as run_whatif, PlanChange};
-use storecast_model::{Forecaster, Scenario};
 use storecast_validate::{validate, ValidateConfig};
 
 /// Peak resident memory of this process so far (Linux `VmHWM`), in MiB.
@@ -18,14 +17,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 /// The model and the forecast scenario built from the data's history and test.csv plan.
-pub struct Loaded {
-    /// The chain.
-    pub chain: ChainData,
-    /// The model.
-    pub forecaster: Forecaster,
-    /// History + plan.
-    pub scenario: Scenario,
-}
+pub use storecast_pipeline::input::OnPlan as Loaded;
 
 /// `bench load`: `load` (the CLI's loader) and validation, `iterations` times.
 pub fn load(loader: impl Fn() -> Result<LoadReport>, iterations: usize) -> Result<()> {

@@ -8,6 +8,7 @@
 //! (what-if). The web app and the CLI both call this library.
 
 pub mod contributions;
+pub mod render;
 pub mod table;
 pub mod whatif;
 

@@ -42,6 +42,16 @@ pub enum PipelineError {
     /// The database or the registry failed.
     #[error("{0}")]
     Store(String),
+    /// The chain's files could not be loaded (the source is the data crate's error, which
+    /// names the file, line and column).
+    #[error("{what}")]
+    Load {
+        /// What was being loaded.
+        what: String,
+        /// The cause.
+        #[source]
+        source: storecast_data::LoadError,
+    },
     /// The input cannot be used for this job.
     #[error("{0}")]
     Input(String),

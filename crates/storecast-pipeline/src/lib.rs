@@ -1,5 +1,7 @@
-//! The jobs of storecast as library calls (analysis and model reports, backtest, train, forecast export, ingest, monitor, retrain-and-promote, demo): the CLI, the web app, a scheduler and a replay
-//! all run the same code the same way.
+//! The jobs of storecast as library calls: input (data location, synthetic fallback, a model
+//! on the plan), analysis and model reports, the business report, backtest, train, forecast
+//! export, ingest, monitor, retrain-and-promote, the registry's audited actions, demo. The
+//! CLI, the web app, a scheduler and a replay all run the same code the same way.
 //!
 //! Why this crate exists: a job (train a model, export a forecast, ...) is more than one
 //! model call: it loads, signs, saves, writes companion files and reports what it did. When
@@ -14,6 +16,8 @@ pub mod demo;
 pub mod error;
 pub mod forecast;
 pub mod ingest;
+pub mod input;
+pub mod models;
 pub mod ops;
 pub mod progress;
 pub mod reports;

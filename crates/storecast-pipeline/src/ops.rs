@@ -37,6 +37,27 @@ pub fn chain_from_db(base: ChainData, store: &Store) -> Result<ChainData, Pipeli
     })
 }
 
+/// The monitoring thresholds and promotion policy of `path` (JSON; defaults when `None`),
+/// checked.
+pub fn monitor_config(path: Option<&std::path::Path>) -> Result<MonitorConfig, PipelineError> {
+    let cfg: MonitorConfig = match path {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .map_err(|e| PipelineError::Input(format!("reading {}: {e}", p.display())))?;
+            serde_json::from_slice(&bytes).map_err(|e| {
+                PipelineError::Input(format!(
+                    "{} is not a valid monitor config: {e}",
+                    p.display()
+                ))
+            })?
+        }
+        None => MonitorConfig::default(),
+    };
+    cfg.validate()
+        .map_err(|e| PipelineError::Input(format!("monitor config: {e}")))?;
+    Ok(cfg)
+}
+
 /// What a monitor run found.
 #[derive(Debug)]
 pub struct MonitorRun {
@@ -154,20 +175,13 @@ pub fn retrain(
         .map_err(|e| PipelineError::Store(format!("registering the candidate: {e}")))?;
     let explanations = crate::train::explain_ahead(&chain, &cand, registry.dir(), progress);
     let promoted = if decision.promote {
-        let from = registry
-            .current_version()
-            .map_err(PipelineError::registry("reading the active version"))?;
-        Some(
-            store
-                .audited(
-                    actor,
-                    "model.promote",
-                    &r.version,
-                    serde_json::json!({"from": from, "reason": decision.reason}),
-                    || registry.promote(&r.version),
-                )
-                .map_err(|e| PipelineError::Store(format!("promoting the candidate: {e}")))?,
-        )
+        Some(crate::models::promote(
+            registry,
+            store,
+            &r.version,
+            actor,
+            Some(&decision.reason),
+        )?)
     } else {
         store
             .audit(

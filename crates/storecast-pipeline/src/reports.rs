@@ -96,3 +96,87 @@ pub fn business_report(
     write(&app_dir.join("business.body.html"), business.body_html())?;
     Ok(files)
 }
+
+/// What `storecast report` is asked for.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    /// A backtest.json to report on; `None` runs a fresh backtest with the model's parameters.
+    pub backtest: Option<PathBuf>,
+    /// Business assumptions (JSON; omitted fields keep their defaults).
+    pub assumptions: Option<PathBuf>,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Also print report.pdf with headless Chromium.
+    pub pdf: bool,
+}
+
+/// The business report job: reads or runs the backtest, writes report.html and report.md
+/// (and report.pdf when asked); returns the files written.
+pub fn report(
+    chain: &storecast_data::ChainData,
+    artifact: &ModelArtifact,
+    settings: &ReportSettings,
+    progress: &mut dyn crate::Progress,
+) -> Result<Vec<PathBuf>, PipelineError> {
+    let bt: BacktestResult = match &settings.backtest {
+        Some(p) => read_json(p, "a backtest.json")?,
+        None => {
+            let tl = storecast_model::Timeline::build(&chain.history, None)
+                .ok_or_else(|| PipelineError::Input("the history is empty".into()))?;
+            let cfg = storecast_model::backtest::BacktestConfig {
+                params: artifact.params.clone(),
+                ..Default::default()
+            };
+            let mut events = crate::progress::training_events(progress);
+            storecast_model::backtest::run(&tl, &chain.stores, &cfg, &mut events)
+                .map_err(|e| PipelineError::model("backtesting")(e.into()))?
+        }
+    };
+    let a: storecast_reports::business::Assumptions = match &settings.assumptions {
+        Some(p) => read_json(p, "valid assumptions JSON")?,
+        None => Default::default(),
+    };
+    let out = &settings.out;
+    let (html, md) = business_report(&bt, artifact, &a, &chain.origin, out, out)?;
+    let mut files = vec![html.clone(), md];
+    if settings.pdf {
+        let pdf = out.join("report.pdf");
+        print_pdf(&html, &pdf)?;
+        files.push(pdf);
+    }
+    Ok(files)
+}
+
+/// Reads a JSON file of type `T`; the error names the file and what it should have been.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, PipelineError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| PipelineError::Input(format!("reading {}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| PipelineError::Input(format!("{} is not {what}: {e}", path.display())))
+}
+
+/// Prints `html` to `pdf` with headless Chromium (no network, no profile sync).
+pub fn print_pdf(html: &Path, pdf: &Path) -> Result<(), PipelineError> {
+    let fail = |why: String| PipelineError::Input(format!("printing {}: {why}", pdf.display()));
+    let page = std::fs::canonicalize(html).map_err(|e| fail(e.to_string()))?;
+    let status = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", page.display()))
+        .status()
+        .map_err(|e| fail(format!("running chromium ({e}); install chromium")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!("chromium exited with {status}")))
+    }
+}

@@ -36,7 +36,7 @@ pub use keys::Key;
 pub use overrides::{ExceptionAck, OverrideRecord};
 pub use registry::{HistoryEntry, Registered, Registry, Switch, VersionInfo};
 pub use sessions::{NewSession, Session, SessionPolicy};
-pub use users::{AuthFailure, AuthOutcome, Role, Token, User};
+pub use users::{expiry_from, AuthFailure, AuthOutcome, Role, Token, User};
 
 /// Now, as stored: RFC 3339 UTC with milliseconds (text order is time order).
 pub(crate) fn now() -> String {

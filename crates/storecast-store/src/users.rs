@@ -43,6 +43,31 @@ pub enum Role {
     Admin,
 }
 
+/// When a token stops working, from `Nd` (days from `now`) or a date (the token works through
+/// the end of that day, UTC); refused unless it is after `now`.
+pub fn expiry_from(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let at = if let Some(days) = text.strip_suffix('d') {
+        let n: i64 = days
+            .parse()
+            .map_err(|_| format!("{text:?}: expected a number of days like 90d"))?;
+        now + chrono::Duration::days(n)
+    } else {
+        let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| format!("{text:?}: expected 90d or a date like 2027-03-31"))?;
+        (d + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .ok_or_else(|| format!("{text:?}: not a date"))?
+    };
+    if at <= now {
+        return Err(format!("{text:?} is not in the future"));
+    }
+    Ok(at)
+}
+
 impl Role {
     /// A viewer of `stores` (sorted, deduplicated; at least one store, none is 0).
     pub fn viewer(stores: impl IntoIterator<Item = u16>) -> Result<Self, StoreError> {
@@ -559,5 +584,24 @@ mod tests {
             Role::parse("viewer", &[3, 1, 3]).ok(),
             Some(Role::Viewer { stores: vec![1, 3] })
         );
+    }
+
+    #[test]
+    fn expiry_reads_days_and_dates_and_refuses_the_past() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 6)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .map(|t| t.and_utc())
+            .expect("a time");
+        assert_eq!(
+            expiry_from("90d", now).ok(),
+            Some(now + chrono::Duration::days(90))
+        );
+        assert_eq!(
+            expiry_from("2027-03-31", now).map(|t| t.to_rfc3339()).ok(),
+            Some("2027-04-01T00:00:00+00:00".to_string())
+        );
+        assert!(expiry_from("2026-12-05", now).is_err());
+        assert!(expiry_from("-1d", now).is_err());
+        assert!(expiry_from("soon", now).is_err());
     }
 }

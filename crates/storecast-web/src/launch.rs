@@ -288,3 +288,98 @@ pub async fn launch(
         .await
         .map_err(|e| LaunchError::Start(format!("serving: {e}")))
 }
+
+/// What `storecast serve` and the demo ask of the server.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// Address to listen on.
+    pub addr: std::net::SocketAddr,
+    /// The database of users, audit, forecasts and actuals.
+    pub db: PathBuf,
+    /// Directory of generated reports to show.
+    pub reports: Option<PathBuf>,
+    /// Serve without authentication (refused unless `addr` is a loopback address).
+    pub no_auth: bool,
+    /// Browsers come through an HTTPS reverse proxy (secure cookies, HSTS).
+    pub https_proxy: bool,
+    /// Background work besides the server.
+    pub launch: LaunchSettings,
+}
+
+/// Builds the state of `artifact` on `chain` and serves it on `settings.addr` until stopped,
+/// on a runtime of its own. `log` receives the operator's lines (a model trained on other
+/// data, no users yet, ready, serving, swaps).
+pub fn serve_blocking(
+    chain: ChainData,
+    validation: ValidationReport,
+    artifact: ModelArtifact,
+    source: ModelSource,
+    settings: ServeSettings,
+    log: impl Fn(String) + Send + Sync + Clone + 'static,
+) -> Result<(), LaunchError> {
+    let addr = settings.addr;
+    if settings.no_auth && !addr.ip().is_loopback() {
+        return Err(LaunchError::Start(format!(
+            "--no-auth is only allowed on a loopback address, not {addr}"
+        )));
+    }
+    if artifact.data_fingerprint != chain.fingerprint {
+        let short = |f: &str| f.chars().take(12).collect::<String>();
+        log(format!(
+            "warning: the model {} was trained on other data (fingerprint {}…) than the data served ({}…): check --data",
+            artifact.model_version,
+            short(&artifact.data_fingerprint),
+            short(&chain.fingerprint)
+        ));
+    }
+    let t = Instant::now();
+    let (reports, analysis) = match &settings.reports {
+        Some(dir) => read_reports(dir),
+        None => (Vec::new(), read_reports(Path::new(".")).1),
+    };
+    let web = crate::auth::WebSecurity {
+        https: settings.https_proxy,
+        ..Default::default()
+    };
+    let mut builder = AppState::builder(chain, validation, artifact)
+        .reports(reports)
+        .analysis(analysis)
+        .web(web);
+    if settings.no_auth {
+        builder = builder.without_auth();
+    } else {
+        builder = builder.store(open_store(&settings.db, &log)?);
+    }
+    let state = builder.build()?;
+    log(format!("app ready in {:.1} s", t.elapsed().as_secs_f64()));
+    let rt = tokio::runtime::Runtime::new()
+        .map_err(|e| LaunchError::Start(format!("starting the async runtime: {e}")))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| LaunchError::Start(format!("binding {addr}: {e}")))?;
+        log(format!(
+            "storecast is serving on http://{addr}/  (Ctrl-C to stop)"
+        ));
+        launch(state, source, settings.launch, listener, log).await
+    })
+}
+
+/// Opens the database of users and sessions, saying how to create the first user.
+fn open_store(db: &Path, log: &impl Fn(String)) -> Result<Store, LaunchError> {
+    let fail =
+        |e: String| LaunchError::Start(format!("opening the database {}: {e}", db.display()));
+    let store = Store::open(db).map_err(|e| fail(e.to_string()))?;
+    if store
+        .list_users()
+        .map_err(|e| fail(e.to_string()))?
+        .iter()
+        .all(|u| !u.is_active())
+    {
+        log(format!(
+            "note: no users yet: create one with `storecast users add NAME --role admin --db {}`",
+            db.display()
+        ));
+    }
+    Ok(store)
+}

@@ -25,7 +25,8 @@ pub mod plan_pages;
 pub mod state;
 
 pub use launch::{
-    choose_model, launch, read_reports, AppStateBuilder, LaunchError, LaunchSettings, ModelSource,
+    choose_model, launch, read_reports, serve_blocking, AppStateBuilder, LaunchError,
+    LaunchSettings, ModelSource, ServeSettings,
 };
 pub use state::{build_model_state, AppState, ModelState, ReportPage};
 
