@@ -7,6 +7,9 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
+use storecast_pipeline::background::{Board, Tee};
+use storecast_pipeline::{DemoResult, DemoSettings, DemoStart, FirstModel};
+use storecast_store::Registry;
 use storecast_validate::{render, validate, ValidateConfig};
 use storecast_web::{ModelSource, ServeSettings};
 
@@ -33,22 +36,32 @@ pub fn demo(a: &DemoArgs) -> Result<ExitCode> {
     let t0 = Instant::now();
     let (out, addr) = (&a.out, a.addr);
     let load = load(&a.data)?;
-    eprintln!("demo: validate → analyze → model (reused when trained on this data, else about 7 minutes on 2 cores for the full chain) → reports → forecast → database");
+    let start = if a.no_serve {
+        eprintln!("demo: validate → analyze → model (reused when trained on this data, else about 6 minutes on 2 cores for the full chain) → reports → forecast → database");
+        DemoStart::Full
+    } else {
+        eprintln!("demo: validate → analyze → model (reused when trained on this data, else a provisional model in about 30 s, then serve while the full model trains in the background) → forecast → database → serve");
+        DemoStart::Provisional
+    };
     let mut bars = crate::progress::Bars::new(false);
-    let d = storecast_pipeline::demo(load, out, &mut bars)?;
+    let settings = DemoSettings::new(start);
+    let d = storecast_pipeline::demo(load, out, &settings, &mut bars)?;
     drop(bars);
     print!("{}", render::to_text(&d.validation, 1));
     for (i, h) in d.headlines.iter().take(5).enumerate() {
         eprintln!("  {}. {h}", i + 1);
     }
-    if d.reused {
-        eprintln!(
-            "reused {} (trained on this data); delete {} to retrain",
-            d.artifact.model_version,
+    let version = &d.artifact.model_version;
+    match d.first {
+        FirstModel::ReusedFull => eprintln!(
+            "reused {version} (trained on this data); delete {} to retrain",
             d.paths.model.display()
-        );
-    } else {
-        crate::render::backtest_table(&d.backtest);
+        ),
+        FirstModel::ReusedProvisional => eprintln!("reused the provisional model {version}"),
+        FirstModel::TrainedFull | FirstModel::TrainedProvisional => {}
+    }
+    if let Some(bt) = &d.backtest {
+        crate::render::backtest_table(bt);
     }
     eprintln!(
         "wrote {} forecasts to {}; recorded {} new issued forecasts in {}",
@@ -65,22 +78,63 @@ pub fn demo(a: &DemoArgs) -> Result<ExitCode> {
     if a.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    let token = d.token.expose();
-    println!("\nSign in at http://{addr}/login with the demo admin token:\n\n    {token}\n");
+    serve_demo(d, settings, addr, t0)
+}
+
+/// Serves the demo's model, following its registry; after a provisional start, trains the
+/// full model in the background (lowest priority) with its progress in the app and on stderr.
+fn serve_demo(
+    d: DemoResult,
+    demo: DemoSettings,
+    addr: std::net::SocketAddr,
+    t0: Instant,
+) -> Result<ExitCode> {
+    let paths = d.paths.clone();
     let settings = ServeSettings {
         addr,
-        db: d.paths.db.clone(),
-        reports: Some(d.paths.reports.clone()),
+        db: paths.db.clone(),
+        reports: Some(paths.reports.clone()),
         no_auth: false,
         https_proxy: false,
         launch: Default::default(),
     };
+    let mut builder = storecast_web::prepare(d.chain, d.validation, d.artifact, &settings, &log)?;
+    let board = d
+        .first
+        .is_provisional()
+        .then(|| Board::new("training the full model"));
+    if let Some(b) = &board {
+        builder = builder.job(b.clone());
+    }
+    let state = builder.build()?;
+    if let Some(b) = board {
+        let (st, paths) = (state.clone(), paths.clone());
+        storecast_pipeline::background::spawn(b, log, move |progress| {
+            let mut bars = crate::progress::Bars::new(false);
+            let mut tee = Tee(progress, &mut bars);
+            let done = storecast_pipeline::complete(&st.chain, &paths, &demo, &mut tee);
+            drop(bars);
+            st.reload_reports(&paths.reports);
+            let c = done.map_err(|e| e.to_string())?;
+            log(format!(
+                "the full model {} is promoted; the server swaps it in",
+                c.artifact.model_version
+            ));
+            Ok(())
+        })
+        .context("starting the background training")?;
+    }
     let source = ModelSource {
-        dir: out.to_path_buf(),
-        follow: None,
+        dir: paths.registry.clone(),
+        follow: Some(Registry::open(&paths.registry)?),
         note: String::new(),
     };
-    storecast_web::serve_blocking(d.chain, d.validation, d.artifact, source, settings, log)
-        .context("serving")?;
+    let token = d.token.expose();
+    println!("\nSign in at http://{addr}/login with the demo admin token:\n\n    {token}\n");
+    eprintln!(
+        "first page ready {:.0} s after the start",
+        t0.elapsed().as_secs_f64()
+    );
+    storecast_web::serve_state_blocking(state, source, settings, log).context("serving")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@
 //! through [`Progress`] (step, done, total) and never prints: rendering is the caller's.
 //! Nothing here depends on the web crate.
 
+pub mod background;
 pub mod backtest;
 pub mod demo;
 pub mod error;
@@ -24,7 +25,7 @@ pub mod reports;
 pub mod train;
 
 pub use backtest::{backtest, BacktestRun, BacktestSummary};
-pub use demo::{demo, DemoPaths, DemoResult};
+pub use demo::{complete, demo, DemoPaths, DemoResult, DemoSettings, DemoStart, FirstModel};
 pub use error::PipelineError;
 pub use forecast::{export_forecast, ForecastExport, ForecastSettings};
 pub use ingest::{ingest, Delivery, Ingested};

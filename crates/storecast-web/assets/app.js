@@ -17,6 +17,28 @@
       body: JSON.stringify(body)
     }).then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); });
   }
+  // Background job and provisional model: poll until the full model serves, then drop the
+  // banners (the page's figures are the provisional model's until a reload).
+  var jobBanner = document.getElementById("job");
+  var provisionalBanner = document.getElementById("provisional");
+  if (jobBanner || provisionalBanner) {
+    var poll = window.setInterval(function () {
+      fetch("/api/v1/job", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) return;
+          if (jobBanner && s.banner) jobBanner.textContent = s.banner;
+          if (jobBanner && !s.banner) { jobBanner.remove(); jobBanner = null; }
+          if (provisionalBanner && !s.provisional) {
+            provisionalBanner.textContent = "The full model " + s.model_version + " now serves: reload the page for its figures.";
+            provisionalBanner.id = "swapped";
+            provisionalBanner = null;
+          }
+          if (!jobBanner && !provisionalBanner) window.clearInterval(poll);
+        })
+        .catch(function () {});
+    }, 3000);
+  }
   // Exception list: acknowledge a store with a note.
   document.querySelectorAll("form.ack-form").forEach(function (form) {
     form.addEventListener("submit", function (ev) {

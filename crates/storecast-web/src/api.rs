@@ -454,7 +454,7 @@ pub async fn analysis(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     caller.require_chain()?;
-    match &*st.analysis {
+    match &**st.analysis.load() {
         Some((_, json)) => Ok(Json(json.clone())),
         None => Err(AppError::NotFound(
             "no statistical analysis was loaded".into(),

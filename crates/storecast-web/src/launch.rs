@@ -7,6 +7,7 @@
 //! hand, each caller drifted (atuin's `launch_with_tcp_listener` is the model).
 
 use crate::state::{build_model_state, AppState, ReportPage};
+use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -109,6 +110,7 @@ pub struct AppStateBuilder {
     store: Option<Arc<Store>>,
     reports: Vec<ReportPage>,
     analysis: Option<(String, serde_json::Value)>,
+    job: Option<storecast_pipeline::background::Board>,
     auth_required: bool,
     web: crate::auth::WebSecurity,
 }
@@ -127,9 +129,19 @@ impl AppState {
             store: None,
             reports: Vec::new(),
             analysis: None,
+            job: None,
             auth_required: true,
             web: Default::default(),
         }
+    }
+}
+
+impl AppState {
+    /// Reads the reports and the analysis in `dir` again (a background job wrote them).
+    pub fn reload_reports(&self, dir: &Path) {
+        let (reports, analysis) = read_reports(dir);
+        self.reports.store(Arc::new(reports));
+        self.analysis.store(Arc::new(analysis));
     }
 }
 
@@ -147,6 +159,11 @@ impl AppStateBuilder {
     /// The statistical analysis (HTML body and JSON).
     pub fn analysis(mut self, analysis: Option<(String, serde_json::Value)>) -> Self {
         self.analysis = analysis;
+        self
+    }
+    /// The background job whose progress the pages show.
+    pub fn job(mut self, board: storecast_pipeline::background::Board) -> Self {
+        self.job = Some(board);
         self
     }
     /// Serve without authentication (local demo on loopback only; the caller checks).
@@ -168,11 +185,12 @@ impl AppStateBuilder {
         Ok(AppState {
             chain: Arc::new(self.chain),
             validation: Arc::new(self.validation),
-            analysis: Arc::new(self.analysis),
+            analysis: Arc::new(ArcSwap::from_pointee(self.analysis)),
             model: Arc::new(arc_swap::ArcSwap::from_pointee(model)),
             store: self.store,
             metrics: Arc::new(metrics),
-            reports: Arc::new(self.reports),
+            reports: Arc::new(ArcSwap::from_pointee(self.reports)),
+            job: self.job,
             auth_cache: Default::default(),
             auth_required: self.auth_required,
             heavy: Default::default(),
@@ -306,17 +324,16 @@ pub struct ServeSettings {
     pub launch: LaunchSettings,
 }
 
-/// Builds the state of `artifact` on `chain` and serves it on `settings.addr` until stopped,
-/// on a runtime of its own. `log` receives the operator's lines (a model trained on other
-/// data, no users yet, ready, serving, swaps).
-pub fn serve_blocking(
+/// Builds the state of `artifact` on `chain` with the server's settings (reports, database,
+/// authentication). `log` receives the operator's lines (a model trained on other data, no
+/// users yet, ready).
+pub fn prepare(
     chain: ChainData,
     validation: ValidationReport,
     artifact: ModelArtifact,
-    source: ModelSource,
-    settings: ServeSettings,
-    log: impl Fn(String) + Send + Sync + Clone + 'static,
-) -> Result<(), LaunchError> {
+    settings: &ServeSettings,
+    log: &impl Fn(String),
+) -> Result<AppStateBuilder, LaunchError> {
     let addr = settings.addr;
     if settings.no_auth && !addr.ip().is_loopback() {
         return Err(LaunchError::Start(format!(
@@ -332,7 +349,6 @@ pub fn serve_blocking(
             short(&chain.fingerprint)
         ));
     }
-    let t = Instant::now();
     let (reports, analysis) = match &settings.reports {
         Some(dir) => read_reports(dir),
         None => (Vec::new(), read_reports(Path::new(".")).1),
@@ -341,17 +357,26 @@ pub fn serve_blocking(
         https: settings.https_proxy,
         ..Default::default()
     };
-    let mut builder = AppState::builder(chain, validation, artifact)
+    let builder = AppState::builder(chain, validation, artifact)
         .reports(reports)
         .analysis(analysis)
         .web(web);
-    if settings.no_auth {
-        builder = builder.without_auth();
+    Ok(if settings.no_auth {
+        builder.without_auth()
     } else {
-        builder = builder.store(open_store(&settings.db, &log)?);
-    }
-    let state = builder.build()?;
-    log(format!("app ready in {:.1} s", t.elapsed().as_secs_f64()));
+        builder.store(open_store(&settings.db, log)?)
+    })
+}
+
+/// Serves `state` on `settings.addr` until stopped, on a runtime of its own, with the
+/// background work of [`launch`]. `log` receives the operator's lines (serving, swaps).
+pub fn serve_state_blocking(
+    state: AppState,
+    source: ModelSource,
+    settings: ServeSettings,
+    log: impl Fn(String) + Send + Sync + Clone + 'static,
+) -> Result<(), LaunchError> {
+    let addr = settings.addr;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| LaunchError::Start(format!("starting the async runtime: {e}")))?;
     rt.block_on(async move {
@@ -363,6 +388,21 @@ pub fn serve_blocking(
         ));
         launch(state, source, settings.launch, listener, log).await
     })
+}
+
+/// [`prepare`], build, then [`serve_state_blocking`]: `storecast serve`.
+pub fn serve_blocking(
+    chain: ChainData,
+    validation: ValidationReport,
+    artifact: ModelArtifact,
+    source: ModelSource,
+    settings: ServeSettings,
+    log: impl Fn(String) + Send + Sync + Clone + 'static,
+) -> Result<(), LaunchError> {
+    let t = Instant::now();
+    let state = prepare(chain, validation, artifact, &settings, &log)?.build()?;
+    log(format!("app ready in {:.1} s", t.elapsed().as_secs_f64()));
+    serve_state_blocking(state, source, settings, log)
 }
 
 /// Opens the database of users and sessions, saying how to create the first user.

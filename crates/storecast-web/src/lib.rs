@@ -16,6 +16,7 @@ pub mod error;
 pub mod follow;
 pub mod fva;
 pub mod heavy;
+pub mod job;
 pub mod launch;
 pub mod metrics;
 pub mod openapi;
@@ -25,8 +26,8 @@ pub mod plan_pages;
 pub mod state;
 
 pub use launch::{
-    choose_model, launch, read_reports, serve_blocking, AppStateBuilder, LaunchError,
-    LaunchSettings, ModelSource, ServeSettings,
+    choose_model, launch, prepare, read_reports, serve_blocking, serve_state_blocking,
+    AppStateBuilder, LaunchError, LaunchSettings, ModelSource, ServeSettings,
 };
 pub use state::{build_model_state, AppState, ModelState, ReportPage};
 
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/exceptions/{id}/ack", post(fva::post_ack))
         .route("/api/v1/chain/forecast", get(api::chain_forecast))
         .route("/api/v1/model", get(api::model))
+        .route("/api/v1/job", get(job::status))
         .route("/api/v1/validation", get(api::validation))
         .route("/api/v1/analysis", get(api::analysis))
         .route("/api/v1/openapi.json", get(openapi))

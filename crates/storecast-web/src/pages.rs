@@ -82,12 +82,14 @@ pub(crate) fn common(
         signed_in => caller.csrf.is_some(),
         model_version => m.artifact().model_version.clone(),
         provisional => m.artifact().provisional_note(),
+        job => crate::job::banner(st.job.as_ref().map(|b| b.status()).as_ref(), &caller.role),
         reports => reports(st),
     }
 }
 
 fn reports(st: &AppState) -> Vec<Value> {
     st.reports
+        .load()
         .iter()
         .map(|r| context! { href => format!("/reports/{}", r.slug), title => r.title.clone() })
         .collect()
@@ -617,7 +619,12 @@ pub async fn data(
 ) -> Result<Html<String>, AppError> {
     caller.require_chain()?;
     let m = st.model.load();
-    let analysis = st.analysis.as_ref().as_ref().map(|(html, _)| html.clone());
+    let analysis = st
+        .analysis
+        .load()
+        .as_ref()
+        .as_ref()
+        .map(|(html, _)| html.clone());
     let ctx = context! {
         v => Value::from_serialize(&*st.validation), analysis => analysis,
         source => data_source(&st.validation.summary.origin),
@@ -649,8 +656,8 @@ pub async fn report(
     Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let r = st
-        .reports
+    let reports = st.reports.load();
+    let r = reports
         .iter()
         .find(|r| r.slug == slug)
         .ok_or_else(|| AppError::NotFound(format!("no report {slug:?}")))?;

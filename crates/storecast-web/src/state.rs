@@ -139,16 +139,20 @@ pub struct AppState {
     pub chain: Arc<ChainData>,
     /// The validation report of the data.
     pub validation: Arc<ValidationReport>,
-    /// The statistical analysis, as rendered HTML body and JSON (when available).
-    pub analysis: Arc<Option<(String, serde_json::Value)>>,
+    /// The statistical analysis, as rendered HTML body and JSON (when available); replaced
+    /// when a background job writes it again.
+    pub analysis: Arc<ArcSwap<Option<(String, serde_json::Value)>>>,
     /// The active model (swapped atomically).
     pub model: Arc<ArcSwap<ModelState>>,
     /// Storage (users, audit, forecasts), when configured.
     pub store: Option<Arc<storecast_store::Store>>,
     /// Request metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Generated reports.
-    pub reports: Arc<Vec<ReportPage>>,
+    /// Generated reports (replaced as a background job writes them).
+    pub reports: Arc<ArcSwap<Vec<ReportPage>>>,
+    /// The background job beside the server (the demo's full training), when there is one:
+    /// its progress is shown to directors and admins, its error to admins.
+    pub job: Option<storecast_pipeline::background::Board>,
     /// Recently authenticated tokens (SHA-256 of the token → caller and expiry), so the hot
     /// path skips the database; a revocation takes effect within [`crate::auth::CACHE_TTL`].
     pub auth_cache: Arc<AuthCache>,

@@ -675,7 +675,7 @@ fn other_stores_figures(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
     // Walks every path of the OpenAPI document and every page as the viewer of store 1.
-    let mut app = common::app();
+    let app = common::app();
     let m = app.state.model.load_full();
     let forbidden = other_stores_figures(&m, &app.chain, 1);
     assert!(forbidden.len() > 100, "the check has figures to look for");
@@ -685,12 +685,12 @@ async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
         .iter()
         .find(|(id, _)| **id != 1)
         .expect("another store");
-    app.state.reports = std::sync::Arc::new(vec![storecast_web::ReportPage {
+    app.state.reports.store(std::sync::Arc::new(vec![storecast_web::ReportPage {
         slug: "methodology".into(),
         title: "Methodology".into(),
         body: format!("store {other}: {}", storecast_charts::eur(f.total.point)),
         directors_only: true,
-    }]);
+    }]));
     let day = m.stores[&1].days[0].date;
     let addr = common::serve_on_loopback(app.state.clone()).await;
     let viewer = format!("Bearer {}", app.viewer1);
