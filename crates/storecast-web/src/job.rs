@@ -47,7 +47,7 @@ pub fn banner(status: Option<&JobStatus>, role: &Role) -> Option<String> {
                 format!(", about {} left in this step", duration(e))
             });
             Some(format!(
-                "{}: {step} {} / {}{left} ({} so far). The full model replaces the provisional one when it is ready.",
+                "{}: {step} {} / {}{left} ({} so far).",
                 capitalised(&s.job),
                 s.done,
                 s.total,
@@ -109,7 +109,10 @@ mod tests {
     fn the_banner_says_step_counts_and_time_left_to_directors_only() {
         let s = running("backtest", 1, 3, Some(130.0));
         let text = banner(Some(&s), &Role::Director).expect("a banner");
-        assert!(text.starts_with("Training the full model: backtest 1 / 3, about 2 min left in this step (2 min so far)"), "{text}");
+        assert_eq!(
+            text,
+            "Training the full model: backtest 1 / 3, about 2 min left in this step (2 min so far)."
+        );
         assert_eq!(banner(Some(&s), &Role::Viewer { stores: vec![1] }), None);
         assert_eq!(banner(None, &Role::Admin), None);
     }

@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 use storecast_data::ChainData;
 use storecast_pipeline::background::{self, Board};
-use storecast_pipeline::{DemoSettings, DemoStart, FirstModel, Silent};
+use storecast_pipeline::{DemoSettings, DemoStart, FirstModel, Progress, Silent};
 use storecast_store::Registry;
 use storecast_web::{ModelSource, ServeSettings};
 
@@ -53,8 +53,20 @@ fn get(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, String) {
     (common::status_of(&answer), answer)
 }
 
-#[test]
-fn the_demo_serves_a_provisional_model_at_once_and_swaps_in_the_full_one() {
+/// The demo served as `storecast demo` serves it: a provisional model, the full training in
+/// a background job (started when `gate` opens, at once without one), the registry followed.
+struct Served {
+    addr: std::net::SocketAddr,
+    token: String,
+    board: Board,
+    job: std::thread::JoinHandle<()>,
+    paths: storecast_pipeline::DemoPaths,
+    out: std::path::PathBuf,
+    demo: DemoSettings,
+    _dir: tempfile::TempDir,
+}
+
+fn serve_demo(gate: Option<std::sync::mpsc::Receiver<()>>) -> Served {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
     let demo = settings(DemoStart::Provisional);
@@ -90,6 +102,10 @@ fn the_demo_serves_a_provisional_model_at_once_and_swaps_in_the_full_one() {
         board.clone(),
         |_| {},
         move |progress| {
+            if let Some(gate) = gate {
+                progress.report("queued", 0, 1);
+                gate.recv().map_err(|e| e.to_string())?;
+            }
             let done = storecast_pipeline::complete(&st.chain, &job_paths, &full, progress);
             st.reload_reports(&job_paths.reports);
             done.map(|_| ()).map_err(|e| e.to_string())
@@ -102,6 +118,30 @@ fn the_demo_serves_a_provisional_model_at_once_and_swaps_in_the_full_one() {
         note: String::new(),
     };
     std::thread::spawn(move || storecast_web::serve_state_blocking(state, source, serve, |_| {}));
+    Served {
+        addr,
+        token,
+        board,
+        job,
+        paths,
+        out,
+        demo,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn the_demo_serves_a_provisional_model_at_once_and_swaps_in_the_full_one() {
+    let Served {
+        addr,
+        token,
+        board,
+        job,
+        paths,
+        out,
+        demo,
+        _dir,
+    } = serve_demo(None);
 
     // The first answer, while the full model trains.
     let t = Instant::now();
@@ -176,4 +216,49 @@ fn the_demo_serves_a_provisional_model_at_once_and_swaps_in_the_full_one() {
     let again = storecast_pipeline::demo(load(), &out, &demo, &mut Silent).expect("rerun");
     assert_eq!(again.first, FirstModel::ReusedFull);
     assert!(!again.artifact.provisional && again.backtest.is_none());
+}
+
+#[test]
+fn the_banner_shows_progress_in_a_browser_and_goes_after_the_swap() {
+    let Some(mut b) = storecast_browser::Browser::start().expect("browser") else {
+        return;
+    };
+    let (open, gate) = std::sync::mpsc::channel();
+    let served = serve_demo(Some(gate));
+    let origin = format!("http://{}", served.addr);
+    let wait = Duration::from_secs(20);
+    b.goto(&format!("{origin}/")).expect("goto");
+    b.wait_for("document.querySelector('#token') !== null", wait)
+        .expect("sign-in form");
+    b.set_value("#token", &served.token).expect("type token");
+    b.click("#signin").expect("sign in");
+    b.wait_for("document.querySelector('#job') !== null", wait)
+        .expect("the job's banner on the chain view");
+    let banner = b.text("#job").expect("banner");
+    assert!(
+        banner.starts_with("Training the full model: queued 0 / 1"),
+        "{banner}"
+    );
+    assert!(b
+        .text("#provisional")
+        .expect("label")
+        .contains("Provisional model"));
+    b.screenshot(&storecast_browser::screenshot_dir().join("provisional.png"))
+        .expect("screenshot");
+
+    open.send(()).expect("start the full training");
+    b.wait_for(
+        "document.querySelector('#job') === null && document.querySelector('#provisional') === null",
+        Duration::from_secs(120),
+    )
+    .expect("the banners go after the swap");
+    let swapped = b.text("#swapped").expect("the swap is said");
+    assert!(swapped.contains("now serves"), "{swapped}");
+    served.job.join().expect("job ends");
+    let errors = b.console_errors().expect("console");
+    assert!(errors.is_empty(), "console errors {errors:?}");
+    b.goto(&format!("{origin}/")).expect("reload");
+    b.wait_for("document.querySelector('#chain-total') !== null", wait)
+        .expect("chain view");
+    assert_eq!(b.count("#provisional, #job").expect("count"), 0);
 }

@@ -685,12 +685,14 @@ async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
         .iter()
         .find(|(id, _)| **id != 1)
         .expect("another store");
-    app.state.reports.store(std::sync::Arc::new(vec![storecast_web::ReportPage {
-        slug: "methodology".into(),
-        title: "Methodology".into(),
-        body: format!("store {other}: {}", storecast_charts::eur(f.total.point)),
-        directors_only: true,
-    }]));
+    app.state
+        .reports
+        .store(std::sync::Arc::new(vec![storecast_web::ReportPage {
+            slug: "methodology".into(),
+            title: "Methodology".into(),
+            body: format!("store {other}: {}", storecast_charts::eur(f.total.point)),
+            directors_only: true,
+        }]));
     let day = m.stores[&1].days[0].date;
     let addr = common::serve_on_loopback(app.state.clone()).await;
     let viewer = format!("Bearer {}", app.viewer1);
