@@ -621,6 +621,19 @@ pub enum BenchCommand {
     /// a 60/30/10 forecast/history/explain mix, a what-if flood); prints p50/p90/p99/max,
     /// req/s, errors and 503s per route, start-up time and the server's peak RSS.
     Serve(ServeBenchArgs),
+    /// Run `storecast demo` from a clean temporary folder: seconds to the first page and to
+    /// the full model served, page latencies while it trains, both models' last-fold RMSPE,
+    /// and a rerun's seconds to the first page.
+    Demo {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Loopback address for the demo's server.
+        #[arg(long, default_value = "127.0.0.1:8098")]
+        addr: std::net::SocketAddr,
+        /// Seconds to wait for the full model at most.
+        #[arg(long, default_value_t = 1800)]
+        limit: u64,
+    },
 }
 
 /// Options of `bench serve`.

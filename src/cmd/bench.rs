@@ -23,6 +23,14 @@ pub fn run(what: BenchCommand) -> Result<ExitCode> {
             let artifact = input::model(&model.path)?;
             storecast_bench::model(&OnPlan::new(load_strict(&data)?, artifact)?, whatifs)?
         }
+        BenchCommand::Demo { data, addr, limit } => {
+            storecast_bench::demo(&storecast_bench::DemoBench {
+                exe: std::env::current_exe().context("locating the storecast binary")?,
+                data: data.data,
+                addr,
+                limit,
+            })?
+        }
         BenchCommand::Serve(a) => storecast_bench::serve(&storecast_bench::ServeBench {
             exe: std::env::current_exe().context("locating the storecast binary")?,
             model: a.model.path,

@@ -59,7 +59,7 @@ pub struct ServeBench {
 }
 
 /// Peak resident memory of another process (Linux `VmHWM`), in MiB.
-fn peak_rss_of(pid: u32) -> Option<f64> {
+pub(crate) fn peak_rss_of(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
