@@ -100,7 +100,7 @@ pub enum Command {
     Monitor {
         #[command(flatten)]
         ops: OpsArgs,
-        /// Write the full report as JSON.
+        /// Write the full report as JSON (`-`: print it on stdout instead of the summary).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
         /// Write the Prometheus gauges (the server's /metrics appends them).
@@ -140,7 +140,7 @@ pub struct DataArgs {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Write the full report as JSON here.
+    /// Write the full report as JSON here (`-`: print it on stdout instead of the summary).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Write a self-contained HTML report here.

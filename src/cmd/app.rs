@@ -10,7 +10,7 @@ use std::time::Instant;
 use storecast_pipeline::background::{Board, Tee};
 use storecast_pipeline::{DemoResult, DemoSettings, DemoStart, FirstModel};
 use storecast_store::Registry;
-use storecast_validate::{render, validate, ValidateConfig};
+use storecast_validate::render;
 use storecast_web::{ModelSource, ServeSettings};
 
 /// The operator's lines from the server, on stderr.
@@ -20,7 +20,7 @@ fn log(line: String) {
 
 pub fn serve(data: &DataArgs, app: &AppArgs) -> Result<ExitCode> {
     let load = load(data)?;
-    let validation = validate(&load, &ValidateConfig::default());
+    let validation = storecast_pipeline::validate(&load, &Default::default())?.report;
     let chain = storecast_pipeline::input::strict(load)?;
     let fallback = Path::new(MODEL_FILE);
     let (artifact, source) =

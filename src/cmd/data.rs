@@ -2,24 +2,29 @@
 //! analysis, and a synthetic chain with planted effects.
 
 use crate::cli::{DataArgs, SynthArgs, ValidateArgs};
-use crate::cmd::{load, write_file};
+use crate::cmd::{load, print_json};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-use storecast_validate::{render, validate as check, ValidateConfig};
+use storecast_validate::render;
 
 /// Runs every rule, prints the summary, writes JSON/HTML; exit 0 or 1 (2 when unreadable).
 pub fn validate(a: &ValidateArgs) -> Result<ExitCode> {
-    let report = check(&load(&a.data)?, &ValidateConfig::default());
-    print!("{}", render::to_text(&report, a.examples));
-    if let Some(path) = &a.json {
-        write_file(path, render::to_json(&report)?.as_bytes())?;
-        eprintln!("wrote {}", path.display());
+    let to_stdout = a.json.as_deref() == Some(Path::new("-"));
+    let settings = storecast_pipeline::ValidateSettings {
+        json: a.json.clone().filter(|_| !to_stdout),
+        html: a.html.clone(),
+    };
+    let v = storecast_pipeline::validate(&load(&a.data)?, &settings)?;
+    let report = v.report;
+    if to_stdout {
+        print_json(&report)?;
+    } else {
+        print!("{}", render::to_text(&report, a.examples));
     }
-    if let Some(path) = &a.html {
-        write_file(path, render::to_html(&report)?.as_bytes())?;
-        eprintln!("wrote {}", path.display());
+    for f in &v.files {
+        eprintln!("wrote {}", f.display());
     }
     Ok(if report.has_errors() {
         ExitCode::FAILURE
@@ -31,14 +36,14 @@ pub fn validate(a: &ValidateArgs) -> Result<ExitCode> {
 /// The analysis job, its headlines printed.
 pub fn analyze(data: &DataArgs, out: &Path) -> Result<ExitCode> {
     let load = load(data)?;
-    let validation = check(&load, &ValidateConfig::default());
+    let settings = storecast_pipeline::ValidateSettings {
+        json: None,
+        html: Some(out.join("validation.html")),
+    };
+    let validation = storecast_pipeline::validate(&load, &settings)?.report;
     let t = Instant::now();
     let a = storecast_pipeline::reports::analysis(&load, &validation, out, out)?;
     eprintln!("analysis computed in {:.1} s", t.elapsed().as_secs_f64());
-    write_file(
-        &out.join("validation.html"),
-        render::to_html(&validation)?.as_bytes(),
-    )?;
     for h in &a.headlines {
         println!("{}. {}", h.rank, h.text);
     }

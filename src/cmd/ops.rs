@@ -192,6 +192,17 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
     let store = open_db(&ops.db.path)?;
     let reg = Registry::open(&ops.registry)?;
     let run = storecast_pipeline::monitor(&store, &reg, load(&ops.data)?.data, &cfg)?;
+    if let Some(p) = prom {
+        let gauges = storecast_monitor::prometheus_gauges(&run.report);
+        write_file(p, gauges.as_bytes())?;
+    }
+    if json == Some(Path::new("-")) {
+        print_json(
+            &serde_json::json!({"version": run.version, "report": run.report,
+            "new_alerts": run.fresh.len(), "open_alerts": run.open}),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let o = &run.report.live.overall;
     println!(
         "model {}: {} scored store-days; RMSPE {:.4}, WAPE {:.1}%, bias {:+.1}%, coverage 80% {:.1}%, 95% {:.1}%",
@@ -213,10 +224,6 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
     }
     if let Some(p) = json {
         write_file(p, &serde_json::to_vec_pretty(&run.report)?)?;
-    }
-    if let Some(p) = prom {
-        let gauges = storecast_monitor::prometheus_gauges(&run.report);
-        write_file(p, gauges.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -37,7 +37,8 @@ pub use drift::{
 };
 pub use prometheus::prometheus_gauges;
 pub use promotion::{
-    decide_promotion, decide_promotion_rescored, rescore_current, Basis, Decision,
+    candidate_on_days, decide_promotion, decide_promotion_rescored, decide_promotion_same_days,
+    rescore_current, Basis, Decision,
 };
 pub use report::{evaluate, fresh_alerts, AlertKind, MonitorReport, Thresholds};
 

@@ -22,7 +22,14 @@
 //!    was trained before that fold starts (checked; else an error and the caller falls back).
 //!    It mildly favours the candidate, whose fold model saw data up to the fold origin while the
 //!    active model stopped earlier, which is exactly the freshness retraining is for.
-//! 2. **Latest folds** ([`decide_promotion`]): each artifact's own last-fold RMSPE (model
+//! 2. **Same days** ([`decide_promotion_same_days`]): when the active model was trained
+//!    inside the candidate's last fold (weekly retraining), both are scored on the fold's days
+//!    after the active model's training end: the active model forecasting them from its own
+//!    training end, the candidate with its fold model's forecasts. Both out of sample, the
+//!    same store-days; the candidate forecasts them from further away (a handicap). Without
+//!    this, a retrain after a level shift compared the candidate on the shifted weeks with the
+//!    active model on its calmer ones and was refused (seen in the replay, issue 29).
+//! 3. **Latest folds** ([`decide_promotion`]): each artifact's own last-fold RMSPE (model
 //!    `lightgbm`, fold = number of folds). Cheap and always available; the [`Decision`] says
 //!    which periods were compared so a reader can judge.
 
@@ -54,6 +61,11 @@ pub enum Basis {
         /// The fold.
         fold: (NaiveDate, NaiveDate),
     },
+    /// Both models on the days of the candidate's last fold after the active model's training.
+    SameDays {
+        /// First and last day compared.
+        days: (NaiveDate, NaiveDate),
+    },
 }
 
 /// A promotion decision.
@@ -67,7 +79,8 @@ pub struct Decision {
     pub candidate_version: String,
     /// Active version, if any.
     pub current_version: Option<String>,
-    /// Candidate RMSPE on its last fold (NaN when missing).
+    /// Candidate RMSPE on the compared period (its last fold, or the same days; NaN when
+    /// missing).
     pub candidate_rmspe: f64,
     /// Active model's RMSPE on the compared period, if any.
     pub current_rmspe: Option<f64>,
@@ -81,15 +94,18 @@ fn span(f: &Fold) -> (NaiveDate, NaiveDate) {
     (f.origin, f.end)
 }
 
-/// The guards and the comparison. `current` is (version, RMSPE on the compared period).
+/// The guards and the comparison. `current` is (version, RMSPE on the compared period);
+/// `compared` the candidate's RMSPE on it when it is not the whole last fold.
 fn decide(
     candidate: &ModelArtifact,
     current: Option<(&str, f64)>,
     basis: impl FnOnce(&Fold) -> Basis,
+    compared: Option<f64>,
     policy: &PromotionPolicy,
 ) -> Decision {
     let score = candidate.last_fold_score(MODEL);
-    let (candidate_rmspe, candidate_rows) = score.map_or((f64::NAN, 0), |(_, m)| (m.rmspe, m.n));
+    let (fold_rmspe, candidate_rows) = score.map_or((f64::NAN, 0), |(_, m)| (m.rmspe, m.n));
+    let candidate_rmspe = compared.unwrap_or(fold_rmspe);
     let mut d = Decision {
         promote: false,
         reason: String::new(),
@@ -158,17 +174,20 @@ fn decide(
     let limit = cur * (1.0 + policy.max_rmspe_increase);
     let on = match &d.basis {
         Basis::SameFold { .. } => format!("both on the candidate's last fold {period}"),
+        Basis::SameDays { days: (a, b) } => {
+            format!("both on {a}..{b}, the days of the candidate's last fold after the active model's training")
+        }
         Basis::LatestFolds {
             current_fold: Some((a, b)),
             ..
         } => format!("candidate on {period}, active model on its own last fold {a}..{b}"),
         _ => period.clone(),
     };
-    d.promote = m.rmspe <= limit;
+    d.promote = candidate_rmspe <= limit;
     d.reason = format!(
         "{}: candidate RMSPE {:.4} vs active {version} {cur:.4} ({on}); limit {limit:.4}{}",
         if d.promote { "promote" } else { "refused" },
-        m.rmspe,
+        candidate_rmspe,
         if policy.max_rmspe_increase > 0.0 {
             format!(" (+{:.1} % tolerated)", policy.max_rmspe_increase * 100.0)
         } else {
@@ -201,6 +220,7 @@ pub fn decide_promotion(
             candidate_fold: span(f),
             current_fold: cur.and_then(|c| c.2),
         },
+        None,
         policy,
     )
 }
@@ -217,8 +237,45 @@ pub fn decide_promotion_rescored(
         candidate,
         Some((current_version, current_on_fold.rmspe)),
         |f| Basis::SameFold { fold: span(f) },
+        None,
         policy,
     )
+}
+
+/// Decides with both models scored on the same days (`days`) of the candidate's last fold
+/// after the active model's training end: the candidate's fold forecasts there
+/// ([`candidate_on_days`]) against the active model's ([`rescore_current`] from its training
+/// end). The candidate's guards (rows, baseline) still use its whole last fold.
+pub fn decide_promotion_same_days(
+    candidate: &ModelArtifact,
+    candidate_on_days: &Metrics,
+    current_version: &str,
+    current_on_days: &Metrics,
+    days: (NaiveDate, NaiveDate),
+    policy: &PromotionPolicy,
+) -> Decision {
+    decide(
+        candidate,
+        Some((current_version, current_on_days.rmspe)),
+        |_| Basis::SameDays { days },
+        Some(candidate_on_days.rmspe),
+        policy,
+    )
+}
+
+/// The candidate's fold-`fold` backtest forecasts of the days `from..=to`, scored.
+pub fn candidate_on_days(
+    predictions: &[storecast_model::backtest::Prediction],
+    fold: usize,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Metrics {
+    let (actual, predicted): (Vec<f64>, Vec<f64>) = predictions
+        .iter()
+        .filter(|p| p.fold == fold && p.date >= from && p.date <= to)
+        .map(|p| (p.actual, p.model))
+        .unzip();
+    Metrics::compute(&actual, &predicted)
 }
 
 /// Scores the active model on a backtest fold of the candidate (`fold`, e.g. from

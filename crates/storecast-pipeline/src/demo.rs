@@ -17,7 +17,7 @@ use storecast_data::{ChainData, LoadReport};
 use storecast_model::backtest::{BacktestConfig, BacktestResult};
 use storecast_model::{DayForecast, ModelArtifact};
 use storecast_store::{Registry, Role, Store, Switch};
-use storecast_validate::{render, validate, ValidateConfig, ValidationReport};
+use storecast_validate::ValidationReport;
 
 /// Who the demo's own actions are audited as.
 pub const DEMO_ACTOR: &str = "demo";
@@ -160,11 +160,11 @@ pub fn demo(
 ) -> Result<DemoResult, PipelineError> {
     let paths = DemoPaths::under(out);
     progress.report(demo_steps::VALIDATE, 0, 1);
-    let validation = validate(&load, &ValidateConfig::default());
-    let json = render::to_json(&validation).map_err(|e| PipelineError::Input(e.to_string()))?;
-    let html = render::to_html(&validation).map_err(|e| PipelineError::Input(e.to_string()))?;
-    write(&out.join("validation.json"), json)?;
-    write(&out.join("validation.html"), html)?;
+    let files = crate::ValidateSettings {
+        json: Some(out.join("validation.json")),
+        html: Some(out.join("validation.html")),
+    };
+    let validation = crate::validate(&load, &files)?.report;
     progress.report(demo_steps::VALIDATE, 1, 1);
 
     progress.report(demo_steps::ANALYSIS, 0, 1);

@@ -19,10 +19,13 @@ pub mod forecast;
 pub mod ingest;
 pub mod input;
 pub mod models;
+pub mod operations;
 pub mod ops;
 pub mod progress;
+pub mod replay;
 pub mod reports;
 pub mod train;
+pub mod validate;
 
 pub use backtest::{backtest, BacktestRun, BacktestSummary};
 pub use demo::{complete, demo, DemoPaths, DemoResult, DemoSettings, DemoStart, FirstModel};
@@ -35,3 +38,4 @@ pub use train::{
     backtest_config, provisional_config, score_rows, train, ModelSettings, ScoreRow, TrainResult,
     TrainSettings, TrainSummary,
 };
+pub use validate::{validate, ValidateSettings, Validated};

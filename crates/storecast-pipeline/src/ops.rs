@@ -163,7 +163,7 @@ pub fn retrain(
     };
     let mut cand = trained.artifact;
     registry.sign(&mut cand);
-    let decision = decide(registry, &chain, &cand, cfg)?;
+    let decision = decide(registry, &chain, &cand, &trained.backtest, cfg)?;
     let r = store
         .audited(
             actor,
@@ -203,30 +203,84 @@ pub fn retrain(
 }
 
 /// The promotion decision for `cand`: against the active model re-scored on the candidate's
-/// last fold when it can be, else on its recorded scores; promoted at once when none is active.
+/// last fold when it was trained before that fold; on the fold's days after its training when
+/// it was trained inside it (weekly retraining); else on each one's recorded scores; promoted
+/// at once when none is active.
 fn decide(
     registry: &Registry,
     chain: &ChainData,
     cand: &storecast_model::ModelArtifact,
+    backtest: &BacktestResult,
     cfg: &MonitorConfig,
 ) -> Result<Decision, PipelineError> {
     let current = registry
         .current()
         .map_err(PipelineError::registry("reading the active model"))?;
-    Ok(match current {
-        None => storecast_monitor::decide_promotion(cand, None, &cfg.promotion),
-        Some((version, current)) => {
-            let fold = cand.last_fold_score(MODEL).map(|(f, _)| f.clone());
-            let rescored = fold.and_then(|fold| {
-                let f = Forecaster::new(current.clone()).ok()?;
-                storecast_monitor::rescore_current(&f, &chain.history, &chain.stores, &fold).ok()
-            });
-            match rescored {
-                Some(m) => {
-                    storecast_monitor::decide_promotion_rescored(cand, &version, &m, &cfg.promotion)
-                }
-                None => storecast_monitor::decide_promotion(cand, Some(&current), &cfg.promotion),
+    let Some((version, current)) = current else {
+        return Ok(storecast_monitor::decide_promotion(
+            cand,
+            None,
+            &cfg.promotion,
+        ));
+    };
+    let policy = &cfg.promotion;
+    let Some(fold) = cand.last_fold_score(MODEL).map(|(f, _)| f.clone()) else {
+        return Ok(storecast_monitor::decide_promotion(
+            cand,
+            Some(&current),
+            policy,
+        ));
+    };
+    let rescore = |fold: &storecast_model::backtest::Fold| {
+        let f = Forecaster::new(current.clone()).map_err(|e| e.to_string())?;
+        storecast_monitor::rescore_current(&f, &chain.history, &chain.stores, fold)
+            .map_err(|e| e.to_string())
+    };
+    if current.train_end < fold.origin {
+        return Ok(match rescore(&fold) {
+            Ok(m) => storecast_monitor::decide_promotion_rescored(cand, &version, &m, policy),
+            Err(e) => {
+                tracing::warn!("the active model could not be re-scored on the candidate's fold ({e}); comparing recorded scores");
+                storecast_monitor::decide_promotion(cand, Some(&current), policy)
             }
+        });
+    }
+    let from = current.train_end + chrono::Duration::days(1);
+    if from > fold.end {
+        return Ok(storecast_monitor::decide_promotion(
+            cand,
+            Some(&current),
+            policy,
+        ));
+    }
+    let after = storecast_model::backtest::Fold {
+        origin: from,
+        ..fold.clone()
+    };
+    match rescore(&after) {
+        Ok(m) => {
+            let c = storecast_monitor::candidate_on_days(
+                &backtest.predictions,
+                fold.index,
+                from,
+                fold.end,
+            );
+            Ok(storecast_monitor::decide_promotion_same_days(
+                cand,
+                &c,
+                &version,
+                &m,
+                (from, fold.end),
+                policy,
+            ))
         }
-    })
+        Err(e) => {
+            tracing::warn!("the active model could not be scored after its training ({e}); comparing recorded scores");
+            Ok(storecast_monitor::decide_promotion(
+                cand,
+                Some(&current),
+                policy,
+            ))
+        }
+    }
 }

@@ -28,17 +28,20 @@ pub enum AlertKind {
     Drift,
     /// A store's errors shifted (CUSUM alarm).
     Cusum,
+    /// A delivery of actuals was refused (nothing was stored).
+    Ingest,
 }
 
 impl AlertKind {
     /// Every kind, in report order.
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 7] = [
         Self::Accuracy,
         Self::Coverage80,
         Self::Coverage95,
         Self::Bias,
         Self::Drift,
         Self::Cusum,
+        Self::Ingest,
     ];
 
     /// The stable name.
@@ -50,6 +53,7 @@ impl AlertKind {
             Self::Bias => "bias",
             Self::Drift => "drift",
             Self::Cusum => "cusum",
+            Self::Ingest => "ingest",
         }
     }
 
