@@ -117,6 +117,10 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Replay operations week by week over the history from a date: a model trained on the
+    /// history before it, then each week the operations step (issue, ingest that week's
+    /// actuals, monitor, retrain by policy); writes replay.json with each week's live accuracy.
+    Replay(ReplayArgs),
     /// Print performance figures (not a test: numbers for the notes and for regressions).
     Bench {
         /// What to measure.
@@ -336,6 +340,42 @@ pub struct DemoArgs {
     /// Stop after the pipeline (do not serve).
     #[arg(long)]
     pub no_serve: bool,
+}
+
+/// `storecast replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// First day replayed (the first forecast's first day).
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Weeks replayed.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=104))]
+    pub weeks: u32,
+    /// Output folder (database, registry, models, replay.json); must not hold a replay yet.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Retrain every this many weeks (0: only on alerts).
+    #[arg(long, default_value_t = 4)]
+    pub retrain_every: u32,
+    /// Alerts that bring a retrain forward (comma separated: accuracy, drift, cusum, ...).
+    #[arg(long, value_delimiter = ',', default_value = "accuracy", value_parser = alert_kind)]
+    pub early_on: Vec<storecast_store::AlertKind>,
+    /// Train the first model and the retrains with the full configuration (3 folds and the
+    /// same-season fold, tuned trees) instead of the provisional one (one fold, 150 trees).
+    #[arg(long)]
+    pub full: bool,
+    /// Monitoring thresholds and promotion policy (JSON; default: the defaults with a 2 %
+    /// tolerance, so a retrain on fresher data that scores like the active model is served).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn alert_kind(name: &str) -> Result<storecast_store::AlertKind, String> {
+    storecast_store::AlertKind::from_name(name).ok_or_else(|| format!("no alert kind {name:?}"))
 }
 
 /// `storecast ingest`.

@@ -86,3 +86,54 @@ pub fn coverage(rows: &[CoverageRow]) {
         );
     }
 }
+
+/// The replay's weeks: live accuracy, alerts, retrains; then the totals.
+pub fn replay_table(r: &storecast_pipeline::replay::Replay) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<10} {:<22} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6}  retrain",
+        "week", "served", "RMSPE", "WAPE", "bias", "80%", "95%", "alerts"
+    );
+    for w in &r.weeks {
+        let l = &w.live;
+        let retrain = w
+            .retrain
+            .as_ref()
+            .map_or(String::new(), |t| t.decision.clone());
+        let _ = writeln!(
+            s,
+            "{:<10} {:<22} {:>7.4} {:>6.1}% {:>+6.1}% {:>5.1}% {:>5.1}% {:>6}  {retrain}",
+            w.start,
+            w.served,
+            l.rmspe,
+            l.wape * 100.0,
+            l.bias * 100.0,
+            l.cover80 * 100.0,
+            l.cover95 * 100.0,
+            w.alerts.len()
+        );
+    }
+    let rmspe: Vec<f64> = r.weeks.iter().map(|w| w.live.rmspe).collect();
+    let (lo, hi) = rmspe
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let retrains = r.weeks.iter().filter(|w| w.retrain.is_some()).count();
+    let promoted = r
+        .weeks
+        .iter()
+        .filter(|w| w.retrain.as_ref().is_some_and(|t| t.promoted.is_some()))
+        .count();
+    let _ = writeln!(
+        s,
+        "{} weeks from {}: live RMSPE {lo:.4} .. {hi:.4}; {retrains} retrains, {promoted} promoted; {} alerts; {:.0} s",
+        r.weeks.len(),
+        r.from,
+        r.weeks.iter().map(|w| w.alerts.len()).sum::<usize>(),
+        r.seconds
+    );
+    s
+}

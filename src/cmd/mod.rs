@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             model,
             output,
         } => ops::retrain(&o, &model, output),
+        Command::Replay(a) => ops::replay(&a),
         Command::Bench { what } => bench::run(what),
     }
 }

@@ -2,7 +2,9 @@
 //! retraining. The jobs (and their audit rows) are the pipeline's; this prints their results.
 
 use crate::cli::UsersCommand;
-use crate::cli::{AuditCommand, IngestArgs, ModelArgs, ModelsCommand, OpsArgs, OutputArgs};
+use crate::cli::{
+    AuditCommand, IngestArgs, ModelArgs, ModelsCommand, OpsArgs, OutputArgs, ReplayArgs,
+};
 use crate::cmd::{load, print_json, write_file};
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -259,5 +261,51 @@ pub fn retrain(ops: &OpsArgs, args: &ModelArgs, output: OutputArgs) -> Result<Ex
         Some(s) => println!("promoted {}", switched(s)),
         None => println!("kept the active model"),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn replay(a: &ReplayArgs) -> Result<ExitCode> {
+    let chain = crate::cmd::load_strict(&a.data)?;
+    let monitor = match &a.config {
+        Some(p) => monitor_config(Some(p))?,
+        None => {
+            let mut cfg = storecast_monitor::MonitorConfig::default();
+            cfg.promotion.max_rmspe_increase = 0.02;
+            cfg
+        }
+    };
+    let config = if a.full {
+        storecast_pipeline::backtest_config(&Default::default())
+    } else {
+        storecast_pipeline::provisional_config(None)
+    };
+    if a.out.join("replay.db").exists() {
+        anyhow::bail!(
+            "{} already holds a replay: choose an empty folder",
+            a.out.display()
+        );
+    }
+    let settings = storecast_pipeline::replay::ReplaySettings {
+        from: a.from,
+        weeks: a.weeks,
+        out: a.out.clone(),
+        initial: config.clone(),
+        ops: storecast_pipeline::operations::OpsSettings {
+            monitor,
+            retrain: config,
+            every_weeks: a.retrain_every,
+            early_on: a.early_on.clone(),
+            actor: "replay".into(),
+        },
+    };
+    let mut bars = a.output.bars();
+    let r = storecast_pipeline::replay::replay(&chain, &settings, &mut bars)?;
+    drop(bars);
+    if a.output.json {
+        print_json(&r)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", crate::render::replay_table(&r));
+    eprintln!("wrote {}", a.out.join("replay.json").display());
     Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,7 @@ pub mod cusum;
 pub mod drift;
 pub mod prometheus;
 pub mod promotion;
+pub mod replay;
 pub mod report;
 
 pub use accuracy::{

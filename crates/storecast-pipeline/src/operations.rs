@@ -14,12 +14,12 @@ use crate::ingest::{ingest, Delivery, Ingested};
 use crate::ops::{chain_from_db, monitor, retrain, MonitorRun};
 use crate::progress::Progress;
 use chrono::NaiveDate;
-use serde::Serialize;
 use storecast_data::{ChainData, ForecastRequests};
 use storecast_model::backtest::BacktestConfig;
 use storecast_model::{DayForecast, Forecaster, Scenario};
+use storecast_monitor::replay::{RetrainReason, WeekRetrain};
 use storecast_monitor::MonitorConfig;
-use storecast_store::{AlertKind, NewAlert, Registry, Store, Switch};
+use storecast_store::{AlertKind, NewAlert, Registry, Store};
 
 /// How operations run.
 #[derive(Debug, Clone)]
@@ -47,39 +47,6 @@ pub struct Week<'a> {
     pub actuals: Option<Delivery<'a>>,
     /// Weeks since the served model was trained.
     pub weeks_since_retrain: u32,
-}
-
-/// Why a retrain ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum RetrainReason {
-    /// The weekly schedule.
-    Schedule {
-        /// Weeks since the last training.
-        weeks: u32,
-    },
-    /// An alert brought it forward.
-    Alert {
-        /// The alert's kind.
-        alert: AlertKind,
-        /// Where.
-        scope: String,
-    },
-}
-
-/// A retrain of the week.
-#[derive(Debug, Clone, Serialize)]
-pub struct WeekRetrain {
-    /// Why it ran.
-    pub reason: RetrainReason,
-    /// The candidate's version.
-    pub version: String,
-    /// The promotion decision's reason.
-    pub decision: String,
-    /// The switch, when promoted.
-    pub promoted: Option<Switch>,
-    /// The candidate's last-fold RMSPE.
-    pub last_fold_rmspe: Option<f64>,
 }
 
 /// What the week did.

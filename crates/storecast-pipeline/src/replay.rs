@@ -11,18 +11,18 @@
 
 use crate::error::PipelineError;
 use crate::ingest::Delivery;
-use crate::operations::{run_week, OpsSettings, Week, WeekRetrain};
+use crate::operations::{run_week, OpsSettings, Week};
 use crate::progress::Progress;
 use crate::reports::write;
 use crate::train::{train, TrainSettings};
 use chrono::{Duration, NaiveDate};
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 use storecast_data::{ChainData, ForecastRequest, ForecastRequests, SalesHistory};
 use storecast_model::backtest::BacktestConfig;
 use storecast_model::DayForecast;
+pub use storecast_monitor::replay::{Replay, ReplayWeek};
 use storecast_monitor::Accuracy;
 use storecast_store::{ForecastRow, ForecastVsActual, Registry, Store};
 
@@ -44,51 +44,12 @@ pub struct ReplaySettings {
     pub from: NaiveDate,
     /// Weeks replayed.
     pub weeks: u32,
-    /// Output folder: database, registry, models, replay.json.
+    /// Output folder: database, registry, models, replay.json, replay.html and replay.md.
     pub out: PathBuf,
     /// How the first model (history before `from`) trains.
     pub initial: BacktestConfig,
     /// The operations: monitoring, retrain policy and training, actor.
     pub ops: OpsSettings,
-}
-
-/// One replayed week.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReplayWeek {
-    /// Its first day.
-    pub start: NaiveDate,
-    /// The model that issued its forecast.
-    pub served: String,
-    /// The forecasts issued at its start, scored on its actuals.
-    pub live: Accuracy,
-    /// RMSPE of the forecasts for this week issued `h` weeks before its start (h = 0..5),
-    /// with their scored store-days.
-    pub by_horizon: Vec<(u32, f64, usize)>,
-    /// Rows ingested, or why the delivery was refused.
-    pub ingested: Result<usize, String>,
-    /// Alerts raised this week (new ones).
-    pub alerts: Vec<storecast_store::NewAlert>,
-    /// The monitor's CUSUM alarms (all stores, the served model's issued forecasts).
-    pub cusum_alarms: usize,
-    /// The week's retrain.
-    pub retrain: Option<WeekRetrain>,
-}
-
-/// The replay's result (written as replay.json).
-#[derive(Debug, Clone, Serialize)]
-pub struct Replay {
-    /// The first day replayed.
-    pub from: NaiveDate,
-    /// The model trained on the history before `from`.
-    pub initial_model: String,
-    /// Every week.
-    pub weeks: Vec<ReplayWeek>,
-    /// Retrain schedule in weeks (0: alerts only).
-    pub every_weeks: u32,
-    /// Boosting rounds of a retrain.
-    pub retrain_trees: u32,
-    /// Wall-clock seconds.
-    pub seconds: f64,
 }
 
 /// The rows of `h` whose date is in `[from, to)`.
@@ -336,11 +297,16 @@ pub fn replay(
         initial_model,
         weeks,
         every_weeks: settings.ops.every_weeks,
+        early_on: settings.ops.early_on.clone(),
         retrain_trees: settings.ops.retrain.params.num_trees,
+        retrain_folds: settings.ops.retrain.folds,
         seconds: t.elapsed().as_secs_f64(),
     };
     let json =
         serde_json::to_vec_pretty(&replay).map_err(|e| PipelineError::Input(e.to_string()))?;
     write(&settings.out.join("replay.json"), json)?;
+    let doc = storecast_reports::replay::replay(&replay, &chain.origin);
+    write(&settings.out.join("replay.html"), doc.to_html())?;
+    write(&settings.out.join("replay.md"), doc.to_markdown())?;
     Ok(replay)
 }

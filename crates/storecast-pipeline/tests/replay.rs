@@ -149,6 +149,12 @@ fn a_replay_retrains_catches_a_level_shift_and_recovers() {
     let steps = rec.steps();
     assert!(steps.contains(&"replay weeks"), "{steps:?}");
     assert!(dir.path().join("replay.json").is_file());
+    let html = std::fs::read_to_string(dir.path().join("replay.html")).expect("replay.html");
+    assert!(html.contains("Operations replay") && html.contains("replay-rmspe"));
+    assert!(
+        html.contains(&format!("{} ↻", r.weeks[2].start)),
+        "the promoted retrain's week is marked"
+    );
     let store = storecast_store::Store::open(dir.path().join("replay.db")).expect("db");
     assert!(store.verify_audit().expect("verify").first_bad.is_none());
 }

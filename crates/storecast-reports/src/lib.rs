@@ -1,4 +1,5 @@
-//! Generated reports about the model, every number computed from backtest predictions.
+//! Generated reports about the model, every number computed from backtest predictions, and
+//! the replay of operations over weeks.
 //!
 //! Why a crate of its own: the model crate computes, the reports explain. The methodology
 //! report argues the metric, the validation scheme and the algorithm with the backtest table;
@@ -7,6 +8,7 @@
 
 pub mod business;
 pub mod methodology;
+pub mod replay;
 pub mod tables;
 
 pub use business::business;
