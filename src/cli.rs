@@ -117,6 +117,11 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Run operations by themselves: watch a folder for actuals files (train.csv format); each
+    /// file runs the operations step at the lowest CPU priority (issue the next six weeks from
+    /// the data's plan, ingest the file, monitor, retrain by policy, promote only what the
+    /// policy allows); stored files move to done/, refused ones to refused/ with the report.
+    Ops(OpsDaemonArgs),
     /// Replay operations week by week over the history from a date: a model trained on the
     /// history before it, then each week the operations step (issue, ingest that week's
     /// actuals, monitor, retrain by policy); writes replay.json with each week's live accuracy.
@@ -340,6 +345,31 @@ pub struct DemoArgs {
     /// Stop after the pipeline (do not serve).
     #[arg(long)]
     pub no_serve: bool,
+}
+
+/// `storecast ops`.
+#[derive(Debug, Args)]
+pub struct OpsDaemonArgs {
+    #[command(flatten)]
+    pub ops: OpsArgs,
+    /// The folder watched for actuals files (`*.csv`).
+    #[arg(long, value_name = "DIR")]
+    pub watch: PathBuf,
+    /// Retrain when the actuals reach this many weeks past the newest registered model's
+    /// training end (0: only on alerts).
+    #[arg(long, default_value_t = 1)]
+    pub retrain_every: u32,
+    /// Alerts that bring a retrain forward (comma separated).
+    #[arg(long, value_delimiter = ',', default_value = "accuracy", value_parser = alert_kind)]
+    pub early_on: Vec<storecast_store::AlertKind>,
+    /// Seconds between looks at the folder.
+    #[arg(long, default_value_t = 10)]
+    pub poll: u64,
+    /// Process the files waiting now, then exit (for cron or a test).
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// `storecast replay`.

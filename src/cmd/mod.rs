@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output,
         } => ops::retrain(&o, &model, output),
         Command::Replay(a) => ops::replay(&a),
+        Command::Ops(a) => ops::daemon(&a),
         Command::Bench { what } => bench::run(what),
     }
 }

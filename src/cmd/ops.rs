@@ -1,9 +1,9 @@
-//! Operations: users, the audit log, the model registry, ingestion of actuals, monitoring and
-//! retraining. The jobs (and their audit rows) are the pipeline's; this prints their results.
+//! Operations: users, the audit log, the model registry, ingestion of actuals, monitoring,
+//! retraining, the operations daemon and the replay. The jobs (and their audit rows) are the pipeline's; this prints their results.
 
-use crate::cli::UsersCommand;
 use crate::cli::{
-    AuditCommand, IngestArgs, ModelArgs, ModelsCommand, OpsArgs, OutputArgs, ReplayArgs,
+    AuditCommand, IngestArgs, ModelArgs, ModelsCommand, OpsArgs, OpsDaemonArgs, OutputArgs,
+    ReplayArgs, UsersCommand,
 };
 use crate::cmd::{load, print_json, write_file};
 use anyhow::{Context, Result};
@@ -308,4 +308,72 @@ pub fn replay(a: &ReplayArgs) -> Result<ExitCode> {
     print!("{}", crate::render::replay_table(&r));
     eprintln!("wrote {}", a.out.join("replay.json").display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each step of a job once, as a line (a daemon's log, where bars do not fit).
+struct StepLines(Option<String>);
+
+impl storecast_pipeline::Progress for StepLines {
+    fn report(&mut self, step: &str, _: u64, _: u64) {
+        if self.0.as_deref() != Some(step) {
+            eprintln!("  step: {step}");
+            self.0 = Some(step.to_string());
+        }
+    }
+}
+
+/// One line per processed file.
+fn step_line(o: &storecast_pipeline::operations::WeekOutcome) -> String {
+    let ingested = match &o.ingested {
+        Some(Ok(n)) => format!("{n} new rows stored"),
+        Some(Err(why)) => format!("REFUSED: {why}"),
+        None => "no file".into(),
+    };
+    let alerts = o.monitor.as_ref().map_or(0, |m| m.fresh.len());
+    let retrain = o.retrain.as_ref().map_or(String::new(), |t| {
+        format!("; retrain ({}): {}", t.reason, t.decision)
+    });
+    let open = o.issued.iter().filter(|f| f.open).count();
+    format!(
+        "from {}: {open} forecasts issued by {}; {ingested}; {alerts} new alerts{retrain}",
+        o.start, o.served
+    )
+}
+
+pub fn daemon(a: &OpsDaemonArgs) -> Result<ExitCode> {
+    if let Err(e) = storecast_pipeline::background::lower_this_thread() {
+        eprintln!("warning: could not lower the priority ({e}); operations run at normal priority");
+    }
+    let monitor = monitor_config(a.ops.config.as_deref())?;
+    let store = open_db(&a.ops.db.path)?;
+    let reg = Registry::open(&a.ops.registry)?;
+    let base = load(&a.ops.data)?.data;
+    let settings = storecast_pipeline::operations::OpsSettings {
+        monitor,
+        retrain: a.model.backtest(),
+        every_weeks: a.retrain_every,
+        early_on: a.early_on.clone(),
+        actor: "ops".into(),
+    };
+    eprintln!("watching {} for actuals files", a.watch.display());
+    loop {
+        for file in storecast_pipeline::daemon::pending(&a.watch)? {
+            eprintln!("{}: the operations step", file.display());
+            let mut lines = StepLines(None);
+            match storecast_pipeline::daemon::step_file(
+                &store, &reg, &base, &settings, &file, &mut lines,
+            ) {
+                Ok(o) => println!("{}: {}", file.display(), step_line(&o)),
+                Err(e) if a.once => return Err(e).context(format!("{}", file.display())),
+                Err(e) => eprintln!(
+                    "error: {}: {e:#} (the file stays; next look retries)",
+                    file.display()
+                ),
+            }
+        }
+        if a.once {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(a.poll.max(1)));
+    }
 }

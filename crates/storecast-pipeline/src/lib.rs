@@ -13,6 +13,7 @@
 
 pub mod background;
 pub mod backtest;
+pub mod daemon;
 pub mod demo;
 pub mod error;
 pub mod forecast;

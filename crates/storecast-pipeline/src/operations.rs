@@ -28,7 +28,9 @@ pub struct OpsSettings {
     pub monitor: MonitorConfig,
     /// How a retrain trains.
     pub retrain: BacktestConfig,
-    /// Retrain every this many weeks (0: only on alerts).
+    /// Retrain when the stored actuals reach this many weeks past the newest registered
+    /// model's training end (0: only on alerts). Counted from the registry, so a refused
+    /// candidate waits its turn like a promoted one, and a restart keeps the count.
     pub every_weeks: u32,
     /// Alerts that bring a retrain forward.
     pub early_on: Vec<AlertKind>,
@@ -45,8 +47,6 @@ pub struct Week<'a> {
     pub plan: &'a ForecastRequests,
     /// The week's actuals, as delivered.
     pub actuals: Option<Delivery<'a>>,
-    /// Weeks since the served model was trained.
-    pub weeks_since_retrain: u32,
 }
 
 /// What the week did.
@@ -138,24 +138,37 @@ fn take_actuals(
     }
 }
 
-/// The retrain the policy asks for this week, if any.
+/// The retrain the policy asks for now, if any: the schedule (weeks of stored actuals past
+/// the newest registered model's training end), else an alert of a kind that brings it forward.
 fn retrain_reason(
     settings: &OpsSettings,
-    week: &Week<'_>,
-    run: Option<&MonitorRun>,
-) -> Option<RetrainReason> {
-    let weeks = week.weeks_since_retrain + 1;
-    if settings.every_weeks > 0 && weeks >= settings.every_weeks {
-        return Some(RetrainReason::Schedule { weeks });
+    store: &Store,
+    registry: &Registry,
+    run: &MonitorRun,
+) -> Result<Option<RetrainReason>, PipelineError> {
+    let (_, range) = store
+        .actuals_summary()
+        .map_err(PipelineError::store("reading the stored actuals"))?;
+    let trained = registry
+        .list()
+        .map_err(PipelineError::registry("listing the registry"))?
+        .iter()
+        .filter_map(|v| v.train_end)
+        .max();
+    if let (Some((_, last)), Some(trained)) = (range, trained) {
+        let weeks = u32::try_from((last - trained).num_days() / 7).unwrap_or(0);
+        if settings.every_weeks > 0 && weeks >= settings.every_weeks {
+            return Ok(Some(RetrainReason::Schedule { weeks }));
+        }
     }
-    let fresh = run.map_or(&[][..], |r| r.fresh.as_slice());
-    fresh
+    Ok(run
+        .fresh
         .iter()
         .find(|a| settings.early_on.contains(&a.kind))
         .map(|a| RetrainReason::Alert {
             alert: a.kind,
             scope: a.scope.clone(),
-        })
+        }))
 }
 
 /// Runs one week of operations on `store` and `registry` (`base`: the store table).
@@ -180,7 +193,7 @@ pub fn run_week(
         with_plan(base, week.plan),
         &settings.monitor,
     )?;
-    let retrain = match retrain_reason(settings, &week, Some(&monitored)) {
+    let retrain = match retrain_reason(settings, store, registry, &monitored)? {
         None => None,
         Some(reason) => {
             let r = retrain(

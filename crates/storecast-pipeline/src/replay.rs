@@ -234,7 +234,7 @@ pub fn replay(
         })
         .collect();
     let mut issued: Vec<(String, Vec<DayForecast>)> = Vec::new();
-    let (mut weeks, mut since) = (Vec::new(), 0u32);
+    let mut weeks = Vec::new();
     for w in 0..settings.weeks {
         progress.report(replay_steps::WEEKS, w.into(), settings.weeks.into());
         let start = settings.from + Duration::weeks(w.into());
@@ -251,7 +251,6 @@ pub fn replay(
             start,
             plan: &plan,
             actuals: Some(delivery),
-            weeks_since_retrain: since,
         };
         let o = run_week(
             &store,
@@ -275,7 +274,6 @@ pub fn replay(
         let (version, rows) = &issued[issued.len() - 1];
         let live = Accuracy::compute(&scored(rows, version, &actual, start, next));
         let monitor = o.monitor.as_ref();
-        since = if o.retrain.is_some() { 0 } else { since + 1 };
         weeks.push(ReplayWeek {
             start,
             served: o.served,
