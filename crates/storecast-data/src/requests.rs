@@ -44,6 +44,24 @@ pub struct ForecastRequest {
     pub line: u32,
 }
 
+impl ForecastRequest {
+    /// The request for a past store-day of the history: what was known ahead of it (open,
+    /// promotion, holidays), as a plan row `id` (a replay, a re-scored fold).
+    pub fn known_ahead(row: &crate::history::SalesRow, id: u32, line: u32) -> Self {
+        Self {
+            id,
+            store: row.store,
+            day_of_week: row.day_of_week,
+            date: row.date,
+            open: Some(row.open),
+            promo: row.promo,
+            state_holiday: row.state_holiday,
+            school_holiday: row.school_holiday,
+            line,
+        }
+    }
+}
+
 /// All requested store-days, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct ForecastRequests {

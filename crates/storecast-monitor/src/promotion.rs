@@ -307,17 +307,8 @@ pub fn rescore_current(
             before.push(r, 0);
             continue;
         }
-        plan.rows.push(ForecastRequest {
-            id: u32::try_from(plan.rows.len() + 1).unwrap_or(u32::MAX),
-            store: r.store,
-            day_of_week: r.day_of_week,
-            date: r.date,
-            open: Some(r.open),
-            promo: r.promo,
-            state_holiday: r.state_holiday,
-            school_holiday: r.school_holiday,
-            line: 0,
-        });
+        let id = u32::try_from(plan.rows.len() + 1).unwrap_or(u32::MAX);
+        plan.rows.push(ForecastRequest::known_ahead(&r, id, 0));
         let scored = r.open && r.date <= fold.end;
         actual.push(if scored { f64::from(r.sales) } else { 0.0 });
     }

@@ -89,20 +89,7 @@ fn as_plan(h: &SalesHistory, idx: &[usize]) -> ForecastRequests {
     let rows = idx
         .iter()
         .enumerate()
-        .map(|(n, &i)| {
-            let r = h.row(i);
-            ForecastRequest {
-                id: n as u32 + 1,
-                store: r.store,
-                day_of_week: r.day_of_week,
-                date: r.date,
-                open: Some(r.open),
-                promo: r.promo,
-                state_holiday: r.state_holiday,
-                school_holiday: r.school_holiday,
-                line: n as u32 + 2,
-            }
-        })
+        .map(|(n, &i)| ForecastRequest::known_ahead(&h.row(i), n as u32 + 1, n as u32 + 2))
         .collect();
     ForecastRequests { rows }
 }
