@@ -337,6 +337,57 @@ fn users_add_takes_a_token_expiry_and_refuses_one_in_the_past() {
         );
         assert_eq!(out.status.code(), Some(2), "--expires {past} accepted");
     }
+    // Issue 30, item 9: an overflowing day count panicked (exit 101); the last day of year 9999
+    // was refused as "in the past" (stored text "+10000-…" compared below "2026-…").
+    let out = storecast(
+        &[
+            "users",
+            "add",
+            "far",
+            "--role",
+            "admin",
+            "--expires",
+            "99999999d",
+            "--db",
+            db_s,
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("latest expiry"));
+    let out = storecast(
+        &[
+            "users",
+            "add",
+            "last",
+            "--role",
+            "viewer",
+            "--stores",
+            "1",
+            "--expires",
+            "9999-12-31",
+            "--db",
+            db_s,
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = storecast(&["users", "list", "--db", db_s], dir.path());
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with("last "))
+        .expect("listed");
+    assert!(line.contains("expires 9999-12-31T23:59:59.999Z"), "{line}");
 }
 
 #[test]

@@ -61,7 +61,7 @@ pub fn explanation_text(e: &Explanation, store: u16, date: NaiveDate) -> String 
 pub fn whatif_text(w: &WhatIf, from: NaiveDate, to: NaiveDate, change: &PlanChange) -> String {
     let mut s = String::new();
     let yes = |b: bool| if b { "yes" } else { "no" };
-    let _ = writeln!(s, "Store {}, change {from}..{to}: {change:?}", w.store);
+    let _ = writeln!(s, "Store {}, {from}..{to}: {change}", w.store);
     let _ = writeln!(
         s,
         "{:<12} {:>6} {:>6} {:>10} {:>10} {:>9}",
@@ -87,4 +87,26 @@ pub fn whatif_text(w: &WhatIf, from: NaiveDate, to: NaiveDate, change: &PlanChan
         let _ = writeln!(s, "  {:<18} {:>+10.0} €", d.label(), v);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::PlanChange;
+    use storecast_data::StateHoliday;
+
+    #[test]
+    fn a_plan_change_reads_as_words_not_debug_output() {
+        // Issue 30, item 9: the CLI printed `PlanChange { promo: Some(false), … }`.
+        let change = PlanChange {
+            promo: Some(false),
+            open: Some(true),
+            school_holiday: Some(true),
+            state_holiday: StateHoliday::from_code("a"),
+        };
+        assert_eq!(
+            change.to_string(),
+            "promotion off, open, school holiday on, public holiday a"
+        );
+        assert_eq!(PlanChange::default().to_string(), "no change");
+    }
 }

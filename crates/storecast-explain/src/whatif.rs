@@ -28,6 +28,30 @@ pub struct PlanChange {
     pub school_holiday: Option<bool>,
 }
 
+impl std::fmt::Display for PlanChange {
+    /// "promotion off, closed, school holiday on, public holiday a" (what changes only).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let on = |b: bool| if b { "on" } else { "off" };
+        let mut parts = Vec::new();
+        if let Some(p) = self.promo {
+            parts.push(format!("promotion {}", on(p)));
+        }
+        if let Some(o) = self.open {
+            parts.push(if o { "open" } else { "closed" }.to_string());
+        }
+        if let Some(s) = self.school_holiday {
+            parts.push(format!("school holiday {}", on(s)));
+        }
+        if let Some(h) = self.state_holiday {
+            parts.push(format!("public holiday {}", h.code()));
+        }
+        if parts.is_empty() {
+            return f.write_str("no change");
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 /// Errors of a what-if request.
 #[derive(Debug, Error)]
 pub enum WhatIfError {

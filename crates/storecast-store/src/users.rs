@@ -43,25 +43,39 @@ pub enum Role {
     Admin,
 }
 
+/// The latest expiry a token can have: the end of 9999-12-31 (UTC). Expiries are stored as
+/// RFC 3339 text and compared as text, which holds only for four-digit years.
+pub fn max_expiry() -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 999))
+        .map_or(chrono::DateTime::<chrono::Utc>::MAX_UTC, |t| t.and_utc())
+}
+
 /// When a token stops working, from `Nd` (days from `now`) or a date (the token works through
-/// the end of that day, UTC); refused unless it is after `now`.
+/// the end of that day, UTC); refused unless it is after `now` and no later than
+/// [`max_expiry`] (the end of 9999-12-31 itself is accepted).
 pub fn expiry_from(
     text: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let too_far = || format!("{text:?} is after 9999-12-31, the latest expiry");
     let at = if let Some(days) = text.strip_suffix('d') {
         let n: i64 = days
             .parse()
             .map_err(|_| format!("{text:?}: expected a number of days like 90d"))?;
-        now + chrono::Duration::days(n)
+        chrono::Duration::try_days(n)
+            .and_then(|d| now.checked_add_signed(d))
+            .ok_or_else(too_far)?
     } else {
         let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map_err(|_| format!("{text:?}: expected 90d or a date like 2027-03-31"))?;
-        (d + chrono::Duration::days(1))
-            .and_hms_opt(0, 0, 0)
+        d.and_hms_milli_opt(23, 59, 59, 999)
             .map(|t| t.and_utc())
             .ok_or_else(|| format!("{text:?}: not a date"))?
     };
+    if at > max_expiry() {
+        return Err(too_far());
+    }
     if at <= now {
         return Err(format!("{text:?} is not in the future"));
     }
@@ -316,7 +330,10 @@ pub enum AuthOutcome {
 }
 
 fn expiry_text(expires: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
-    expires.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    expires.map(|e| {
+        e.min(max_expiry())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    })
 }
 
 impl Store {
@@ -597,10 +614,17 @@ mod tests {
             Some(now + chrono::Duration::days(90))
         );
         assert_eq!(
-            expiry_from("2027-03-31", now).map(|t| t.to_rfc3339()).ok(),
-            Some("2027-04-01T00:00:00+00:00".to_string())
+            expiry_from("2027-03-31", now)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .ok(),
+            Some("2027-03-31T23:59:59.999Z".to_string())
         );
         assert!(expiry_from("2026-12-05", now).is_err());
+        // Issue 30, item 9: an overflowing day count panicked; the year 9999 read as the past.
+        assert!(expiry_from("99999999d", now).is_err_and(|e| e.contains("latest expiry")));
+        assert!(expiry_from(&format!("{}d", i64::MAX), now).is_err());
+        assert_eq!(expiry_from("9999-12-31", now).ok(), Some(max_expiry()));
+        assert!(expiry_from("10000-01-01", now).is_err());
         assert!(expiry_from("-1d", now).is_err());
         assert!(expiry_from("soon", now).is_err());
     }
