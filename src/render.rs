@@ -1,4 +1,5 @@
-//! Rendering shared by commands: the backtest table and the interval coverage lines.
+//! Rendering shared by commands: the backtest table, the interval coverage lines, the replay's
+//! weeks, and stored text made safe for a terminal.
 
 use storecast_model::artifact::CoverageRow;
 use storecast_model::backtest::BacktestResult;
@@ -136,4 +137,41 @@ pub fn replay_table(r: &storecast_pipeline::replay::Replay) -> String {
         r.seconds
     );
     s
+}
+
+/// `text` with every control character written as an escape (`\u{1b}`, `\n`): stored text
+/// (a file name, an audit target, a user name) cannot move the cursor, recolour the terminal
+/// or forge a line of output.
+pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// `println!` of one line with its control characters escaped (see [`clean`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::render::clean(&format!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::clean("plain"), "plain");
+        assert_eq!(super::clean("a\u{1b}[31m\nFORGED"), "a\\u{1b}[31m\\nFORGED");
+    }
 }

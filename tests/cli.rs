@@ -709,3 +709,47 @@ fn demo_runs_the_pipeline_job_then_reuses_its_model() {
     let second = demo();
     assert!(reused(&second), "{second}");
 }
+
+#[test]
+fn stored_text_cannot_drive_the_terminal_or_forge_a_line() {
+    // Issue 30, item 7: a file name with an ESC sequence and a new line went raw to the
+    // terminal from `ingest` and `audit show`.
+    let dir = tempfile::tempdir().expect("temp dir");
+    run_ok(
+        &[
+            "synth",
+            "--stores",
+            "3",
+            "--seed",
+            "2",
+            "--no-quirks",
+            "--out",
+            "chain",
+        ],
+        dir.path(),
+    );
+    let train = std::fs::read_to_string(dir.path().join("chain/train.csv")).expect("train");
+    let few: Vec<&str> = train.lines().take(20).collect();
+    let evil = "evil\u{1b}[2J\nFORGED ALERT.csv";
+    std::fs::write(dir.path().join(evil), few.join("\n") + "\n").expect("evil file");
+    let db = ["--db", "ops.db"];
+    let out = run_ok(
+        &[&["ingest", "--data", "chain", "--file", evil][..], &db].concat(),
+        dir.path(),
+    );
+    let shown = run_ok(&[&["audit", "show"][..], &db].concat(), dir.path());
+    for text in [&out, &shown] {
+        assert!(
+            !text.contains('\u{1b}'),
+            "an ESC reached the terminal: {text:?}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("FORGED")),
+            "a forged line: {text:?}"
+        );
+        assert!(
+            text.contains("\\u{1b}[2J\\nFORGED"),
+            "the name is shown escaped: {text:?}"
+        );
+    }
+}

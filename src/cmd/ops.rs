@@ -6,6 +6,7 @@ use crate::cli::{
     ReplayArgs, UsersCommand,
 };
 use crate::cmd::{load, print_json, write_file};
+use crate::render::outln;
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
@@ -35,10 +36,11 @@ pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
             let (user, token) = store.add_user_expiring(&actor(), &name, role, expires)?;
             let (kind, exp) = (user.role.kind(), opt(", expires ", user.expires_at));
             let token = token.expose();
-            println!(
-                "created {} ({kind}{exp}); token (shown once, store it safely):\n{token}",
+            outln!(
+                "created {} ({kind}{exp}); token (shown once, store it safely):",
                 user.name
             );
+            outln!("{token}");
         }
         UsersCommand::List => {
             for u in store.list_users()? {
@@ -51,12 +53,12 @@ pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
                     opt(", expires ", u.expires_at),
                 );
                 let (name, kind, at) = (&u.name, u.role.kind(), &u.created_at);
-                println!("{name:<20} {kind:<9} {scope:<20} created {at}{revoked}{expires}");
+                outln!("{name:<20} {kind:<9} {scope:<20} created {at}{revoked}{expires}");
             }
         }
         UsersCommand::Revoke { name } => {
             let u = store.revoke_user(&actor(), &name)?;
-            println!("revoked {}", u.name);
+            outln!("revoked {}", u.name);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -71,25 +73,31 @@ pub fn audit(db: &Path, what: AuditCommand) -> Result<ExitCode> {
         AuditCommand::Show { limit } => {
             for e in store.audit_log(limit)? {
                 let (at, who, action, target) = (&e.at, &e.actor, &e.action, &e.target);
-                println!("{at} {who:<12} {action:<22} {target:<24} {}", e.details);
+                outln!("{at} {who:<12} {action:<22} {target:<24} {}", e.details);
             }
         }
         AuditCommand::Corrections => {
             for c in store.corrections()? {
-                println!(
+                outln!(
                     "{} {:<12} store {:>4} {}  {} -> {}  ({})",
-                    c.at, c.actor, c.store, c.date, c.previous, c.corrected, c.reason
+                    c.at,
+                    c.actor,
+                    c.store,
+                    c.date,
+                    c.previous,
+                    c.corrected,
+                    c.reason
                 );
             }
         }
         AuditCommand::Verify => {
             let v = store.verify_audit()?;
             if let Some(b) = v.first_bad {
-                println!("audit log broken at row {}: {}", b.id, b.problem);
+                outln!("audit log broken at row {}: {}", b.id, b.problem);
                 return Ok(ExitCode::from(1));
             }
             let rows = v.rows;
-            println!("audit log intact: {rows} rows, chain and keyed head hold");
+            outln!("audit log intact: {rows} rows, chain and keyed head hold");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -112,7 +120,7 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
                 let mark = if v.active { "*" } else { " " };
                 let problem = opt("  PROBLEM: ", v.problem);
                 let (version, at) = (&v.version, &v.trained_at);
-                println!("{mark} {version:<28} trained {at} on data {fingerprint}… last-fold RMSPE {rmspe}{problem}");
+                outln!("{mark} {version:<28} trained {at} on data {fingerprint}… last-fold RMSPE {rmspe}{problem}");
             }
         }
         ModelsCommand::Register { file } => {
@@ -122,19 +130,19 @@ pub fn models(registry: &Path, db: &Path, what: ModelsCommand) -> Result<ExitCod
             } else {
                 ""
             };
-            println!("registered {}{again}", r.version);
+            outln!("registered {}{again}", r.version);
         }
         ModelsCommand::Promote { version } => {
             let s = models::promote(&reg, &open_db(db)?, &version, &actor(), None)?;
-            println!("active model: {}", switched(s));
+            outln!("active model: {}", switched(s));
         }
         ModelsCommand::Sign { file } => {
             let version = models::sign(&reg, &open_db(db)?, &file, &actor())?;
-            println!("signed {version} with the key of {}", registry.display());
+            outln!("signed {version} with the key of {}", registry.display());
         }
         ModelsCommand::Rollback => {
             let s = models::rollback(&reg, &open_db(db)?, &actor())?;
-            println!("rolled back to {}", switched(s));
+            outln!("rolled back to {}", switched(s));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -168,21 +176,24 @@ pub fn ingest(a: &IngestArgs) -> Result<ExitCode> {
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "{}: {} rows, {} new, {} already stored (unchanged){corrected}",
-                o.file_name, o.rows, o.inserted, o.unchanged
+                o.file_name,
+                o.rows,
+                o.inserted,
+                o.unchanged
             );
         }
         Ingested::Refused(report) => {
             if a.output.json {
                 print_json(&serde_json::json!({"stored": false, "report": report}))?;
             } else {
-                print!("{}", storecast_validate::render::to_text(&report, 3));
+                for line in storecast_validate::render::to_text(&report, 3).lines() {
+                    outln!("{line}");
+                }
             }
-            eprintln!(
-                "refused: {} was not ingested (nothing written)",
-                file.display()
-            );
+            let shown = crate::render::clean(&file.display().to_string()).into_owned();
+            eprintln!("refused: {shown} was not ingested (nothing written)");
             return Ok(ExitCode::FAILURE);
         }
     }
@@ -206,7 +217,7 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
         return Ok(ExitCode::SUCCESS);
     }
     let o = &run.report.live.overall;
-    println!(
+    outln!(
         "model {}: {} scored store-days; RMSPE {:.4}, WAPE {:.1}%, bias {:+.1}%, coverage 80% {:.1}%, 95% {:.1}%",
         run.version,
         o.n,
@@ -217,12 +228,12 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
         o.cover95 * 100.0
     );
     let (alarms, alerts) = (run.report.cusum_alarms, run.report.alerts.len());
-    println!(
+    outln!(
         "{alarms} CUSUM alarms; {alerts} alerts ({} new)",
         run.fresh.len()
     );
     for a in &run.open {
-        println!("  ALERT {:<10} {:<18} {}", a.kind, a.scope, a.message);
+        outln!("  ALERT {:<10} {:<18} {}", a.kind, a.scope, a.message);
     }
     if let Some(p) = json {
         write_file(p, &serde_json::to_vec_pretty(&run.report)?)?;
@@ -250,16 +261,16 @@ pub fn retrain(ops: &OpsArgs, args: &ModelArgs, output: OutputArgs) -> Result<Ex
     }
     crate::render::backtest_table(&r.backtest);
     match &r.explanations {
-        Some(Ok(f)) => println!("{f}"),
+        Some(Ok(f)) => outln!("{f}"),
         Some(Err(e)) => {
             eprintln!("warning: explanations not precomputed ({e}); serve computes them")
         }
         None => {}
     }
-    println!("candidate {}: {}", r.version, r.decision.reason);
+    outln!("candidate {}: {}", r.version, r.decision.reason);
     match r.promoted {
-        Some(s) => println!("promoted {}", switched(s)),
-        None => println!("kept the active model"),
+        Some(s) => outln!("promoted {}", switched(s)),
+        None => outln!("kept the active model"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -358,17 +369,15 @@ pub fn daemon(a: &OpsDaemonArgs) -> Result<ExitCode> {
     eprintln!("watching {} for actuals files", a.watch.display());
     loop {
         for file in storecast_pipeline::daemon::pending(&a.watch)? {
-            eprintln!("{}: the operations step", file.display());
+            let shown = crate::render::clean(&file.display().to_string()).into_owned();
+            eprintln!("{shown}: the operations step");
             let mut lines = StepLines(None);
             match storecast_pipeline::daemon::step_file(
                 &store, &reg, &base, &settings, &file, &mut lines,
             ) {
-                Ok(o) => println!("{}: {}", file.display(), step_line(&o)),
-                Err(e) if a.once => return Err(e).context(format!("{}", file.display())),
-                Err(e) => eprintln!(
-                    "error: {}: {e:#} (the file stays; next look retries)",
-                    file.display()
-                ),
+                Ok(o) => outln!("{shown}: {}", step_line(&o)),
+                Err(e) if a.once => return Err(e).context(shown),
+                Err(e) => eprintln!("error: {shown}: {e:#} (the file stays; next look retries)"),
             }
         }
         if a.once {
