@@ -152,6 +152,14 @@ impl Store {
         current_version(&conn)
     }
 
+    /// A number that changes whenever another connection (another process: the CLI revoking
+    /// a user, the daemon ingesting) committed a write since this connection last asked
+    /// (SQLite's `PRAGMA data_version`). Caches of database state compare it per request.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// The connection (poisoning is ignored: SQLite rolls back an unfinished transaction when
     /// its `Transaction` is dropped during the panic, so the data stays consistent).
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -393,6 +393,30 @@ fn cache_key(kind: &str, secret: &str) -> [u8; 32] {
     sha2::Sha256::digest(format!("{kind}\0{secret}").as_bytes()).into()
 }
 
+/// Empties the auth cache when another connection wrote to the database since the cache was
+/// filled (a revocation by the CLI, among other writes): the next request re-checks.
+fn forget_all_after_outside_writes(state: &AppState) {
+    let Some(store) = &state.store else { return };
+    match store.data_version() {
+        Ok(v) => {
+            let seen = state
+                .auth_version
+                .swap(v, std::sync::atomic::Ordering::AcqRel);
+            if seen != v {
+                if let Ok(mut cache) = state.auth_cache.write() {
+                    cache.clear();
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!("reading the database's data version: {e}; the auth cache is emptied");
+            if let Ok(mut cache) = state.auth_cache.write() {
+                cache.clear();
+            }
+        }
+    }
+}
+
 /// Forgets a cached credential (sign-out).
 pub fn forget(state: &AppState, kind: &str, secret: &str) {
     if let Ok(mut cache) = state.auth_cache.write() {
@@ -421,6 +445,7 @@ async fn identify(
         },
     };
     let key = cache_key(kind, &secret);
+    forget_all_after_outside_writes(state);
     // The cache never extends a session past its own limits.
     let policy = state.web.sessions;
     let ttl = if via_cookie {

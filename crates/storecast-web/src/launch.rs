@@ -192,6 +192,7 @@ impl AppStateBuilder {
             reports: Arc::new(ArcSwap::from_pointee(self.reports)),
             job: self.job,
             auth_cache: Default::default(),
+            auth_version: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
             auth_required: self.auth_required,
             heavy: Default::default(),
             throttle: Default::default(),

@@ -154,8 +154,12 @@ pub struct AppState {
     /// its progress is shown to directors and admins, its error to admins.
     pub job: Option<storecast_pipeline::background::Board>,
     /// Recently authenticated tokens (SHA-256 of the token → caller and expiry), so the hot
-    /// path skips the database; a revocation takes effect within [`crate::auth::CACHE_TTL`].
+    /// path skips the database; emptied whenever another connection wrote to the database
+    /// ([`AppState::auth_version`]), so a revocation from the CLI takes effect on the next
+    /// request, and at the latest after [`crate::auth::CACHE_TTL`].
     pub auth_cache: Arc<AuthCache>,
+    /// The database's data version the auth cache was filled under.
+    pub auth_version: Arc<std::sync::atomic::AtomicI64>,
     /// Authentication required (false only in local demo mode without a database).
     pub auth_required: bool,
     /// The bounded pool of CPU-heavy work (what-if, explanations computed on demand).

@@ -778,3 +778,43 @@ async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
         );
     }
 }
+
+/// The status of `GET /api/v1/stores` with the session cookie `cookie`.
+async fn stores_with_cookie(state: &storecast_web::AppState, cookie: &str) -> u16 {
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/stores")
+        .header(axum::http::header::COOKIE, cookie)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let router = storecast_web::router(state.clone());
+    let answer = tower::ServiceExt::oneshot(router, req)
+        .await
+        .expect("answer");
+    answer.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_from_another_process_takes_effect_on_the_next_request() {
+    // Issue 30, item 5: the auth cache kept a revoked token (and a revoked user's session)
+    // working for about 5 s after `storecast users revoke` in another process.
+    let app = common::app();
+    let (status, _, _) =
+        common::call(&app, "GET", "/api/v1/stores", Some(&app.director), None).await;
+    assert_eq!(
+        status, 200,
+        "the director's token works (and is now cached)"
+    );
+    let session = common::sign_in(&app.state, &app.admin).await;
+    let status = stores_with_cookie(&app.state, &session.cookie).await;
+    assert_eq!(status, 200, "the admin's session works (and is now cached)");
+
+    // Another connection, as the CLI's would be.
+    let cli = storecast_store::Store::open(app._dir.path().join("t.db")).expect("a connection");
+    cli.revoke_user("cli:ops", "director").expect("revoked");
+    cli.revoke_user("cli:ops", "admin").expect("revoked");
+    let (status, _, _) =
+        common::call(&app, "GET", "/api/v1/stores", Some(&app.director), None).await;
+    assert_eq!(status, 401, "the revoked token still answered");
+    let status = stores_with_cookie(&app.state, &session.cookie).await;
+    assert_ne!(status, 200, "the revoked user's session still answered");
+}
