@@ -31,6 +31,8 @@ pub struct SessionPolicy {
     pub idle: Duration,
     /// Ended this long after sign-in, however active.
     pub absolute: Duration,
+    /// Live sessions one user may hold; a sign-in beyond it ends that user's oldest.
+    pub max_per_user: usize,
 }
 
 impl Default for SessionPolicy {
@@ -39,6 +41,7 @@ impl Default for SessionPolicy {
         Self {
             idle: Duration::from_secs(30 * 60),
             absolute: Duration::from_secs(12 * 3600),
+            max_per_user: 10,
         }
     }
 }
@@ -85,7 +88,8 @@ impl Store {
         self.keys.session.mac_hex(&[id.as_bytes()])
     }
 
-    /// Starts a session for `user` (audited); sessions past `policy` are purged on the way.
+    /// Starts a session for `user` (audited); sessions past `policy` are purged on the way,
+    /// and the user's oldest beyond `policy.max_per_user` end (counted in the audit row).
     pub fn start_session(
         &self,
         user: &User,
@@ -105,13 +109,21 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?4)",
                 params![hash, user.id, csrf, stamp(now)],
             )?;
+            // The new session stays; of the others, the newest `max_per_user - 1` do.
+            let others = i64::try_from(policy.max_per_user.max(1) - 1).unwrap_or(i64::MAX);
+            let ended = tx.execute(
+                "DELETE FROM sessions WHERE user_id = ?1 AND id_hash != ?2 AND id_hash NOT IN
+                 (SELECT id_hash FROM sessions WHERE user_id = ?1 AND id_hash != ?2
+                  ORDER BY created_at DESC LIMIT ?3)",
+                params![user.id, hash, others],
+            )?;
             audit::append(
                 tx,
                 &self.keys,
                 &user.name,
                 actions::SESSION_START,
                 &user.name,
-                &json!({ "user_id": user.id }),
+                &json!({ "user_id": user.id, "oldest_ended": ended }),
             )?;
             Ok::<_, StoreError>(())
         })?;

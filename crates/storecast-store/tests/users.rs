@@ -202,3 +202,39 @@ fn the_database_and_its_key_are_private_to_their_owner() {
     }
     assert!(path.exists());
 }
+
+#[test]
+fn a_user_cannot_pile_up_live_sessions() {
+    // Issue 30, item 6: 200 sign-ins in 8 s left 205 live sessions for one user.
+    let store = Store::open_in_memory().expect("open");
+    let (user, _) = store.add_user("admin", "bob", Role::Director).expect("add");
+    let (other, _) = store.add_user("admin", "eve", Role::Director).expect("add");
+    let policy = storecast_store::SessionPolicy::default();
+    let theirs = store.start_session(&other, &policy).expect("eve signs in");
+    let ids: Vec<String> = (0..200)
+        .map(|_| store.start_session(&user, &policy).expect("sign in").id)
+        .collect();
+    let live = ids
+        .iter()
+        .filter(|id| store.session(id, &policy).expect("lookup").is_some())
+        .count();
+    assert_eq!(live, policy.max_per_user, "live sessions of one user");
+    let newest = ids.last().expect("a session");
+    assert!(
+        store.session(newest, &policy).expect("lookup").is_some(),
+        "the newest stays"
+    );
+    assert!(
+        ids[..150]
+            .iter()
+            .all(|id| store.session(id, &policy).expect("lookup").is_none()),
+        "the oldest go (sign-ins within one millisecond may tie)"
+    );
+    assert!(
+        store
+            .session(&theirs.id, &policy)
+            .expect("lookup")
+            .is_some(),
+        "another user's session is untouched"
+    );
+}

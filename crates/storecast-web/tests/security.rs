@@ -529,6 +529,7 @@ async fn sessions_are_server_side_expire_and_end_at_sign_out() {
         sessions: SessionPolicy {
             idle: minute,
             absolute: minute,
+            ..Default::default()
         },
         https: true,
     };
@@ -603,6 +604,7 @@ async fn sessions_are_server_side_expire_and_end_at_sign_out() {
     state.web.sessions = SessionPolicy {
         idle: minute,
         absolute: Duration::from_millis(1500),
+        ..Default::default()
     };
     let addr = common::serve_on_loopback(state.clone()).await;
     let s = sign_in_at(addr, &state, &app.director).await;
