@@ -163,6 +163,18 @@ pub enum LoadError {
         /// The header as found, comma separated.
         found: String,
     },
+    /// The header has more columns than any of the chain's files needs.
+    #[error("{file}: line 1: the header has {found} columns, more than the {limit} a storecast file may have (the file needs {expected})")]
+    TooManyColumns {
+        /// File name.
+        file: String,
+        /// Columns in the header.
+        found: usize,
+        /// The limit ([`crate::MAX_COLUMNS`]).
+        limit: usize,
+        /// The columns the file needs, comma separated.
+        expected: String,
+    },
     /// The header names a column twice.
     #[error("{file}: line 1, column {column_number}: column {column} appears twice in the header")]
     DuplicateColumn {

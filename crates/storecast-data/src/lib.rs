@@ -20,6 +20,7 @@ pub mod error;
 pub mod history;
 pub mod location;
 mod reader;
+pub use reader::MAX_COLUMNS;
 pub mod requests;
 pub mod stores;
 

@@ -250,3 +250,26 @@ fn missing_file_in_dir_is_named() -> std::io::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_header_of_thousands_of_columns_is_refused_before_any_row() {
+    // Issue 30, item 4: the nine columns followed by 60,000 more took `validate` 8 to 10 s
+    // (a quadratic duplicate check) and were accepted.
+    let extra: Vec<String> = (0..60_000).map(|i| format!("x{i}")).collect();
+    let header = format!("{},{}\n", HEADER.trim_end(), extra.join(","));
+    let row = format!("1,5,2015-06-19,4202,487,1,1,0,0{}\n", ",".repeat(60_000));
+    let err = load_train(format!("{header}{row}").as_bytes()).expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        matches!(err, LoadError::TooManyColumns { found: 60_009, .. }),
+        "{text}"
+    );
+    assert!(text.contains("line 1") && text.contains("256"), "{text}");
+    // Extra columns below the limit are still tolerated (and reported).
+    let few = format!(
+        "{},Note\n1,5,2015-06-19,4202,487,1,1,0,0,hello\n",
+        HEADER.trim_end()
+    );
+    let ok = load_train(few.as_bytes()).expect("a few extra columns load");
+    assert_eq!(ok.data.history.len(), 1);
+}
