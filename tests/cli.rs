@@ -753,3 +753,28 @@ fn stored_text_cannot_drive_the_terminal_or_forge_a_line() {
         );
     }
 }
+
+#[test]
+fn a_database_without_its_key_is_refused_and_no_key_is_made() {
+    // Issue 30, item 1: `audit verify` on a restored database without its key made a fresh
+    // key and reported "audit log broken at row 1"; tokens were then refused.
+    let dir = tempfile::tempdir().expect("temp dir");
+    run_ok(
+        &["users", "add", "ann", "--role", "admin", "--db", "ops.db"],
+        dir.path(),
+    );
+    std::fs::remove_file(dir.path().join("ops.db.key")).expect("the key goes missing");
+    for args in [&["audit", "verify"][..], &["users", "list"][..]] {
+        let out = storecast(&[args, &["--db", "ops.db"]].concat(), dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went on without the key");
+        assert!(
+            err.contains("ops.db.key") && err.contains("missing"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !dir.path().join("ops.db.key").exists(),
+            "{args:?} made a new key"
+        );
+    }
+}

@@ -65,10 +65,8 @@ pub fn users(db: &Path, what: UsersCommand) -> Result<ExitCode> {
 }
 
 pub fn audit(db: &Path, what: AuditCommand) -> Result<ExitCode> {
-    if !db.exists() {
-        anyhow::bail!("no database at {}", db.display());
-    }
-    let store = open_db(db)?;
+    let store = Store::open_existing(db)
+        .with_context(|| format!("opening the database {}", db.display()))?;
     match what {
         AuditCommand::Show { limit } => {
             for e in store.audit_log(limit)? {

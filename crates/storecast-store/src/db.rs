@@ -79,16 +79,39 @@ impl Store {
     /// The parent directory is created when missing; a new database file (and so its WAL and
     /// shared-memory files, which SQLite creates with the database's mode) is 0600. The key is
     /// `$STORECAST_KEY`, else the key file `<path>.key` (created 0600 on first use).
+    ///
+    /// The path is resolved once (symlinks followed), so a database reached through a link
+    /// uses the key beside the real file. A database that already holds keyed rows (users,
+    /// audit) is refused when its key is missing: a new key would fork them.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref();
+        let path = resolved(path.as_ref())?;
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
-        let key = Key::resolve(&crate::keys::db_key_path(path))?;
-        Self::open_with_key(path, &key)
+        let key_path = crate::keys::db_key_path(&path);
+        refuse_keyless(&path, &key_path)?;
+        let key = Key::resolve(&key_path)?;
+        Self::open_with_key(&path, &key)
+    }
+
+    /// Opens a database that must already exist, never creating it nor its key: what commands
+    /// that only read (`audit verify`, `audit show`) use.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = resolved(path.as_ref())?;
+        if !path.is_file() {
+            return Err(StoreError::NoDatabase(path.display().to_string()));
+        }
+        let key_path = crate::keys::db_key_path(&path);
+        if std::env::var_os(crate::keys::KEY_ENV).is_none() && !key_path.exists() {
+            return Err(StoreError::MissingKey {
+                db: path.display().to_string(),
+                key: key_path.display().to_string(),
+            });
+        }
+        Self::open(&path)
     }
 
     /// [`Store::open`] with an explicit master key.
@@ -220,6 +243,51 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .map_err(fail)?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// `path` with symlinks resolved: the real file when it exists, else the resolved directory
+/// and the file name (a link to a missing file resolves to its target).
+fn resolved(path: &Path) -> Result<PathBuf, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return Ok(real);
+    }
+    let target = match std::fs::read_link(path) {
+        Ok(t) if t.is_absolute() => t,
+        Ok(t) => path.parent().map_or(t.clone(), |d| d.join(t)),
+        Err(_) => path.to_path_buf(),
+    };
+    match (target.parent(), target.file_name()) {
+        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() && dir.exists() => {
+            Ok(std::fs::canonicalize(dir).map_err(io)?.join(name))
+        }
+        _ => Ok(target),
+    }
+}
+
+/// Refuses to go on when the database at `db` holds keyed rows and neither its key file nor
+/// `$STORECAST_KEY` is there.
+fn refuse_keyless(db: &Path, key: &Path) -> Result<(), StoreError> {
+    if std::env::var_os(crate::keys::KEY_ENV).is_some() || key.exists() || !db.is_file() {
+        return Ok(());
+    }
+    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let keyed = |table: &str| -> bool {
+        conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| {
+            r.get::<_, bool>(0)
+        })
+        .unwrap_or(false)
+    };
+    if keyed("users") || keyed("audit") {
+        return Err(StoreError::MissingKey {
+            db: db.display().to_string(),
+            key: key.display().to_string(),
+        });
+    }
     Ok(())
 }
 

@@ -40,6 +40,18 @@ pub enum StoreError {
         /// Latest version this build knows.
         supported: i64,
     },
+    /// The database holds keyed rows (users, audit) but its key is missing: a fresh key would
+    /// fork every keyed value (tokens refused, the audit log reported broken at row 1).
+    #[error("the database {db} holds users and an audit log keyed with {key}, which is missing: restore the key file with the database (or set $STORECAST_KEY); nothing was changed")]
+    MissingKey {
+        /// The database file.
+        db: String,
+        /// The key file expected beside it.
+        key: String,
+    },
+    /// The database does not exist (a command that only reads it).
+    #[error("no database at {0}")]
+    NoDatabase(String),
     /// An argument is not acceptable (bad user name, empty store list, NaN forecast, ...).
     #[error("invalid input: {0}")]
     InvalidInput(String),

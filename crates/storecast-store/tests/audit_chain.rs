@@ -72,12 +72,16 @@ fn every_rewrite_of_the_audit_log_is_detected_and_named() {
 #[test]
 fn a_copy_of_the_database_cannot_be_resealed_without_the_key() {
     // Whoever holds only the database cannot recompute the chain: verification under another
-    // key (the copy gets a fresh key file) fails at the first row.
+    // key fails at the first row (and `Store::open` refuses the copy without its key file).
     let (_dir, path) = audited_db();
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let copy = elsewhere.path().join("copy.db");
     std::fs::copy(&path, &copy).expect("copy");
-    let store = Store::open(&copy).expect("open copy");
+    assert!(
+        Store::open(&copy).is_err(),
+        "a keyed copy without its key is refused"
+    );
+    let store = Store::open_with_key(&copy, &storecast_store::Key::random()).expect("open copy");
     let v = store.verify_audit().expect("verify");
     assert_eq!(v.first_bad.map(|b| b.id), Some(1));
 }

@@ -175,7 +175,21 @@ fn a_copied_database_without_its_key_grants_nothing() {
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let copy = elsewhere.path().join("stolen.db");
     std::fs::copy(&path, &copy).expect("copy");
-    let stolen = Store::open(&copy).expect("open the copy (a new key is made)");
+    // Issue 30, item 1: opening it made a fresh key, forking every keyed value; now refused,
+    // and no key file is made.
+    let refused = Store::open(&copy).expect_err("a keyed database without its key");
+    assert!(
+        matches!(refused, StoreError::MissingKey { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("stolen.db.key"), "{refused}");
+    assert!(
+        !elsewhere.path().join("stolen.db.key").exists(),
+        "no key was made"
+    );
+    // Under another key (a thief's), nobody authenticates.
+    let other = storecast_store::keys::Key::random();
+    let stolen = Store::open_with_key(&copy, &other).expect("open under another key");
     assert_eq!(stolen.authenticate(token.expose()).expect("auth"), None);
     // With its key the original still works.
     let again = Store::open(&path).expect("reopen");
@@ -237,4 +251,43 @@ fn a_user_cannot_pile_up_live_sessions() {
             .is_some(),
         "another user's session is untouched"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_database_reached_through_a_symlink_uses_the_real_files_key() {
+    // Issue 30, item 1: the key path was `<path as given>.key`, so a link made a new key and
+    // every user was locked out ("audit log broken at row 1").
+    let (dir, path, store) = file_store();
+    let (_, token) = store.add_user("admin", "hal", Role::Director).expect("add");
+    drop(store);
+    let link = dir.path().join("alias.db");
+    std::os::unix::fs::symlink(&path, &link).expect("symlink");
+    let through = Store::open(&link).expect("open through the link");
+    assert!(through
+        .authenticate(token.expose())
+        .expect("auth")
+        .is_some());
+    assert!(through.verify_audit().expect("verify").first_bad.is_none());
+    assert!(!dir.path().join("alias.db.key").exists(), "no second key");
+}
+
+#[test]
+fn reading_a_database_never_creates_it_or_its_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("none.db");
+    assert!(matches!(
+        Store::open_existing(&missing),
+        Err(StoreError::NoDatabase(_))
+    ));
+    assert!(!missing.exists());
+    let (_d, path, store) = file_store();
+    store.add_user("admin", "ivy", Role::Director).expect("add");
+    drop(store);
+    std::fs::remove_file(storecast_store::keys::db_key_path(&path)).expect("key removed");
+    assert!(matches!(
+        Store::open_existing(&path),
+        Err(StoreError::MissingKey { .. })
+    ));
+    assert!(!storecast_store::keys::db_key_path(&path).exists());
 }
