@@ -443,9 +443,14 @@ pub async fn validation(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     caller.require_chain()?;
-    serde_json::to_value(&*st.validation)
-        .map(Json)
-        .map_err(|e| AppError::Internal(e.to_string()))
+    let mut body =
+        serde_json::to_value(&*st.validation).map_err(|e| AppError::Internal(e.to_string()))?;
+    // The server's path to the data is not the reader's business: the data set's name is.
+    let origin = crate::pages::data_source(&st.validation.summary.origin);
+    if let Some(summary) = body.get_mut("summary").and_then(|s| s.as_object_mut()) {
+        summary.insert("origin".into(), serde_json::Value::String(origin));
+    }
+    Ok(Json(body))
 }
 
 /// `GET /api/v1/analysis`.

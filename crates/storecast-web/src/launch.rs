@@ -213,13 +213,24 @@ pub const REPORTS: [(&str, &str, bool); 3] = [
     ("analysis", "Statistical analysis for sales teams", true),
 ];
 
+/// The text of the regular file `path`; `None` when missing or a symlink (a link in the
+/// reports folder must not serve a file from elsewhere).
+fn read_regular(path: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() {
+        tracing::warn!("{} is not a regular file: not served", path.display());
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
 /// The report bodies (`<slug>.body.html`) and the analysis (`analysis.body.html`,
-/// `analysis.json`) found in `dir`.
+/// `analysis.json`) found in `dir` (regular files only: symlinks are not followed).
 pub fn read_reports(dir: &Path) -> (Vec<ReportPage>, Option<(String, serde_json::Value)>) {
     let reports = REPORTS
         .iter()
         .filter_map(|(slug, title, directors_only)| {
-            let body = std::fs::read_to_string(dir.join(format!("{slug}.body.html"))).ok()?;
+            let body = read_regular(&dir.join(format!("{slug}.body.html")))?;
             Some(ReportPage {
                 slug: slug.to_string(),
                 title: title.to_string(),
@@ -228,15 +239,12 @@ pub fn read_reports(dir: &Path) -> (Vec<ReportPage>, Option<(String, serde_json:
             })
         })
         .collect();
-    let analysis = std::fs::read_to_string(dir.join("analysis.body.html"))
-        .ok()
-        .map(|body| {
-            let json = std::fs::read(dir.join("analysis.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or(serde_json::Value::Null);
-            (body, json)
-        });
+    let analysis = read_regular(&dir.join("analysis.body.html")).map(|body| {
+        let json = read_regular(&dir.join("analysis.json"))
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or(serde_json::Value::Null);
+        (body, json)
+    });
     (reports, analysis)
 }
 

@@ -637,7 +637,7 @@ pub async fn data(
 
 /// Where the data came from, as a user may read it: the data set's name, not the server's
 /// path to it (`../shared/data/rossmann` → `rossmann`).
-fn data_source(origin: &str) -> String {
+pub(crate) fn data_source(origin: &str) -> String {
     let looks_like_path = origin.contains('/') || origin.contains('\\');
     if !looks_like_path {
         return origin.to_string();

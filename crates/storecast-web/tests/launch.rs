@@ -128,3 +128,20 @@ async fn a_provisional_model_is_said_on_every_page_and_in_the_api() {
     assert_eq!(v["provisional"], false);
     assert!(v["provisional_note"].is_null());
 }
+
+#[cfg(unix)]
+#[test]
+fn reports_are_read_from_regular_files_only() {
+    // Issue 30, item 8: /reports/* followed a symlink out of the reports folder.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outside = dir.path().join("secret.txt");
+    std::fs::write(&outside, "the server's secret").expect("secret");
+    let reports = dir.path().join("reports");
+    std::fs::create_dir_all(&reports).expect("reports dir");
+    std::os::unix::fs::symlink(&outside, reports.join("methodology.body.html")).expect("link");
+    std::fs::write(reports.join("business.body.html"), "<p>business</p>").expect("report");
+    let (pages, _) = storecast_web::read_reports(&reports);
+    let slugs: Vec<&str> = pages.iter().map(|p| p.slug.as_str()).collect();
+    assert_eq!(slugs, ["business"], "the linked report is not read");
+    assert!(pages.iter().all(|p| !p.body.contains("secret")));
+}

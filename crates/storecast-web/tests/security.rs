@@ -820,3 +820,17 @@ async fn a_revocation_from_another_process_takes_effect_on_the_next_request() {
     let status = stores_with_cookie(&app.state, &session.cookie).await;
     assert_ne!(status, 200, "the revoked user's session still answered");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_validation_api_names_the_data_set_not_the_servers_path() {
+    // Issue 30, item 8: /api/v1/validation showed the absolute data path.
+    let mut app = common::app();
+    let mut v = (*app.state.validation).clone();
+    v.summary.origin = "/srv/storecast/private/rossmann".into();
+    app.state.validation = std::sync::Arc::new(v);
+    let (status, _, body) =
+        common::call(&app, "GET", "/api/v1/validation", Some(&app.director), None).await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("/srv/storecast"), "{body}");
+    assert!(body.contains("data set rossmann"), "{body}");
+}
