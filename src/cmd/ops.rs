@@ -150,7 +150,8 @@ pub fn ingest(a: &IngestArgs) -> Result<ExitCode> {
     let chain = load(&a.data)?.data;
     let store = open_db(&a.db.path)?;
     let file = &a.file;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = storecast_data::read_bounded(file)
+        .with_context(|| format!("reading {}", file.display()))?;
     let name = file
         .file_name()
         .map_or("actuals.csv".into(), |n| n.to_string_lossy().into_owned());

@@ -11,6 +11,34 @@ use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
 
+/// Bytes a data file may hold (after decompression) at most: 512 MiB, twice the history of a
+/// chain of 3,000 stores over five years. Larger files, gzip bombs and endless devices are
+/// refused with an error naming the limit instead of growing until memory runs out.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+fn too_large(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "the file {what} more than {} MiB, the limit for a data file",
+            MAX_FILE_BYTES >> 20
+        ),
+    )
+}
+
+/// Reads the file at `path` whole, refusing it past [`MAX_FILE_BYTES`] (an endless device such
+/// as /dev/zero included) without reading further.
+pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large("holds"));
+    }
+    Ok(out)
+}
+
 /// Columns a header may have at most: the chain's files need 8 to 10; extra columns are
 /// tolerated (and reported) up to this many, beyond it the file is refused before any row is
 /// read (a header of 60,000 columns took `validate` 8 to 10 s).
@@ -30,7 +58,7 @@ impl RawFile {
             file: path.to_path_buf(),
             source,
         };
-        let raw = std::fs::read(path).map_err(io)?;
+        let raw = read_bounded(path).map_err(io)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -41,9 +69,16 @@ impl RawFile {
     /// Wraps bytes already in memory (an embedded or generated file).
     pub fn from_bytes(name: String, raw: Vec<u8>) -> Result<Self, std::io::Error> {
         let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::with_capacity(raw.len() * 4);
-            flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out)?;
+            let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(1 << 26));
+            flate2::read::MultiGzDecoder::new(raw.as_slice())
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut out)?;
+            if out.len() as u64 > MAX_FILE_BYTES {
+                return Err(too_large("decompresses to"));
+            }
             out
+        } else if raw.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_large("holds"));
         } else {
             raw
         };

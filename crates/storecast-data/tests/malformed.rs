@@ -273,3 +273,22 @@ fn a_header_of_thousands_of_columns_is_refused_before_any_row() {
     let ok = load_train(few.as_bytes()).expect("a few extra columns load");
     assert_eq!(ok.data.history.len(), 1);
 }
+
+#[test]
+fn a_gzip_bomb_and_an_endless_device_are_refused_at_the_limit() {
+    // Issue 30, item 3: a 13 MB gzip bomb took `ingest` to 2.98 GB before refusing it, and
+    // `--file /dev/zero` grew until memory ran out.
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(HEADER.as_bytes()).expect("header");
+    let zeros = vec![b'0'; 1 << 20];
+    for _ in 0..=(storecast_data::MAX_FILE_BYTES >> 20) {
+        gz.write_all(&zeros).expect("zeros");
+    }
+    let bomb = gz.finish().expect("bomb");
+    assert!(bomb.len() < 4 << 20, "a small file: {} bytes", bomb.len());
+    let err = load_train(&bomb).expect_err("refused");
+    assert!(err.to_string().contains("512 MiB"), "{err}");
+    let err = storecast_data::read_bounded(std::path::Path::new("/dev/zero")).expect_err("refused");
+    assert!(err.to_string().contains("512 MiB"), "{err}");
+}

@@ -69,7 +69,7 @@ pub fn step_file(
     path: &Path,
     progress: &mut dyn Progress,
 ) -> Result<WeekOutcome, PipelineError> {
-    let bytes = std::fs::read(path)
+    let bytes = storecast_data::read_bounded(path)
         .map_err(|e| PipelineError::Input(format!("reading {}: {e}", path.display())))?;
     let name = path.file_name().map_or_else(
         || "actuals.csv".into(),
