@@ -127,6 +127,7 @@ fn serve_demo(
     let source = ModelSource {
         dir: paths.registry.clone(),
         follow: Some(Registry::open(&paths.registry)?),
+        key: Some(Registry::open(&paths.registry)?),
         note: String::new(),
     };
     let token = d.token.expose();

@@ -18,7 +18,7 @@ use storecast_model::{Ensemble, Frame, GbdtError, Scenario, N_FEATURES};
 use thiserror::Error;
 
 const MAGIC: &[u8] = b"STORECAST-EXPLAIN\n";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const NONE: u32 = u32::MAX;
 
 /// Errors of the explanation table.
@@ -46,6 +46,28 @@ pub enum TableError {
     /// Computation stopped because nobody uses the model any more.
     #[error("cancelled")]
     Cancelled,
+}
+
+/// Signs a cache's bytes (the registry's key, behind a closure so this crate needs no store).
+pub type Seal = std::sync::Arc<dyn Fn(&[u8]) -> String + Send + Sync>;
+
+/// Where a table's cache file lives and the key that signs it (the registry's): a cache
+/// whose signature does not verify is refused and recomputed, so an edited file is never
+/// served.
+#[derive(Clone)]
+pub struct CacheStore {
+    /// The directory of the cache files.
+    pub dir: PathBuf,
+    /// The signature of a cache's bytes under the registry's key.
+    pub seal: Seal,
+}
+
+impl std::fmt::Debug for CacheStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheStore")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a cache file must match: the model and the data it explains.
@@ -76,6 +98,24 @@ struct Header {
     rows: usize,
     width: usize,
     payload_sha256: String,
+    /// The registry key's signature of the fields above.
+    mac: String,
+}
+
+impl Header {
+    /// The bytes the signature covers: every field but the signature.
+    fn signed(&self) -> Vec<u8> {
+        format!(
+            "{}\n{}\n{}\n{}\n{}\n{}",
+            self.format,
+            self.key.model_checksum,
+            self.key.data_fingerprint,
+            self.rows,
+            self.width,
+            self.payload_sha256
+        )
+        .into_bytes()
+    }
 }
 
 /// TreeSHAP output of the table's rows.
@@ -245,8 +285,14 @@ impl ExplainTable {
         out
     }
 
-    /// Writes the installed contributions to `path` atomically (temp file, then rename).
-    pub fn save(&self, path: &Path, key: &CacheKey) -> Result<(), TableError> {
+    /// Writes the installed contributions to `path` atomically (temp file, then rename), signed
+    /// with `seal`, readable by its owner only.
+    pub fn save(
+        &self,
+        path: &Path,
+        key: &CacheKey,
+        seal: &dyn Fn(&[u8]) -> String,
+    ) -> Result<(), TableError> {
         let io = |source| TableError::Io {
             path: path.display().to_string(),
             source,
@@ -255,19 +301,30 @@ impl ExplainTable {
             return Ok(());
         };
         let payload = self.payload(c);
-        let header = Header {
+        let mut header = Header {
             format: FORMAT,
             key: key.clone(),
             rows: self.len(),
             width: N_FEATURES,
             payload_sha256: hex(&Sha256::digest(&payload)),
+            mac: String::new(),
         };
+        header.mac = seal(&header.signed());
         let header = serde_json::to_string(&header).map_err(|e| io(e.into()))?;
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io)?
+        };
         f.write_all(MAGIC).map_err(io)?;
         f.write_all(header.as_bytes()).map_err(io)?;
         f.write_all(b"\n").map_err(io)?;
@@ -283,6 +340,7 @@ impl ExplainTable {
         &self,
         path: &Path,
         key: &CacheKey,
+        seal: &dyn Fn(&[u8]) -> String,
     ) -> Result<Result<Contributions, String>, TableError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -296,10 +354,15 @@ impl ExplainTable {
                 })
             }
         };
-        Ok(self.parse(&bytes, key))
+        Ok(self.parse(&bytes, key, seal))
     }
 
-    fn parse(&self, bytes: &[u8], key: &CacheKey) -> Result<Contributions, String> {
+    fn parse(
+        &self,
+        bytes: &[u8],
+        key: &CacheKey,
+        seal: &dyn Fn(&[u8]) -> String,
+    ) -> Result<Contributions, String> {
         let rest = bytes
             .strip_prefix(MAGIC)
             .ok_or("not an explanation cache")?;
@@ -311,6 +374,9 @@ impl ExplainTable {
         }
         if header.key != *key {
             return Err("made for another model or other data".into());
+        }
+        if seal(&header.signed()) != header.mac {
+            return Err("its signature does not verify under the registry's key".into());
         }
         if header.rows != self.len() {
             return Err(format!("{} rows, expected {}", header.rows, self.len()));
@@ -401,22 +467,22 @@ impl std::fmt::Display for Filled {
 }
 
 impl ExplainTable {
-    /// Fills the table: reads the cache file of `key` in `cache_dir` when it matches, else
-    /// computes the contributions with `gbdt` (reporting rows done of the total after each
-    /// chunk; `keep_going` false cancels) and saves them there.
+    /// Fills the table: reads the cache file of `key` in `cache` when it matches and its
+    /// signature verifies, else computes the contributions with `gbdt` (reporting rows done of
+    /// the total after each chunk; `keep_going` false cancels) and saves them there, signed.
     pub fn fill(
         &self,
         gbdt: &Ensemble,
         key: &CacheKey,
-        cache_dir: Option<&Path>,
+        cache: Option<&CacheStore>,
         keep_going: impl Fn() -> bool,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Filled {
         let t = std::time::Instant::now();
-        let file = cache_dir.map(|d| key.file_in(d));
+        let file = cache.map(|c| (key.file_in(&c.dir), c.seal.clone()));
         let mut why = "no cache directory".to_string();
-        if let Some(f) = &file {
-            match self.load(f, key) {
+        if let Some((f, seal)) = &file {
+            match self.load(f, key, seal.as_ref()) {
                 Ok(Ok(c)) => {
                     if self.install(c) {
                         return self.filled(t, Source::Read(f.clone()));
@@ -441,8 +507,8 @@ impl ExplainTable {
         progress(total, total);
         self.install(c);
         let saved = match &file {
-            Some(f) => self
-                .save(f, key)
+            Some((f, seal)) => self
+                .save(f, key, seal.as_ref())
                 .map(|()| f.clone())
                 .map_err(|e| e.to_string()),
             None => Err("no cache directory".into()),
@@ -465,7 +531,7 @@ impl ExplainTable {
 pub fn precompute(
     chain: &storecast_data::ChainData,
     artifact: storecast_model::ModelArtifact,
-    dir: &Path,
+    cache: &CacheStore,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Filled, storecast_model::ForecastError> {
     let requests = chain.requests.clone().unwrap_or_default();
@@ -477,7 +543,7 @@ pub fn precompute(
         model_checksum: forecaster.artifact.checksum.clone(),
         data_fingerprint: chain.fingerprint.clone(),
     };
-    Ok(table.fill(forecaster.gbdt(), &key, Some(dir), || true, progress))
+    Ok(table.fill(forecaster.gbdt(), &key, Some(cache), || true, progress))
 }
 
 fn hex(bytes: &[u8]) -> String {

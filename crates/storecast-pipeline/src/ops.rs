@@ -173,7 +173,8 @@ pub fn retrain(
             || registry.register(&cand),
         )
         .map_err(|e| PipelineError::Store(format!("registering the candidate: {e}")))?;
-    let explanations = crate::train::explain_ahead(&chain, &cand, registry.dir(), progress);
+    let cache = crate::train::cache_store(registry, registry.dir());
+    let explanations = crate::train::explain_ahead(&chain, &cand, &cache, progress);
     let promoted = if decision.promote {
         Some(crate::models::promote(
             registry,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use storecast_data::ChainData;
-use storecast_explain::table::Filled;
+use storecast_explain::table::{CacheStore, Filled};
 use storecast_model::artifact::CoverageRow;
 use storecast_model::backtest::{BacktestConfig, BacktestResult, ALL_MODELS};
 use storecast_model::{training, ForecastError, ModelArtifact};
@@ -134,10 +134,11 @@ pub fn train(
     }
     registry.sign(&mut trained.artifact);
     trained.artifact.save(&settings.out)?;
+    let dir = storecast_model::artifact::companion_dir(&settings.out);
     let explanations = explain_ahead(
         chain,
         &trained.artifact,
-        storecast_model::artifact::companion_dir(&settings.out),
+        &cache_store(&registry, dir),
         progress,
     );
     Ok(TrainResult {
@@ -150,19 +151,29 @@ pub fn train(
     })
 }
 
-/// The explanation table of a new model, written into `dir` (next to it, or the registry),
+/// The explanation caches in `dir`, signed with `registry`'s key (the server checks them
+/// with the same key, and recomputes a cache that does not verify).
+pub fn cache_store(registry: &storecast_store::Registry, dir: &Path) -> CacheStore {
+    let registry = registry.clone();
+    CacheStore {
+        dir: dir.to_path_buf(),
+        seal: std::sync::Arc::new(move |bytes| registry.seal_explanations(bytes)),
+    }
+}
+
+/// The explanation table of a new model, written into `cache` (next to it, or the registry),
 /// so the server starts in seconds on it. `None` without a forecast horizon.
 pub fn explain_ahead(
     chain: &ChainData,
     artifact: &ModelArtifact,
-    dir: &Path,
+    cache: &CacheStore,
     progress: &mut dyn Progress,
 ) -> Option<Result<Filled, String>> {
     chain.requests.as_ref()?;
     let mut rows =
         |done: usize, total: usize| progress.report(steps::EXPLANATIONS, done as u64, total as u64);
     Some(
-        storecast_explain::table::precompute(chain, artifact.clone(), dir, &mut rows)
+        storecast_explain::table::precompute(chain, artifact.clone(), cache, &mut rows)
             .map_err(|e| e.to_string()),
     )
 }

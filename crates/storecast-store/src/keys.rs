@@ -53,6 +53,8 @@ pub enum Purpose {
     Artifact,
     /// Server-side session ids.
     Session,
+    /// Signing explanation caches.
+    Explanations,
 }
 
 impl Purpose {
@@ -63,6 +65,7 @@ impl Purpose {
             Self::AuditHead => b"storecast/audit-head/v1",
             Self::Artifact => b"storecast/artifact/v1",
             Self::Session => b"storecast/session/v1",
+            Self::Explanations => b"storecast/explanations/v1",
         }
     }
 }

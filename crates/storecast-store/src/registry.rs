@@ -114,6 +114,7 @@ const ROLLBACK: &str = "rollback";
 pub struct Registry {
     dir: PathBuf,
     signer: crate::keys::Key,
+    explanations: crate::keys::Key,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
@@ -185,12 +186,23 @@ impl Registry {
         fs::create_dir_all(&versions).map_err(io(&versions))?;
         let master = crate::keys::Key::resolve(&dir.join(SIGNING_KEY))?;
         let signer = master.derive(crate::keys::Purpose::Artifact);
-        Ok(Self { dir, signer })
+        let explanations = master.derive(crate::keys::Purpose::Explanations);
+        Ok(Self {
+            dir,
+            signer,
+            explanations,
+        })
     }
 
     /// Signs a sealed artifact with this registry's key (training calls this).
     pub fn sign(&self, artifact: &mut ModelArtifact) {
         artifact.signature = Some(self.signer.mac_hex(&[artifact.checksum.as_bytes()]));
+    }
+
+    /// The signature of an explanation cache's `bytes` under this registry's key (a key of
+    /// its own, derived from the registry's): a cache edited without the key is refused.
+    pub fn seal_explanations(&self, bytes: &[u8]) -> String {
+        self.explanations.mac_hex(&[bytes])
     }
 
     /// Whether `artifact` carries a valid signature of this registry's key (constant-time).

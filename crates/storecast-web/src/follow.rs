@@ -103,9 +103,8 @@ pub fn follow_once(state: &AppState, registry: &Registry, refused: Option<&str>)
     state.model.store(next.clone());
     state.metrics.set_model(&active);
     let fingerprint = state.chain.fingerprint.clone();
-    if let Err(e) = start_explanations(next, fingerprint, Some(registry.dir().to_path_buf()), |l| {
-        tracing::info!("{l}")
-    }) {
+    let cache = storecast_pipeline::train::cache_store(registry, registry.dir());
+    if let Err(e) = start_explanations(next, fingerprint, Some(cache), |l| tracing::info!("{l}")) {
         tracing::error!(error = %e, "explanations of the new model not started");
     }
     Followed::Swapped {

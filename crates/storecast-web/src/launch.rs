@@ -47,6 +47,9 @@ pub struct ModelSource {
     pub dir: PathBuf,
     /// The registry whose promotions and rollbacks the server follows.
     pub follow: Option<Registry>,
+    /// The registry whose key verified the model and signs its explanation cache (without
+    /// one, the table is computed and not cached).
+    pub key: Option<Registry>,
     /// How the model was chosen, for the operator.
     pub note: String,
 }
@@ -72,6 +75,7 @@ pub fn choose_model(
             ModelSource {
                 dir,
                 follow: None,
+                key: Some(registry.clone()),
                 note,
             },
         ))
@@ -90,7 +94,8 @@ pub fn choose_model(
         );
         let source = ModelSource {
             dir: registry_dir.to_path_buf(),
-            follow: Some(registry),
+            follow: Some(registry.clone()),
+            key: Some(registry),
             note,
         };
         return Ok((artifact, source));
@@ -270,11 +275,13 @@ pub async fn launch(
 ) -> Result<(), LaunchError> {
     let t = Instant::now();
     let cache_dir = settings.explain_cache.unwrap_or_else(|| source.dir.clone());
+    let cache =
+        (source.key.as_ref()).map(|r| storecast_pipeline::train::cache_store(r, &cache_dir));
     let log_explain = log.clone();
     crate::state::start_explanations(
         state.model.load_full(),
         state.chain.fingerprint.clone(),
-        Some(cache_dir),
+        cache,
         move |line| {
             log_explain(format!(
                 "{line} ({:.1} s after start)",

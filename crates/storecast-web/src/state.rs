@@ -382,7 +382,7 @@ pub fn build_model_state(
 pub fn start_explanations(
     m: Arc<ModelState>,
     data_fingerprint: String,
-    cache_dir: Option<std::path::PathBuf>,
+    cache: Option<storecast_explain::table::CacheStore>,
     report: impl Fn(String) + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -395,7 +395,7 @@ pub fn start_explanations(
             let filled = m.explanations.fill(
                 m.forecaster.gbdt(),
                 &key,
-                cache_dir.as_deref(),
+                cache.as_ref(),
                 || Arc::strong_count(&m) > 1,
                 &mut |_, _| {},
             );

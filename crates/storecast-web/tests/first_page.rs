@@ -115,6 +115,7 @@ fn serve_demo(gate: Option<std::sync::mpsc::Receiver<()>>) -> Served {
     let source = ModelSource {
         dir: paths.registry.clone(),
         follow: Some(Registry::open(&paths.registry).expect("registry")),
+        key: Some(Registry::open(&paths.registry).expect("registry")),
         note: String::new(),
     };
     std::thread::spawn(move || storecast_web::serve_state_blocking(state, source, serve, |_| {}));

@@ -23,12 +23,11 @@ async fn call(
 fn precompute(m: &Arc<ModelState>, fingerprint: &str, dir: &std::path::Path) -> String {
     let line = Arc::new(Mutex::new(String::new()));
     let out = line.clone();
-    let handle = start_explanations(
-        m.clone(),
-        fingerprint.to_string(),
-        Some(dir.to_path_buf()),
-        move |l| *out.lock().expect("lock") = l,
-    )
+    let registry = storecast_store::Registry::open(dir.join("registry")).expect("registry");
+    let cache = storecast_pipeline::train::cache_store(&registry, dir);
+    let handle = start_explanations(m.clone(), fingerprint.to_string(), Some(cache), move |l| {
+        *out.lock().expect("lock") = l
+    })
     .expect("thread starts");
     handle.join().expect("thread ends");
     let l = line.lock().expect("lock").clone();
@@ -119,7 +118,8 @@ fn precomputed_explanations_equal_the_exact_ones_and_are_cached() {
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "bin"))
         .expect("cache file");
-    let mut bytes = std::fs::read(&file).expect("cache");
+    let pristine = std::fs::read(&file).expect("cache");
+    let mut bytes = pristine.clone();
     let n = bytes.len();
     bytes[n - 3] ^= 0x55;
     std::fs::write(&file, &bytes).expect("damage");
@@ -129,6 +129,47 @@ fn precomputed_explanations_equal_the_exact_ones_and_are_cached() {
         line.contains("computed") && line.contains("checksum"),
         "{line}"
     );
+    // Issue 30, item 2: an attacker who can write the file multiplies the contributions by 3
+    // and recomputes the payload's SHA-256 in the header: that was read and served. Now the
+    // header is signed with the registry's key: refused, recomputed.
+    let (magic_and_header, payload) = {
+        let nl = pristine
+            .iter()
+            .skip(18)
+            .position(|b| *b == b'\n')
+            .expect("header")
+            + 18;
+        (pristine[..=nl].to_vec(), pristine[nl + 1..].to_vec())
+    };
+    let rows = third.explanations.len();
+    let mut forged = payload.clone();
+    for v in forged[rows * 16..].chunks_exact_mut(4) {
+        let x = f32::from_le_bytes([v[0], v[1], v[2], v[3]]) * 3.0;
+        v.copy_from_slice(&x.to_le_bytes());
+    }
+    use sha2::Digest;
+    let old = format!("{:x}", sha2::Sha256::digest(&payload));
+    let new = format!("{:x}", sha2::Sha256::digest(&forged));
+    let header = String::from_utf8(magic_and_header)
+        .expect("text")
+        .replace(&old, &new);
+    std::fs::write(&file, [header.into_bytes(), forged].concat()).expect("forge");
+    let fourth = Arc::new(build_model_state(&app.chain, app.artifact.clone()).expect("state"));
+    let line = precompute(&fourth, &app.chain.fingerprint, dir.path());
+    assert!(
+        line.contains("computed") && line.contains("signature"),
+        "a forged cache was read: {line}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("cache")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "the cache is private");
+    }
     let other = Arc::new(build_model_state(&app.chain, app.artifact.clone()).expect("state"));
     let line = precompute(&other, "other data", dir.path());
     assert!(line.contains("computed"), "{line}");
