@@ -74,6 +74,9 @@ pub struct ThrottleConfig {
     pub window: Duration,
     /// How long a locked-out client is refused.
     pub lockout: Duration,
+    /// Successful sign-ins one user may make in `window` (each starts a session and an audit
+    /// row); more are answered 429 until the oldest leaves the window.
+    pub max_sign_ins: usize,
 }
 
 impl Default for ThrottleConfig {
@@ -82,6 +85,7 @@ impl Default for ThrottleConfig {
             max_failures: 10,
             window: Duration::from_secs(60),
             lockout: Duration::from_secs(60),
+            max_sign_ins: 20,
         }
     }
 }
@@ -103,6 +107,7 @@ pub struct Throttle {
     /// Limits.
     pub config: ThrottleConfig,
     map: Mutex<HashMap<Option<IpAddr>, Failures>>,
+    sign_ins: Mutex<HashMap<i64, std::collections::VecDeque<Instant>>>,
 }
 
 impl Throttle {
@@ -111,7 +116,36 @@ impl Throttle {
         Self {
             config,
             map: Mutex::default(),
+            sign_ins: Mutex::default(),
         }
+    }
+
+    /// Counts a sign-in of user `user_id`; `Err(retry after)` when the user already signed in
+    /// `max_sign_ins` times within the window (a script looping on the sign-in form).
+    pub fn sign_in(&self, user_id: i64) -> Result<(), Duration> {
+        let now = Instant::now();
+        let window = self.config.window;
+        let mut map = self.sign_ins.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > THROTTLE_CAPACITY {
+            map.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
+        }
+        let times = map.entry(user_id).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            times.pop_front();
+        }
+        if times.len() >= self.config.max_sign_ins {
+            let oldest = times.front().copied().unwrap_or(now);
+            return Err(window.saturating_sub(now.duration_since(oldest)));
+        }
+        times.push_back(now);
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<IpAddr>, Failures>> {

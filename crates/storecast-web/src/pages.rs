@@ -740,6 +740,10 @@ pub async fn login(
             );
         }
     };
+    if let Err(after) = st.throttle.sign_in(user.id) {
+        tracing::warn!(user = %user.name, "sign-ins of one user throttled");
+        return Ok(crate::auth::Rejection::throttled_response(after));
+    }
     let policy = web.sessions;
     let session = tokio::task::spawn_blocking(move || store.start_session(&user, &policy))
         .await
