@@ -93,8 +93,14 @@ impl Store {
         }
         let key_path = crate::keys::db_key_path(&path);
         refuse_keyless(&path, &key_path)?;
+        let made_key = !key_path.exists() && std::env::var_os(crate::keys::KEY_ENV).is_none();
         let key = Key::resolve(&key_path)?;
-        Self::open_with_key(&path, &key)
+        let opened = Self::open_with_key(&path, &key);
+        if opened.is_err() && made_key {
+            // A key made for a database that could not be opened would pair with nothing.
+            let _ = std::fs::remove_file(&key_path);
+        }
+        opened
     }
 
     /// Opens a database that must already exist, never creating it nor its key: what commands
@@ -126,7 +132,7 @@ impl Store {
         }
         match crate::keys::create_private(path) {
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => warn_if_shared(path),
             Err(e) => return Err(io(path)(e)),
         }
         let conn = Connection::open(path)?;
@@ -244,6 +250,22 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Warns when an existing database file can be read by other users (it holds token hashes,
+/// sessions and the audit log; storecast creates it 0600).
+fn warn_if_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "the database {} is readable by other users (mode {mode:o}): run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
 }
 
 /// `path` with symlinks resolved: the real file when it exists, else the resolved directory

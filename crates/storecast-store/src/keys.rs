@@ -242,14 +242,21 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
 fn check_private(path: &Path) -> Result<(), KeyError> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|source| KeyError::Io {
-                path: path.display().to_string(),
-                source,
-            })?
-            .permissions()
-            .mode();
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::metadata(path).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        // The process's own uid, as the kernel reports it (the owner of /proc/self).
+        let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+        if me.is_some_and(|uid| uid != meta.uid()) {
+            return Err(KeyError::Invalid(format!(
+                "key file {} belongs to uid {}, not to this process's user: refused (whoever owns it can replace it)",
+                path.display(),
+                meta.uid()
+            )));
+        }
+        let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(KeyError::Invalid(format!(
                 "key file {} is readable by others (mode {:o}); run `chmod 600 {}`",

@@ -291,3 +291,38 @@ fn reading_a_database_never_creates_it_or_its_key() {
     ));
     assert!(!storecast_store::keys::db_key_path(&path).exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn file_hygiene_of_the_database_and_its_key() {
+    // Issue 30, item 8.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A database created through a dangling symlink ended up 0644.
+    let target = dir.path().join("real.db");
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    Store::open(&link).expect("open through a dangling link");
+    let mode = std::fs::metadata(&target)
+        .expect("created")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "the database made through the link");
+    // A failed open left a stray key file.
+    let not_a_db = dir.path().join("folder.db");
+    std::fs::create_dir(&not_a_db).expect("a directory");
+    assert!(Store::open(&not_a_db).is_err());
+    assert!(
+        !dir.path().join("folder.db.key").exists(),
+        "a stray key was left"
+    );
+    // A key file owned by another user was accepted.
+    let key = storecast_store::keys::db_key_path(&target);
+    if std::os::unix::fs::chown(&key, Some(4242), None).is_err() {
+        println!("SKIPPED the key-owner check: changing a file's owner needs root");
+        return;
+    }
+    let err = Store::open(&target).expect_err("a key owned by another user");
+    assert!(err.to_string().contains("uid 4242"), "{err}");
+}
