@@ -163,6 +163,18 @@ pub enum LoadError {
         /// The header as found, comma separated.
         found: String,
     },
+    /// A line is longer than any line of the chain's files can be.
+    #[error("{file}: line {line}: {length} bytes, more than the {limit} a line may have")]
+    LineTooLong {
+        /// File name.
+        file: String,
+        /// 1-based line number.
+        line: u64,
+        /// Its length in bytes.
+        length: usize,
+        /// The limit ([`crate::MAX_LINE_BYTES`]).
+        limit: usize,
+    },
     /// The header has more columns than any of the chain's files needs.
     #[error("{file}: line 1: the header has {found} columns, more than the {limit} a storecast file may have (the file needs {expected})")]
     TooManyColumns {

@@ -254,14 +254,15 @@ fn missing_file_in_dir_is_named() -> std::io::Result<()> {
 #[test]
 fn a_header_of_thousands_of_columns_is_refused_before_any_row() {
     // Issue 30, item 4: the nine columns followed by 60,000 more took `validate` 8 to 10 s
-    // (a quadratic duplicate check) and were accepted.
-    let extra: Vec<String> = (0..60_000).map(|i| format!("x{i}")).collect();
+    // (a quadratic duplicate check) and were accepted. Past 256 columns a header is refused
+    // (such a header of 60,000 columns is also past the line limit, which is checked first).
+    let extra: Vec<String> = (0..300).map(|i| format!("x{i}")).collect();
     let header = format!("{},{}\n", HEADER.trim_end(), extra.join(","));
-    let row = format!("1,5,2015-06-19,4202,487,1,1,0,0{}\n", ",".repeat(60_000));
+    let row = format!("1,5,2015-06-19,4202,487,1,1,0,0{}\n", ",".repeat(300));
     let err = load_train(format!("{header}{row}").as_bytes()).expect_err("refused");
     let text = err.to_string();
     assert!(
-        matches!(err, LoadError::TooManyColumns { found: 60_009, .. }),
+        matches!(err, LoadError::TooManyColumns { found: 309, .. }),
         "{text}"
     );
     assert!(text.contains("line 1") && text.contains("256"), "{text}");
@@ -291,4 +292,20 @@ fn a_gzip_bomb_and_an_endless_device_are_refused_at_the_limit() {
     assert!(err.to_string().contains("512 MiB"), "{err}");
     let err = storecast_data::read_bounded(std::path::Path::new("/dev/zero")).expect_err("refused");
     assert!(err.to_string().contains("512 MiB"), "{err}");
+}
+
+#[test]
+fn an_endless_line_is_refused_naming_it() {
+    // Issue 30, item 3: a 200 MB line used 685 MB before anything was said.
+    let long = format!("1,5,2015-06-19,4202,487,1,1,0,0{}\n", "9".repeat(1 << 20));
+    let err =
+        load_train(&train(&format!("2,5,2015-06-19,1,1,1,1,0,0\n{long}"))).expect_err("refused");
+    assert!(
+        matches!(err, LoadError::LineTooLong { line: 3, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("line 3") && err.to_string().contains("65536"),
+        "{err}"
+    );
 }
