@@ -7,11 +7,9 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-use storecast_pipeline::background::{Board, Tee};
 use storecast_pipeline::{DemoResult, DemoSettings, DemoStart, FirstModel};
-use storecast_store::Registry;
 use storecast_validate::render;
-use storecast_web::{ModelSource, ServeSettings};
+use storecast_web::ServeSettings;
 
 /// The operator's lines from the server, on stderr.
 fn log(line: String) {
@@ -89,53 +87,22 @@ fn serve_demo(
     addr: std::net::SocketAddr,
     t0: Instant,
 ) -> Result<ExitCode> {
-    let paths = d.paths.clone();
     let settings = ServeSettings {
         addr,
-        db: paths.db.clone(),
-        reports: Some(paths.reports.clone()),
+        db: d.paths.db.clone(),
+        reports: Some(d.paths.reports.clone()),
         no_auth: false,
         https_proxy: false,
         launch: Default::default(),
     };
-    let mut builder = storecast_web::prepare(d.chain, d.validation, d.artifact, &settings, &log)?;
-    let board = d
-        .first
-        .is_provisional()
-        .then(|| Board::new("training the full model"));
-    if let Some(b) = &board {
-        builder = builder.job(b.clone());
-    }
-    let state = builder.build()?;
-    if let Some(b) = board {
-        let (st, paths) = (state.clone(), paths.clone());
-        storecast_pipeline::background::spawn(b, log, move |progress| {
-            let mut bars = crate::progress::Bars::new(false);
-            let mut tee = Tee(progress, &mut bars);
-            let done = storecast_pipeline::complete(&st.chain, &paths, &demo, &mut tee);
-            drop(bars);
-            st.reload_reports(&paths.reports);
-            let c = done.map_err(|e| e.to_string())?;
-            log(format!(
-                "the full model {} is promoted; the server swaps it in",
-                c.artifact.model_version
-            ));
-            Ok(())
-        })
-        .context("starting the background training")?;
-    }
-    let source = ModelSource {
-        dir: paths.registry.clone(),
-        follow: Some(Registry::open(&paths.registry)?),
-        key: Some(Registry::open(&paths.registry)?),
-        note: String::new(),
-    };
-    let token = d.token.expose();
+    let token = d.token.expose().to_string();
+    let bars = crate::progress::Bars::new(false);
+    let app = storecast_web::demo_app(d, demo, &settings, |_| Ok(()), bars, log)?;
     println!("\nSign in at http://{addr}/login with the demo admin token:\n\n    {token}\n");
     eprintln!(
         "first page ready {:.0} s after the start",
         t0.elapsed().as_secs_f64()
     );
-    storecast_web::serve_state_blocking(state, source, settings, log).context("serving")?;
+    storecast_web::serve_state_blocking(app.state, app.source, settings, log).context("serving")?;
     Ok(ExitCode::SUCCESS)
 }

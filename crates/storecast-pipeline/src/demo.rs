@@ -181,7 +181,7 @@ pub fn demo(
     } else {
         &paths.model
     };
-    serve_version(&registry, &store, file, &artifact, "the demo's model")?;
+    serve_version(&registry, &store, file, "the demo's model")?;
     if !first.is_provisional() {
         let bt = match &backtest {
             Some(bt) => bt.clone(),
@@ -238,7 +238,7 @@ pub fn complete(
     progress.report(demo_steps::PROMOTE, 0, 1);
     record(&store, &artifact, &rows)?;
     let reason = "the full model replaces the provisional model";
-    let switch = serve_version(&registry, &store, &paths.model, &artifact, reason)?;
+    let switch = serve_version(&registry, &store, &paths.model, reason)?;
     progress.report(demo_steps::PROMOTE, 1, 1);
     Ok(Completed { artifact, switch })
 }
@@ -264,7 +264,6 @@ fn serve_version(
     registry: &Registry,
     store: &Store,
     file: &Path,
-    artifact: &ModelArtifact,
     reason: &str,
 ) -> Result<Option<Switch>, PipelineError> {
     let reg = crate::models::register(registry, store, file, DEMO_ACTOR)?;
@@ -274,7 +273,6 @@ fn serve_version(
     if current.as_deref() == Some(reg.version.as_str()) {
         return Ok(None);
     }
-    debug_assert_eq!(reg.version, artifact.model_version);
     crate::models::promote(registry, store, &reg.version, DEMO_ACTOR, Some(reason)).map(Some)
 }
 

@@ -68,7 +68,7 @@ pub struct WeekOutcome {
 
 /// `base`'s store table with `plan` ahead and no history: what the monitor and the retrain
 /// take (they read the history from the database themselves).
-fn with_plan(base: &ChainData, plan: &ForecastRequests) -> ChainData {
+pub(crate) fn with_plan(base: &ChainData, plan: &ForecastRequests) -> ChainData {
     ChainData {
         history: Default::default(),
         stores: base.stores.clone(),

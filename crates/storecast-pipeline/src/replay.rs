@@ -161,7 +161,8 @@ fn start(
             settings.from + Duration::weeks(HORIZON_WEEKS.into()),
         ),
     );
-    let initial = crate::ops::chain_from_db(chain_stub(chain, first_plan), store)?;
+    let initial =
+        crate::ops::chain_from_db(crate::operations::with_plan(chain, &first_plan), store)?;
     let file = settings.out.join("initial").join("model.json");
     let trained = train(
         &initial,
@@ -183,17 +184,6 @@ fn start(
         Some("the replay's first model"),
     )?;
     Ok(version)
-}
-
-/// `chain`'s store table and `plan`, without history.
-fn chain_stub(chain: &ChainData, plan: ForecastRequests) -> ChainData {
-    ChainData {
-        history: Default::default(),
-        stores: chain.stores.clone(),
-        requests: Some(plan),
-        fingerprint: String::new(),
-        origin: chain.origin.clone(),
-    }
 }
 
 /// Replays `settings.weeks` weeks of `chain`'s history from `settings.from`.
@@ -239,14 +229,7 @@ pub fn replay(
             plan: &plan,
             actuals: Some(delivery),
         };
-        let o = run_week(
-            &store,
-            &registry,
-            &chain_stub(chain, plan.clone()),
-            &settings.ops,
-            week,
-            progress,
-        )?;
+        let o = run_week(&store, &registry, chain, &settings.ops, week, progress)?;
         issued.push((o.served.clone(), o.issued));
         let by_horizon = issued
             .iter()

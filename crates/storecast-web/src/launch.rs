@@ -439,3 +439,77 @@ fn open_store(db: &Path, log: &impl Fn(String)) -> Result<Store, LaunchError> {
     }
     Ok(store)
 }
+
+/// The demo's app, ready to serve: its state, where its model comes from (the demo's registry,
+/// followed), and the background training of the full model with its board, when the demo
+/// started on a provisional model.
+pub struct DemoApp {
+    /// The state to serve.
+    pub state: AppState,
+    /// The demo's registry, followed and keying the explanation cache.
+    pub source: ModelSource,
+    /// The full model's training: its progress board and its thread.
+    pub job: Option<(
+        storecast_pipeline::background::Board,
+        std::thread::JoinHandle<()>,
+    )>,
+}
+
+/// Builds the app of a demo run (`d`, trained with `demo`) and, after a provisional start,
+/// starts the full model's training at the lowest priority: `before_full` runs first on its
+/// thread, then [`storecast_pipeline::complete`] with its progress on the app's banner and on
+/// `terminal`; the reports are read again when it ends, and the registry follower swaps the
+/// promoted model in. `storecast demo` and the tests start the demo the same way.
+pub fn demo_app(
+    d: storecast_pipeline::DemoResult,
+    demo: storecast_pipeline::DemoSettings,
+    settings: &ServeSettings,
+    before_full: impl FnOnce(&mut dyn storecast_pipeline::Progress) -> Result<(), String>
+        + Send
+        + 'static,
+    mut terminal: impl storecast_pipeline::Progress + Send + 'static,
+    log: impl Fn(String) + Send + Sync + Clone + 'static,
+) -> Result<DemoApp, LaunchError> {
+    use storecast_pipeline::background::{spawn, Board, Tee};
+    let paths = d.paths.clone();
+    let registry = Registry::open(&paths.registry).map_err(|source| LaunchError::Registry {
+        what: format!("opening the demo's registry {}", paths.registry.display()),
+        source,
+    })?;
+    let mut builder = prepare(d.chain, d.validation, d.artifact, settings, &log)?;
+    let board = d
+        .first
+        .is_provisional()
+        .then(|| Board::new("training the full model"));
+    if let Some(b) = &board {
+        builder = builder.job(b.clone());
+    }
+    let state = builder.build()?;
+    let job = match board {
+        None => None,
+        Some(b) => {
+            let (st, log_job) = (state.clone(), log.clone());
+            let handle = spawn(b.clone(), log, move |progress| {
+                before_full(progress)?;
+                let mut tee = Tee(progress, &mut terminal);
+                let done = storecast_pipeline::complete(&st.chain, &paths, &demo, &mut tee);
+                st.reload_reports(&paths.reports);
+                let c = done.map_err(|e| e.to_string())?;
+                log_job(format!(
+                    "the full model {} is promoted; the server swaps it in",
+                    c.artifact.model_version
+                ));
+                Ok(())
+            })
+            .map_err(|e| LaunchError::Start(format!("starting the background training: {e}")))?;
+            Some((b, handle))
+        }
+    };
+    let source = ModelSource {
+        dir: registry.dir().to_path_buf(),
+        follow: Some(registry.clone()),
+        key: Some(registry),
+        note: String::new(),
+    };
+    Ok(DemoApp { state, source, job })
+}

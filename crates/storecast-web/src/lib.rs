@@ -26,8 +26,8 @@ pub mod plan_pages;
 pub mod state;
 
 pub use launch::{
-    choose_model, launch, prepare, read_reports, serve_blocking, serve_state_blocking,
-    AppStateBuilder, LaunchError, LaunchSettings, ModelSource, ServeSettings,
+    choose_model, demo_app, launch, prepare, read_reports, serve_blocking, serve_state_blocking,
+    AppStateBuilder, DemoApp, LaunchError, LaunchSettings, ModelSource, ServeSettings,
 };
 pub use state::{build_model_state, AppState, ModelState, ReportPage};
 

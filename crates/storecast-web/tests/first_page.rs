@@ -9,10 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 use storecast_data::ChainData;
-use storecast_pipeline::background::{self, Board};
+use storecast_pipeline::background::Board;
 use storecast_pipeline::{DemoSettings, DemoStart, FirstModel, Progress, Silent};
-use storecast_store::Registry;
-use storecast_web::{ModelSource, ServeSettings};
+use storecast_web::ServeSettings;
 
 fn load() -> storecast_data::LoadReport {
     let cfg = storecast_synth::SynthConfig {
@@ -87,37 +86,26 @@ fn serve_demo(gate: Option<std::sync::mpsc::Receiver<()>>) -> Served {
         https_proxy: false,
         launch: Default::default(),
     };
-    let board = Board::new("training the full model");
-    let state = storecast_web::prepare(d.chain, d.validation, d.artifact, &serve, &|_| {})
-        .expect("prepared")
-        .job(board.clone())
-        .build()
-        .expect("state");
+    // The same start as `storecast demo`'s, with the full training held until `gate` opens.
+    let before_full = move |progress: &mut dyn Progress| {
+        if let Some(gate) = gate {
+            progress.report("queued", 0, 1);
+            gate.recv().map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    let app = storecast_web::demo_app(d, demo.clone(), &serve, before_full, Silent, |_| {})
+        .expect("the demo's app");
     assert!(
-        state.reports.load().iter().all(|r| r.slug != "methodology"),
+        app.state
+            .reports
+            .load()
+            .iter()
+            .all(|r| r.slug != "methodology"),
         "no methodology report before the full model"
     );
-    let (st, job_paths, full) = (state.clone(), paths.clone(), demo.clone());
-    let job = background::spawn(
-        board.clone(),
-        |_| {},
-        move |progress| {
-            if let Some(gate) = gate {
-                progress.report("queued", 0, 1);
-                gate.recv().map_err(|e| e.to_string())?;
-            }
-            let done = storecast_pipeline::complete(&st.chain, &job_paths, &full, progress);
-            st.reload_reports(&job_paths.reports);
-            done.map(|_| ()).map_err(|e| e.to_string())
-        },
-    )
-    .expect("background job");
-    let source = ModelSource {
-        dir: paths.registry.clone(),
-        follow: Some(Registry::open(&paths.registry).expect("registry")),
-        key: Some(Registry::open(&paths.registry).expect("registry")),
-        note: String::new(),
-    };
+    let (board, job) = app.job.expect("a background job after a provisional start");
+    let (state, source) = (app.state, app.source);
     std::thread::spawn(move || storecast_web::serve_state_blocking(state, source, serve, |_| {}));
     Served {
         addr,
