@@ -8,27 +8,9 @@
 mod common;
 
 use std::time::{Duration, Instant};
-use storecast_data::ChainData;
 use storecast_pipeline::background::Board;
 use storecast_pipeline::{DemoSettings, DemoStart, FirstModel, Progress, Silent};
 use storecast_web::ServeSettings;
-
-fn load() -> storecast_data::LoadReport {
-    let cfg = storecast_synth::SynthConfig {
-        stores: 12,
-        seed: 9,
-        quirks: false,
-        ..storecast_synth::SynthConfig::default()
-    };
-    let c = storecast_synth::generate(&cfg).expect("synthetic chain");
-    ChainData::from_bytes(
-        c.train_csv(),
-        c.store_csv(),
-        Some(c.test_csv()),
-        "synthetic test chain",
-    )
-    .expect("loads")
-}
 
 /// Quick models: a provisional one of 20 trees, a full one of 2 folds and 80 trees.
 fn settings(start: DemoStart) -> DemoSettings {
@@ -69,7 +51,8 @@ fn serve_demo(gate: Option<std::sync::mpsc::Receiver<()>>) -> Served {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
     let demo = settings(DemoStart::Provisional);
-    let d = storecast_pipeline::demo(load(), &out, &demo, &mut Silent).expect("demo");
+    let d =
+        storecast_pipeline::demo(common::load_report(), &out, &demo, &mut Silent).expect("demo");
     assert_eq!(d.first, FirstModel::TrainedProvisional);
     assert!(d.artifact.provisional);
     let token = d.token.expose().to_string();
@@ -202,7 +185,8 @@ fn the_demo_serves_a_provisional_model_at_once_and_swaps_in_the_full_one() {
     assert_eq!(promote.actor, storecast_pipeline::demo::DEMO_ACTOR);
 
     // A rerun serves the full model at once and trains nothing.
-    let again = storecast_pipeline::demo(load(), &out, &demo, &mut Silent).expect("rerun");
+    let again =
+        storecast_pipeline::demo(common::load_report(), &out, &demo, &mut Silent).expect("rerun");
     assert_eq!(again.first, FirstModel::ReusedFull);
     assert!(!again.artifact.provisional && again.backtest.is_none());
 }

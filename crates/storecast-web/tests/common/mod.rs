@@ -19,7 +19,8 @@ pub struct TestApp {
     pub _dir: tempfile::TempDir,
 }
 
-pub fn chain() -> ChainData {
+/// The test chain as loaded (12 stores, clean), before the strict check.
+pub fn load_report() -> storecast_data::LoadReport {
     let cfg = storecast_synth::SynthConfig {
         stores: 12,
         seed: 9,
@@ -34,8 +35,10 @@ pub fn chain() -> ChainData {
         "synthetic test chain",
     )
     .expect("loads")
-    .into_strict()
-    .expect("clean")
+}
+
+pub fn chain() -> ChainData {
+    load_report().into_strict().expect("clean")
 }
 
 pub fn train(chain: &ChainData, seed: u64) -> ModelArtifact {
