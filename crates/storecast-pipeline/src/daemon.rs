@@ -7,7 +7,8 @@
 //! registration is written to a temporary file and renamed, a promotion is one audited pointer
 //! switch; the file moves only after its step completed. A SIGKILL at any point leaves the
 //! database and the registry consistent with the old model active, and the next run re-reads
-//! the file (stored rows come back unchanged) and finishes the step.
+//! the file (stored rows come back unchanged) and finishes the step. The test kills the
+//! daemon during its retrain (tests/cli.rs); the other points rest on the argument above.
 
 use crate::error::PipelineError;
 use crate::ingest::Delivery;
