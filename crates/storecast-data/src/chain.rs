@@ -6,9 +6,10 @@
 use crate::error::{LoadError, RowError};
 use crate::history::SalesHistory;
 use crate::location::{find_file, FILE_STORES, FILE_TEST, FILE_TRAIN};
-use crate::reader::{RawFile, TableMeta};
+use crate::reader::TableMeta;
 use crate::requests::ForecastRequests;
 use crate::stores::StoreTable;
+use crate::stream::RawFile;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -24,7 +25,7 @@ pub struct TableSummary {
     pub rows_seen: usize,
     /// Rows loaded.
     pub rows_loaded: usize,
-    /// Rows rejected (listed in [`LoadReport::rejected`]).
+    /// Rows rejected (listed in [`LoadReport::rejected`], up to [`crate::MAX_REJECTED_KEPT`]).
     pub rows_rejected: usize,
     /// Header columns that the schema does not use.
     pub extra_columns: Vec<String>,
@@ -50,7 +51,8 @@ pub struct ChainData {
 pub struct LoadReport {
     /// The loaded tables.
     pub data: ChainData,
-    /// Every rejected row, in file order per file.
+    /// The rejected rows with their reasons, in file order per file: every one, up to
+    /// [`crate::MAX_REJECTED_KEPT`] per file ([`TableSummary::rows_rejected`] counts them all).
     pub rejected: Vec<RowError>,
     /// One summary per file read.
     pub tables: Vec<TableSummary>,
@@ -76,11 +78,9 @@ impl ChainData {
                 name: name.to_string(),
             })
         };
-        let train = RawFile::read(&need(FILE_TRAIN)?)?;
-        let stores = RawFile::read(&need(FILE_STORES)?)?;
-        let test = find_file(dir, FILE_TEST)
-            .map(|p| RawFile::read(&p))
-            .transpose()?;
+        let train = RawFile::read(&need(FILE_TRAIN)?);
+        let stores = RawFile::read(&need(FILE_STORES)?);
+        let test = find_file(dir, FILE_TEST).map(|p| RawFile::read(&p));
         Self::from_raw(train, stores, test, dir.display().to_string())
     }
 
@@ -91,15 +91,10 @@ impl ChainData {
         test: Option<Vec<u8>>,
         origin: impl Into<String>,
     ) -> Result<LoadReport, LoadError> {
-        let wrap = |name: &str, bytes: Vec<u8>| {
-            RawFile::from_bytes(name.to_string(), bytes).map_err(|source| LoadError::Io {
-                file: name.into(),
-                source,
-            })
-        };
-        let train = wrap(FILE_TRAIN, train)?;
-        let stores = wrap(FILE_STORES, stores)?;
-        let test = test.map(|t| wrap(FILE_TEST, t)).transpose()?;
+        let wrap = |name: &str, bytes: Vec<u8>| RawFile::from_bytes(name.to_string(), bytes);
+        let train = wrap(FILE_TRAIN, train);
+        let stores = wrap(FILE_STORES, stores);
+        let test = test.map(|t| wrap(FILE_TEST, t));
         Self::from_raw(train, stores, test, origin.into())
     }
 
@@ -126,12 +121,12 @@ impl ChainData {
         let mut rejected = history_meta.rejected;
         rejected.extend(stores_meta.rejected);
         let mut hasher = Sha256::new();
-        hasher.update(train.sha256.as_bytes());
-        hasher.update(stores.sha256.as_bytes());
+        hasher.update(history_meta.sha256.as_bytes());
+        hasher.update(stores_meta.sha256.as_bytes());
         let requests = match (test.as_ref(), test_part) {
             (Some(raw), Some((req, meta))) => {
                 tables.push(summary(raw, &meta, req.len()));
-                hasher.update(raw.sha256.as_bytes());
+                hasher.update(meta.sha256.as_bytes());
                 rejected.extend(meta.rejected);
                 Some(req)
             }
@@ -159,10 +154,10 @@ impl ChainData {
 fn summary(file: &RawFile, meta: &TableMeta, loaded: usize) -> TableSummary {
     TableSummary {
         file: file.name.clone(),
-        sha256: file.sha256.clone(),
+        sha256: meta.sha256.clone(),
         rows_seen: meta.rows_seen,
         rows_loaded: loaded,
-        rows_rejected: meta.rejected.len(),
+        rows_rejected: meta.rows_rejected,
         extra_columns: meta.extra_columns.clone(),
     }
 }

@@ -164,14 +164,12 @@ pub enum LoadError {
         found: String,
     },
     /// A line is longer than any line of the chain's files can be.
-    #[error("{file}: line {line}: {length} bytes, more than the {limit} a line may have")]
+    #[error("{file}: line {line}: longer than the {limit} bytes a line may have")]
     LineTooLong {
         /// File name.
         file: String,
         /// 1-based line number.
         line: u64,
-        /// Its length in bytes.
-        length: usize,
         /// The limit ([`crate::MAX_LINE_BYTES`]).
         limit: usize,
     },

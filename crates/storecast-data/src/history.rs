@@ -4,7 +4,8 @@
 
 use crate::domain::StateHoliday;
 use crate::error::{RowError, RowProblem};
-use crate::reader::{read_table, Cells, RawFile, TableMeta};
+use crate::reader::{read_table, Cells, TableMeta};
+use crate::stream::RawFile;
 use crate::LoadError;
 use chrono::{Datelike, NaiveDate};
 
@@ -142,7 +143,7 @@ impl SalesHistory {
 
     pub(crate) fn load(file: &RawFile) -> Result<(Self, TableMeta), LoadError> {
         let mut table = SalesHistory::default();
-        let estimate = file.bytes.len() / 32;
+        let estimate = usize::try_from(file.size_hint() / 32).unwrap_or(0);
         table.reserve(estimate);
         let meta = read_table(file, COLUMNS, |c| {
             let row = parse_row(c)?;

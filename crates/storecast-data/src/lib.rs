@@ -20,7 +20,9 @@ pub mod error;
 pub mod history;
 pub mod location;
 mod reader;
-pub use reader::{read_bounded, MAX_COLUMNS, MAX_FILE_BYTES, MAX_LINE_BYTES};
+pub use reader::{MAX_COLUMNS, MAX_REJECTED_KEPT};
+mod stream;
+pub use stream::{read_bounded, MAX_FILE_BYTES, MAX_LINE_BYTES};
 pub mod requests;
 pub mod stores;
 

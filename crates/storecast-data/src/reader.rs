@@ -3,118 +3,34 @@
 //! file, line and column. Keeping it in one place is what makes error messages uniform.
 
 use crate::error::{LoadError, RowError, RowProblem};
+use crate::stream::{Guard, RawFile, Refusal, MAX_LINE_BYTES};
 use chrono::NaiveDate;
 use csv::{ByteRecord, ReaderBuilder};
-use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::io::Read;
-use std::path::Path;
 use std::str::FromStr;
-
-/// Bytes a data file may hold (after decompression) at most: 512 MiB, twice the history of a
-/// chain of 3,000 stores over five years. Larger files, gzip bombs and endless devices are
-/// refused with an error naming the limit instead of growing until memory runs out.
-pub const MAX_FILE_BYTES: u64 = 512 << 20;
-
-fn too_large(what: &str) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        format!(
-            "the file {what} more than {} MiB, the limit for a data file",
-            MAX_FILE_BYTES >> 20
-        ),
-    )
-}
-
-/// Reads the file at `path` whole, refusing it past [`MAX_FILE_BYTES`] (an endless device such
-/// as /dev/zero included) without reading further.
-pub fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut out)?;
-    if out.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large("holds"));
-    }
-    Ok(out)
-}
-
-/// Bytes a line may hold at most (a line of the chain's files is under 100 bytes; the
-/// header with every tolerated extra column stays far below): a 200 MB line used 685 MB.
-pub const MAX_LINE_BYTES: usize = 64 << 10;
-
-/// The first line longer than [`MAX_LINE_BYTES`], as (1-based line number, its length).
-fn overlong_line(bytes: &[u8]) -> Option<(u64, usize)> {
-    bytes
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .find(|(_, l)| l.len() > MAX_LINE_BYTES)
-        .map(|(i, l)| (i as u64 + 1, l.len()))
-}
 
 /// Columns a header may have at most: the chain's files need 8 to 10; extra columns are
 /// tolerated (and reported) up to this many, beyond it the file is refused before any row is
 /// read (a header of 60,000 columns took `validate` 8 to 10 s).
 pub const MAX_COLUMNS: usize = 256;
 
-/// Raw bytes of one input file, decompressed, with its fingerprint.
-pub(crate) struct RawFile {
-    pub name: String,
-    pub bytes: Vec<u8>,
-    pub sha256: String,
-}
-
-impl RawFile {
-    /// Reads a file from disk; `.gz` content (detected by its magic bytes) is decompressed.
-    pub fn read(path: &Path) -> Result<Self, LoadError> {
-        let io = |source| LoadError::Io {
-            file: path.to_path_buf(),
-            source,
-        };
-        let raw = read_bounded(path).map_err(io)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
-        Self::from_bytes(name, raw).map_err(io)
-    }
-
-    /// Wraps bytes already in memory (an embedded or generated file).
-    pub fn from_bytes(name: String, raw: Vec<u8>) -> Result<Self, std::io::Error> {
-        let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(1 << 26));
-            flate2::read::MultiGzDecoder::new(raw.as_slice())
-                .take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut out)?;
-            if out.len() as u64 > MAX_FILE_BYTES {
-                return Err(too_large("decompresses to"));
-            }
-            out
-        } else if raw.len() as u64 > MAX_FILE_BYTES {
-            return Err(too_large("holds"));
-        } else {
-            raw
-        };
-        let sha256 = hex(&Sha256::digest(&bytes));
-        Ok(Self {
-            name,
-            bytes,
-            sha256,
-        })
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Rejected rows of one file kept with their reasons: enough to show and fix every kind of
+/// problem; the rest are counted ([`TableMeta::rows_rejected`]), so a small file that
+/// decompresses to millions of bad rows cannot fill memory with errors (4.5 GB before).
+pub const MAX_REJECTED_KEPT: usize = 10_000;
 
 /// What reading one table produced besides its rows.
 #[derive(Debug, Default)]
 pub(crate) struct TableMeta {
     /// Data rows seen (accepted + rejected).
     pub rows_seen: usize,
-    /// Rows that could not be parsed, each with its reason.
+    /// Rows that could not be parsed.
+    pub rows_rejected: usize,
+    /// The first [`MAX_REJECTED_KEPT`] of them, each with its reason.
     pub rejected: Vec<RowError>,
+    /// SHA-256 of the file's decompressed bytes.
+    pub sha256: String,
     /// Header columns the schema does not know (ignored, reported).
     pub extra_columns: Vec<String>,
 }
@@ -127,6 +43,15 @@ pub(crate) struct Cells<'r> {
     record: &'r ByteRecord,
     line: u64,
     last_date: &'r Cell<Option<([u8; 10], NaiveDate)>>,
+}
+
+impl TableMeta {
+    fn reject(&mut self, error: RowError) {
+        self.rows_rejected += 1;
+        if self.rejected.len() < MAX_REJECTED_KEPT {
+            self.rejected.push(error);
+        }
+    }
 }
 
 impl<'r> Cells<'r> {
@@ -282,52 +207,67 @@ fn short_type<T>() -> &'static str {
     name.rsplit("::").next().unwrap_or(name)
 }
 
-/// Reads `file` as a CSV table with the columns `names` (in any order), calling `row` for each
-/// record. Rows `row` rejects are collected in [`TableMeta::rejected`], never dropped silently.
-pub(crate) fn read_table(
-    file: &RawFile,
-    names: &'static [&'static str],
-    mut row: impl FnMut(&Cells<'_>) -> Result<(), RowError>,
-) -> Result<TableMeta, LoadError> {
-    let mut bytes = file.bytes.as_slice();
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        bytes = rest;
-    }
-    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
-        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
-        return Err(LoadError::NotText {
-            file: file.name.clone(),
+/// The typed error for a stream the guard stopped, or for a failed read.
+fn stream_error<R>(file: &RawFile, guard: &Guard<R>, source: std::io::Error) -> LoadError {
+    let name = file.name.clone();
+    match guard.refusal {
+        Some(Refusal::LineTooLong { line }) => LoadError::LineTooLong {
+            file: name,
             line,
-            offset: offset as u64,
-            byte: 0,
-        });
-    }
-    if let Some((line, len)) = overlong_line(bytes) {
-        return Err(LoadError::LineTooLong {
-            file: file.name.clone(),
-            line,
-            length: len,
             limit: MAX_LINE_BYTES,
-        });
+        },
+        Some(Refusal::NotText { line, offset, byte }) => LoadError::NotText {
+            file: name,
+            line,
+            offset,
+            byte,
+        },
+        Some(Refusal::TooLarge { .. }) | None => LoadError::Io {
+            file: file.path(),
+            source,
+        },
     }
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(LoadError::Empty {
-            file: file.name.clone(),
-            expected: names.join(","),
-        });
+}
+
+/// The csv error as a load error when it is a failed or refused read (which ends the file),
+/// or back as a row's syntax problem.
+fn read_failure<R>(
+    file: &RawFile,
+    guard: &Guard<R>,
+    e: csv::Error,
+) -> Result<csv::Error, LoadError> {
+    if !e.is_io_error() {
+        return Ok(e);
     }
-    let mut reader = ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(bytes);
-    let header = reader
-        .byte_headers()
-        .map_err(|e| LoadError::MissingColumns {
-            file: file.name.clone(),
-            missing: names.join(","),
-            found: e.to_string(),
-        })?
-        .clone();
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => Err(stream_error(file, guard, source)),
+        _ => unreachable!("is_io_error"),
+    }
+}
+
+/// The header's names, mapped to the schema's columns, checked before any row is read.
+struct Header {
+    len: usize,
+    index: Vec<usize>,
+    extra: Vec<String>,
+}
+
+fn read_header<R: Read>(
+    file: &RawFile,
+    reader: &mut csv::Reader<Guard<R>>,
+    names: &'static [&'static str],
+) -> Result<Header, LoadError> {
+    let header = match reader.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            let e = read_failure(file, reader.get_ref(), e)?;
+            return Err(LoadError::MissingColumns {
+                file: file.name.clone(),
+                missing: names.join(","),
+                found: e.to_string(),
+            });
+        }
+    };
     if header.len() > MAX_COLUMNS {
         return Err(LoadError::TooManyColumns {
             file: file.name.clone(),
@@ -349,6 +289,18 @@ pub(crate) fn read_table(
         }
     }
     if !missing.is_empty() {
+        // A file of nothing but blanks is "empty", not "lacks columns": read on to tell.
+        let guard = reader.get_mut();
+        if !guard.text_seen {
+            std::io::copy(guard, &mut std::io::sink())
+                .map_err(|e| stream_error(file, reader.get_ref(), e))?;
+        }
+        if !reader.get_ref().text_seen {
+            return Err(LoadError::Empty {
+                file: file.name.clone(),
+                expected: names.join(","),
+            });
+        }
         return Err(LoadError::MissingColumns {
             file: file.name.clone(),
             missing: missing.join(","),
@@ -365,46 +317,56 @@ pub(crate) fn read_table(
             });
         }
     }
+    let extra = header_names
+        .iter()
+        .filter(|h| !names.contains(&h.as_str()))
+        .cloned()
+        .collect();
+    Ok(Header {
+        len: header.len(),
+        index,
+        extra,
+    })
+}
+
+/// Reads `file` as a CSV table with the columns `names` (in any order), calling `row` for each
+/// record as the file streams in. Rows `row` rejects are collected in [`TableMeta::rejected`],
+/// never dropped silently.
+pub(crate) fn read_table(
+    file: &RawFile,
+    names: &'static [&'static str],
+    mut row: impl FnMut(&Cells<'_>) -> Result<(), RowError>,
+) -> Result<TableMeta, LoadError> {
+    let stream = file.open().map_err(|source| LoadError::Io {
+        file: file.path(),
+        source,
+    })?;
+    let mut reader = ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(stream);
+    let header = read_header(file, &mut reader, names)?;
     let mut meta = TableMeta {
-        extra_columns: header_names
-            .iter()
-            .filter(|h| !names.contains(&h.as_str()))
-            .cloned()
-            .collect(),
+        extra_columns: header.extra,
         ..TableMeta::default()
     };
     let last_date = Cell::new(None);
     let mut record = ByteRecord::new();
-    // Line numbers are counted from byte offsets: the csv crate's own line counter is off by
-    // one on CRLF files. `lines` is the number of '\n' before `counted_to`.
-    let (mut counted_to, mut lines) = (0usize, 0u64);
-    let mut line_at = |offset: u64| {
-        let mut offset = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        // A record's offset may point at the '\n' left over from the previous "\r\n".
-        while offset < bytes.len() && (bytes[offset] == b'\n' || bytes[offset] == b'\r') {
-            offset += 1;
-        }
-        if offset >= counted_to {
-            lines += bytes[counted_to..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
-            counted_to = offset;
-        }
-        lines + 1
-    };
     loop {
-        let line = line_at(reader.position().byte());
+        let start = reader.position().byte();
+        let line = reader.get_mut().line_at(start);
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
+                let e = read_failure(file, reader.get_ref(), e)?;
                 meta.rows_seen += 1;
-                meta.rejected.push(RowError {
+                let line = e
+                    .position()
+                    .map_or(line, |p| reader.get_mut().line_at(p.byte()));
+                meta.reject(RowError {
                     file: file.name.clone(),
-                    line: e.position().map_or(line, |p| line_at(p.byte())),
+                    line,
                     column: None,
                     column_number: None,
                     value: None,
@@ -416,9 +378,11 @@ pub(crate) fn read_table(
             }
         }
         meta.rows_seen += 1;
-        let line = record.position().map_or(line, |p| line_at(p.byte()));
-        if record.len() != header.len() {
-            meta.rejected.push(RowError {
+        let line = record
+            .position()
+            .map_or(line, |p| reader.get_mut().line_at(p.byte()));
+        if record.len() != header.len {
+            meta.reject(RowError {
                 file: file.name.clone(),
                 line,
                 column: None,
@@ -426,7 +390,7 @@ pub(crate) fn read_table(
                 value: None,
                 problem: RowProblem::FieldCount {
                     found: record.len(),
-                    expected: header.len(),
+                    expected: header.len,
                 },
             });
             continue;
@@ -434,14 +398,21 @@ pub(crate) fn read_table(
         let cells = Cells {
             file: &file.name,
             names,
-            index: &index,
+            index: &header.index,
             record: &record,
             line,
             last_date: &last_date,
         };
         if let Err(e) = row(&cells) {
-            meta.rejected.push(e);
+            meta.reject(e);
         }
     }
+    if !reader.get_ref().text_seen {
+        return Err(LoadError::Empty {
+            file: file.name.clone(),
+            expected: names.join(","),
+        });
+    }
+    meta.sha256 = reader.get_ref().sha256();
     Ok(meta)
 }

@@ -5,7 +5,8 @@
 use crate::domain::StateHoliday;
 use crate::error::RowError;
 use crate::history::{parse_state_holiday, parse_store_day};
-use crate::reader::{read_table, Cells, RawFile, TableMeta};
+use crate::reader::{read_table, Cells, TableMeta};
+use crate::stream::RawFile;
 use crate::LoadError;
 use chrono::NaiveDate;
 
@@ -88,7 +89,7 @@ impl ForecastRequests {
     /// Reads a request file (test.csv format, optionally gzipped) strictly: the first bad row
     /// is an error naming its line and column.
     pub fn load_file(path: &std::path::Path) -> Result<Self, LoadError> {
-        let raw = RawFile::read(path)?;
+        let raw = RawFile::read(path);
         let (table, meta) = Self::load(&raw)?;
         match meta.rejected.into_iter().next() {
             Some(first) => Err(LoadError::Row(Box::new(first))),

@@ -4,7 +4,8 @@
 
 use crate::domain::{Assortment, PromoInterval, StoreType};
 use crate::error::{RowError, RowProblem};
-use crate::reader::{read_table, Cells, RawFile, TableMeta};
+use crate::reader::{read_table, Cells, TableMeta};
+use crate::stream::RawFile;
 use crate::LoadError;
 use chrono::NaiveDate;
 

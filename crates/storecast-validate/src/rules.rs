@@ -264,6 +264,13 @@ impl<'c> Collector<'c> {
         }
     }
 
+    /// Adds `n` hits of `rule` that have no example to show.
+    fn count_more(&mut self, rule: RuleId, n: usize) {
+        if n > 0 {
+            self.hits.entry(rule).or_default().0 += n;
+        }
+    }
+
     fn finish(mut self, summary_base: Summary) -> ValidationReport {
         let mut findings = Vec::new();
         let mut statuses = Vec::new();
@@ -354,6 +361,9 @@ fn loading_rules(load: &LoadReport, c: &mut Collector<'_>) {
         });
     }
     for t in &load.tables {
+        // Rows rejected past the reasons the loader keeps are counted, not listed.
+        let listed = load.rejected.iter().filter(|e| e.file == t.file).count();
+        c.count_more(RuleId::ColumnType, t.rows_rejected.saturating_sub(listed));
         for col in &t.extra_columns {
             c.hit(RuleId::ExtraColumn, || Example {
                 file: t.file.clone(),

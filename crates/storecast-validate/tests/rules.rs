@@ -180,3 +180,19 @@ fn test_csv_starting_late_is_not_contiguous() {
         f.examples[0].message
     );
 }
+
+#[test]
+fn every_rejected_row_is_counted_past_the_reasons_kept() {
+    // The loader keeps MAX_REJECTED_KEPT reasons per file; the report still counts every row.
+    let c = chain(false);
+    let mut train = c.train_csv();
+    let bad = storecast_data::MAX_REJECTED_KEPT + 123;
+    for _ in 0..bad {
+        train.extend_from_slice(b"1,5,2015-06-19,x,487,1,1,0,0\n");
+    }
+    let report = validate(
+        &load(train, c.store_csv(), None),
+        &ValidateConfig::default(),
+    );
+    assert_eq!(report.count(storecast_validate::RuleId::ColumnType), bad);
+}
