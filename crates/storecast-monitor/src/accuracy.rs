@@ -268,6 +268,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn horizon_weeks_count_from_the_last_training_day() {
+        // Trained through Sunday 2015-08-02: 08-03..08-09 is week 1, 08-10 week 2.
+        let rows = vec![
+            row(1, date(2015, 8, 3), 110.0, 100),
+            row(1, date(2015, 8, 9), 90.0, 100),
+            row(1, date(2015, 8, 10), 150.0, 100),
+            row(1, date(2015, 8, 2), 100.0, 100), // inside the training: left out
+        ];
+        let h = by_horizon_week(&rows, date(2015, 8, 2));
+        assert_eq!(h.iter().map(|w| w.week).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!((h[0].accuracy.n, h[1].accuracy.n), (2, 1));
+        // Week 1: errors -0.1 and +0.1 → RMSPE 0.1; week 2: -0.5.
+        assert!(close(h[0].accuracy.rmspe, 0.1), "{}", h[0].accuracy.rmspe);
+        assert!(close(h[1].accuracy.rmspe, 0.5), "{}", h[1].accuracy.rmspe);
+    }
+
+    #[test]
     fn hand_computed_fixture() {
         // 2015-08-03 is a Monday (ISO week 32); 2015-08-10 starts week 33.
         let rows = vec![
@@ -353,4 +370,35 @@ pub(crate) mod tests {
         assert!(live.overall.rmspe.is_nan() && live.overall.cover80.is_nan());
         assert!(live.by_store.is_empty() && live.dates.is_none());
     }
+}
+
+/// One week of the forecast horizon's accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HorizonAccuracy {
+    /// Week of the horizon: 1 = the seven days after the model's last training day.
+    pub week: u32,
+    /// Its accuracy.
+    pub accuracy: Accuracy,
+}
+
+/// Accuracy by week of the horizon, counted from `train_end` (the model's last training day):
+/// how the error grows with the distance the model forecasts over. Rows on or before
+/// `train_end` (none, for forecasts the model issued) are left out.
+pub fn by_horizon_week(rows: &[ForecastVsActual], train_end: NaiveDate) -> Vec<HorizonAccuracy> {
+    let mut weeks: BTreeMap<u32, Vec<&ForecastVsActual>> = BTreeMap::new();
+    for r in rows {
+        let days = (r.forecast.date - train_end).num_days();
+        if let Ok(week) = u32::try_from((days - 1).div_euclid(7) + 1) {
+            if days > 0 {
+                weeks.entry(week).or_default().push(r);
+            }
+        }
+    }
+    weeks
+        .into_iter()
+        .map(|(week, rs)| HorizonAccuracy {
+            week,
+            accuracy: Accuracy::compute(rs),
+        })
+        .collect()
 }

@@ -28,7 +28,8 @@ pub mod replay;
 pub mod report;
 
 pub use accuracy::{
-    live_accuracy, store_types, Accuracy, LiveAccuracy, StoreAccuracy, TypeAccuracy, WeekAccuracy,
+    by_horizon_week, live_accuracy, store_types, Accuracy, HorizonAccuracy, LiveAccuracy,
+    StoreAccuracy, TypeAccuracy, WeekAccuracy,
 };
 pub use config::{CusumConfig, MonitorConfig, PromotionPolicy, SigmaSource};
 pub use cusum::{cusum_path, store_cusums, CusumAlarm, CusumPath, Direction, StoreCusum};

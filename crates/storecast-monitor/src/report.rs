@@ -15,7 +15,7 @@
 //! (`cusum`). Per-week numbers are reported but do not alert: a single week is at the mercy
 //! of one holiday.
 
-use crate::accuracy::{live_accuracy, Accuracy, LiveAccuracy};
+use crate::accuracy::{by_horizon_week, live_accuracy, Accuracy, HorizonAccuracy, LiveAccuracy};
 use crate::cusum::{store_cusums, Direction, StoreCusum};
 use crate::drift::{DriftLevel, FeatureDrift};
 use crate::{MonitorConfig, MonitorError};
@@ -110,6 +110,8 @@ pub struct MonitorReport {
     pub thresholds: Thresholds,
     /// Live accuracy and coverage.
     pub live: LiveAccuracy,
+    /// Accuracy by week of the horizon (empty without the model's artifact).
+    pub by_horizon: Vec<HorizonAccuracy>,
     /// Input drift per feature (as given to [`evaluate`]).
     pub drift: Vec<FeatureDrift>,
     /// CUSUM per store.
@@ -330,6 +332,7 @@ pub fn evaluate(
     Ok(MonitorReport {
         model_version,
         thresholds: t,
+        by_horizon: model.map_or_else(Vec::new, |m| by_horizon_week(rows, m.train_end)),
         live,
         drift,
         cusum,
@@ -556,6 +559,7 @@ mod tests {
             acknowledged,
             acknowledged_by: None,
             acknowledged_at: None,
+            acknowledged_note: None,
         };
         use AlertKind::{Bias, Cusum};
         let alerts = [

@@ -11,7 +11,7 @@ use crate::progress::{training_events, Progress};
 use storecast_data::ChainData;
 use storecast_explain::table::Filled;
 use storecast_model::backtest::{BacktestConfig, BacktestResult, MODEL};
-use storecast_model::{training, Forecaster, Timeline};
+use storecast_model::{training, Forecaster, ModelArtifact, Timeline};
 use storecast_monitor::{Decision, MonitorConfig, MonitorReport};
 use storecast_store::{Alert, Registry, Store, Switch};
 
@@ -71,22 +71,19 @@ pub struct MonitorRun {
     pub open: Vec<Alert>,
 }
 
-/// Scores the active model's issued forecasts against the ingested actuals, measures drift
-/// against the same weeks last year, and records the alerts not already open.
-pub fn monitor(
+/// Scores the issued forecasts of `artifact`'s model against the ingested actuals and measures
+/// drift against the same weeks last year, recording nothing: what the app's monitoring page
+/// shows, and the first half of [`monitor`].
+pub fn assess(
     store: &Store,
-    registry: &Registry,
+    artifact: &ModelArtifact,
     base: ChainData,
     cfg: &MonitorConfig,
-) -> Result<MonitorRun, PipelineError> {
-    let (version, artifact) = registry
-        .current()
-        .map_err(PipelineError::registry("reading the active model"))?
-        .ok_or_else(|| PipelineError::Input("no active model in the registry".into()))?;
+) -> Result<MonitorReport, PipelineError> {
     let chain = chain_from_db(base, store)?;
     let types = storecast_monitor::store_types(&chain.stores);
     let rows = store
-        .forecast_vs_actual(Some(&version))
+        .forecast_vs_actual(Some(&artifact.model_version))
         .map_err(PipelineError::store("reading issued forecasts"))?;
     let drift = match (
         Timeline::build(&chain.history, chain.requests.as_ref()),
@@ -106,17 +103,24 @@ pub fn monitor(
         }
         _ => Vec::new(),
     };
-    let report = storecast_monitor::evaluate(&rows, &types, Some(&artifact), drift, cfg)
-        .map_err(|e| PipelineError::Input(format!("monitor: {e}")))?;
-    let open = store
-        .alerts(true)
-        .map_err(PipelineError::store("reading alerts"))?;
-    let fresh = storecast_monitor::fresh_alerts(&report.alerts, &open);
-    for a in &fresh {
-        store
-            .record_alert("monitor", a)
-            .map_err(PipelineError::store("recording an alert"))?;
-    }
+    storecast_monitor::evaluate(&rows, &types, Some(artifact), drift, cfg)
+        .map_err(|e| PipelineError::Input(format!("monitor: {e}")))
+}
+
+/// Scores the active model's issued forecasts against the ingested actuals, measures drift
+/// against the same weeks last year, and records the alerts not already open.
+pub fn monitor(
+    store: &Store,
+    registry: &Registry,
+    base: ChainData,
+    cfg: &MonitorConfig,
+) -> Result<MonitorRun, PipelineError> {
+    let (version, artifact) = registry
+        .current()
+        .map_err(PipelineError::registry("reading the active model"))?
+        .ok_or_else(|| PipelineError::Input("no active model in the registry".into()))?;
+    let report = assess(store, &artifact, base, cfg)?;
+    let fresh = record_alerts(store, &report)?;
     let open = store
         .alerts(true)
         .map_err(PipelineError::store("reading alerts"))?;
@@ -126,6 +130,23 @@ pub fn monitor(
         fresh,
         open,
     })
+}
+
+/// Records the alerts of `report` that are not already open; returns them.
+pub fn record_alerts(
+    store: &Store,
+    report: &MonitorReport,
+) -> Result<Vec<storecast_store::NewAlert>, PipelineError> {
+    let open = store
+        .alerts(true)
+        .map_err(PipelineError::store("reading alerts"))?;
+    let fresh = storecast_monitor::fresh_alerts(&report.alerts, &open);
+    for a in &fresh {
+        store
+            .record_alert("monitor", a)
+            .map_err(PipelineError::store("recording an alert"))?;
+    }
+    Ok(fresh)
 }
 
 /// What a retrain did.

@@ -114,10 +114,15 @@ pub struct Alert {
     pub acknowledged_by: Option<String>,
     /// When.
     pub acknowledged_at: Option<String>,
+    /// What they noted (what was done about it).
+    pub acknowledged_note: Option<String>,
 }
 
+/// Characters an acknowledgement's note may have.
+pub const MAX_NOTE_CHARS: usize = 500;
+
 const ALERT_COLUMNS: &str =
-    "id, at, kind, scope, value, threshold, message, acknowledged, acknowledged_by, acknowledged_at";
+    "id, at, kind, scope, value, threshold, message, acknowledged, acknowledged_by, acknowledged_at, acknowledged_note";
 
 fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
     Ok(Alert {
@@ -140,6 +145,7 @@ fn alert_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         acknowledged: r.get(7)?,
         acknowledged_by: r.get(8)?,
         acknowledged_at: r.get(9)?,
+        acknowledged_note: r.get(10)?,
     })
 }
 
@@ -200,8 +206,16 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Marks an alert as seen by `actor`. Acknowledging twice is a no-op (no second audit row).
-    pub fn acknowledge_alert(&self, actor: &str, id: i64) -> Result<Alert, StoreError> {
+    /// Marks an alert as seen by `actor`, with a `note` (at most [`MAX_NOTE_CHARS`] characters;
+    /// may be empty). Acknowledging twice is a no-op (no second audit row, the first note
+    /// stays).
+    pub fn acknowledge_alert(&self, actor: &str, id: i64, note: &str) -> Result<Alert, StoreError> {
+        let note = note.trim();
+        if note.chars().count() > MAX_NOTE_CHARS {
+            return Err(StoreError::InvalidInput(format!(
+                "a note has at most {MAX_NOTE_CHARS} characters"
+            )));
+        }
         self.write(|tx| {
             let alert = tx
                 .query_row(
@@ -215,9 +229,10 @@ impl Store {
                 return Ok(alert);
             }
             tx.execute(
-                "UPDATE alerts SET acknowledged = 1, acknowledged_by = ?1, acknowledged_at = ?2
-                 WHERE id = ?3",
-                params![actor, crate::now(), id],
+                "UPDATE alerts SET acknowledged = 1, acknowledged_by = ?1, acknowledged_at = ?2,
+                                   acknowledged_note = ?3
+                 WHERE id = ?4",
+                params![actor, crate::now(), note, id],
             )?;
             audit::append(
                 tx,
@@ -225,7 +240,7 @@ impl Store {
                 actor,
                 actions::ALERT_ACK,
                 &alert.scope,
-                &json!({ "alert_id": id, "kind": alert.kind }),
+                &json!({ "alert_id": id, "kind": alert.kind, "note": note }),
             )?;
             Ok(tx.query_row(
                 &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),

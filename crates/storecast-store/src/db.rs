@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "managers' overrides (every edit kept) and exception acknowledgements",
         sql: include_str!("../migrations/0004_overrides.sql"),
     },
+    Migration {
+        version: 5,
+        description: "alert acknowledgements carry a note",
+        sql: include_str!("../migrations/0005_alert_notes.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands.

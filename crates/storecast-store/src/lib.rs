@@ -26,7 +26,7 @@ pub mod sessions;
 pub mod users;
 
 pub use actuals::{Correction, IngestOptions, IngestOutcome, Ingestion};
-pub use alerts::{Alert, AlertKind, NewAlert};
+pub use alerts::{Alert, AlertKind, NewAlert, MAX_NOTE_CHARS};
 pub use audit::AuditEntry;
 pub use audit::{AuditVerification, AuditedError, BadRow};
 pub use db::Store;

@@ -93,7 +93,9 @@ fn every_write_appears_in_the_audit_log() {
             },
         )
         .expect("alert");
-    store.acknowledge_alert("admin", alert.id).expect("ack");
+    store
+        .acknowledge_alert("admin", alert.id, "checked")
+        .expect("ack");
     store
         .audit(
             "admin",
@@ -113,7 +115,7 @@ fn every_write_appears_in_the_audit_log() {
     assert!(store.add_user("admin", "alice", Role::Admin).is_err());
     assert!(store.revoke_user("admin", "alice").is_err());
     store
-        .acknowledge_alert("admin", alert.id)
+        .acknowledge_alert("admin", alert.id, "again")
         .expect("ack again is a no-op");
 
     let log = store.audit_log(100).expect("log");
@@ -260,14 +262,24 @@ fn alerts_stay_open_until_acknowledged() {
         .record_alert("monitor", &new(storecast_store::AlertKind::Coverage80))
         .expect("b");
     assert_eq!(store.alerts(true).expect("open").len(), 2);
-    let acked = store.acknowledge_alert("alice", a.id).expect("ack");
+    let acked = store
+        .acknowledge_alert("alice", a.id, "called the store")
+        .expect("ack");
     assert!(acked.acknowledged);
     assert_eq!(acked.acknowledged_by.as_deref(), Some("alice"));
+    assert_eq!(acked.acknowledged_note.as_deref(), Some("called the store"));
+    assert!(store
+        .acknowledge_alert(
+            "alice",
+            b.id,
+            &"x".repeat(storecast_store::MAX_NOTE_CHARS + 1)
+        )
+        .is_err());
     let open = store.alerts(true).expect("open");
     assert_eq!(open.iter().map(|x| x.id).collect::<Vec<_>>(), vec![b.id]);
     assert_eq!(store.alerts(false).expect("all").len(), 2);
     assert!(matches!(
-        store.acknowledge_alert("alice", 999),
+        store.acknowledge_alert("alice", 999, ""),
         Err(StoreError::UnknownAlert(999))
     ));
     // Kinds read back typed, by the names the monitor's JSON and Prometheus labels use.
