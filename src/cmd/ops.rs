@@ -164,6 +164,7 @@ pub fn ingest(a: &IngestArgs) -> Result<ExitCode> {
     let options = storecast_store::IngestOptions {
         accept_implausible: a.accept_implausible.clone(),
         correct: a.correct.clone(),
+        only_stores: None,
     };
     match storecast_pipeline::ingest(&store, delivery, &chain.stores, &options)? {
         Ingested::Stored(o) if a.output.json => {

@@ -9,6 +9,7 @@
 use crate::PipelineError;
 use std::path::Path;
 use storecast_model::ModelArtifact;
+use storecast_store::audit::actions;
 use storecast_store::{Registered, Registry, Store, Switch};
 
 /// Who runs a command on this machine, as the audit log records it: the process's user id as
@@ -55,7 +56,7 @@ pub fn register(
         store
             .audit(
                 actor,
-                "model.register.refused",
+                actions::MODEL_REGISTER_REFUSED,
                 &a.model_version,
                 serde_json::json!({"file": shown, "error": e.to_string()}),
             )
@@ -64,9 +65,13 @@ pub fn register(
     }
     let details = serde_json::json!({"file": shown});
     let r = store
-        .audited(actor, "model.register", &a.model_version, details, || {
-            registry.register(&a)
-        })
+        .audited(
+            actor,
+            actions::MODEL_REGISTER,
+            &a.model_version,
+            details,
+            || registry.register(&a),
+        )
         .map_err(|e| PipelineError::Store(format!("registering {shown}: {e}")))?;
     copy_explanations(&a, file, registry);
     Ok(r)
@@ -102,7 +107,7 @@ pub fn promote(
     store
         .audited(
             actor,
-            "model.promote",
+            actions::MODEL_PROMOTE,
             version,
             serde_json::json!({"from": from, "reason": reason}),
             || registry.promote(version),
@@ -118,7 +123,7 @@ pub fn rollback(registry: &Registry, store: &Store, actor: &str) -> Result<Switc
     store
         .audited(
             actor,
-            "model.rollback",
+            actions::MODEL_ROLLBACK,
             from.as_deref().unwrap_or("none"),
             serde_json::json!({"from": from}),
             || registry.rollback(),
@@ -139,7 +144,9 @@ pub fn sign(
     let version = a.model_version.clone();
     let details = serde_json::json!({"file": file.display().to_string(), "checksum": a.checksum});
     store
-        .audited(actor, "model.sign", &version, details, || a.save(file))
+        .audited(actor, actions::MODEL_SIGN, &version, details, || {
+            a.save(file)
+        })
         .map_err(|e| PipelineError::Store(format!("signing {}: {e}", file.display())))?;
     Ok(version)
 }

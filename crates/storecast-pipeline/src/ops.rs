@@ -13,6 +13,7 @@ use storecast_explain::table::Filled;
 use storecast_model::backtest::{BacktestConfig, BacktestResult, MODEL};
 use storecast_model::{training, Forecaster, ModelArtifact, Timeline};
 use storecast_monitor::{Decision, MonitorConfig, MonitorReport};
+use storecast_store::audit::actions;
 use storecast_store::{Alert, Registry, Store, Switch};
 
 /// The chain as the database knows it: its ingested actuals, with the store table and plan
@@ -80,11 +81,16 @@ pub fn assess(
     base: ChainData,
     cfg: &MonitorConfig,
 ) -> Result<MonitorReport, PipelineError> {
-    let chain = chain_from_db(base, store)?;
-    let types = storecast_monitor::store_types(&chain.stores);
+    let types = storecast_monitor::store_types(&base.stores);
     let rows = store
         .forecast_vs_actual(Some(&artifact.model_version))
         .map_err(PipelineError::store("reading issued forecasts"))?;
+    if rows.is_empty() {
+        // Nothing scored yet (no actuals of the forecast days): an empty report, not an error.
+        return storecast_monitor::evaluate(&rows, &types, Some(artifact), Vec::new(), cfg)
+            .map_err(|e| PipelineError::Input(format!("monitor: {e}")));
+    }
+    let chain = chain_from_db(base, store)?;
     let drift = match (
         Timeline::build(&chain.history, chain.requests.as_ref()),
         rows.first(),
@@ -188,7 +194,7 @@ pub fn retrain(
     let r = store
         .audited(
             actor,
-            "model.register",
+            actions::MODEL_REGISTER,
             &cand.model_version,
             serde_json::json!({"source": "retrain"}),
             || registry.register(&cand),
@@ -208,7 +214,7 @@ pub fn retrain(
         store
             .audit(
                 actor,
-                "model.promotion_refused",
+                actions::MODEL_PROMOTION_REFUSED,
                 &r.version,
                 serde_json::json!({"reason": decision.reason}),
             )

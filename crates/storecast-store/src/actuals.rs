@@ -210,6 +210,18 @@ impl Store {
         let sha256 = hex(&Sha256::digest(bytes));
         let (history, report) = check_file(bytes, file_name, stores)?;
         let n = history.len();
+        if let Some(allowed) = &options.only_stores {
+            let rows: Vec<(u32, u16)> = (0..n)
+                .filter(|&i| !allowed.contains(&history.store[i]))
+                .map(|i| (history.line[i], history.store[i]))
+                .collect();
+            if !rows.is_empty() {
+                return Err(IngestError::OutOfScope {
+                    file: file_name.to_string(),
+                    rows,
+                });
+            }
+        }
         let accepted = nonblank(options.accept_implausible.as_deref());
         self.write(|tx| {
             let odd = implausible_rows(tx, &history, chrono::Utc::now().date_naive())?;
@@ -536,6 +548,9 @@ pub struct IngestOptions {
     /// keeps its previous values in `corrections` with who, when and why (audited). Without
     /// it a contradicting file is refused whole.
     pub correct: Option<String>,
+    /// The stores the deliverer may deliver for (a store manager's), `None` for all: a file
+    /// with a row of another store is refused whole, naming each such line.
+    pub only_stores: Option<Vec<u16>>,
 }
 
 /// Sales of one day above this are not a drugstore's (the chain's record is about 41,500 €).

@@ -62,6 +62,20 @@ pub mod actions {
     pub const OVERRIDE_CLEAR: &str = "override.clear";
     /// A director acknowledged a store on the exception list.
     pub const EXCEPTION_ACK: &str = "exception.acknowledge";
+    /// A model version was registered.
+    pub const MODEL_REGISTER: &str = "model.register";
+    /// A model version's registration was refused.
+    pub const MODEL_REGISTER_REFUSED: &str = "model.register.refused";
+    /// A retrained candidate was not promoted (the policy said no).
+    pub const MODEL_PROMOTION_REFUSED: &str = "model.promotion_refused";
+    /// A model version was made active.
+    pub const MODEL_PROMOTE: &str = "model.promote";
+    /// The previously active model version was made active again.
+    pub const MODEL_ROLLBACK: &str = "model.rollback";
+    /// A model artifact was signed.
+    pub const MODEL_SIGN: &str = "model.sign";
+    /// Someone tried an action their role does not allow (details: the action tried).
+    pub const DENIED: &str = "access.denied";
 }
 
 /// The hash of one row, chained on the previous row's hash.
@@ -409,12 +423,26 @@ impl Store {
 
     /// The newest `limit` audit rows, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_rows(None, limit)
+    }
+
+    /// The newest `limit` audit rows of `action`, newest first.
+    pub fn audit_of(&self, action: &str, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_rows(Some(action), limit)
+    }
+
+    fn audit_rows(
+        &self,
+        action: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id, at, actor, action, target, details FROM audit ORDER BY id DESC LIMIT ?1",
+            "SELECT id, at, actor, action, target, details FROM audit
+             WHERE ?2 IS NULL OR action = ?2 ORDER BY id DESC LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map([limit], |r| {
+        let rows = stmt.query_map(rusqlite::params![limit, action], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,

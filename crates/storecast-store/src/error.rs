@@ -178,6 +178,15 @@ pub enum IngestError {
         /// Every contradicting row, in file order.
         conflicts: Vec<Conflict>,
     },
+    /// Some rows are of stores the deliverer may not deliver for (a store manager's upload
+    /// holds another store's rows).
+    #[error("{file}: refused, nothing written: {} row(s) of stores you may not deliver for; first: line {}, store {}", rows.len(), rows.first().map_or(0, |r| r.0), rows.first().map_or(0, |r| r.1))]
+    OutOfScope {
+        /// File name as given.
+        file: String,
+        /// (line, store) of every such row, in file order.
+        rows: Vec<(u32, u16)>,
+    },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

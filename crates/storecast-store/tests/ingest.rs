@@ -429,3 +429,29 @@ fn a_stored_actual_is_corrected_only_with_a_reason_and_its_previous_value_is_kep
     assert_eq!((again.corrected, again.unchanged), (0, 1));
     assert_eq!(store.corrections().expect("corrections").len(), 1);
 }
+
+#[test]
+fn a_delivery_limited_to_some_stores_refuses_rows_of_others_naming_their_lines() {
+    // Issue 31: a store manager may deliver their own store's rows only.
+    let (_dir, db, store) = fresh();
+    let before = dump_all(&db);
+    let only_1 = storecast_store::IngestOptions {
+        only_stores: Some(vec![1]),
+        ..Default::default()
+    };
+    let file = train_csv(&[1, 2], date(2015, 7, 1), 2);
+    match store.ingest_csv_with(file.as_bytes(), "mixed.csv", "viewer1", &stores(), &only_1) {
+        Err(IngestError::OutOfScope { file, rows }) => {
+            assert_eq!(file, "mixed.csv");
+            assert_eq!(rows.iter().map(|r| r.1).collect::<Vec<_>>(), vec![2, 2]);
+            assert!(rows.iter().all(|r| r.0 >= 2), "{rows:?}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    assert_eq!(dump_all(&db), before, "a refused file writes nothing");
+    let own = train_csv(&[1], date(2015, 7, 1), 2);
+    let out = store
+        .ingest_csv_with(own.as_bytes(), "own.csv", "viewer1", &stores(), &only_1)
+        .expect("own rows are stored");
+    assert_eq!(out.inserted, 2);
+}

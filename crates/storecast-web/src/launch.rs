@@ -118,6 +118,7 @@ pub struct AppStateBuilder {
     job: Option<storecast_pipeline::background::Board>,
     auth_required: bool,
     web: crate::auth::WebSecurity,
+    registry: Option<Registry>,
 }
 
 impl AppState {
@@ -137,6 +138,7 @@ impl AppState {
             job: None,
             auth_required: true,
             web: Default::default(),
+            registry: None,
         }
     }
 }
@@ -181,6 +183,11 @@ impl AppStateBuilder {
         self.web = web;
         self
     }
+    /// The registry the model is served from (the app's promote and roll back act on it).
+    pub fn registry(mut self, registry: Option<Registry>) -> Self {
+        self.registry = registry;
+        self
+    }
     /// Forecasts everything the app shows for the model and assembles the state.
     pub fn build(self) -> Result<AppState, LaunchError> {
         let model = build_model_state(&self.chain, self.artifact)?;
@@ -202,6 +209,8 @@ impl AppStateBuilder {
             heavy: Default::default(),
             throttle: Default::default(),
             web: self.web,
+            registry: self.registry,
+            monitoring: Default::default(),
         })
     }
 }
@@ -416,7 +425,9 @@ pub fn serve_blocking(
     log: impl Fn(String) + Send + Sync + Clone + 'static,
 ) -> Result<(), LaunchError> {
     let t = Instant::now();
-    let state = prepare(chain, validation, artifact, &settings, &log)?.build()?;
+    let state = prepare(chain, validation, artifact, &settings, &log)?
+        .registry(source.follow.clone())
+        .build()?;
     log(format!("app ready in {:.1} s", t.elapsed().as_secs_f64()));
     serve_state_blocking(state, source, settings, log)
 }
@@ -484,7 +495,7 @@ pub fn demo_app(
     if let Some(b) = &board {
         builder = builder.job(b.clone());
     }
-    let state = builder.build()?;
+    let state = builder.registry(Some(registry.clone())).build()?;
     let job = match board {
         None => None,
         Some(b) => {

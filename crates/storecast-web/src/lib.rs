@@ -20,9 +20,11 @@ pub mod job;
 pub mod launch;
 pub mod metrics;
 pub mod openapi;
+pub mod operations;
 pub mod pages;
 pub mod plan;
 pub mod plan_pages;
+pub mod registry;
 pub mod state;
 
 pub use launch::{
@@ -133,6 +135,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/fva", get(fva::get_fva))
         .route("/api/v1/exceptions", get(fva::get_exceptions))
         .route("/api/v1/exceptions/{id}/ack", post(fva::post_ack))
+        .route("/api/v1/monitoring", get(operations::get_monitoring))
+        .route("/api/v1/alerts", get(operations::get_alerts))
+        .route("/api/v1/alerts/{id}/ack", post(operations::post_alert_ack))
+        .route("/api/v1/models", get(registry::get_models))
+        .route("/api/v1/models/rollback", post(registry::post_rollback))
+        .route(
+            "/api/v1/models/{version}/promote",
+            post(registry::post_promote),
+        )
         .route("/api/v1/chain/forecast", get(api::chain_forecast))
         .route("/api/v1/model", get(api::model))
         .route("/api/v1/job", get(job::status))
@@ -163,15 +174,24 @@ pub fn router(state: AppState) -> Router {
         .key_extractor(tower_governor::key_extractor::GlobalKeyExtractor)
         .finish()
         .map(tower_governor::GovernorLayer::new);
+    // Deliveries of actuals are larger than any other request: their own body limit.
+    let uploads = Router::new()
+        .route("/api/v1/actuals", post(operations::post_actuals))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            operations::UPLOAD_LIMIT,
+        ))
+        .layer(RequestBodyLimitLayer::new(operations::UPLOAD_LIMIT));
+    let small = RequestBodyLimitLayer::new(64 * 1024);
     let app = api
         .merge(pages)
+        .layer(small)
+        .merge(uploads)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::middleware,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(middleware::from_fn_with_state(state.clone(), auth::hsts))
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(middleware::from_fn(error::json_rejections))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -5,7 +5,7 @@ pub fn document() -> serde_json::Value {
     let store = serde_json::json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1, "maximum": 65535}});
     let err = serde_json::json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let ok = |d: &str| serde_json::json!({"description": d, "content": {"application/json": {"schema": {"type": "object"}}}});
-    serde_json::json!({
+    let mut doc = serde_json::json!({
         "openapi": "3.0.3",
         "info": {"title": "storecast API", "version": "1", "description": "Six-week store-level sales forecasts, explanations and what-if. Authenticate with `Authorization: Bearer <token>`."},
         "components": {
@@ -28,5 +28,71 @@ pub fn document() -> serde_json::Value {
             "/api/v1/validation": {"get": {"summary": "The data quality report", "responses": {"200": ok("report"), "403": err}}},
             "/api/v1/analysis": {"get": {"summary": "The statistical analysis findings", "responses": {"200": ok("analysis"), "403": err, "404": err}}}
         }
-    })
+    });
+    operations(&mut doc);
+    doc
+}
+
+/// The operations routes (issue 31): deliveries, monitoring, alerts, the registry.
+fn operations(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let err = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let answer = |d: &str, name: &str| json!({"description": d, "content": {"application/json": {"schema": schema(name)}}});
+    let body = |name: &str| json!({"required": true, "content": {"application/json": {"schema": schema(name)}}});
+    let num = json!({"type": "number"});
+    let int = json!({"type": "integer"});
+    let text = json!({"type": "string"});
+    let accuracy = json!({"type": "object", "properties": {"n": int, "rmspe": num, "mape": num, "wape": num, "bias": num, "cover80": num, "cover95": num, "actual_total": num, "forecast_total": num}});
+    let schemas = json!({
+        "RowFinding": {"type": "object", "required": ["rule", "message"], "properties": {"line": int, "column": text, "store": int, "rule": text, "message": text}},
+        "UploadAnswer": {"type": "object", "required": ["stored", "file", "sha256", "findings"], "properties": {"stored": {"type": "boolean"}, "file": text, "sha256": text, "rows": int, "inserted": int, "unchanged": int, "corrected": int, "alerts_raised": int, "message": text, "findings": {"type": "array", "items": schema("RowFinding")}}},
+        "Accuracy": accuracy,
+        "Monitoring": {"type": "object", "required": ["model_version", "scope", "overall"], "properties": {
+            "model_version": text, "scope": text, "thresholds": {"type": "object"},
+            "dates": {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": 2, "maxItems": 2},
+            "overall": schema("Accuracy"),
+            "by_store_type": {"type": "array", "items": {"type": "object", "properties": {"store_type": text, "stores": int, "accuracy": schema("Accuracy")}}},
+            "by_store": {"type": "array", "items": {"type": "object", "properties": {"store": int, "store_type": text, "accuracy": schema("Accuracy")}}},
+            "by_week": {"type": "array", "items": {"type": "object", "properties": {"label": text, "monday": {"type": "string", "format": "date"}, "accuracy": schema("Accuracy")}}},
+            "by_horizon": {"type": "array", "items": {"type": "object", "properties": {"week": int, "accuracy": schema("Accuracy")}}},
+            "drift": {"type": "array", "items": {"type": "object", "properties": {"feature": text, "psi": num, "level": text}}},
+            "cusum": {"type": "array", "items": {"type": "object", "properties": {"store": int, "n": int, "max_upper": num, "max_lower": num, "alarm": {"type": "object", "nullable": true}}}}}},
+        "Alert": {"type": "object", "required": ["id", "kind", "scope", "value", "threshold", "message", "acknowledged"], "properties": {"id": int, "at": text, "kind": {"type": "string", "enum": storecast_store::AlertKind::ALL.map(storecast_store::AlertKind::name)}, "scope": text, "value": num, "threshold": num, "message": text, "acknowledged": {"type": "boolean"}, "acknowledged_by": text, "acknowledged_at": text, "acknowledged_note": text}},
+        "Alerts": {"type": "object", "properties": {"open": {"type": "array", "items": schema("Alert")}, "acknowledged": {"type": "array", "items": schema("Alert")}}},
+        "AckRequest": {"type": "object", "required": ["note"], "additionalProperties": false, "properties": {"note": {"type": "string", "minLength": 1, "maxLength": storecast_store::MAX_NOTE_CHARS}}},
+        "Version": {"type": "object", "properties": {"version": text, "trained_at": text, "train_end": {"type": "string", "format": "date"}, "data_fingerprint": text, "code_version": text, "fold_rmspe": {"type": "array", "items": num}, "verified": {"type": "boolean"}, "problem": text, "active": {"type": "boolean"}, "served": {"type": "boolean"}, "promoted_by": text, "promoted_at": text}},
+        "Models": {"type": "object", "properties": {"served": text, "can_act": {"type": "boolean"}, "versions": {"type": "array", "items": schema("Version")}}},
+        "SwitchRequest": {"type": "object", "additionalProperties": false, "properties": {"reason": text}},
+        "SwitchAnswer": {"type": "object", "properties": {"from": text, "to": text, "served": text, "message": text}}
+    });
+    let paths = json!({
+        "/api/v1/actuals": {"post": {"summary": "Deliver daily actuals (train.csv format, optionally gzipped) as the body: checked like `storecast ingest`, stored whole or not at all, audited; a store manager delivers their own stores' rows only",
+            "parameters": [
+                {"name": "name", "in": "query", "schema": {"type": "string"}, "description": "the file's name, kept with the delivery"},
+                {"name": "correct", "in": "query", "schema": {"type": "string"}, "description": "replace stored actuals the file contradicts, for this reason"},
+                {"name": "accept_implausible", "in": "query", "schema": {"type": "string"}, "description": "store rows the plausibility check refuses, for this reason"}],
+            "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "responses": {"200": answer("stored", "UploadAnswer"), "403": answer("rows of stores the caller may not deliver for, by line", "UploadAnswer"), "413": err, "422": answer("refused, nothing written: every finding by line and column", "UploadAnswer")}}},
+        "/api/v1/monitoring": {"get": {"summary": "Live accuracy of the served model's issued forecasts by store type, store, ISO week and horizon week; coverage; drift; CUSUM; thresholds (a store manager: their stores only)", "responses": {"200": answer("monitoring", "Monitoring"), "400": err}}},
+        "/api/v1/alerts": {"get": {"summary": "Open alerts and the acknowledged history (directors and admins)", "responses": {"200": answer("alerts", "Alerts"), "403": err}}},
+        "/api/v1/alerts/{id}/ack": {"post": {"summary": "Acknowledge an alert with a note (directors and admins; audited)",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "requestBody": body("AckRequest"), "responses": {"200": answer("the alert", "Alert"), "400": err, "403": err, "404": err}}},
+        "/api/v1/models": {"get": {"summary": "The registry's versions with fold RMSPE, signature check, training data and who promoted them (directors and admins)", "responses": {"200": answer("versions", "Models"), "403": err, "404": err}}},
+        "/api/v1/models/{version}/promote": {"post": {"summary": "Make a version active and serve it (admins; audited; refused for a version that does not verify)",
+            "parameters": [{"name": "version", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": body("SwitchRequest"), "responses": {"200": answer("switched", "SwitchAnswer"), "400": err, "403": err, "404": err}}},
+        "/api/v1/models/rollback": {"post": {"summary": "Make the previously active version active again and serve it (admins; audited)",
+            "requestBody": body("SwitchRequest"), "responses": {"200": answer("switched", "SwitchAnswer"), "400": err, "403": err, "404": err}}}
+    });
+    if let (Some(dst), Some(src)) = (
+        doc["components"]["schemas"].as_object_mut(),
+        schemas.as_object(),
+    ) {
+        dst.extend(src.clone());
+    }
+    if let (Some(dst), Some(src)) = (doc["paths"].as_object_mut(), paths.as_object()) {
+        dst.extend(src.clone());
+    }
 }

@@ -168,6 +168,11 @@ pub struct AppState {
     pub throttle: Arc<crate::auth::Throttle>,
     /// Session lifetimes and HTTPS mode.
     pub web: crate::auth::WebSecurity,
+    /// The model registry the server serves from and follows, when it does: the app's
+    /// promote and roll back act on it.
+    pub registry: Option<storecast_store::Registry>,
+    /// The monitoring report of the served model, kept until the data or the model changes.
+    pub monitoring: Arc<crate::operations::MonitoringCache>,
 }
 
 /// Days of history the history API answers by default.

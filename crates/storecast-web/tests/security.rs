@@ -714,8 +714,16 @@ async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
                 if uri.ends_with("/history") {
                     uri.push_str("?days=1000");
                 }
-                let body = (method == "post")
-                    .then(|| format!(r#"{{"changes":[{{"date":"{day}","promo":true}}]}}"#));
+                // Each POST with a body its route accepts, so that only the role can refuse it.
+                let body = (method == "post").then(|| match path.as_str() {
+                    "/api/v1/actuals" => format!(
+                        "Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n2,{},{day},5000,500,1,0,0,0\n",
+                        storecast_data::history::iso_weekday(day)
+                    ),
+                    p if p.starts_with("/api/v1/alerts/") => r#"{"note":"seen"}"#.into(),
+                    p if p.starts_with("/api/v1/models/") => "{}".into(),
+                    _ => format!(r#"{{"changes":[{{"date":"{day}","promo":true}}]}}"#),
+                });
                 requests.push((method.to_uppercase(), uri, body));
             }
         }

@@ -63,6 +63,16 @@ pub fn app() -> TestApp {
 
 /// The app on `chain` serving `artifact`.
 pub fn app_with(chain: ChainData, artifact: ModelArtifact) -> TestApp {
+    app_from(chain, artifact, None)
+}
+
+/// The app on `chain` serving `artifact`, from `registry` when given (its promote and roll
+/// back act there).
+pub fn app_from(
+    chain: ChainData,
+    artifact: ModelArtifact,
+    registry: Option<storecast_store::Registry>,
+) -> TestApp {
     let load = ChainData::from_bytes(Vec::from(&b"Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n"[..]), Vec::from(&b"Store,StoreType,Assortment,CompetitionDistance,CompetitionOpenSinceMonth,CompetitionOpenSinceYear,Promo2,Promo2SinceWeek,Promo2SinceYear,PromoInterval\n"[..]), None, "empty").expect("empty");
     let validation =
         storecast_validate::validate(&load, &storecast_validate::ValidateConfig::default());
@@ -92,6 +102,7 @@ pub fn app_with(chain: ChainData, artifact: ModelArtifact) -> TestApp {
         .to_string();
     let state = AppState::builder(chain, validation, artifact.clone())
         .store(store)
+        .registry(registry)
         .build()
         .expect("the app starts");
     let chain = state.chain.clone();

@@ -1,0 +1,355 @@
+//! Operations in the app (issue 31), through the real server on a loopback port: deliveries
+//! of actuals (refused whole with every finding, or stored and scored), the monitoring a
+//! store manager and a director see, alerts acknowledged with a note, and promote / roll back
+//! of the registry's models with the roles and the audit they need.
+
+mod common;
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use storecast_store::{ForecastRow, Registry};
+
+/// One request over its own connection: status and the JSON answer (`Null` when not JSON).
+fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = common::raw_exchange(addr, &req)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let json = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (common::status_of(&answer), json)
+}
+
+async fn call(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
+    let (m, p, t, b) = (
+        method.to_string(),
+        path.to_string(),
+        token.to_string(),
+        body.to_string(),
+    );
+    tokio::task::spawn_blocking(move || http(addr, &m, &p, &t, &b))
+        .await
+        .expect("request")
+}
+
+struct Ops {
+    app: common::TestApp,
+    addr: SocketAddr,
+    registry: Registry,
+    _reg_dir: tempfile::TempDir,
+}
+
+/// The test app served from a registry holding its (signed, active) model, with the served
+/// forecasts recorded as issued.
+async fn ops() -> Ops {
+    let chain = common::chain();
+    let mut artifact = common::train(&chain, 1);
+    let reg_dir = tempfile::tempdir().expect("registry dir");
+    let registry = Registry::open(reg_dir.path()).expect("registry");
+    registry.sign(&mut artifact);
+    registry.register(&artifact).expect("register");
+    registry.promote(&artifact.model_version).expect("promote");
+    let app = common::app_from(chain, artifact, Some(registry.clone()));
+    let m = app.state.model.load();
+    let rows: Vec<ForecastRow> = m
+        .stores
+        .values()
+        .flat_map(|s| s.days.iter().map(ForecastRow::from))
+        .collect();
+    let db = app.state.store.as_ref().expect("db");
+    db.record_forecasts("test", &m.artifact().model_version, &rows)
+        .expect("issued");
+    let addr = common::serve_on_loopback(app.state.clone()).await;
+    Ops {
+        app,
+        addr,
+        registry,
+        _reg_dir: reg_dir,
+    }
+}
+
+/// Actuals for `stores` over the first `days` days of the forecast: 5 % above the forecast on
+/// open days, with the plan's promo and holidays.
+fn actuals(app: &common::TestApp, stores: &[u16], days: usize) -> String {
+    let m = app.state.model.load();
+    let requests = app.chain.requests.as_ref().expect("requests");
+    let mut out = String::from(
+        "Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n",
+    );
+    for &s in stores {
+        for d in m.stores[&s].days.iter().take(days) {
+            let r = requests
+                .rows
+                .iter()
+                .find(|r| r.store == s && r.date == d.date)
+                .expect("planned day");
+            let open = r.open.unwrap_or(true);
+            let sales = if open {
+                (d.sales * 1.05).round() as i64
+            } else {
+                0
+            };
+            out.push_str(&format!(
+                "{s},{},{},{sales},{},{},{},{},{}\n",
+                storecast_data::history::iso_weekday(d.date),
+                d.date,
+                sales / 10,
+                u8::from(open),
+                u8::from(r.promo),
+                r.state_holiday.code(),
+                u8::from(r.school_holiday)
+            ));
+        }
+    }
+    out
+}
+
+fn ingestions(app: &common::TestApp) -> usize {
+    app.state
+        .store
+        .as_ref()
+        .expect("db")
+        .ingestions()
+        .expect("ingestions")
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_delivery_writes_nothing_and_a_good_one_is_scored_for_whom_may_see_it() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    // A malformed file: refused whole, every finding with its line and column.
+    let good = actuals(app, &[1, 2], 7);
+    let mut lines: Vec<&str> = good.lines().collect();
+    let bad_line = lines[3].replacen(",1,", ",x,", 1).replace("-", "/");
+    lines[3] = &bad_line;
+    let bad = lines.join("\n") + "\n";
+    let (status, answer) = call(
+        addr,
+        "POST",
+        "/api/v1/actuals?name=week.csv",
+        &app.director,
+        &bad,
+    )
+    .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["stored"], false);
+    let f = &answer["findings"][0];
+    assert_eq!(f["line"], 4, "{answer}");
+    assert!(f["column"].is_string(), "{answer}");
+    assert_eq!(ingestions(app), 0, "a refused file writes nothing");
+
+    // A store-1 manager may not deliver store 2's rows (403, each line named), nothing written.
+    let (status, answer) = call(addr, "POST", "/api/v1/actuals", &app.viewer1, &good).await;
+    assert_eq!(status, 403, "{answer}");
+    let lines: Vec<u64> = answer["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines.len(), 7, "{answer}");
+    assert!(
+        lines.iter().all(|&l| l >= 9),
+        "store 2 is on lines 9..15: {lines:?}"
+    );
+    assert_eq!(ingestions(app), 0);
+
+    // The director's good file is stored and scored: 5 % above the forecast on every day.
+    let (status, answer) = call(
+        addr,
+        "POST",
+        "/api/v1/actuals?name=week.csv",
+        &app.director,
+        &good,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["stored"].as_bool(), answer["inserted"].as_u64()),
+        (Some(true), Some(14))
+    );
+    let audit = app
+        .state
+        .store
+        .as_ref()
+        .expect("db")
+        .audit_log(20)
+        .expect("audit");
+    let row = audit
+        .iter()
+        .find(|e| e.action == "actuals.ingest")
+        .expect("the delivery is audited");
+    assert_eq!(row.actor, "director");
+    assert_eq!(row.details["sha256"], answer["sha256"], "{:?}", row.details);
+
+    let (status, chain) = call(addr, "GET", "/api/v1/monitoring", &app.director, "").await;
+    assert_eq!(status, 200, "{chain}");
+    assert_eq!(chain["scope"], "chain");
+    let bias = chain["overall"]["bias"].as_f64().expect("bias");
+    assert!((bias + 0.05 / 1.05).abs() < 2e-3, "bias {bias}");
+    let stores: Vec<u64> = chain["by_store"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .map(|s| s["store"].as_u64().expect("store"))
+        .collect();
+    assert_eq!(stores, vec![1, 2]);
+    assert_eq!(chain["by_horizon"][0]["week"], 1, "{}", chain["by_horizon"]);
+
+    // The store-1 manager sees store 1 only: no store 2, no chain-wide drift or store types.
+    let (status, mine) = call(addr, "GET", "/api/v1/monitoring", &app.viewer1, "").await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["scope"], "store 1");
+    assert_eq!(mine["by_store"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mine["by_store"][0]["store"], 1);
+    assert_eq!(mine["by_store_type"].as_array().map(Vec::len), Some(0));
+    assert_eq!(mine["drift"].as_array().map(Vec::len), Some(0));
+    assert!(mine.to_string().find("\"store\":2").is_none(), "{mine}");
+    // Their own store's rows they may deliver.
+    let own = actuals(app, &[1], 7);
+    let (status, answer) = call(addr, "POST", "/api/v1/actuals", &app.viewer1, &own).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["unchanged"], 7,
+        "the same rows again change nothing: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_acknowledged_with_a_note_by_directors_only() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    let db = app.state.store.as_ref().expect("db");
+    let alert = db
+        .record_alert(
+            "monitor",
+            &storecast_store::NewAlert {
+                kind: storecast_store::AlertKind::Accuracy,
+                scope: "store 3".into(),
+                value: 0.31,
+                threshold: 0.2,
+                message: "store 3 RMSPE 0.31 above 0.2".into(),
+            },
+        )
+        .expect("alert");
+    let path = format!("/api/v1/alerts/{}/ack", alert.id);
+    let note = r#"{"note":"roadworks in front of the store; expected until August"}"#;
+    let (status, _) = call(addr, "POST", &path, &app.viewer1, note).await;
+    assert_eq!(status, 403);
+    let denied = db.audit_of("access.denied", 5).expect("audit");
+    assert_eq!(denied[0].actor, "viewer1");
+    let (status, _) = call(addr, "POST", &path, &app.director, r#"{"note":"  "}"#).await;
+    assert_eq!(status, 400, "a note is required");
+    let (status, acked) = call(addr, "POST", &path, &app.director, note).await;
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["acknowledged_by"], "director");
+    let (_, list) = call(addr, "GET", "/api/v1/alerts", &app.director, "").await;
+    assert_eq!(list["open"].as_array().map(Vec::len), Some(0), "{list}");
+    assert!(list["acknowledged"][0]["acknowledged_note"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("roadworks")));
+    let (status, _) = call(addr, "GET", "/api/v1/alerts", &app.viewer1, "").await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_admin_promotes_and_rolls_back_and_the_server_swaps_both_times() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    let v1 = app.state.model.load().artifact().model_version.clone();
+    let mut second = common::train(&app.chain, 2);
+    o.registry.sign(&mut second);
+    o.registry.register(&second).expect("register");
+    let v2 = second.model_version.clone();
+    // An unsigned version is listed with its problem, and cannot be promoted.
+    let mut unsigned = common::train(&app.chain, 3);
+    unsigned.model_version = format!("{v2}-unsigned");
+    unsigned
+        .save(&o.registry.version_path(&unsigned.model_version))
+        .expect("saved");
+
+    let promote = format!("/api/v1/models/{v2}/promote");
+    let db = app.state.store.as_ref().expect("db");
+    for token in [&app.viewer1, &app.director] {
+        let (status, _) = call(addr, "POST", &promote, token, "{}").await;
+        assert_eq!(status, 403);
+    }
+    let denied = db.audit_of("access.denied", 5).expect("audit");
+    assert_eq!(denied.len(), 2, "both attempts are audited");
+    assert_eq!(denied[1].actor, "viewer1");
+    assert_eq!(denied[1].target, v2);
+
+    let (status, models) = call(addr, "GET", "/api/v1/models", &app.director, "").await;
+    assert_eq!(status, 200, "{models}");
+    assert_eq!(models["can_act"], false);
+    let listed = models["versions"].as_array().expect("versions");
+    assert_eq!(listed.len(), 3);
+    let bad = listed
+        .iter()
+        .find(|v| {
+            v["version"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("-unsigned"))
+        })
+        .expect("listed");
+    assert_eq!(bad["verified"], false);
+    assert!(bad["problem"].is_string());
+    let bad_path = format!("/api/v1/models/{}/promote", unsigned.model_version);
+    let (status, answer) = call(addr, "POST", &bad_path, &app.admin, "{}").await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(app.state.model.load().artifact().model_version, v1);
+
+    let (status, answer) = call(
+        addr,
+        "POST",
+        &promote,
+        &app.admin,
+        r#"{"reason":"fold 3 better"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["served"], v2.as_str());
+    assert_eq!(app.state.model.load().artifact().model_version, v2);
+    let (status, answer) = call(addr, "POST", "/api/v1/models/rollback", &app.admin, "{}").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["served"], v1.as_str());
+    assert_eq!(app.state.model.load().artifact().model_version, v1);
+    let (_, models) = call(addr, "GET", "/api/v1/models", &app.admin, "").await;
+    let v2_row = models["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .find(|v| v["version"] == v2.as_str())
+        .expect("v2");
+    assert_eq!(v2_row["promoted_by"], "admin");
+    assert_eq!(v2_row["fold_rmspe"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn the_operations_routes_are_documented_with_their_types() {
+    let doc = storecast_web::openapi::document();
+    for (path, method, schema) in [
+        ("/api/v1/actuals", "post", "UploadAnswer"),
+        ("/api/v1/monitoring", "get", "Monitoring"),
+        ("/api/v1/alerts", "get", "Alerts"),
+        ("/api/v1/alerts/{id}/ack", "post", "Alert"),
+        ("/api/v1/models", "get", "Models"),
+        ("/api/v1/models/{version}/promote", "post", "SwitchAnswer"),
+        ("/api/v1/models/rollback", "post", "SwitchAnswer"),
+    ] {
+        let op = &doc["paths"][path][method];
+        let ok = &op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(
+            ok.as_str(),
+            Some(format!("#/components/schemas/{schema}").as_str()),
+            "{method} {path}"
+        );
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
