@@ -72,6 +72,29 @@ pub struct MonitorRun {
     pub open: Vec<Alert>,
 }
 
+/// The chain for drift: the database's actuals, preceded by the days of `base` before the
+/// first of them (a server whose database holds only the deliveries since its history still
+/// has last year's weeks to compare with).
+fn chain_for_monitoring(base: ChainData, store: &Store) -> Result<ChainData, PipelineError> {
+    let early = base.history.clone();
+    let mut chain = chain_from_db(base, store)?;
+    let Some((first, _)) = chain.history.date_range() else {
+        return Ok(chain);
+    };
+    let mut history = storecast_data::SalesHistory::default();
+    for i in (0..early.len()).filter(|&i| early.date[i] < first) {
+        history.push(early.row(i), early.line[i]);
+    }
+    if history.is_empty() {
+        return Ok(chain);
+    }
+    for i in 0..chain.history.len() {
+        history.push(chain.history.row(i), chain.history.line[i]);
+    }
+    chain.history = history;
+    Ok(chain)
+}
+
 /// Scores the issued forecasts of `artifact`'s model against the ingested actuals and measures
 /// drift against the same weeks last year, recording nothing: what the app's monitoring page
 /// shows, and the first half of [`monitor`].
@@ -90,7 +113,7 @@ pub fn assess(
         return storecast_monitor::evaluate(&rows, &types, Some(artifact), Vec::new(), cfg)
             .map_err(|e| PipelineError::Input(format!("monitor: {e}")));
     }
-    let chain = chain_from_db(base, store)?;
+    let chain = chain_for_monitoring(base, store)?;
     let drift = match (
         Timeline::build(&chain.history, chain.requests.as_ref()),
         rows.first(),

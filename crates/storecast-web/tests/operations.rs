@@ -201,6 +201,14 @@ async fn a_bad_delivery_writes_nothing_and_a_good_one_is_scored_for_whom_may_see
         .collect();
     assert_eq!(stores, vec![1, 2]);
     assert_eq!(chain["by_horizon"][0]["week"], 1, "{}", chain["by_horizon"]);
+    // Drift compares with the same weeks last year, from the history the server started on
+    // (its database holds only this week's delivery).
+    let drift = chain["drift"].as_array().expect("drift");
+    assert!(
+        drift.iter().any(|d| d["feature"] == "promo"),
+        "{}",
+        chain["drift"]
+    );
 
     // The store-1 manager sees store 1 only: no store 2, no chain-wide drift or store types.
     let (status, mine) = call(addr, "GET", "/api/v1/monitoring", &app.viewer1, "").await;
