@@ -91,8 +91,20 @@ impl ChainData {
         test: Option<Vec<u8>>,
         origin: impl Into<String>,
     ) -> Result<LoadReport, LoadError> {
+        Self::from_bytes_as(FILE_TRAIN, train, stores, test, origin)
+    }
+
+    /// [`ChainData::from_bytes`] with the history's file named `train_name` in every message
+    /// (a delivery of actuals is named as its deliverer named it, not `train.csv`).
+    pub fn from_bytes_as(
+        train_name: &str,
+        train: Vec<u8>,
+        stores: Vec<u8>,
+        test: Option<Vec<u8>>,
+        origin: impl Into<String>,
+    ) -> Result<LoadReport, LoadError> {
         let wrap = |name: &str, bytes: Vec<u8>| RawFile::from_bytes(name.to_string(), bytes);
-        let train = wrap(FILE_TRAIN, train);
+        let train = wrap(train_name, train);
         let stores = wrap(FILE_STORES, stores);
         let test = test.map(|t| wrap(FILE_TEST, t));
         Self::from_raw(train, stores, test, origin.into())

@@ -30,13 +30,15 @@
 //!
 //! What is left out by default (`MonitorConfig::drift_exclude`), because it moves between a
 //! window and the same weeks a year earlier by construction, not because the data changed:
-//! `year` (+1); the ages `competition_months` (+12) and `promo2_weeks` (+52); and the distances
+//! `year` (+1); the date's own positions `day_of_month`, `day_of_year` and `days_to_month_end`
+//! (the same weekdays 364 days back sit a day or two earlier: PSI 1.35 on one week with nothing
+//! changed); the ages `competition_months` (+12) and `promo2_weeks` (+52); and the distances
 //! to holidays and closures (`days_to_holiday`, `days_since_holiday`, `days_to_school_holiday`,
 //! `days_since_school_holiday`, `days_to_closure`, `days_since_closure`), since Easter-bound
 //! holidays move by up to five weeks and school holidays by one or two from year to year (on a
 //! synthetic chain their PSI for May-June exceeds 2 with nothing wrong); for the same reason the
-//! event counters (promos, holidays, school days, closures in the last/next 7 and 14 days) and
-//! the promo distances, as the promo cycle falls on other dates a year earlier. The holiday flags and
+//! event counters (promos, holidays, school days, closures in the last/next 7 and 14 days; promo
+//! days of the last and next calendar week) and the promo distances, as the promo cycle falls on other dates a year earlier. The holiday flags and
 //! weekly holiday counts stay in, so a plan delivered without its holidays is still caught.
 
 use crate::{MonitorConfig, MonitorError};

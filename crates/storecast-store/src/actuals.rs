@@ -76,14 +76,17 @@ fn header_only(columns: &[&str]) -> Vec<u8> {
     format!("{}\n", columns.join(",")).into_bytes()
 }
 
-/// Loads `bytes` as `train.csv` next to the store table in use (instead of a store.csv).
+/// Loads `bytes` as the history (named `name` in messages) next to the store table in use
+/// (instead of a store.csv).
 fn load_with_stores(
+    name: &str,
     bytes: Vec<u8>,
     origin: String,
     stores: &StoreTable,
 ) -> Result<LoadReport, Box<storecast_data::LoadError>> {
-    let mut load = ChainData::from_bytes(bytes, header_only(stores::COLUMNS), None, origin)
-        .map_err(Box::new)?;
+    let mut load =
+        ChainData::from_bytes_as(name, bytes, header_only(stores::COLUMNS), None, origin)
+            .map_err(Box::new)?;
     load.data.stores = stores.clone();
     // The store table was not read from a file here: its (empty) file summary would mislead.
     load.tables.retain(|t| t.file != FILE_STORES);
@@ -103,10 +106,16 @@ pub fn check_file(
         source,
     };
     let cfg = ValidateConfig::default();
-    let load = load_with_stores(bytes.to_vec(), format!("{file_name} (delivery)"), stores)
-        .map_err(load_err)?;
+    let load = load_with_stores(
+        file_name,
+        bytes.to_vec(),
+        format!("{file_name} (delivery)"),
+        stores,
+    )
+    .map_err(load_err)?;
     let report = validate(&load, &cfg);
     let baseline = load_with_stores(
+        file_name,
         header_only(history::COLUMNS),
         "store table alone".into(),
         stores,
@@ -122,7 +131,7 @@ pub fn check_file(
     if !load.rejected.is_empty() || !blocking.is_empty() {
         return Err(IngestError::Invalid {
             file: file_name.to_string(),
-            rejected_rows: load.rejected.len(),
+            rejected_rows: load.tables.iter().map(|t| t.rows_rejected).sum(),
             blocking_rules: blocking,
             report: Box::new(report),
         });

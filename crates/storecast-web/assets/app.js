@@ -49,6 +49,77 @@
         .catch(function (err) { form.querySelector(".ack-note").setCustomValidity(String(err.message || err)); form.reportValidity(); });
     });
   });
+  // Alerts: acknowledge with a note.
+  document.querySelectorAll("form.alert-ack").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var input = form.querySelector(".ack-note");
+      postJson("/api/v1/alerts/" + form.getAttribute("data-alert") + "/ack", { note: input.value })
+        .then(function () { window.location.reload(); })
+        .catch(function (err) { input.setCustomValidity(String(err.message || err)); input.reportValidity(); });
+    });
+  });
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
+  // Actuals: the file goes as the body; the answer lists every problem by line and column.
+  var actuals = document.getElementById("actuals-form");
+  if (actuals) actuals.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var file = document.getElementById("actuals-file").files[0];
+    var out = document.getElementById("actuals-result");
+    if (!file) return;
+    var q = new URLSearchParams({ name: file.name });
+    var correct = document.getElementById("actuals-correct").value.trim();
+    var odd = document.getElementById("actuals-implausible").value.trim();
+    if (correct) q.set("correct", correct);
+    if (odd) q.set("accept_implausible", odd);
+    out.replaceChildren(el("p", "checking " + file.name + "…", "muted"));
+    fetch("/api/v1/actuals?" + q.toString(), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "text/csv", "X-CSRF-Token": csrf() }, body: file
+    }).then(function (r) { return r.json(); }).then(function (a) {
+      out.replaceChildren(el("p", a.message || a.error, a.stored ? "ok" : "error"));
+      if (a.stored) { out.firstChild.id = "actuals-stored"; if (a.alerts_raised) out.appendChild(el("p", a.alerts_raised + " new alert(s): see Alerts.")); }
+      else out.firstChild.id = "actuals-refused";
+      if (a.findings && a.findings.length) {
+        var t = el("table"); t.id = "actuals-findings";
+        var h = el("tr"); ["line", "column", "store", "check", "problem"].forEach(function (c) { h.appendChild(el("th", c)); }); t.appendChild(h);
+        a.findings.forEach(function (f) {
+          var tr = el("tr");
+          [f.line, f.column, f.store, f.rule, f.message].forEach(function (v) { tr.appendChild(el("td", v === null || v === undefined ? "" : String(v))); });
+          t.appendChild(tr);
+        });
+        out.appendChild(t);
+      }
+    }).catch(function (err) { out.replaceChildren(el("p", String(err.message || err), "error")); });
+  });
+  // Registry: promote or roll back after a confirmation on the page.
+  var confirmBox = document.getElementById("confirm");
+  if (confirmBox) {
+    var pending = null;
+    var result = document.getElementById("registry-result");
+    var ask = function (text, action) {
+      pending = action; document.getElementById("confirm-text").textContent = text; confirmBox.hidden = false;
+    };
+    document.querySelectorAll("button.promote").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var v = b.getAttribute("data-version");
+        ask("Promote " + v + "? The server will serve it at once.", "/api/v1/models/" + encodeURIComponent(v) + "/promote");
+      });
+    });
+    document.getElementById("rollback").addEventListener("click", function () {
+      ask("Roll back to the version active before the current one?", "/api/v1/models/rollback");
+    });
+    document.getElementById("confirm-no").addEventListener("click", function () { confirmBox.hidden = true; pending = null; });
+    document.getElementById("confirm-yes").addEventListener("click", function () {
+      if (!pending) return;
+      var reason = document.getElementById("confirm-reason").value.trim();
+      var url = pending; pending = null; confirmBox.hidden = true;
+      result.replaceChildren(el("p", "switching…", "muted"));
+      postJson(url, url.endsWith("/promote") && reason ? { reason: reason } : {})
+        .then(function () { window.location.reload(); })
+        .catch(function (err) { result.replaceChildren(el("p", String(err.message || err), "error")); });
+    });
+  }
   var page = document.getElementById("store-page");
   if (!page) return;
   var store = page.getAttribute("data-store");

@@ -21,6 +21,7 @@ pub mod launch;
 pub mod metrics;
 pub mod openapi;
 pub mod operations;
+pub mod ops_pages;
 pub mod pages;
 pub mod plan;
 pub mod plan_pages;
@@ -159,6 +160,10 @@ pub fn router(state: AppState) -> Router {
         .route("/fva", get(plan_pages::fva_page))
         .route("/exceptions", get(plan_pages::exceptions_page))
         .route("/data", get(pages::data))
+        .route("/monitoring", get(ops_pages::monitoring_page))
+        .route("/alerts", get(ops_pages::alerts_page))
+        .route("/actuals", get(ops_pages::actuals_page))
+        .route("/registry", get(ops_pages::registry_page))
         .route("/reports/{slug}", get(pages::report))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))

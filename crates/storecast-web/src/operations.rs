@@ -162,24 +162,39 @@ fn nonblank(s: Option<&String>) -> Option<String> {
     s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
+/// The findings of `report` about the delivered file `file` (the store table's own findings,
+/// which every delivery repeats, are not the file's); errors only when `errors_only`. A
+/// refusal whose errors name no row of the file shows them all, so it is never unexplained.
 fn report_findings(
     report: &storecast_validate::ValidationReport,
+    file: &str,
     errors_only: bool,
 ) -> Vec<RowFinding> {
-    report
-        .findings
-        .iter()
-        .filter(|f| !errors_only || f.severity == storecast_validate::Severity::Error)
-        .flat_map(|f| {
-            f.examples.iter().map(move |e| RowFinding {
-                line: e.line,
-                column: e.column.clone(),
-                store: e.store,
-                rule: f.rule.name().to_string(),
-                message: e.message.clone(),
+    let of = |this_file_only: bool| -> Vec<RowFinding> {
+        report
+            .findings
+            .iter()
+            .filter(|f| !errors_only || f.severity == storecast_validate::Severity::Error)
+            .flat_map(|f| {
+                f.examples
+                    .iter()
+                    .filter(move |e| !this_file_only || e.file == file)
+                    .map(move |e| RowFinding {
+                        line: e.line,
+                        column: e.column.clone(),
+                        store: e.store,
+                        rule: f.rule.name().to_string(),
+                        message: e.message.clone(),
+                    })
             })
-        })
-        .collect()
+            .collect()
+    };
+    let mine = of(true);
+    if mine.is_empty() && errors_only {
+        of(false)
+    } else {
+        mine
+    }
 }
 
 fn refusal_findings(e: &IngestError) -> Vec<RowFinding> {
@@ -191,7 +206,7 @@ fn refusal_findings(e: &IngestError) -> Vec<RowFinding> {
         message,
     };
     match e {
-        IngestError::Invalid { report, .. } => report_findings(report, true),
+        IngestError::Invalid { report, file, .. } => report_findings(report, file, true),
         IngestError::Implausible { rows, .. } => rows
             .iter()
             .map(|r| row(r.line, r.store, "implausible", r.to_string()))
@@ -257,7 +272,7 @@ pub async fn post_actuals(
             }
             Ok(Ingested::Refused(report)) => Ok(Err((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                report_findings(&report, true),
+                report_findings(&report, &name2, true),
             ))),
             Err(PipelineError::Ingest(IngestError::Store(e))) => {
                 Err(AppError::Internal(e.to_string()))
@@ -289,7 +304,7 @@ pub async fn post_actuals(
             unchanged: o.unchanged,
             corrected: o.corrected,
             alerts_raised,
-            findings: report_findings(&o.report, false),
+            findings: report_findings(&o.report, &name, false),
         },
         Err((status, findings)) => {
             let answer = UploadAnswer {

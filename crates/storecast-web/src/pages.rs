@@ -22,7 +22,14 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        let templates: [(&str, &str); 10] = [
+        let templates: [(&str, &str); 14] = [
+            (
+                "monitoring.html",
+                include_str!("../templates/monitoring.html"),
+            ),
+            ("alerts.html", include_str!("../templates/alerts.html")),
+            ("actuals.html", include_str!("../templates/actuals.html")),
+            ("registry.html", include_str!("../templates/registry.html")),
             ("fva.html", include_str!("../templates/fva.html")),
             (
                 "exceptions.html",
@@ -83,6 +90,9 @@ pub(crate) fn common(
         model_version => m.artifact().model_version.clone(),
         provisional => m.artifact().provisional_note(),
         job => crate::job::banner(st.job.as_ref().map(|b| b.status()).as_ref(), &caller.role),
+        open_alerts => crate::operations::open_alert_count(st, caller),
+        has_db => st.store.is_some(),
+        has_registry => st.registry.is_some(),
         reports => reports(st),
     }
 }

@@ -27,7 +27,7 @@ pub fn pts(x: f64) -> String {
 }
 
 /// A share as a percentage ("10.7%").
-fn share(x: f64) -> String {
+pub(crate) fn share(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 

@@ -142,6 +142,12 @@ async fn a_bad_delivery_writes_nothing_and_a_good_one_is_scored_for_whom_may_see
     let f = &answer["findings"][0];
     assert_eq!(f["line"], 4, "{answer}");
     assert!(f["column"].is_string(), "{answer}");
+    assert!(
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("week.csv: line 4")),
+        "{answer}"
+    );
     assert_eq!(ingestions(app), 0, "a refused file writes nothing");
 
     // A store-1 manager may not deliver store 2's rows (403, each line named), nothing written.
@@ -173,6 +179,14 @@ async fn a_bad_delivery_writes_nothing_and_a_good_one_is_scored_for_whom_may_see
     assert_eq!(
         (answer["stored"].as_bool(), answer["inserted"].as_u64()),
         (Some(true), Some(14))
+    );
+    // Warnings are about the file: not the store table's own findings every delivery repeats.
+    let findings = answer["findings"].as_array().expect("findings");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["rule"] != "store_without_history"),
+        "{answer}"
     );
     let audit = app
         .state
@@ -360,4 +374,196 @@ async fn the_operations_routes_are_documented_with_their_types() {
         );
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
+}
+
+/// Sets the file of the input `css` to a file named `name` holding `text` (what a person
+/// picking a file does; WebDriver cannot type into a file input's dialog).
+fn pick_file(b: &mut storecast_browser::Browser, css: &str, name: &str, text: &str) {
+    let js = format!(
+        "const dt = new DataTransfer(); dt.items.add(new File([{}], {}, {{type: 'text/csv'}})); \
+         document.querySelector({}).files = dt.files; return document.querySelector({}).files.length;",
+        serde_json::to_string(text).expect("json"),
+        serde_json::to_string(name).expect("json"),
+        serde_json::to_string(css).expect("json"),
+        serde_json::to_string(css).expect("json"),
+    );
+    assert_eq!(b.eval(&js).expect("file picked"), serde_json::json!(1));
+}
+
+fn assert_no_console_errors(b: &mut storecast_browser::Browser, page: &str) {
+    let errors = b.console_errors().expect("console log");
+    assert!(errors.is_empty(), "{page}: console errors {errors:?}");
+}
+
+fn sign_in(b: &mut storecast_browser::Browser, origin: &str, token: &str, then: &str) {
+    let wait = std::time::Duration::from_secs(20);
+    b.goto(&format!("{origin}/login")).expect("login page");
+    b.wait_for("document.querySelector('#token') !== null", wait)
+        .expect("sign-in form");
+    b.set_value("#token", token).expect("token");
+    b.click("#signin").expect("sign in");
+    b.wait_for("document.querySelector('#signout') !== null", wait)
+        .expect("signed in");
+    b.goto(&format!("{origin}{then}")).expect("page");
+}
+
+#[test]
+fn operations_work_in_a_real_browser() {
+    use std::time::Duration;
+    let Some(mut b) = storecast_browser::Browser::start().expect("browser") else {
+        return;
+    };
+    let wait = Duration::from_secs(30);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let o = rt.block_on(ops());
+    let app = &o.app;
+    let origin = format!("http://{}", o.addr);
+    let shots = storecast_browser::screenshot_dir().join("operations");
+
+    // Deliver a file with an error: refused, the problem shown by line; then the good file.
+    sign_in(&mut b, &origin, &app.admin, "/actuals");
+    let good = actuals(app, &[1, 2, 3], 7);
+    let bad = good.replacen("\n1,", "\n1,x", 1);
+    pick_file(&mut b, "#actuals-file", "week-25.csv", &bad);
+    b.click("#actuals-form button[type=submit]")
+        .expect("deliver");
+    b.wait_for("document.querySelector('#actuals-refused') !== null", wait)
+        .expect("refused");
+    let findings = b.text("#actuals-findings").expect("findings");
+    assert!(
+        findings.contains("week-25.csv: line 2") && findings.contains("DayOfWeek"),
+        "the file is named as delivered, with the line and the column: {findings}"
+    );
+    b.screenshot(&shots.join("actuals-refused.png"))
+        .expect("shot");
+    assert_eq!(ingestions(app), 0);
+    // The browser logs the refusal's 422 as a failed load; nothing else may be logged.
+    let logged = b.console_errors().expect("console log");
+    assert!(
+        logged
+            .iter()
+            .all(|e| e.contains("/api/v1/actuals") && e.contains("422")),
+        "{logged:?}"
+    );
+    pick_file(&mut b, "#actuals-file", "week-25.csv", &good);
+    b.click("#actuals-form button[type=submit]")
+        .expect("deliver");
+    b.wait_for("document.querySelector('#actuals-stored') !== null", wait)
+        .expect("stored");
+    b.screenshot(&shots.join("actuals-stored.png"))
+        .expect("shot");
+    assert_no_console_errors(&mut b, "actuals");
+    assert_eq!(ingestions(app), 1);
+
+    // The delivery is scored on the monitoring page, charts drawn.
+    b.goto(&format!("{origin}/monitoring")).expect("monitoring");
+    b.wait_for(
+        "window.storecastCharts && window.storecastCharts['live-rmspe'] > 0",
+        wait,
+    )
+    .expect("accuracy chart drawn");
+    assert!(b.count("#live-stores tr").expect("rows") >= 4);
+    b.screenshot(&shots.join("monitoring-director.png"))
+        .expect("shot");
+    assert_no_console_errors(&mut b, "monitoring");
+
+    // Acknowledge an alert with a note; the header's count goes down.
+    let db = app.state.store.as_ref().expect("db");
+    db.record_alert(
+        "monitor",
+        &storecast_store::NewAlert {
+            kind: storecast_store::AlertKind::Bias,
+            scope: "store 2".into(),
+            value: -0.048,
+            threshold: 0.03,
+            message: "store 2 sells 4.8 % above its forecast (limit 3 %)".into(),
+        },
+    )
+    .expect("alert");
+    b.goto(&format!("{origin}/alerts")).expect("alerts");
+    b.wait_for("document.querySelector('#open-alerts') !== null", wait)
+        .expect("open alerts");
+    let open = db.alerts(true).expect("open").len();
+    assert_eq!(
+        b.text("#alert-count .count").expect("count"),
+        open.to_string()
+    );
+    b.set_value(
+        "#open-alerts tr[data-alert] .ack-note",
+        "new competitor opened on 1 June; plan adjusted",
+    )
+    .expect("note");
+    b.click("#open-alerts tr[data-alert] button")
+        .expect("acknowledge");
+    b.wait_for(
+        "document.querySelector('#acknowledged-alerts') !== null",
+        wait,
+    )
+    .expect("history");
+    assert!(b
+        .text("#acknowledged-alerts")
+        .expect("history")
+        .contains("new competitor"));
+    assert_eq!(
+        b.text("#alert-count .count").expect("count"),
+        (open - 1).to_string()
+    );
+    b.screenshot(&shots.join("alerts.png")).expect("shot");
+    assert_no_console_errors(&mut b, "alerts");
+
+    // Promote a second version after the confirmation, then roll back.
+    let v1 = app.state.model.load().artifact().model_version.clone();
+    let mut second = common::train(&app.chain, 2);
+    o.registry.sign(&mut second);
+    o.registry.register(&second).expect("register");
+    let v2 = second.model_version.clone();
+    b.goto(&format!("{origin}/registry")).expect("registry");
+    b.wait_for("document.querySelector('#versions') !== null", wait)
+        .expect("versions");
+    b.click(&format!("button.promote[data-version='{v2}']"))
+        .expect("promote");
+    b.wait_for("!document.querySelector('#confirm').hidden", wait)
+        .expect("asked to confirm");
+    b.set_value("#confirm-reason", "better on the last two folds")
+        .expect("reason");
+    b.screenshot(&shots.join("registry-confirm.png"))
+        .expect("shot");
+    b.click("#confirm-yes").expect("confirm");
+    let served = |v: &str| {
+        format!("document.querySelector('#registry-served') && document.querySelector('#registry-served').textContent === '{v}'")
+    };
+    b.wait_for(&served(&v2), wait).expect("v2 served");
+    assert_eq!(app.state.model.load().artifact().model_version, v2);
+    b.screenshot(&shots.join("registry-promoted.png"))
+        .expect("shot");
+    b.click("#rollback").expect("roll back");
+    b.wait_for("!document.querySelector('#confirm').hidden", wait)
+        .expect("asked to confirm");
+    b.click("#confirm-yes").expect("confirm");
+    b.wait_for(&served(&v1), wait).expect("v1 served again");
+    assert_eq!(app.state.model.load().artifact().model_version, v1);
+    b.screenshot(&shots.join("registry-rolled-back.png"))
+        .expect("shot");
+    assert_no_console_errors(&mut b, "registry");
+
+    // A store-1 manager: their store's accuracy only, and the delivery form for it.
+    b.click("#signout").expect("sign out");
+    b.wait_for("document.querySelector('#token') !== null", wait)
+        .expect("signed out");
+    sign_in(&mut b, &origin, &app.viewer1, "/monitoring");
+    b.wait_for("document.querySelector('#live-overall') !== null", wait)
+        .expect("monitoring");
+    assert_eq!(
+        b.count("#live-stores tr").expect("rows"),
+        2,
+        "a header and store 1"
+    );
+    assert_eq!(
+        b.count("#alert-count").expect("badge"),
+        0,
+        "no alerts for managers"
+    );
+    b.screenshot(&shots.join("monitoring-manager.png"))
+        .expect("shot");
+    assert_no_console_errors(&mut b, "manager monitoring");
 }
