@@ -376,8 +376,13 @@ async fn configure(client: &Client) -> Result<(), String> {
         ))
         .await
         .map_err(|e| format!("set timeouts: {e}"))?;
+    resize(client, VIEWPORT_WIDTH, VIEWPORT_HEIGHT).await
+}
+
+/// Sets the viewport (the page's inner size) to `width` × `height` CSS pixels.
+async fn resize(client: &Client, width: u32, height: u32) -> Result<(), String> {
     client
-        .set_window_size(VIEWPORT_WIDTH, VIEWPORT_HEIGHT)
+        .set_window_size(width, height)
         .await
         .map_err(|e| format!("set window size: {e}"))?;
     // Headless Chromium still reserves room for (invisible) browser UI: grow the window by it.
@@ -397,7 +402,7 @@ async fn configure(client: &Client) -> Result<(), String> {
     let (dw, dh) = (extra(0), extra(1));
     if dw > 0 || dh > 0 {
         client
-            .set_window_size(VIEWPORT_WIDTH + dw, VIEWPORT_HEIGHT + dh)
+            .set_window_size(width + dw, height + dh)
             .await
             .map_err(|e| format!("resize window: {e}"))?;
     }
@@ -496,6 +501,19 @@ impl Browser {
             action: "use the browser".into(),
             reason: "the session is closed".into(),
         })
+    }
+
+    /// Sets the viewport to `width` × `height` CSS pixels (the default is
+    /// [`VIEWPORT_WIDTH`] × [`VIEWPORT_HEIGHT`]), e.g. a desktop at 1400 × 900 or a tablet
+    /// at 820 × 1180.
+    pub fn set_viewport(&mut self, width: u32, height: u32) -> Result<(), BrowserError> {
+        let client = self.client()?;
+        self.rt
+            .block_on(resize(client, width, height))
+            .map_err(|reason| BrowserError::Page {
+                action: format!("set the viewport to {width}×{height}"),
+                reason,
+            })
     }
 
     /// Navigates to `url` and waits for its load event (at most 30 s).

@@ -414,6 +414,7 @@ fn operations_work_in_a_real_browser() {
         return;
     };
     let wait = Duration::from_secs(30);
+    b.set_viewport(1400, 900).expect("a desktop's viewport");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let o = rt.block_on(ops());
     let app = &o.app;
@@ -563,7 +564,42 @@ fn operations_work_in_a_real_browser() {
         0,
         "no alerts for managers"
     );
+    assert_eq!(
+        b.eval("return [window.innerWidth, window.innerHeight];")
+            .expect("viewport"),
+        serde_json::json!([1400, 900])
+    );
     b.screenshot(&shots.join("monitoring-manager.png"))
         .expect("shot");
     assert_no_console_errors(&mut b, "manager monitoring");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_over_the_upload_limit_is_refused_before_it_is_read() {
+    let o = ops().await;
+    let addr = o.addr;
+    let over = storecast_web::operations::UPLOAD_LIMIT + 1;
+    let token = o.app.admin.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let req = format!(
+            "POST /api/v1/actuals HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: text/csv\r\nContent-Length: {over}\r\nConnection: close\r\n\r\n"
+        );
+        common::raw_exchange(addr, &req)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    })
+    .await
+    .expect("request");
+    assert_eq!(common::status_of(&answer), 413, "{answer}");
+    assert_eq!(ingestions(&o.app), 0);
+    // Other routes keep their small limit.
+    let (status, _) = call(
+        addr,
+        "POST",
+        "/api/v1/alerts/1/ack",
+        &o.app.director,
+        &format!(r#"{{"note":"{}"}}"#, "x".repeat(70_000)),
+    )
+    .await;
+    assert_eq!(status, 413);
 }
