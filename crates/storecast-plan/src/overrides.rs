@@ -540,6 +540,38 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<OverrideInput>, Vec<CsvRowError>> {
     }
 }
 
+/// Writes `days` in the bulk upload's format, one line per day (the file the planted managers
+/// of the synthetic chain deliver, and what [`parse_csv`] reads back).
+pub fn write_csv(days: &[DayOverride]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_HEADER)?;
+    for d in days {
+        w.write_record([
+            d.store.to_string(),
+            d.date.to_string(),
+            d.adjustment.kind.code().to_string(),
+            d.adjustment.value.to_string(),
+            d.reason.code().to_string(),
+            d.note.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// The days of an entry whose plan lies outside the model's 95 % band: the entry is kept only
+/// when the manager confirms it, and the director sees it on the exception list.
+pub fn outside_band(days: &[DayOverride], model: &[ModelDay]) -> Vec<DayOverride> {
+    days.iter()
+        .filter(|d| {
+            model
+                .iter()
+                .find(|m| m.date == d.date)
+                .is_some_and(|m| d.plan < m.lo95 || d.plan > m.hi95)
+        })
+        .cloned()
+        .collect()
+}
+
 fn parse_row(rec: &csv::StringRecord) -> Result<OverrideInput, (&'static str, String)> {
     let cell = |i: usize| rec.get(i).unwrap_or("");
     let store = cell(0)
@@ -592,6 +624,36 @@ mod tests {
             })
             .collect()
     }
+    #[test]
+    fn written_overrides_read_back_and_the_band_is_judged_per_day() {
+        let m = model();
+        let week = input(
+            Target::Week(d("2015-06-22")),
+            AdjustmentKind::DeltaPct,
+            40.0,
+        )
+        .expand(&H(), &m)
+        .expect("a week");
+        let bytes = write_csv(&week).expect("csv");
+        let back = parse_csv(&bytes).expect("reads back");
+        assert_eq!(back.len(), week.len());
+        assert!(back
+            .iter()
+            .zip(&week)
+            .all(|(b, w)| b.target == Target::Day(w.date)
+                && b.adjustment == w.adjustment
+                && b.reason == w.reason));
+        // +40 % of 1200..1700 is 1680..2380: every day from 1,143 € of forecast up leaves the
+        // band's 1,600 € top.
+        let out = outside_band(&week, &m);
+        assert!(!out.is_empty() && out.len() < week.len() + 1);
+        assert!(out.iter().all(|o| o.plan > 1600.0));
+        assert!(week
+            .iter()
+            .filter(|w| !out.contains(w))
+            .all(|w| w.plan <= 1600.0));
+    }
+
     const H: fn() -> Horizon = || Horizon {
         first: d("2015-06-20"),
         last: d("2015-06-28"),

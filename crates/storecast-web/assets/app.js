@@ -234,8 +234,8 @@
         if (Array.prototype.some.call(sel.options, function (o) { return o.value === d; })) { scope.value = "day"; scope.dispatchEvent(new Event("change")); sel.value = d; }
       });
     });
-    var send = function (clear) {
-      var body = { scope: scope.value, date: scope.value === "day" ? document.getElementById("ov-date").value : document.getElementById("ov-week").value, clear: clear };
+    var send = function (clear, confirmed) {
+      var body = { scope: scope.value, date: scope.value === "day" ? document.getElementById("ov-date").value : document.getElementById("ov-week").value, clear: clear, confirm: !!confirmed };
       if (!clear) {
         body.kind = document.getElementById("ov-kind").value;
         body.value = parseFloat(document.getElementById("ov-value").value);
@@ -243,9 +243,23 @@
         body.note = document.getElementById("ov-note").value;
       }
       msg.className = "muted"; msg.textContent = "saving…";
-      postJson("/api/v1/stores/" + store + "/overrides", body)
-        .then(function () { window.location.reload(); })
-        .catch(function (err) { msg.className = "error"; msg.textContent = String(err.message || err); });
+      fetch("/api/v1/stores/" + store + "/overrides", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+        body: JSON.stringify(body)
+      }).then(function (r) {
+        return r.json().then(function (j) {
+          if (r.ok) { window.location.reload(); return; }
+          msg.className = "error"; msg.textContent = j.error || String(r.status);
+          if (r.status === 409) {
+            // Outside the model's 95% band: kept only when the manager confirms.
+            var keep = document.createElement("button");
+            keep.type = "button"; keep.id = "ov-confirm"; keep.textContent = "Keep this plan";
+            keep.addEventListener("click", function () { send(false, true); });
+            msg.appendChild(document.createTextNode(" ")); msg.appendChild(keep);
+          }
+        });
+      }).catch(function (err) { msg.className = "error"; msg.textContent = String(err.message || err); });
     };
     form.addEventListener("submit", function (ev) { ev.preventDefault(); send(false); });
     document.getElementById("ov-clear").addEventListener("click", function () { send(true); });

@@ -26,6 +26,10 @@ pub enum AppError {
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request needs a confirmation it did not carry (e.g. an override outside the
+    /// model's 95 % band).
+    #[error("{0}")]
+    Conflict(String),
     /// 503: the heavy-work pool is full; the client should retry after [`RETRY_AFTER_S`].
     #[error("the server is busy with other heavy requests: retry in a moment")]
     Busy,
@@ -41,6 +45,7 @@ impl AppError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -30,7 +30,70 @@ pub fn document() -> serde_json::Value {
         }
     });
     operations(&mut doc);
+    planning(&mut doc);
     doc
+}
+
+/// Adds `schemas` and `paths` to the document.
+fn extend(doc: &mut serde_json::Value, schemas: serde_json::Value, paths: serde_json::Value) {
+    if let (Some(dst), Some(src)) = (
+        doc["components"]["schemas"].as_object_mut(),
+        schemas.as_object(),
+    ) {
+        dst.extend(src.clone());
+    }
+    if let (Some(dst), Some(src)) = (doc["paths"].as_object_mut(), paths.as_object()) {
+        dst.extend(src.clone());
+    }
+}
+
+/// The planning routes (issues 32, 33): the plan with managers' overrides, bulk entry, FVA and
+/// the exception list.
+fn planning(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let err = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let answer = |d: &str, s: serde_json::Value| json!({"description": d, "content": {"application/json": {"schema": s}}});
+    let store = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1, "maximum": 65535}});
+    let num = json!({"type": "number"});
+    let int = json!({"type": "integer"});
+    let text = json!({"type": "string"});
+    let date = json!({"type": "string", "format": "date"});
+    let kinds = json!({"type": "string", "enum": storecast_plan::overrides::AdjustmentKind::ALL.map(storecast_plan::overrides::AdjustmentKind::code)});
+    let reasons = json!({"type": "string", "enum": storecast_plan::overrides::Reason::ALL.map(storecast_plan::overrides::Reason::code)});
+    let schemas = json!({
+        "OverrideRequest": {"type": "object", "required": ["scope", "date"], "additionalProperties": false, "properties": {
+            "scope": {"type": "string", "enum": ["day", "week"]}, "date": date, "kind": kinds, "value": num, "reason": reasons,
+            "note": text, "clear": {"type": "boolean"}, "confirm": {"type": "boolean", "description": "keep a plan outside the model's 95% band (otherwise 409)"}}},
+        "OverrideOut": {"type": "object", "properties": {"kind": kinds, "value": num, "reason": reasons, "note": text, "author": text, "at": text, "model_version": text}},
+        "PlanDay": {"type": "object", "properties": {"date": date, "open": {"type": "boolean"}, "model": num, "lo95": num, "hi95": num, "override": schema("OverrideOut"), "plan": num, "outside95": {"type": "boolean"}}},
+        "StorePlan": {"type": "object", "properties": {"store": int, "model_version": text, "first_day": date, "last_day": date,
+            "days": {"type": "array", "items": schema("PlanDay")},
+            "weeks": {"type": "array", "items": {"type": "object", "properties": {"monday": date, "days": int, "model": num, "plan": num}}},
+            "model_total": num, "plan_total": num, "overridden_days": int}},
+        "OverrideRecord": {"type": "object", "properties": {"id": int, "store": int, "date": date, "adjustment": {"type": "object", "nullable": true, "properties": {"kind": kinds, "value": num}}, "reason": reasons, "note": text, "model_version": text, "model_forecast": num, "plan": num, "author": text, "at": text}},
+        "BulkOutcome": {"type": "object", "properties": {"days": int, "stores": {"type": "array", "items": int}}},
+        "Exception": {"type": "object", "properties": {"store": int, "store_type": text, "score": num, "reasons": {"type": "array", "items": {"type": "object"}}, "href": text, "acknowledged": {"type": "object", "nullable": true}}},
+        "ExceptionAck": {"type": "object", "properties": {"id": int, "store": int, "note": text, "model_version": text, "author": text, "at": text}}
+    });
+    let paths = json!({
+        "/api/v1/stores/{id}/plan": {"get": {"summary": "The store's plan: each day's and week's model forecast, override in force and final plan", "parameters": [store], "responses": {"200": answer("plan", schema("StorePlan")), "400": err, "403": err, "404": err}}},
+        "/api/v1/stores/{id}/overrides": {
+            "get": {"summary": "Every edit of the store's overrides, newest first", "parameters": [store], "responses": {"200": answer("history", json!({"type": "array", "items": schema("OverrideRecord")})), "403": err}},
+            "post": {"summary": "Enter, change or withdraw an override of a day or a week of the horizon (the store's managers, directors, admins; audited)", "parameters": [store],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": schema("OverrideRequest")}}},
+                "responses": {"200": answer("the new plan", schema("StorePlan")), "400": err, "403": err, "404": err, "409": err}}},
+        "/api/v1/overrides.csv": {"post": {"summary": "Bulk overrides (`store,date,kind,value,reason,note`, one day per line) for the caller's stores; all or nothing, every bad row named by line and column",
+            "parameters": [{"name": "confirm", "in": "query", "schema": {"type": "boolean"}, "description": "keep rows whose plan lies outside the model's 95% band"}],
+            "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "responses": {"200": answer("recorded", schema("BulkOutcome")), "400": err, "403": err}}},
+        "/api/v1/fva": {"get": {"summary": "Forecast Value Added: naive, model and plan scored on the same store-days, by store, type, reason, manager and horizon week, with 90% intervals (a manager: their own record)", "responses": {"200": answer("FVA", json!({"type": "object"})), "400": err}}},
+        "/api/v1/exceptions": {"get": {"summary": "Stores ranked by where a director's attention pays, with reasons (directors and admins)", "responses": {"200": answer("list", json!({"type": "array", "items": schema("Exception")})), "403": err}}},
+        "/api/v1/exceptions/{id}/ack": {"post": {"summary": "Acknowledge a store of the exception list with a note (directors and admins; audited)", "parameters": [store],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["note"], "properties": {"note": text}}}}},
+            "responses": {"200": answer("acknowledged", schema("ExceptionAck")), "400": err, "403": err, "404": err}}}
+    });
+    extend(doc, schemas, paths);
 }
 
 /// The operations routes (issue 31): deliveries, monitoring, alerts, the registry.
@@ -86,13 +149,5 @@ fn operations(doc: &mut serde_json::Value) {
         "/api/v1/models/rollback": {"post": {"summary": "Make the previously active version active again and serve it (admins; audited)",
             "requestBody": body("SwitchRequest"), "responses": {"200": answer("switched", "SwitchAnswer"), "400": err, "403": err, "404": err}}}
     });
-    if let (Some(dst), Some(src)) = (
-        doc["components"]["schemas"].as_object_mut(),
-        schemas.as_object(),
-    ) {
-        dst.extend(src.clone());
-    }
-    if let (Some(dst), Some(src)) = (doc["paths"].as_object_mut(), paths.as_object()) {
-        dst.extend(src.clone());
-    }
+    extend(doc, schemas, paths);
 }

@@ -271,6 +271,40 @@ pub struct OverrideRequest {
     /// Remove the overrides of the day or week instead (the model stands again).
     #[serde(default)]
     pub clear: bool,
+    /// Keep a plan outside the model's 95 % band (asked for when it is).
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// Refuses an entry whose plan leaves the model's 95 % band unless it is confirmed: such an
+/// override is kept only on purpose, and the director sees it on the exception list.
+fn require_confirmation(
+    days: &[overrides::DayOverride],
+    model: &[ModelDay],
+    confirmed: bool,
+) -> Result<(), AppError> {
+    let out = overrides::outside_band(days, model);
+    let Some(first) = out.first() else {
+        return Ok(());
+    };
+    if confirmed {
+        return Ok(());
+    }
+    let day = model.iter().find(|d| d.date == first.date);
+    let band = day.map_or(String::new(), |d| {
+        format!(
+            " ({} – {})",
+            storecast_charts::eur(d.lo95),
+            storecast_charts::eur(d.hi95)
+        )
+    });
+    Err(AppError::Conflict(format!(
+        "the plan of store {} on {} ({}) lies outside the model's 95% band{band}{}: confirm to keep it (`confirm`; the director sees it on the exception list)",
+        first.store,
+        first.date,
+        storecast_charts::eur(first.plan),
+        if out.len() > 1 { format!(", as do {} more day(s)", out.len() - 1) } else { String::new() },
+    )))
 }
 
 /// `POST /api/v1/stores/{id}/overrides`: enter, change or clear an override; answers the new
@@ -307,7 +341,9 @@ pub async fn post_override(
             reason,
             note: req.note,
         };
-        let days = input.expand(&horizon(&f)?, &model_days(&f))?;
+        let model = model_days(&f);
+        let days = input.expand(&horizon(&f)?, &model)?;
+        require_confirmation(&days, &model, req.confirm)?;
         db.record_overrides(&caller.name, &version, &days)?;
     }
     Ok(Json(build_plan(&m, &f, &in_force(&st, id)?)?))
@@ -366,6 +402,14 @@ pub async fn override_history(
     Ok(Json(db(&st)?.override_history(id)?))
 }
 
+/// Options of a bulk upload.
+#[derive(Debug, Default, Deserialize)]
+pub struct BulkQuery {
+    /// Keep rows whose plan lies outside the model's 95 % band.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
 /// What a bulk upload did.
 #[derive(Debug, Clone, Serialize)]
 pub struct BulkOutcome {
@@ -381,6 +425,7 @@ pub struct BulkOutcome {
 pub async fn bulk_csv(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
+    axum::extract::Query(q): axum::extract::Query<BulkQuery>,
     body: Bytes,
 ) -> Result<Json<BulkOutcome>, AppError> {
     let rows = overrides::parse_csv(&body).map_err(|errs| bad_rows(&errs))?;
@@ -389,23 +434,31 @@ pub async fn bulk_csv(
     let mut errors = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let line = i as u64 + 2;
-        let expanded = store_forecast(&m, &caller, row.store)
-            .and_then(|f| Ok(row.expand(&horizon(&f)?, &model_days(&f))?));
+        let expanded = store_forecast(&m, &caller, row.store).and_then(|f| {
+            let model = model_days(&f);
+            let days = row.expand(&horizon(&f)?, &model)?;
+            require_confirmation(&days, &model, q.confirm)?;
+            Ok(days)
+        });
         match expanded {
             Ok(d) => days.extend(d),
             Err(e) => errors.push(overrides::CsvRowError {
                 line,
-                column: if matches!(e, AppError::Forbidden(_) | AppError::NotFound(_)) {
-                    "store".into()
-                } else {
-                    "date".into()
+                column: match e {
+                    AppError::Forbidden(_) | AppError::NotFound(_) => "store".into(),
+                    AppError::Conflict(_) => "value".into(),
+                    _ => "date".into(),
                 },
                 message: e.to_string(),
             }),
         }
     }
     if !errors.is_empty() {
-        return Err(bad_rows(&errors));
+        // Rows of stores the caller may not plan for are a question of rights: 403.
+        return Err(match bad_rows(&errors) {
+            e if errors.iter().any(|r| r.column == "store") => AppError::Forbidden(e.to_string()),
+            e => e,
+        });
     }
     if days.is_empty() {
         return Err(AppError::BadRequest("the file has no rows".into()));

@@ -5,73 +5,7 @@
 
 mod common;
 
-use serde_json::Value;
-use std::net::SocketAddr;
-use storecast_store::{ForecastRow, Registry};
-
-/// One request over its own connection: status and the JSON answer (`Null` when not JSON).
-fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let answer = common::raw_exchange(addr, &req)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let json = answer
-        .split_once("\r\n\r\n")
-        .and_then(|(_, b)| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    (common::status_of(&answer), json)
-}
-
-async fn call(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
-    let (m, p, t, b) = (
-        method.to_string(),
-        path.to_string(),
-        token.to_string(),
-        body.to_string(),
-    );
-    tokio::task::spawn_blocking(move || http(addr, &m, &p, &t, &b))
-        .await
-        .expect("request")
-}
-
-struct Ops {
-    app: common::TestApp,
-    addr: SocketAddr,
-    registry: Registry,
-    _reg_dir: tempfile::TempDir,
-}
-
-/// The test app served from a registry holding its (signed, active) model, with the served
-/// forecasts recorded as issued.
-async fn ops() -> Ops {
-    let chain = common::chain();
-    let mut artifact = common::train(&chain, 1);
-    let reg_dir = tempfile::tempdir().expect("registry dir");
-    let registry = Registry::open(reg_dir.path()).expect("registry");
-    registry.sign(&mut artifact);
-    registry.register(&artifact).expect("register");
-    registry.promote(&artifact.model_version).expect("promote");
-    let app = common::app_from(chain, artifact, Some(registry.clone()));
-    let m = app.state.model.load();
-    let rows: Vec<ForecastRow> = m
-        .stores
-        .values()
-        .flat_map(|s| s.days.iter().map(ForecastRow::from))
-        .collect();
-    let db = app.state.store.as_ref().expect("db");
-    db.record_forecasts("test", &m.artifact().model_version, &rows)
-        .expect("issued");
-    let addr = common::serve_on_loopback(app.state.clone()).await;
-    Ops {
-        app,
-        addr,
-        registry,
-        _reg_dir: reg_dir,
-    }
-}
+use common::ops::{call, ops};
 
 /// Actuals for `stores` over the first `days` days of the forecast: 5 % above the forecast on
 /// open days, with the plan's promo and holidays.
@@ -364,6 +298,10 @@ async fn the_operations_routes_are_documented_with_their_types() {
         ("/api/v1/models", "get", "Models"),
         ("/api/v1/models/{version}/promote", "post", "SwitchAnswer"),
         ("/api/v1/models/rollback", "post", "SwitchAnswer"),
+        ("/api/v1/stores/{id}/plan", "get", "StorePlan"),
+        ("/api/v1/stores/{id}/overrides", "post", "StorePlan"),
+        ("/api/v1/overrides.csv", "post", "BulkOutcome"),
+        ("/api/v1/exceptions/{id}/ack", "post", "ExceptionAck"),
     ] {
         let op = &doc["paths"][path][method];
         let ok = &op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];

@@ -720,7 +720,15 @@ async fn a_store_manager_finds_no_other_stores_figures_on_any_route_or_page() {
                         "Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n2,{},{day},5000,500,1,0,0,0\n",
                         storecast_data::history::iso_weekday(day)
                     ),
-                    p if p.starts_with("/api/v1/alerts/") => r#"{"note":"seen"}"#.into(),
+                    p if p.starts_with("/api/v1/alerts/") || p.starts_with("/api/v1/exceptions/") => {
+                        r#"{"note":"seen"}"#.into()
+                    }
+                    p if p.ends_with("/overrides") => format!(
+                        r#"{{"scope":"day","date":"{day}","kind":"delta_pct","value":1,"reason":"other","note":"walk"}}"#
+                    ),
+                    "/api/v1/overrides.csv" => {
+                        format!("store,date,kind,value,reason,note\n2,{day},delta_pct,1,other,walk\n")
+                    }
                     p if p.starts_with("/api/v1/models/") => "{}".into(),
                     _ => format!(r#"{{"changes":[{{"date":"{day}","promo":true}}]}}"#),
                 });

@@ -1,6 +1,8 @@
 //! A small app on a synthetic chain with a quickly trained model, shared by the web tests.
 #![allow(dead_code)]
 
+pub mod ops;
+
 use std::sync::Arc;
 use storecast_data::ChainData;
 use storecast_model::backtest::BacktestConfig;

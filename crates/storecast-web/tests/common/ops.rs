@@ -1,0 +1,76 @@
+//! The test app served through the real server from a model registry, with its forecasts
+//! recorded as issued, and one-request helpers: what the operations and overrides tests share.
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use storecast_store::{ForecastRow, Registry};
+
+/// One request over its own connection: status and the JSON answer (`Null` when not JSON).
+pub fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = super::raw_exchange(addr, &req)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let json = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (super::status_of(&answer), json)
+}
+
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> (u16, Value) {
+    let (m, p, t, b) = (
+        method.to_string(),
+        path.to_string(),
+        token.to_string(),
+        body.to_string(),
+    );
+    tokio::task::spawn_blocking(move || http(addr, &m, &p, &t, &b))
+        .await
+        .expect("request")
+}
+
+pub struct Ops {
+    pub app: super::TestApp,
+    pub addr: SocketAddr,
+    pub registry: Registry,
+    pub _reg_dir: tempfile::TempDir,
+}
+
+/// The test app served from a registry holding its (signed, active) model, with the served
+/// forecasts recorded as issued.
+pub async fn ops() -> Ops {
+    let chain = super::chain();
+    let mut artifact = super::train(&chain, 1);
+    let reg_dir = tempfile::tempdir().expect("registry dir");
+    let registry = Registry::open(reg_dir.path()).expect("registry");
+    registry.sign(&mut artifact);
+    registry.register(&artifact).expect("register");
+    registry.promote(&artifact.model_version).expect("promote");
+    let app = super::app_from(chain, artifact, Some(registry.clone()));
+    let m = app.state.model.load();
+    let rows: Vec<ForecastRow> = m
+        .stores
+        .values()
+        .flat_map(|s| s.days.iter().map(ForecastRow::from))
+        .collect();
+    let db = app.state.store.as_ref().expect("db");
+    db.record_forecasts("test", &m.artifact().model_version, &rows)
+        .expect("issued");
+    let addr = super::serve_on_loopback(app.state.clone()).await;
+    Ops {
+        app,
+        addr,
+        registry,
+        _reg_dir: reg_dir,
+    }
+}

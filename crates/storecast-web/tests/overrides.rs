@@ -1,0 +1,337 @@
+//! Managers' overrides (issue 32), through the real server: an override round-trips through
+//! the API and the store page and is audited, edited and withdrawn with every edit kept; the
+//! rules hold (own stores only, no past day, a plan outside the model's 95 % band only when
+//! confirmed); a bulk file with a bad row writes nothing and names line and column; a model
+//! swap keeps overrides, re-anchored to the new forecast; the synthetic chain's planted
+//! managers deliver their overrides through the bulk upload.
+
+mod common;
+
+use common::ops::{call, ops};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use storecast_plan::planted::{ManagerStyle, PlantedManagers};
+
+/// The first open day of store `store`'s horizon, with its model forecast.
+fn first_open_day(app: &common::TestApp, store: u16) -> (chrono::NaiveDate, f64) {
+    let m = app.state.model.load();
+    let d = m.stores[&store]
+        .days
+        .iter()
+        .find(|d| d.open)
+        .expect("an open day");
+    (d.date, d.sales)
+}
+
+fn day(plan: &Value, date: chrono::NaiveDate) -> &Value {
+    plan["days"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .find(|d| d["date"] == date.to_string())
+        .expect("the day")
+}
+
+fn page(addr: std::net::SocketAddr, path: &str, token: &str) -> String {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    common::raw_exchange(addr, &req)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_override_round_trips_is_audited_and_keeps_every_edit() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    let (date, model) = first_open_day(app, 1);
+    let path = "/api/v1/stores/1/overrides";
+    let entry = |value: f64| {
+        json!({"scope": "day", "date": date.to_string(), "kind": "delta_pct", "value": value,
+               "reason": "local_event", "note": "street festival"})
+        .to_string()
+    };
+    let (status, plan) = call(addr, "POST", path, &app.viewer1, &entry(10.0)).await;
+    assert_eq!(status, 200, "{plan}");
+    let d = day(&plan, date);
+    // The plan is in whole euros: the model's (rounded) forecast + 10 %.
+    let f = |v: &Value, k: &str| v[k].as_f64().expect("number");
+    assert!((f(d, "plan") - f(d, "model") * 1.1).abs() <= 0.5, "{d}");
+    assert!((f(d, "model") - model).abs() <= 0.5, "{d}");
+    assert_eq!(d["override"]["reason"], "local_event");
+    assert_eq!(d["override"]["author"], "viewer1");
+    // The same plan through GET, in the CSV and on the page.
+    let (_, again) = call(addr, "GET", "/api/v1/stores/1/plan", &app.viewer1, "").await;
+    assert_eq!(day(&again, date)["plan"], d["plan"]);
+    let store_page = tokio::task::spawn_blocking({
+        let t = app.viewer1.clone();
+        move || page(addr, "/store/1", &t)
+    })
+    .await
+    .expect("page");
+    assert!(
+        store_page.contains("street festival"),
+        "the page shows the override"
+    );
+    let db = app.state.store.as_ref().expect("db");
+    let audit = db.audit_of("override.record", 5).expect("audit");
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor, "viewer1");
+
+    // Edited, then withdrawn: the model stands again and the history keeps every edit.
+    let (status, _) = call(addr, "POST", path, &app.viewer1, &entry(5.0)).await;
+    assert_eq!(status, 200);
+    let clear = json!({"scope": "day", "date": date.to_string(), "clear": true}).to_string();
+    let (status, plan) = call(addr, "POST", path, &app.viewer1, &clear).await;
+    assert_eq!(status, 200, "{plan}");
+    let d = day(&plan, date);
+    assert_eq!(d["plan"], d["model"], "{d}");
+    assert!(d["override"].is_null(), "{d}");
+    let (_, history) = call(addr, "GET", path, &app.viewer1, "").await;
+    assert_eq!(history.as_array().map(Vec::len), Some(3), "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_hold_other_stores_past_days_and_the_band() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    let (date, _) = first_open_day(app, 2);
+    let entry = |d: chrono::NaiveDate, value: f64, confirm: bool| {
+        json!({"scope": "day", "date": d.to_string(), "kind": "delta_pct", "value": value,
+               "reason": "roadworks", "confirm": confirm})
+        .to_string()
+    };
+    // A store-1 manager may not touch store 2.
+    let (status, _) = call(
+        addr,
+        "POST",
+        "/api/v1/stores/2/overrides",
+        &app.viewer1,
+        &entry(date, 5.0, false),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Nobody overrides a past day.
+    let past = date - chrono::Duration::days(1);
+    let (status, answer) = call(
+        addr,
+        "POST",
+        "/api/v1/stores/2/overrides",
+        &app.director,
+        &entry(past, 5.0, false),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().is_some_and(|e| e.contains("past")),
+        "{answer}"
+    );
+    // Far outside the model's 95 % band: asked to confirm (409), kept when confirmed, and on
+    // the director's exception list.
+    let (status, answer) = call(
+        addr,
+        "POST",
+        "/api/v1/stores/2/overrides",
+        &app.director,
+        &entry(date, 250.0, false),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("95% band")),
+        "{answer}"
+    );
+    let db = app.state.store.as_ref().expect("db");
+    assert!(
+        db.override_history(2).expect("history").is_empty(),
+        "nothing kept unconfirmed"
+    );
+    let (status, plan) = call(
+        addr,
+        "POST",
+        "/api/v1/stores/2/overrides",
+        &app.director,
+        &entry(date, 250.0, true),
+    )
+    .await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(day(&plan, date)["outside95"], true);
+    let (_, exceptions) = call(addr, "GET", "/api/v1/exceptions", &app.director, "").await;
+    let listed = exceptions
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["store"] == 2)
+        .expect("store 2 is on the exception list");
+    assert!(listed.to_string().contains("95%"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_file_with_a_bad_row_writes_nothing_and_names_it() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    let (d1, _) = first_open_day(app, 1);
+    let (d3, _) = first_open_day(app, 3);
+    let file = format!(
+        "store,date,kind,value,reason,note\n1,{d1},delta_pct,5,local_event,fair\n3,{d3},delta_eur,-200,staffing,\n3,2015-13-01,estimate,4000,other,new shelves\n"
+    );
+    let (status, answer) = call(addr, "POST", "/api/v1/overrides.csv", &app.director, &file).await;
+    assert_eq!(status, 400, "{answer}");
+    let error = answer["error"].as_str().expect("error");
+    assert!(error.contains("line 4, column date"), "{error}");
+    let db = app.state.store.as_ref().expect("db");
+    assert!(
+        db.overrides_in_force(None).expect("in force").is_empty(),
+        "nothing written"
+    );
+    // Without the bad row it is recorded; a store manager's file may hold their store only.
+    let good: String = file.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let (status, answer) = call(addr, "POST", "/api/v1/overrides.csv", &app.director, &good).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["stores"], json!([1, 3]));
+    let (status, answer) = call(addr, "POST", "/api/v1/overrides.csv", &app.viewer1, &good).await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("line 3, column store")),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_swap_keeps_overrides_re_anchored_to_the_new_forecast() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    let (date, old_model) = first_open_day(app, 1);
+    let entry =
+        json!({"scope": "day", "date": date.to_string(), "kind": "delta_pct", "value": 10.0,
+                       "reason": "competitor_action"})
+        .to_string();
+    let (status, _) = call(
+        addr,
+        "POST",
+        "/api/v1/stores/1/overrides",
+        &app.viewer1,
+        &entry,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut second = common::train(&app.chain, 2);
+    o.registry.sign(&mut second);
+    o.registry.register(&second).expect("register");
+    let path = format!("/api/v1/models/{}/promote", second.model_version);
+    let (status, answer) = call(addr, "POST", &path, &app.admin, "{}").await;
+    assert_eq!(status, 200, "{answer}");
+    let (new_date, new_model) = first_open_day(app, 1);
+    assert_eq!(new_date, date);
+    assert!(
+        (new_model - old_model).abs() > 0.01,
+        "the new model forecasts otherwise"
+    );
+    let (_, plan) = call(addr, "GET", "/api/v1/stores/1/plan", &app.viewer1, "").await;
+    let d = day(&plan, date);
+    assert_eq!(d["override"]["reason"], "competitor_action", "{d}");
+    let f = |k: &str| d[k].as_f64().expect("number");
+    assert!((f("model") - new_model).abs() <= 0.5, "{d}");
+    assert!((f("plan") - f("model") * 1.1).abs() <= 0.5, "{d}");
+    // The forecast the override replaced is kept for scoring.
+    let kept = app
+        .state
+        .store
+        .as_ref()
+        .expect("db")
+        .override_history(1)
+        .expect("history");
+    assert!(
+        (kept[0].model_forecast - old_model).abs() <= 0.5,
+        "{:?}",
+        kept[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_planted_managers_deliver_their_overrides_through_the_bulk_upload() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    let m = app.state.model.load();
+    // The horizon's open days as the planted managers see them (no actuals yet).
+    let base: Vec<storecast_plan::fva::ScoredDay> = m
+        .stores
+        .values()
+        .flat_map(|s| {
+            s.days.iter().filter(|d| d.open && d.sales > 0.0).map(|d| {
+                storecast_plan::fva::ScoredDay {
+                    store: d.store,
+                    store_type: s.store_type.clone(),
+                    date: d.date,
+                    horizon_week: u8::try_from(d.horizon_day / 7 + 1).unwrap_or(u8::MAX),
+                    actual: d.sales,
+                    naive: d.sales,
+                    model: d.sales,
+                    plan: d.sales,
+                    reason: None,
+                }
+            })
+        })
+        .collect();
+    let planted = PlantedManagers::default().plant(&base);
+    let file =
+        String::from_utf8(storecast_plan::overrides::write_csv(&planted.overrides).expect("csv"))
+            .expect("utf-8");
+    let (status, answer) = call(
+        addr,
+        "POST",
+        "/api/v1/overrides.csv?confirm=true",
+        &app.director,
+        &file,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["days"].as_u64(),
+        Some(planted.overrides.len() as u64)
+    );
+    let stored = app
+        .state
+        .store
+        .as_ref()
+        .expect("db")
+        .overrides_in_force(None)
+        .expect("in force");
+    let mut by_style: BTreeMap<ManagerStyle, (usize, usize)> = BTreeMap::new();
+    for (store, style) in &planted.styles {
+        let e = by_style.entry(*style).or_default();
+        e.0 += 1;
+        e.1 += stored.iter().filter(|r| r.store == *store).count();
+    }
+    for (style, (stores, days)) in &by_style {
+        eprintln!("planted {style}: {stores} store(s), {days} overridden day(s) loaded");
+    }
+    assert_eq!(by_style.get(&ManagerStyle::HandsOff).map(|v| v.1), Some(0));
+    for style in [
+        ManagerStyle::Noisy,
+        ManagerStyle::Informed,
+        ManagerStyle::Biased,
+    ] {
+        assert!(
+            by_style.get(&style).is_some_and(|v| v.1 > 0),
+            "{style} managers override"
+        );
+    }
+    let informed: Vec<u16> = planted
+        .styles
+        .iter()
+        .filter(|(_, s)| **s == ManagerStyle::Informed)
+        .map(|(st, _)| *st)
+        .collect();
+    assert!(stored
+        .iter()
+        .filter(|r| informed.contains(&r.store))
+        .all(|r| matches!(
+            r.reason,
+            storecast_plan::overrides::Reason::LocalEvent
+                | storecast_plan::overrides::Reason::Roadworks
+        )));
+}
