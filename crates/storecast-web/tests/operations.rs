@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::ops::{call, ops};
+use common::ops::{assert_no_console_errors, call, ops, sign_in};
 
 /// Actuals for `stores` over the first `days` days of the forecast: 5 % above the forecast on
 /// open days, with the plan's promo and holidays.
@@ -326,23 +326,6 @@ fn pick_file(b: &mut storecast_browser::Browser, css: &str, name: &str, text: &s
         serde_json::to_string(css).expect("json"),
     );
     assert_eq!(b.eval(&js).expect("file picked"), serde_json::json!(1));
-}
-
-fn assert_no_console_errors(b: &mut storecast_browser::Browser, page: &str) {
-    let errors = b.console_errors().expect("console log");
-    assert!(errors.is_empty(), "{page}: console errors {errors:?}");
-}
-
-fn sign_in(b: &mut storecast_browser::Browser, origin: &str, token: &str, then: &str) {
-    let wait = std::time::Duration::from_secs(20);
-    b.goto(&format!("{origin}/login")).expect("login page");
-    b.wait_for("document.querySelector('#token') !== null", wait)
-        .expect("sign-in form");
-    b.set_value("#token", token).expect("token");
-    b.click("#signin").expect("sign in");
-    b.wait_for("document.querySelector('#signout') !== null", wait)
-        .expect("signed in");
-    b.goto(&format!("{origin}{then}")).expect("page");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::ops::{call, ops};
+use common::ops::{assert_no_console_errors, call, ops, sign_in};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use storecast_plan::planted::{ManagerStyle, PlantedManagers};
@@ -71,6 +71,20 @@ async fn an_override_round_trips_is_audited_and_keeps_every_edit() {
     assert!(
         store_page.contains("street festival"),
         "the page shows the override"
+    );
+    let csv = tokio::task::spawn_blocking({
+        let t = app.viewer1.clone();
+        move || page(addr, "/api/v1/stores/1/forecast.csv", &t)
+    })
+    .await
+    .expect("csv");
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("1,{date},")))
+        .expect("the day's line");
+    assert!(
+        line.contains(",delta_pct,10") && line.contains(",local_event,"),
+        "model, override, reason and plan side by side: {line}"
     );
     let db = app.state.store.as_ref().expect("db");
     let audit = db.audit_of("override.record", 5).expect("audit");
@@ -334,4 +348,66 @@ async fn the_planted_managers_deliver_their_overrides_through_the_bulk_upload() 
             storecast_plan::overrides::Reason::LocalEvent
                 | storecast_plan::overrides::Reason::Roadworks
         )));
+}
+
+#[test]
+fn an_override_entered_on_the_store_view_changes_plan_chart_and_week() {
+    use std::time::Duration;
+    let Some(mut b) = storecast_browser::Browser::start().expect("browser") else {
+        return;
+    };
+    b.set_viewport(1400, 900).expect("viewport");
+    let wait = Duration::from_secs(30);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let o = rt.block_on(ops());
+    let origin = format!("http://{}", o.addr);
+    sign_in(&mut b, &origin, &o.app.viewer1, "/store/1");
+    let drawn = "window.storecastCharts && window.storecastCharts['store-chart'] > 0";
+    b.wait_for(drawn, wait).expect("chart drawn");
+    let points = |b: &mut storecast_browser::Browser| {
+        b.eval("return window.storecastCharts['store-chart'];")
+            .expect("points")
+            .as_u64()
+            .expect("a count")
+    };
+    let before_points = points(&mut b);
+    let before_total = b.text("#plan-total").expect("total");
+    let monday = b
+        .eval("return document.querySelector('#ov-week option').value;")
+        .expect("a week")
+        .as_str()
+        .expect("text")
+        .to_string();
+    let week_cell = format!("#weeks tr[data-monday='{monday}'] .week-plan");
+    let before_week = b.text(&week_cell).expect("week plan");
+    b.set_value("#ov-scope", "week").expect("scope");
+    b.set_value("#ov-week", &monday).expect("week");
+    b.set_value("#ov-kind", "delta_pct").expect("kind");
+    b.set_value("#ov-value", "8").expect("value");
+    b.set_value("#ov-reason", "local_event").expect("reason");
+    b.set_value("#ov-note", "town fair all week").expect("note");
+    b.click("#ov-save").expect("save");
+    b.wait_for("document.querySelector('#plan-note') !== null", wait)
+        .expect("the page shows the plan with the override");
+    b.wait_for(drawn, wait).expect("chart drawn again");
+    assert!(
+        points(&mut b) > before_points,
+        "the chart gained the plan's line"
+    );
+    assert_ne!(b.text("#plan-total").expect("total"), before_total);
+    assert_ne!(b.text(&week_cell).expect("week plan"), before_week);
+    assert_eq!(b.count(&format!("{week_cell}.changed")).expect("marked"), 1);
+    assert!(b
+        .text("#override-history")
+        .expect("history")
+        .contains("town fair all week"));
+    b.eval("window.scrollTo(0, 0); return null;")
+        .expect("scrolled to the top");
+    b.screenshot(
+        &storecast_browser::screenshot_dir()
+            .join("overrides")
+            .join("store-with-override.png"),
+    )
+    .expect("shot");
+    assert_no_console_errors(&mut b, "store view with an override");
 }

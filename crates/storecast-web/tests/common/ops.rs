@@ -74,3 +74,22 @@ pub async fn ops() -> Ops {
         _reg_dir: reg_dir,
     }
 }
+
+/// Fails on any console error the browser logged since the last look.
+pub fn assert_no_console_errors(b: &mut storecast_browser::Browser, page: &str) {
+    let errors = b.console_errors().expect("console log");
+    assert!(errors.is_empty(), "{page}: console errors {errors:?}");
+}
+
+/// Signs in through the form with `token`, then opens `then`.
+pub fn sign_in(b: &mut storecast_browser::Browser, origin: &str, token: &str, then: &str) {
+    let wait = std::time::Duration::from_secs(20);
+    b.goto(&format!("{origin}/login")).expect("login page");
+    b.wait_for("document.querySelector('#token') !== null", wait)
+        .expect("sign-in form");
+    b.set_value("#token", token).expect("token");
+    b.click("#signin").expect("sign in");
+    b.wait_for("document.querySelector('#signout') !== null", wait)
+        .expect("signed in");
+    b.goto(&format!("{origin}{then}")).expect("page");
+}
