@@ -392,9 +392,21 @@ pub async fn chain_forecast(
 ) -> Result<Json<serde_json::Value>, AppError> {
     caller.require_chain()?;
     let m = st.model.load();
-    Ok(Json(
-        serde_json::json!({ "model_version": m.artifact().model_version, "totals": m.totals }),
-    ))
+    let deltas = crate::plan::scope_deltas(&st, &m)?;
+    let plan: Vec<serde_json::Value> = m
+        .totals
+        .iter()
+        .map(|t| {
+            let moved = deltas.by_scope.get(&t.scope).copied().unwrap_or(0.0);
+            serde_json::json!({"scope": t.scope, "model_total": t.total.point, "plan_total": t.total.point + moved})
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "model_version": m.artifact().model_version,
+        "totals": m.totals,
+        "plan": plan,
+        "overridden_stores": deltas.stores,
+    })))
 }
 
 /// `GET /api/v1/model`.

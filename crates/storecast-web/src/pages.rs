@@ -151,10 +151,15 @@ pub async fn chain(
         .axes("date", "€ per day")
         .labels(labels);
     let mut types = Vec::new();
+    let deltas = crate::plan::scope_deltas(&st, &m)?;
+    let delta_of = |scope: &str| deltas.by_scope.get(scope).copied().unwrap_or(0.0);
     for t in &m.totals {
+        let delta = delta_of(&t.scope);
         types.push(context! {
             scope => t.scope.clone(),
             total => eur(t.total.point),
+            plan => eur(t.total.point + delta),
+            plan_changed => delta.abs() >= 0.5,
             band80 => band(t.total.lo80, t.total.hi80),
             band95 => band(t.total.lo95, t.total.hi95),
             change => pct(t.change_vs_last_year()),
@@ -216,6 +221,13 @@ pub async fn chain(
             chain_coverage => held(Aggregate::ChainDay),
             type_coverage => held(Aggregate::TypeTotal),
             expected => expected_note(&chain.total),
+            plan => (deltas.stores > 0).then(|| format!(
+                "{} with the overrides of {} store(s) ({}{})",
+                eur(chain.total.point + delta_of("chain")),
+                deltas.stores,
+                if delta_of("chain") >= 0.0 { "+" } else { "" },
+                eur(delta_of("chain"))
+            )),
             not_comparable => not_comparable,
             first => first, last => last,
         },

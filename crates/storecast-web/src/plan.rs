@@ -229,6 +229,62 @@ pub fn build_plan(
     })
 }
 
+/// How much the overrides in force move each store's six-week total (plan − model, €), for
+/// the stores that have any: what the chain and store-type totals add to show the plan.
+pub fn plan_deltas(st: &AppState, m: &ModelState) -> Result<BTreeMap<u16, f64>, AppError> {
+    let Some(db) = st.store.as_deref() else {
+        return Ok(BTreeMap::new());
+    };
+    let mut by_store: BTreeMap<u16, Vec<OverrideRecord>> = BTreeMap::new();
+    for r in db.overrides_in_force(None)? {
+        by_store.entry(r.store).or_default().push(r);
+    }
+    let mut out = BTreeMap::new();
+    for (store, records) in by_store {
+        if let Some(f) = m.stores.get(&store) {
+            let p = build_plan(m, f, &records)?;
+            out.insert(store, p.plan_total - p.model_total);
+        }
+    }
+    Ok(out)
+}
+
+/// How much the overrides move each total of the chain view (`chain`, `type a`, …; plan −
+/// model over six weeks, €), and how many stores have overrides in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScopeDeltas {
+    /// Stores with overrides in force.
+    pub stores: usize,
+    /// Plan − model of each scope's six-week total.
+    pub by_scope: BTreeMap<String, f64>,
+}
+
+/// The [`ScopeDeltas`] of the served model's totals.
+pub fn scope_deltas(st: &AppState, m: &ModelState) -> Result<ScopeDeltas, AppError> {
+    let deltas = plan_deltas(st, m)?;
+    let by_scope = m
+        .totals
+        .iter()
+        .map(|t| {
+            let moved: f64 = deltas
+                .iter()
+                .filter(|(s, _)| {
+                    t.scope == "chain"
+                        || m.stores
+                            .get(s)
+                            .is_some_and(|f| t.scope == format!("type {}", f.store_type))
+                })
+                .map(|(_, d)| d)
+                .sum();
+            (t.scope.clone(), moved)
+        })
+        .collect();
+    Ok(ScopeDeltas {
+        stores: deltas.len(),
+        by_scope,
+    })
+}
+
 /// `GET /api/v1/stores/{id}/plan`: model, override and plan of every day and week.
 pub async fn get_plan(
     State(st): State<AppState>,

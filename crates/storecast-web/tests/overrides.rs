@@ -179,6 +179,17 @@ async fn the_rules_hold_other_stores_past_days_and_the_band() {
         .find(|e| e["store"] == 2)
         .expect("store 2 is on the exception list");
     assert!(listed.to_string().contains("95%"), "{listed}");
+    // The chain and store-type totals show the plan beside the model.
+    let (_, chain) = call(addr, "GET", "/api/v1/chain/forecast", &app.director, "").await;
+    let plan = chain["plan"].as_array().expect("plan totals");
+    let moved = |scope: &str| {
+        let p = plan.iter().find(|p| p["scope"] == scope).expect("scope");
+        p["plan_total"].as_f64().expect("plan") - p["model_total"].as_f64().expect("model")
+    };
+    let store_type = app.state.model.load().stores[&2].store_type.clone();
+    assert!(moved("chain") > 0.0, "{chain}");
+    assert!((moved("chain") - moved(&format!("type {store_type}"))).abs() < 0.01);
+    assert_eq!(chain["overridden_stores"], 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
