@@ -171,14 +171,18 @@ pub struct StepScore {
     pub abs_error_eur: f64,
 }
 
-/// A value with its 95 % bootstrap interval.
+/// The level of every FVA interval: 90 %, as planning teams read FVA (a step's value is
+/// "clear" when the whole interval is on one side of zero).
+pub const INTERVAL_LEVEL: f64 = 0.90;
+
+/// A value with its [`INTERVAL_LEVEL`] bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Interval {
     /// The estimate on the data.
     pub value: f64,
-    /// 2.5 % quantile of the bootstrap.
+    /// Lower quantile of the bootstrap ((1 − [`INTERVAL_LEVEL`]) / 2).
     pub lo: f64,
-    /// 97.5 % quantile of the bootstrap.
+    /// Upper quantile of the bootstrap ((1 + [`INTERVAL_LEVEL`]) / 2).
     pub hi: f64,
 }
 
@@ -343,8 +347,8 @@ fn percentiles(mut v: Vec<f64>) -> Interval {
     };
     Interval {
         value: 0.0,
-        lo: at(0.025),
-        hi: at(0.975),
+        lo: at((1.0 - INTERVAL_LEVEL) / 2.0),
+        hi: at((1.0 + INTERVAL_LEVEL) / 2.0),
     }
 }
 

@@ -104,3 +104,99 @@ fn the_same_seed_plants_the_same_managers() {
     .plant(&base);
     assert_ne!(a.overrides, c.overrides);
 }
+
+#[test]
+fn the_fva_tables_match_a_plain_recomputation_to_the_cent() {
+    // Issue 33: every figure of every table, recomputed with plain loops over the days.
+    let ev = Evidence::build(40, 42, PlantedManagers::default()).expect("evidence");
+    let days = &ev.planted.days;
+    for dim in Dimension::ALL {
+        let table = fva::table(days, dim, 3);
+        let mut seen = 0;
+        for row in &table.rows {
+            // [actual, |e| naive, |e| model, |e| plan, e naive, e model, e plan, sq naive, sq model, sq plan]
+            let mut s = [0.0f64; 10];
+            let (mut n, mut overridden) = (0usize, 0usize);
+            for d in days {
+                let in_group = d.actual > 0.0
+                    && match &row.group {
+                        GroupKey::Chain => true,
+                        GroupKey::StoreType(t) => d.store_type == *t,
+                        GroupKey::Store(st) => d.store == *st,
+                        GroupKey::Reason(r) => d.reason == Some(*r),
+                        GroupKey::Week(w) => d.horizon_week == *w,
+                    };
+                if !in_group {
+                    continue;
+                }
+                n += 1;
+                if d.reason.is_some() {
+                    overridden += 1;
+                }
+                s[0] += d.actual;
+                for (k, f) in [d.naive, d.model, d.plan].into_iter().enumerate() {
+                    s[1 + k] += (d.actual - f).abs();
+                    s[4 + k] += f - d.actual;
+                    s[7 + k] += ((d.actual - f) / d.actual).powi(2);
+                }
+            }
+            seen += n;
+            assert_eq!(
+                (row.days, row.overridden),
+                (n, overridden),
+                "{:?}",
+                row.group
+            );
+            for (k, step) in [&row.naive, &row.model, &row.plan].into_iter().enumerate() {
+                assert!(
+                    (step.abs_error_eur - s[1 + k]).abs() < 0.005,
+                    "{:?} € error",
+                    row.group
+                );
+                assert!(
+                    (step.wape - s[1 + k] / s[0]).abs() < 1e-12,
+                    "{:?} WAPE",
+                    row.group
+                );
+                assert!(
+                    (step.bias - s[4 + k] / s[0]).abs() < 1e-12,
+                    "{:?} bias",
+                    row.group
+                );
+                assert!(
+                    (step.rmspe - (s[7 + k] / n as f64).sqrt()).abs() < 1e-12,
+                    "{:?} RMSPE",
+                    row.group
+                );
+            }
+            let fva_model = (s[1] - s[2]) / s[0];
+            let fva_plan = (s[2] - s[3]) / s[0];
+            assert!(
+                (row.fva_model.value - fva_model).abs() < 1e-12,
+                "{:?}",
+                row.group
+            );
+            assert!(
+                (row.fva_plan.value - fva_plan).abs() < 1e-12,
+                "{:?}",
+                row.group
+            );
+            assert!(row.fva_plan.lo <= row.fva_plan.hi);
+            // In euros per euro sold: the FVA of the overrides is the € error they removed.
+            assert!(((s[2] - s[3]) - fva_plan * s[0]).abs() < 0.005);
+        }
+        let expected = days
+            .iter()
+            .filter(|d| d.actual > 0.0 && (dim != Dimension::Reason || d.reason.is_some()))
+            .count();
+        assert_eq!(seen, expected, "{dim:?}: every day in one group");
+    }
+    let by_reason = fva::table(days, Dimension::Reason, 3);
+    for row in &by_reason.rows {
+        let f = row.fva_plan;
+        eprintln!(
+            "{}: FVA {:+.4} [{:+.4}, {:+.4}] over {} overridden days",
+            row.group, f.value, f.lo, f.hi, row.overridden
+        );
+    }
+}

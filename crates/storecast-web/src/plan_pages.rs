@@ -163,7 +163,7 @@ fn tables_context(tables: &[FvaTable], skip_store: bool) -> Vec<Value> {
         .collect()
 }
 
-/// The FVA chart: FVA of the overrides by reason, with 95 % intervals.
+/// The FVA chart: FVA of the overrides by reason, with their intervals.
 fn reason_chart(t: &FvaTable, id: &str) -> String {
     let labels: Vec<String> = t.rows.iter().map(|r| r.group.to_string()).collect();
     let mut s = Series::new(
@@ -214,6 +214,7 @@ pub async fn fva_page(
         evidence_chart => by_reason.map(|t| reason_chart(t, "fva-reasons")),
         stores => fva::EVIDENCE_STORES, planted => r.planted.clone(),
         is_viewer => !caller.role.can_view_chain(),
+        level => format!("{:.0}%", storecast_plan::fva::INTERVAL_LEVEL * 100.0),
     };
     render(
         "fva.html",

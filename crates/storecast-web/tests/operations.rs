@@ -5,43 +5,7 @@
 
 mod common;
 
-use common::ops::{assert_no_console_errors, call, ops, sign_in};
-
-/// Actuals for `stores` over the first `days` days of the forecast: 5 % above the forecast on
-/// open days, with the plan's promo and holidays.
-fn actuals(app: &common::TestApp, stores: &[u16], days: usize) -> String {
-    let m = app.state.model.load();
-    let requests = app.chain.requests.as_ref().expect("requests");
-    let mut out = String::from(
-        "Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n",
-    );
-    for &s in stores {
-        for d in m.stores[&s].days.iter().take(days) {
-            let r = requests
-                .rows
-                .iter()
-                .find(|r| r.store == s && r.date == d.date)
-                .expect("planned day");
-            let open = r.open.unwrap_or(true);
-            let sales = if open {
-                (d.sales * 1.05).round() as i64
-            } else {
-                0
-            };
-            out.push_str(&format!(
-                "{s},{},{},{sales},{},{},{},{},{}\n",
-                storecast_data::history::iso_weekday(d.date),
-                d.date,
-                sales / 10,
-                u8::from(open),
-                u8::from(r.promo),
-                r.state_holiday.code(),
-                u8::from(r.school_holiday)
-            ));
-        }
-    }
-    out
-}
+use common::ops::{actuals, assert_no_console_errors, call, ops, sign_in};
 
 fn ingestions(app: &common::TestApp) -> usize {
     app.state

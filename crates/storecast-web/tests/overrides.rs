@@ -422,3 +422,68 @@ fn an_override_entered_on_the_store_view_changes_plan_chart_and_week() {
     .expect("shot");
     assert_no_console_errors(&mut b, "store view with an override");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_fva_scores_the_overrides_and_a_manager_sees_only_their_own_record() {
+    let o = ops().await;
+    let (addr, app) = (o.addr, &o.app);
+    // Store 1's manager foresees the week's +5 % exactly; store 2's manager cuts 10 %.
+    let m = app.state.model.load();
+    let mut file = String::from("store,date,kind,value,reason,note\n");
+    for (store, pct, reason) in [(1u16, 5.0, "local_event"), (2, -10.0, "staffing")] {
+        for d in m.stores[&store].days.iter().take(7).filter(|d| d.open) {
+            file.push_str(&format!("{store},{},delta_pct,{pct},{reason},\n", d.date));
+        }
+    }
+    let (status, answer) = call(
+        addr,
+        "POST",
+        "/api/v1/overrides.csv?confirm=true",
+        &app.director,
+        &file,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let delivery = common::ops::actuals(app, &[1, 2], 7);
+    let (status, answer) = call(addr, "POST", "/api/v1/actuals", &app.director, &delivery).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let (_, chain) = call(addr, "GET", "/api/v1/fva", &app.director, "").await;
+    let table = |r: &Value, dim: &str| -> Vec<Value> {
+        r["live"]
+            .as_array()
+            .expect("live tables")
+            .iter()
+            .find(|t| t["dimension"] == dim)
+            .and_then(|t| t["rows"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let stores = table(&chain, "store");
+    let fva_of = |rows: &[Value], store: u64| {
+        rows.iter()
+            .find(|r| r["group"]["store"] == store)
+            .map(|r| r["fva_plan"]["value"].as_f64().expect("fva"))
+    };
+    let f1 = fva_of(&stores, 1).expect("store 1");
+    let f2 = fva_of(&stores, 2).expect("store 2");
+    // Store 1: the model was 1/1.05 of the actual, the plan exact: FVA = 0.05/1.05.
+    assert!((f1 - 0.05 / 1.05).abs() < 1e-3, "store 1 FVA {f1}");
+    // Store 2: the model missed by 0.05/1.05, the plan by 1 − 0.9/1.05: FVA < 0.
+    assert!(
+        (f2 - (0.05 / 1.05 - (1.0 - 0.9 / 1.05))).abs() < 1e-3,
+        "store 2 FVA {f2}"
+    );
+    // The store-1 manager's record: store 1 only.
+    let (_, mine) = call(addr, "GET", "/api/v1/fva", &app.viewer1, "").await;
+    let my_stores = table(&mine, "store");
+    assert_eq!(my_stores.len(), 1, "{mine}");
+    assert_eq!(fva_of(&my_stores, 1), Some(f1));
+    let my_chain = table(&mine, "chain");
+    assert_eq!(
+        my_chain[0]["days"],
+        stores
+            .iter()
+            .find(|r| r["group"]["store"] == 1)
+            .expect("row")["days"]
+    );
+}

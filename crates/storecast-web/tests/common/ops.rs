@@ -93,3 +93,39 @@ pub fn sign_in(b: &mut storecast_browser::Browser, origin: &str, token: &str, th
         .expect("signed in");
     b.goto(&format!("{origin}{then}")).expect("page");
 }
+
+/// Actuals for `stores` over the first `days` days of the forecast: 5 % above the forecast on
+/// open days, with the plan's promo and holidays.
+pub fn actuals(app: &super::TestApp, stores: &[u16], days: usize) -> String {
+    let m = app.state.model.load();
+    let requests = app.chain.requests.as_ref().expect("requests");
+    let mut out = String::from(
+        "Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n",
+    );
+    for &s in stores {
+        for d in m.stores[&s].days.iter().take(days) {
+            let r = requests
+                .rows
+                .iter()
+                .find(|r| r.store == s && r.date == d.date)
+                .expect("planned day");
+            let open = r.open.unwrap_or(true);
+            let sales = if open {
+                (d.sales * 1.05).round() as i64
+            } else {
+                0
+            };
+            out.push_str(&format!(
+                "{s},{},{},{sales},{},{},{},{},{}\n",
+                storecast_data::history::iso_weekday(d.date),
+                d.date,
+                sales / 10,
+                u8::from(open),
+                u8::from(r.promo),
+                r.state_holiday.code(),
+                u8::from(r.school_holiday)
+            ));
+        }
+    }
+    out
+}
