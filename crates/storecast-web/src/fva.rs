@@ -10,7 +10,7 @@
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::plan::{build_plan, db, in_force};
+use crate::plan::{build_plan, db};
 use crate::state::{AppState, ModelState};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -49,6 +49,15 @@ pub fn live_days(
     m: &ModelState,
     caller: &Caller,
 ) -> Result<Vec<ScoredDay>, AppError> {
+    scored_days(st, m, &|s| caller.role.can_view_store(s))
+}
+
+/// The live store-days of the stores `visible` accepts.
+fn scored_days(
+    st: &AppState,
+    m: &ModelState,
+    visible: &dyn Fn(u16) -> bool,
+) -> Result<Vec<ScoredDay>, AppError> {
     let Some(db) = st.store.as_deref() else {
         return Ok(Vec::new());
     };
@@ -59,7 +68,7 @@ pub fn live_days(
             .entry(r.model_version.clone())
             .or_insert(r.forecast.date);
         *first = (*first).min(r.forecast.date);
-        if !r.actual_open || r.actual_sales <= 0 || !caller.role.can_view_store(r.forecast.store) {
+        if !r.actual_open || r.actual_sales <= 0 || !visible(r.forecast.store) {
             continue;
         }
         let key = (r.forecast.store, r.forecast.date);
@@ -161,6 +170,9 @@ pub enum ExceptionKind {
     LargeChange,
     /// Data-quality findings about the store.
     DataQuality,
+    /// The store's overrides so far made the plan worse (live FVA below zero, the whole
+    /// interval).
+    NegativeFva,
 }
 
 impl ExceptionKind {
@@ -171,6 +183,27 @@ impl ExceptionKind {
             Self::OpenAlert => 2.0,
             Self::LargeChange => 1.0,
             Self::DataQuality => 0.5,
+            Self::NegativeFva => 2.0,
+        }
+    }
+
+    /// Every kind, in the order the chain view counts them.
+    pub const ALL: [ExceptionKind; 5] = [
+        Self::OverrideOutsideBand,
+        Self::OpenAlert,
+        Self::NegativeFva,
+        Self::LargeChange,
+        Self::DataQuality,
+    ];
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OverrideOutsideBand => "overrides outside the model's 95% band",
+            Self::OpenAlert => "open monitoring alerts",
+            Self::NegativeFva => "overrides that made the plan worse",
+            Self::LargeChange => "a large expected change vs last year",
+            Self::DataQuality => "data-quality findings",
         }
     }
 }
@@ -213,8 +246,17 @@ pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppEr
             .or_default()
             .push(ExceptionReason { kind, text });
     };
-    for (id, f) in &m.stores {
-        let plan = build_plan(m, f, &in_force(st, *id)?)?;
+    let mut overridden: BTreeMap<u16, Vec<storecast_store::OverrideRecord>> = BTreeMap::new();
+    if let Some(db) = st.store.as_deref() {
+        for r in db.overrides_in_force(None)? {
+            overridden.entry(r.store).or_default().push(r);
+        }
+    }
+    for (id, records) in &overridden {
+        let Some(f) = m.stores.get(id) else {
+            continue;
+        };
+        let plan = build_plan(m, f, records)?;
         let outside: Vec<_> = plan.days.iter().filter(|d| d.outside95).collect();
         if let Some(worst) = outside
             .iter()
@@ -224,6 +266,8 @@ pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppEr
                 "{} overridden day(s) outside the model's 95% band (e.g. {}: plan {} vs model {})",
                 outside.len(), worst.date, storecast_charts::eur(worst.plan), storecast_charts::eur(worst.model)));
         }
+    }
+    for (id, f) in &m.stores {
         if let Some(c) = f.change_vs_last_year().filter(|c| c.abs() >= LARGE_CHANGE) {
             add(
                 *id,
@@ -247,6 +291,22 @@ pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppEr
                     ExceptionKind::OpenAlert,
                     format!("open {} alert: {}", a.kind, a.message),
                 );
+            }
+        }
+    }
+    let live = scored_days(st, m, &|_| true)?;
+    if live.iter().any(|d| d.reason.is_some()) {
+        let by_store = fva::table(&live, fva::Dimension::Store, LIVE_SEED);
+        for row in by_store
+            .rows
+            .iter()
+            .filter(|r| r.overridden > 0 && r.fva_plan.negative())
+        {
+            if let fva::GroupKey::Store(store) = row.group {
+                let f = row.fva_plan;
+                add(store, ExceptionKind::NegativeFva, format!(
+                    "its overrides made the plan worse: FVA {:+.1} pts of WAPE ({:+.1} to {:+.1}) over {} overridden day(s)",
+                    f.value * 100.0, f.lo * 100.0, f.hi * 100.0, row.overridden));
             }
         }
     }

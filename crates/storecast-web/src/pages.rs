@@ -152,6 +152,17 @@ pub async fn chain(
         .labels(labels);
     let mut types = Vec::new();
     let deltas = crate::plan::scope_deltas(&st, &m)?;
+    let exceptions = crate::fva::exceptions(&st, &m)?;
+    let exception_kinds: Vec<Value> = crate::fva::ExceptionKind::ALL
+        .into_iter()
+        .filter_map(|k| {
+            let n = exceptions
+                .iter()
+                .filter(|e| e.reasons.iter().any(|r| r.kind == k))
+                .count();
+            (n > 0).then(|| context! { label => k.label(), n => n })
+        })
+        .collect();
     let delta_of = |scope: &str| deltas.by_scope.get(scope).copied().unwrap_or(0.0);
     for t in &m.totals {
         let delta = delta_of(&t.scope);
@@ -232,6 +243,7 @@ pub async fn chain(
             first => first, last => last,
         },
         chain_chart => chain_chart, types => types, types_chart => types_chart.embed(),
+        exceptions => context! { n => exceptions.len(), kinds => exception_kinds },
         growth => growth, decline => decline, uncertain => uncertain,
     };
     Ok(render(

@@ -478,6 +478,32 @@ async fn live_fva_scores_the_overrides_and_a_manager_sees_only_their_own_record(
     let my_stores = table(&mine, "store");
     assert_eq!(my_stores.len(), 1, "{mine}");
     assert_eq!(fva_of(&my_stores, 1), Some(f1));
+    // Store 2's overrides made the plan worse: on the director's exception list for it, and
+    // counted on the chain view.
+    let (_, list) = call(addr, "GET", "/api/v1/exceptions", &app.director, "").await;
+    let store2 = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["store"] == 2)
+        .expect("store 2 listed");
+    assert!(store2.to_string().contains("negative_fva"), "{store2}");
+    assert!(list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["store"] == 1)
+        .is_none_or(|e| !e.to_string().contains("negative_fva")));
+    let chain_page = tokio::task::spawn_blocking({
+        let t = app.director.clone();
+        move || page(addr, "/", &t)
+    })
+    .await
+    .expect("page");
+    assert!(
+        chain_page.contains("overrides that made the plan worse"),
+        "the chain view counts it"
+    );
     let my_chain = table(&mine, "chain");
     assert_eq!(
         my_chain[0]["days"],
@@ -486,4 +512,94 @@ async fn live_fva_scores_the_overrides_and_a_manager_sees_only_their_own_record(
             .find(|r| r["group"]["store"] == 1)
             .expect("row")["days"]
     );
+}
+
+#[test]
+fn fva_and_the_exception_list_work_in_a_real_browser() {
+    use std::time::Duration;
+    let Some(mut b) = storecast_browser::Browser::start().expect("browser") else {
+        return;
+    };
+    b.set_viewport(1400, 900).expect("viewport");
+    let wait = Duration::from_secs(30);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let o = rt.block_on(ops());
+    let app = &o.app;
+    // A plan far above the model on store 2, kept on purpose: the list's first reason.
+    let (date, _) = first_open_day(app, 2);
+    let entry =
+        json!({"scope": "day", "date": date.to_string(), "kind": "delta_pct", "value": 200.0,
+                       "reason": "local_event", "note": "city marathon", "confirm": true})
+        .to_string();
+    let (status, _) = common::ops::http(
+        o.addr,
+        "POST",
+        "/api/v1/stores/2/overrides",
+        &app.director,
+        &entry,
+    );
+    assert_eq!(status, 200);
+    let origin = format!("http://{}", o.addr);
+    let shots = storecast_browser::screenshot_dir().join("fva");
+
+    sign_in(&mut b, &origin, &app.director, "/fva");
+    b.wait_for(
+        "window.storecastCharts && window.storecastCharts['fva-reasons'] > 0",
+        wait,
+    )
+    .expect("the FVA chart by reason is drawn");
+    assert!(
+        b.count("#fva-style tr").expect("rows") >= 5,
+        "four manager styles"
+    );
+    b.screenshot(&shots.join("fva-director.png")).expect("shot");
+    assert_no_console_errors(&mut b, "fva");
+
+    b.goto(&format!("{origin}/exceptions")).expect("exceptions");
+    b.wait_for(
+        "document.querySelector('#exceptions tr[data-store=\"2\"]') !== null",
+        wait,
+    )
+    .expect("store 2 listed");
+    assert!(b
+        .text("#exceptions tr[data-store='2']")
+        .expect("row")
+        .contains("95% band"));
+    b.set_value(
+        "#exceptions tr[data-store='2'] .ack-note",
+        "called the manager: marathon confirmed",
+    )
+    .expect("note");
+    b.click("#exceptions tr[data-store='2'] button")
+        .expect("acknowledge");
+    b.wait_for(
+        "document.querySelector('#exceptions tr[data-store=\"2\"] .ack') !== null",
+        wait,
+    )
+    .expect("acknowledged after the reload");
+    assert!(b
+        .text("#exceptions tr[data-store='2'] .ack")
+        .expect("ack")
+        .contains("marathon confirmed"));
+    b.screenshot(&shots.join("exceptions-acknowledged.png"))
+        .expect("shot");
+    assert_no_console_errors(&mut b, "exceptions");
+    let acks = app
+        .state
+        .store
+        .as_ref()
+        .expect("db")
+        .exception_acks()
+        .expect("acks");
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].author, "director");
+
+    b.goto(&format!("{origin}/")).expect("chain");
+    b.wait_for("document.querySelector('#chain-exceptions') !== null", wait)
+        .expect("chain view");
+    assert!(b
+        .text("#chain-exceptions")
+        .expect("card")
+        .contains("outside the model's 95% band"));
+    assert_no_console_errors(&mut b, "chain");
 }
