@@ -114,6 +114,36 @@ fn scored_days(
         .collect())
 }
 
+/// A store's own record on its view: what its overrides did to the plan's WAPE so far, or
+/// `None` before any overridden day has its actual.
+pub fn store_record(st: &AppState, m: &ModelState, store: u16) -> Result<Option<String>, AppError> {
+    let days = scored_days(st, m, &|s| s == store)?;
+    if !days.iter().any(|d| d.reason.is_some()) {
+        return Ok(None);
+    }
+    let table = fva::table(&days, fva::Dimension::Chain, LIVE_SEED);
+    let Some(row) = table.rows.first() else {
+        return Ok(None);
+    };
+    let f = row.fva_plan;
+    let verdict = if f.positive() {
+        "they made the plan better"
+    } else if f.negative() {
+        "they made the plan worse"
+    } else {
+        "no clear effect yet"
+    };
+    Ok(Some(format!(
+        "Your overrides so far: {:+.1} points of WAPE over {} store-week(s), {} overridden day(s) ({:.0}% interval {:+.1} to {:+.1}): {verdict}.",
+        f.value * 100.0,
+        row.store_weeks,
+        row.overridden,
+        fva::INTERVAL_LEVEL * 100.0,
+        f.lo * 100.0,
+        f.hi * 100.0,
+    )))
+}
+
 /// `GET /api/v1/fva`: the live record of the caller's stores and the planted evidence.
 #[derive(Debug, Serialize)]
 pub struct FvaReport {

@@ -92,6 +92,7 @@ pub fn store_plan_context(
         plan_total => eur(plan.plan_total), plan_changed => plan.overridden_days > 0,
         overridden_days => plan.overridden_days, plan_first => plan.first_day.to_string(),
         can_override => st.store.is_some(),
+        record => crate::fva::store_record(st, m, f.store)?,
         open_days => plan.days.iter().filter(|d| d.open).map(|d| d.date.to_string()).collect::<Vec<_>>(),
         mondays => plan.weeks.iter().map(|w| w.monday.to_string()).collect::<Vec<_>>(),
         reasons => Reason::ALL.iter().map(|r| context! { code => r.code(), label => r.label() }).collect::<Vec<_>>(),

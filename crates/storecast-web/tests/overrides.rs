@@ -504,6 +504,16 @@ async fn live_fva_scores_the_overrides_and_a_manager_sees_only_their_own_record(
         chain_page.contains("overrides that made the plan worse"),
         "the chain view counts it"
     );
+    // Each manager's own record on their store view.
+    let store_page = tokio::task::spawn_blocking({
+        let t = app.viewer1.clone();
+        move || page(addr, "/store/1", &t)
+    })
+    .await
+    .expect("page");
+    let expected = format!("Your overrides so far: {:+.1} points of WAPE", f1 * 100.0);
+    assert!(store_page.contains(&expected), "{expected}");
+    assert!(store_page.contains("they made the plan better"));
     let my_chain = table(&mine, "chain");
     assert_eq!(
         my_chain[0]["days"],
