@@ -80,12 +80,25 @@ pub fn business_report(
     out: &Path,
     app_dir: &Path,
 ) -> Result<(PathBuf, PathBuf), PipelineError> {
-    let business = storecast_reports::business(
+    let mut business = storecast_reports::business(
         backtest,
         &artifact.coverage,
         assumptions,
         data_origin,
         Some(artifact.model_version.as_str()),
+    );
+    // FVA goes before the risks and the recommendations.
+    let evidence = storecast_plan::evidence::Evidence::standard()
+        .map_err(|e| tracing::warn!("FVA evidence left out of the report: {e}"))
+        .ok();
+    let at = business
+        .sections
+        .iter()
+        .position(|s| s.id == "risks")
+        .unwrap_or(business.sections.len());
+    business.sections.insert(
+        at,
+        storecast_reports::fva::section(backtest, evidence.as_ref()),
     );
     let files = storecast_reports::business::write_report(&business, out).map_err(|source| {
         PipelineError::Write {

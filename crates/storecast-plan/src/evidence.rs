@@ -151,7 +151,18 @@ fn recent_level(tl: &Timeline, origin: usize) -> f64 {
     }
 }
 
+/// Stores of the synthetic chain the standard evidence plants managers on.
+pub const STANDARD_STORES: u16 = 120;
+/// Seed of that chain.
+pub const STANDARD_SEED: u64 = 42;
+
 impl Evidence {
+    /// The evidence the app and the business report show: the default managers planted on
+    /// [`STANDARD_STORES`] stores of the chain seeded [`STANDARD_SEED`].
+    pub fn standard() -> Result<Self, EvidenceError> {
+        Self::build(STANDARD_STORES, STANDARD_SEED, PlantedManagers::default())
+    }
+
     /// Plants `managers` on the synthetic chain of `stores` stores and scores every step.
     pub fn build(
         stores: u16,

@@ -7,6 +7,7 @@
 //! [`storecast_charts::Doc`]s, so Markdown, standalone HTML and the web app show the same data.
 
 pub mod business;
+pub mod fva;
 pub mod methodology;
 pub mod replay;
 pub mod tables;

@@ -609,3 +609,60 @@ fn hard_store_reasons_are_classified_from_the_predictions() {
     let md = business::business(&empty, &[], &Assumptions::default(), "empty", None).to_markdown();
     assert!(md.contains("## Headline"));
 }
+
+#[test]
+fn the_fva_section_matches_a_plain_recomputation_from_the_predictions() {
+    // Issue 33: the report's FVA of the model over the naive forecast, by scope, recomputed
+    // with plain loops from the last fold's predictions (days with an actual and a last year).
+    let bt = bt();
+    let last = bt.folds.len();
+    let section = storecast_reports::fva::section(bt, None);
+    let Some(Block::Table { rows, .. }) = section
+        .blocks
+        .iter()
+        .find(|b| matches!(b, Block::Table { .. }))
+    else {
+        panic!("no table in the FVA section");
+    };
+    let mut scopes: BTreeMap<String, (usize, f64, f64, f64)> = BTreeMap::new();
+    for p in bt
+        .predictions
+        .iter()
+        .filter(|p| p.fold == last && p.actual > 0.0 && p.last_year > 0.0)
+    {
+        for scope in [
+            "all stores".to_string(),
+            format!("type {}", p.store_type.code()),
+        ] {
+            let e = scopes.entry(scope).or_default();
+            e.0 += 1;
+            e.1 += p.actual;
+            e.2 += (p.actual - p.last_year).abs();
+            e.3 += (p.actual - p.model).abs();
+        }
+    }
+    assert_eq!(rows.len(), scopes.len(), "{rows:?}");
+    for row in rows {
+        let (n, actual, naive, model) = scopes[&row[0]];
+        assert_eq!(row[1], n.to_string(), "{}", row[0]);
+        assert_eq!(
+            row[2],
+            format!("{:.1}%", naive / actual * 100.0),
+            "{}",
+            row[0]
+        );
+        assert_eq!(
+            row[3],
+            format!("{:.1}%", model / actual * 100.0),
+            "{}",
+            row[0]
+        );
+        let fva = (naive - model) / actual * 100.0;
+        assert!(
+            row[4].starts_with(&format!("{fva:+.1} pts")),
+            "{}: {} vs {fva:+.1}",
+            row[0],
+            row[4]
+        );
+    }
+}

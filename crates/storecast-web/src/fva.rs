@@ -24,9 +24,7 @@ use storecast_plan::{ManagerStyle, PlantedManagers};
 use storecast_store::ExceptionAck;
 
 /// Stores of the synthetic chain the evidence plants managers on.
-pub const EVIDENCE_STORES: u16 = 120;
-/// Seed of that chain.
-pub const EVIDENCE_SEED: u64 = 42;
+pub const EVIDENCE_STORES: u16 = storecast_plan::evidence::STANDARD_STORES;
 /// Seed of the live tables' bootstrap.
 const LIVE_SEED: u64 = 11;
 
@@ -34,10 +32,7 @@ const LIVE_SEED: u64 = 11;
 pub fn evidence() -> Result<&'static Evidence, AppError> {
     static EVIDENCE: OnceLock<Result<Evidence, String>> = OnceLock::new();
     EVIDENCE
-        .get_or_init(|| {
-            Evidence::build(EVIDENCE_STORES, EVIDENCE_SEED, PlantedManagers::default())
-                .map_err(|e| e.to_string())
-        })
+        .get_or_init(|| Evidence::standard().map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| AppError::Internal(format!("FVA evidence: {e}")))
 }
