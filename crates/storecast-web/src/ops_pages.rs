@@ -11,7 +11,7 @@
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::operations::{alerts_for, monitoring_for, Monitoring};
-use crate::pages::{common, merge, render};
+use crate::pages::{merge, render_page};
 use crate::plan_pages::share;
 use crate::registry::models_for;
 use crate::state::AppState;
@@ -213,12 +213,13 @@ pub async fn monitoring_page(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
     let model = st.model.load();
-    render(
-        "monitoring.html",
-        merge(
-            common(&st, &caller, &model, "monitoring", "Live accuracy"),
-            monitoring_context(&m),
-        ),
+    render_page(
+        &st,
+        &caller,
+        &model,
+        "monitoring",
+        "Live accuracy",
+        monitoring_context(&m),
     )
 }
 
@@ -245,10 +246,7 @@ pub async fn alerts_page(
         open => a.open.iter().map(alert_context).collect::<Vec<_>>(),
         history => a.acknowledged.iter().map(alert_context).collect::<Vec<_>>(),
     };
-    render(
-        "alerts.html",
-        merge(common(&st, &caller, &m, "alerts", "Alerts"), ctx),
-    )
+    render_page(&st, &caller, &m, "alerts", "Alerts", ctx)
 }
 
 /// `GET /actuals`: deliver a file of actuals; the deliveries so far (a manager: their own).
@@ -278,10 +276,7 @@ pub async fn actuals_page(
         limit_mib => crate::operations::UPLOAD_LIMIT >> 20,
         columns => storecast_data::history::COLUMNS.join(","),
     };
-    render(
-        "actuals.html",
-        merge(common(&st, &caller, &m, "actuals", "Deliver actuals"), ctx),
-    )
+    render_page(&st, &caller, &m, "actuals", "Deliver actuals", ctx)
 }
 
 /// `GET /registry`: the model versions (directors read, admins promote and roll back).
@@ -311,8 +306,5 @@ pub async fn registry_page(
         .collect();
     let m = st.model.load();
     let ctx = context! { versions => versions, folds => (1..=folds).collect::<Vec<_>>(), can_act => models.can_act, served => models.served };
-    render(
-        "registry.html",
-        merge(common(&st, &caller, &m, "registry", "Model registry"), ctx),
-    )
+    render_page(&st, &caller, &m, "registry", "Model registry", ctx)
 }

@@ -105,6 +105,22 @@ fn reports(st: &AppState) -> Vec<Value> {
         .collect()
 }
 
+/// Renders page `name` (`<name>.html`, the nav's entry `name`) titled `title` with `ctx` on
+/// top of the parts every page has.
+pub(crate) fn render_page(
+    st: &AppState,
+    caller: &Caller,
+    m: &ModelState,
+    name: &str,
+    title: &str,
+    ctx: Value,
+) -> Result<Html<String>, AppError> {
+    render(
+        &format!("{name}.html"),
+        merge(common(st, caller, m, name, title), ctx),
+    )
+}
+
 pub(crate) fn merge(a: Value, b: Value) -> Value {
     minijinja::value::merge_maps([b, a])
 }
@@ -246,11 +262,7 @@ pub async fn chain(
         exceptions => context! { n => exceptions.len(), kinds => exception_kinds },
         growth => growth, decline => decline, uncertain => uncertain,
     };
-    Ok(render(
-        "chain.html",
-        merge(common(&st, &caller, &m, "chain", "Chain"), ctx),
-    )?
-    .into_response())
+    Ok(render_page(&st, &caller, &m, "chain", "Chain", ctx)?.into_response())
 }
 
 /// Query of the store list.
@@ -290,10 +302,7 @@ pub async fn stores(
         })
         .collect();
     let ctx = context! { stores => rows, truncated => truncated, q => needle, store_type => ty };
-    render(
-        "stores.html",
-        merge(common(&st, &caller, &m, "stores", "Stores"), ctx),
-    )
+    render_page(&st, &caller, &m, "stores", "Stores", ctx)
 }
 
 /// `GET /store/{id}`: the manager's view.
@@ -309,13 +318,8 @@ pub async fn store(
         .store_pages
         .get_or_build(id, || store_context(&st, &m, &f, id));
     let plan = crate::plan_pages::store_plan_context(&st, &m, &f)?;
-    render(
-        "store.html",
-        merge(
-            common(&st, &caller, &m, "store", &format!("Store {id}")),
-            merge(ctx, plan),
-        ),
-    )
+    let title = format!("Store {id}");
+    render_page(&st, &caller, &m, "store", &title, merge(ctx, plan))
 }
 
 /// A cache of the caller-independent part of each store's page, built on first view and
@@ -640,10 +644,7 @@ pub async fn model(
         importance => importance, driver_labels => driver_labels, importance_chart => importance_chart,
         importance_n => overall.map_or(0, |o| o.n),
     };
-    render(
-        "model.html",
-        merge(common(&st, &caller, &m, "model", "Model"), ctx),
-    )
+    render_page(&st, &caller, &m, "model", "Model", ctx)
 }
 
 /// `GET /data`.
@@ -663,10 +664,7 @@ pub async fn data(
         v => Value::from_serialize(&*st.validation), analysis => analysis,
         source => data_source(&st.validation.summary.origin),
     };
-    render(
-        "data.html",
-        merge(common(&st, &caller, &m, "data", "Data"), ctx),
-    )
+    render_page(&st, &caller, &m, "data", "Data", ctx)
 }
 
 /// Where the data came from, as a user may read it: the data set's name, not the server's

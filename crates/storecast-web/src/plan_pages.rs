@@ -9,7 +9,7 @@
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::fva::{self, Exception};
-use crate::pages::{common, merge, render};
+use crate::pages::{merge, render_page};
 use crate::plan::{build_plan, in_force};
 use crate::state::{AppState, ModelState, StoreForecast};
 use axum::extract::State;
@@ -217,10 +217,7 @@ pub async fn fva_page(
         is_viewer => !caller.role.can_view_chain(),
         level => format!("{:.0}%", storecast_plan::fva::INTERVAL_LEVEL * 100.0),
     };
-    render(
-        "fva.html",
-        merge(common(&st, &caller, &m, "fva", "Forecast Value Added"), ctx),
-    )
+    render_page(&st, &caller, &m, "fva", "Forecast Value Added", ctx)
 }
 
 fn exception_context(e: &Exception) -> Value {
@@ -243,11 +240,5 @@ pub async fn exceptions_page(
         rows => list.iter().map(exception_context).collect::<Vec<_>>(),
         can_ack => st.store.is_some(), large_change => format!("{:.0}%", fva::LARGE_CHANGE * 100.0),
     };
-    render(
-        "exceptions.html",
-        merge(
-            common(&st, &caller, &m, "exceptions", "Exception list"),
-            ctx,
-        ),
-    )
+    render_page(&st, &caller, &m, "exceptions", "Exception list", ctx)
 }

@@ -32,11 +32,16 @@ fn day(plan: &Value, date: chrono::NaiveDate) -> &Value {
         .expect("the day")
 }
 
-fn page(addr: std::net::SocketAddr, path: &str, token: &str) -> String {
+/// The whole answer (headers and body) of a GET as the holder of `token`.
+async fn page(addr: std::net::SocketAddr, path: &str, token: &str) -> String {
     let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
-    common::raw_exchange(addr, &req)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
+    tokio::task::spawn_blocking(move || {
+        common::raw_exchange(addr, &req)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    })
+    .await
+    .expect("request")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,22 +67,12 @@ async fn an_override_round_trips_is_audited_and_keeps_every_edit() {
     // The same plan through GET, in the CSV and on the page.
     let (_, again) = call(addr, "GET", "/api/v1/stores/1/plan", &app.viewer1, "").await;
     assert_eq!(day(&again, date)["plan"], d["plan"]);
-    let store_page = tokio::task::spawn_blocking({
-        let t = app.viewer1.clone();
-        move || page(addr, "/store/1", &t)
-    })
-    .await
-    .expect("page");
+    let store_page = page(addr, "/store/1", &app.viewer1).await;
     assert!(
         store_page.contains("street festival"),
         "the page shows the override"
     );
-    let csv = tokio::task::spawn_blocking({
-        let t = app.viewer1.clone();
-        move || page(addr, "/api/v1/stores/1/forecast.csv", &t)
-    })
-    .await
-    .expect("csv");
+    let csv = page(addr, "/api/v1/stores/1/forecast.csv", &app.viewer1).await;
     let line = csv
         .lines()
         .find(|l| l.starts_with(&format!("1,{date},")))
@@ -494,23 +489,13 @@ async fn live_fva_scores_the_overrides_and_a_manager_sees_only_their_own_record(
         .iter()
         .find(|e| e["store"] == 1)
         .is_none_or(|e| !e.to_string().contains("negative_fva")));
-    let chain_page = tokio::task::spawn_blocking({
-        let t = app.director.clone();
-        move || page(addr, "/", &t)
-    })
-    .await
-    .expect("page");
+    let chain_page = page(addr, "/", &app.director).await;
     assert!(
         chain_page.contains("overrides that made the plan worse"),
         "the chain view counts it"
     );
     // Each manager's own record on their store view.
-    let store_page = tokio::task::spawn_blocking({
-        let t = app.viewer1.clone();
-        move || page(addr, "/store/1", &t)
-    })
-    .await
-    .expect("page");
+    let store_page = page(addr, "/store/1", &app.viewer1).await;
     let expected = format!("Your overrides so far: {:+.1} points of WAPE", f1 * 100.0);
     assert!(store_page.contains(&expected), "{expected}");
     assert!(store_page.contains("they made the plan better"));
