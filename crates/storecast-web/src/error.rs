@@ -92,17 +92,76 @@ impl From<storecast_explain::whatif::WhatIfError> for AppError {
     }
 }
 
+/// Whether `path` is a page a person opens in a browser (not the API, a scraper's metrics,
+/// an asset or the health check).
+fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/")
+        || path.starts_with("/assets/")
+        || path == "/metrics"
+        || path == "/healthz")
+}
+
+/// A refused or failed page as a page: the reason in words and a way back, never the JSON
+/// meant for API clients.
+async fn error_page(resp: Response) -> Response {
+    use axum::http::{header, HeaderValue};
+    let status = resp.status();
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).trim().to_string());
+    let title = match status {
+        StatusCode::FORBIDDEN => "Not for your role".to_string(),
+        StatusCode::NOT_FOUND => "Not found".to_string(),
+        s => s
+            .canonical_reason()
+            .unwrap_or("Something went wrong")
+            .to_string(),
+    };
+    let ctx = minijinja::context! { title => title, message => message };
+    let html = crate::pages::render("error.html", ctx)
+        .map(|h| h.0)
+        .unwrap_or_else(|_| {
+            format!(
+                "<!doctype html><title>{}</title><p>{}</p>",
+                status,
+                storecast_charts::html_escape(&message)
+            )
+        });
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(html))
+}
+
 /// Answers every API error as JSON (`{"error", "status"}`), also those produced by the
 /// framework before a handler runs (body over the limit, a query or path that does not
-/// parse, an unknown method), which come as plain text: one shape for every client.
+/// parse, an unknown method), which come as plain text: one shape for every client; and
+/// every refused or failed page as a page ([`error_page`]).
 pub async fn json_rejections(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     use axum::http::{header, HeaderValue};
-    let api = req.uri().path().starts_with("/api/");
+    let path = req.uri().path().to_string();
+    let api = path.starts_with("/api/");
     let resp = next.run(req).await;
     let status = resp.status();
+    let failed = status.is_client_error() || status.is_server_error();
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if failed && is_page(&path) && !is_html {
+        return error_page(resp).await;
+    }
     let is_json = resp
         .headers()
         .get(header::CONTENT_TYPE)

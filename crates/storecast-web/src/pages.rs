@@ -22,7 +22,8 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        let templates: [(&str, &str); 14] = [
+        let templates: [(&str, &str); 15] = [
+            ("error.html", include_str!("../templates/error.html")),
             (
                 "monitoring.html",
                 include_str!("../templates/monitoring.html"),
@@ -131,7 +132,12 @@ pub async fn chain(
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     if !caller.role.can_view_chain() {
-        return Ok(Redirect::to("/stores").into_response());
+        // A store's manager lands on their store; an area manager on their list.
+        let to = match caller.store_scope() {
+            Some([one]) => format!("/store/{one}"),
+            _ => "/stores".to_string(),
+        };
+        return Ok(Redirect::to(&to).into_response());
     }
     let m = st.model.load();
     let Some(chain) = m.totals.first() else {

@@ -276,3 +276,42 @@ async fn the_chain_view_states_like_for_like_scope_and_band_coverage() {
         "the measured coverage is beside the band"
     );
 }
+
+#[tokio::test]
+async fn a_refused_page_is_a_page_and_a_store_manager_lands_on_their_store() {
+    let app = common::app();
+    // A store-1 manager opening the start page lands on store 1.
+    let (status, headers, _) = call(&app, "GET", "/", Some(&app.viewer1), None).await;
+    assert_eq!(status.as_u16(), 303);
+    assert_eq!(headers["location"], "/store/1");
+    // A page their role does not allow: a page with the reason and a way back, not JSON.
+    for uri in ["/store/2", "/model", "/exceptions", "/reports/nope"] {
+        let (status, headers, body) = call(&app, "GET", uri, Some(&app.viewer1), None).await;
+        assert!(status.is_client_error(), "{uri}: {status}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with("text/html")),
+            "{uri}"
+        );
+        assert!(!body.contains("{\"error\""), "{uri}: {body}");
+        assert!(
+            body.contains("id=\"error-message\"") && body.contains("href=\"/\""),
+            "{uri}: {body}"
+        );
+    }
+    // The API keeps its JSON.
+    let (status, headers, body) = call(
+        &app,
+        "GET",
+        "/api/v1/stores/2/forecast",
+        Some(&app.viewer1),
+        None,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 403);
+    assert!(headers["content-type"]
+        .to_str()
+        .is_ok_and(|c| c.starts_with("application/json")));
+    assert!(body.contains("\"error\""));
+}
