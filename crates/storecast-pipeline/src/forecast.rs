@@ -9,6 +9,36 @@ use std::time::Instant;
 use storecast_data::{ChainData, ForecastRequests};
 use storecast_model::{DayForecast, Forecaster, ModelArtifact, Scenario};
 
+/// Writes the competition format (`Id,Sales`, and the bands when `intervals`): one line per
+/// request, `rows` in the requests' order. The CLI's export and the app's download.
+pub fn write_submission<W: std::io::Write>(
+    out: W,
+    requests: &ForecastRequests,
+    rows: &[DayForecast],
+    intervals: bool,
+) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    if intervals {
+        w.write_record(["Id", "Sales", "lo80", "hi80", "lo95", "hi95"])?;
+    } else {
+        w.write_record(["Id", "Sales"])?;
+    }
+    for (r, f) in requests.rows.iter().zip(rows) {
+        let mut rec = vec![r.id.to_string(), format!("{:.2}", f.sales)];
+        if intervals {
+            let i = f.interval;
+            rec.extend(
+                [i.lo80, i.hi80, i.lo95, i.hi95]
+                    .iter()
+                    .map(|v| format!("{v:.2}")),
+            );
+        }
+        w.write_record(&rec)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// What the forecast export needs.
 #[derive(Debug, Clone)]
 pub struct ForecastSettings {
@@ -77,26 +107,8 @@ pub fn export_forecast_rows(
         source,
     };
     let csv_err = |e: csv::Error| write(std::io::Error::other(e));
-    let mut w = csv::Writer::from_path(&settings.out).map_err(csv_err)?;
-    if settings.intervals {
-        w.write_record(["Id", "Sales", "lo80", "hi80", "lo95", "hi95"])
-    } else {
-        w.write_record(["Id", "Sales"])
-    }
-    .map_err(csv_err)?;
-    for (r, f) in requests.rows.iter().zip(&rows) {
-        let mut rec = vec![r.id.to_string(), format!("{:.2}", f.sales)];
-        if settings.intervals {
-            let i = f.interval;
-            rec.extend(
-                [i.lo80, i.hi80, i.lo95, i.hi95]
-                    .iter()
-                    .map(|v| format!("{v:.2}")),
-            );
-        }
-        w.write_record(&rec).map_err(csv_err)?;
-    }
-    w.flush().map_err(write)?;
+    let file = std::fs::File::create(&settings.out).map_err(write)?;
+    write_submission(file, requests, &rows, settings.intervals).map_err(csv_err)?;
     let export = ForecastExport {
         rows: rows.len(),
         closed: rows.iter().filter(|f| !f.open).count(),

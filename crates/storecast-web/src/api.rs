@@ -114,16 +114,7 @@ pub async fn forecast_csv(
     let plan = crate::plan::build_plan(&m, &f, &crate::plan::in_force(&st, id)?)?;
     let csv = forecast_csv_bytes(&f, &plan)
         .map_err(|e| AppError::Internal(format!("writing the CSV: {e}")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"store-{id}-forecast.csv\""),
-            ),
-        ],
-        csv,
-    ))
+    Ok(csv_answer(&format!("store-{id}-forecast.csv"), csv))
 }
 
 /// The columns of a store's forecast CSV: the model's forecast and bands, the override in
@@ -151,6 +142,16 @@ fn forecast_csv_bytes(
 ) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(FORECAST_CSV_HEADER)?;
+    write_store_rows(&mut w, f, plan)?;
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// The lines of store `f` in the forecast CSV's columns.
+fn write_store_rows(
+    w: &mut csv::Writer<Vec<u8>>,
+    f: &StoreForecast,
+    plan: &crate::plan::StorePlan,
+) -> Result<(), csv::Error> {
     for (d, p) in f.days.iter().zip(&plan.days) {
         let o = p.over.as_ref();
         w.write_record([
@@ -169,7 +170,80 @@ fn forecast_csv_bytes(
             format!("{:.2}", p.plan),
         ])?;
     }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    Ok(())
+}
+
+fn csv_answer(name: &str, bytes: Vec<u8>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+}
+
+/// `GET /api/v1/chain/forecast.csv`: every store's daily forecast with its bands, override
+/// and plan, in the store CSV's columns (directors and admins).
+pub async fn chain_forecast_csv(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<impl IntoResponse, AppError> {
+    caller.require_chain()?;
+    let m = st.model.load();
+    let mut overrides: std::collections::BTreeMap<u16, Vec<storecast_store::OverrideRecord>> =
+        Default::default();
+    if let Some(db) = st.store.as_deref() {
+        for r in db.overrides_in_force(None)? {
+            overrides.entry(r.store).or_default().push(r);
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| AppError::Internal(format!("writing the CSV: {e}"));
+    w.write_record(FORECAST_CSV_HEADER).map_err(failed)?;
+    for (id, f) in &m.stores {
+        let records = overrides.get(id).map_or(&[][..], Vec::as_slice);
+        let plan = crate::plan::build_plan(&m, f, records)?;
+        write_store_rows(&mut w, f, &plan).map_err(failed)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| failed(csv::Error::from(e.into_error())))?;
+    Ok(csv_answer("chain-forecast.csv", bytes))
+}
+
+/// `GET /api/v1/chain/submission.csv`: the served forecast in the competition format, one
+/// line per request of the forecast period (`Id,Sales`; directors and admins).
+pub async fn chain_submission_csv(
+    State(st): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<impl IntoResponse, AppError> {
+    caller.require_chain()?;
+    let requests =
+        st.chain.requests.as_ref().ok_or_else(|| {
+            AppError::NotFound("the data has no forecast requests (test.csv)".into())
+        })?;
+    let m = st.model.load();
+    let rows = requests
+        .rows
+        .iter()
+        .map(|r| {
+            m.stores
+                .get(&r.store)
+                .and_then(|f| f.days.iter().find(|d| d.date == r.date))
+                .copied()
+                .ok_or_else(|| {
+                    AppError::Internal(format!("no forecast of store {} on {}", r.store, r.date))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut bytes = Vec::new();
+    storecast_pipeline::forecast::write_submission(&mut bytes, requests, &rows, false)
+        .map_err(|e| AppError::Internal(format!("writing the CSV: {e}")))?;
+    Ok(csv_answer("submission.csv", bytes))
 }
 
 /// Query of the history endpoint.

@@ -146,6 +146,11 @@ pub fn router(state: AppState) -> Router {
             post(registry::post_promote),
         )
         .route("/api/v1/chain/forecast", get(api::chain_forecast))
+        .route("/api/v1/chain/forecast.csv", get(api::chain_forecast_csv))
+        .route(
+            "/api/v1/chain/submission.csv",
+            get(api::chain_submission_csv),
+        )
         .route("/api/v1/model", get(api::model))
         .route("/api/v1/job", get(job::status))
         .route("/api/v1/validation", get(api::validation))

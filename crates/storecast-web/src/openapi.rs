@@ -88,6 +88,8 @@ fn planning(doc: &mut serde_json::Value) {
             "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
             "responses": {"200": answer("recorded", schema("BulkOutcome")), "400": err, "403": err}}},
         "/api/v1/fva": {"get": {"summary": "Forecast Value Added: naive, model and plan scored on the same store-days, by store, type, reason, manager and horizon week, with 90% intervals (a manager: their own record)", "responses": {"200": answer("FVA", json!({"type": "object"})), "400": err}}},
+        "/api/v1/chain/forecast.csv": {"get": {"summary": "Every store's daily forecast with 80/95% bands, override and plan, as CSV (directors and admins)", "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}}, "403": err}}},
+        "/api/v1/chain/submission.csv": {"get": {"summary": "The served forecast in the competition format (Id,Sales), one line per request of the forecast period (directors and admins)", "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}}, "403": err, "404": err}}},
         "/api/v1/exceptions": {"get": {"summary": "Stores ranked by where a director's attention pays, with reasons (directors and admins)", "responses": {"200": answer("list", json!({"type": "array", "items": schema("Exception")})), "403": err}}},
         "/api/v1/exceptions/{id}/ack": {"post": {"summary": "Acknowledge a store of the exception list with a note (directors and admins; audited)", "parameters": [store],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["note"], "properties": {"note": text}}}}},

@@ -315,3 +315,63 @@ async fn a_refused_page_is_a_page_and_a_store_manager_lands_on_their_store() {
         .is_ok_and(|c| c.starts_with("application/json")));
     assert!(body.contains("\"error\""));
 }
+
+#[tokio::test]
+async fn the_chain_downloads_parse_one_line_per_store_day_and_per_request() {
+    let app = common::app();
+    let (status, headers, body) = call(
+        &app,
+        "GET",
+        "/api/v1/chain/submission.csv",
+        Some(&app.director),
+        None,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    assert!(headers["content-disposition"]
+        .to_str()
+        .is_ok_and(|d| d.contains("submission.csv")));
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        rdr.headers().expect("header").iter().collect::<Vec<_>>(),
+        ["Id", "Sales"]
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for rec in rdr.records() {
+        let rec = rec.expect("a row");
+        assert!(
+            ids.insert(rec[0].parse::<u32>().expect("an id")),
+            "Id {} twice",
+            &rec[0]
+        );
+        assert!(rec[1].parse::<f64>().is_ok_and(|v| v >= 0.0));
+    }
+    let requests = app.chain.requests.as_ref().expect("requests");
+    let expected: std::collections::BTreeSet<u32> = requests.rows.iter().map(|r| r.id).collect();
+    assert_eq!(ids, expected, "one line per test Id");
+
+    let (status, _, body) = call(
+        &app,
+        "GET",
+        "/api/v1/chain/forecast.csv",
+        Some(&app.director),
+        None,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200);
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = rdr
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(header, storecast_web::api::FORECAST_CSV_HEADER);
+    let m = app.state.model.load();
+    let days: usize = m.stores.values().map(|s| s.days.len()).sum();
+    assert_eq!(rdr.records().count(), days, "one line per store-day");
+    for uri in ["/api/v1/chain/forecast.csv", "/api/v1/chain/submission.csv"] {
+        let (status, _, _) = call(&app, "GET", uri, Some(&app.viewer1), None).await;
+        assert_eq!(status.as_u16(), 403, "{uri}");
+    }
+}
