@@ -69,7 +69,7 @@ pub fn store_plan_context(
         .map(|w| {
             (
                 w.monday.to_string(),
-                context! { plan => eur(w.plan), changed => (w.plan - w.model).abs() >= 0.5 },
+                context! { plan => eur(w.plan), changed => (w.plan - w.model).abs() >= 0.5, days => w.days },
             )
         })
         .collect();

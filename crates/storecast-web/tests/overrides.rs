@@ -385,6 +385,11 @@ fn an_override_entered_on_the_store_view_changes_plan_chart_and_week() {
         .expect("text")
         .to_string();
     let week_cell = format!("#weeks tr[data-monday='{monday}'] .week-plan");
+    // The first week of the horizon is partial, and says so.
+    let partial = b
+        .text(&format!("#weeks tr[data-monday='{monday}'] .partial"))
+        .expect("a partial week is marked");
+    assert!(partial.contains("of 7 days"), "{partial}");
     let before_week = b.text(&week_cell).expect("week plan");
     b.set_value("#ov-scope", "week").expect("scope");
     b.set_value("#ov-week", &monday).expect("week");
