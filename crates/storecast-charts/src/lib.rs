@@ -229,6 +229,12 @@ pub fn eur(x: f64) -> String {
     format!("{}{out} €", if n < 0 { "-" } else { "" })
 }
 
+/// A range of whole euros with one unit, for tight table cells (`3,970–5,078 €`).
+pub fn eur_range(lo: f64, hi: f64) -> String {
+    let lo = eur(lo);
+    format!("{}–{}", lo.trim_end_matches(" €"), eur(hi))
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

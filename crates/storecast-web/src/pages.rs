@@ -491,8 +491,8 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
                 date => d.date.to_string(), weekday => names[(wd as usize).clamp(1, 7) - 1], weekday_num => wd,
                 open => d.open, promo => d.promo, holiday => hol.join(", "),
                 forecast => if d.open { eur(d.sales) } else { "closed".to_string() },
-                band80 => if d.open { band(d.interval.lo80, d.interval.hi80) } else { String::new() },
-                band95 => if d.open { band(d.interval.lo95, d.interval.hi95) } else { String::new() },
+                band80 => if d.open { storecast_charts::eur_range(d.interval.lo80, d.interval.hi80) } else { String::new() },
+                band95 => if d.open { storecast_charts::eur_range(d.interval.lo95, d.interval.hi95) } else { String::new() },
             }
         })
         .collect();

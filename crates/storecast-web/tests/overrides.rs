@@ -376,6 +376,38 @@ fn an_override_entered_on_the_store_view_changes_plan_chart_and_week() {
             .as_u64()
             .expect("a count")
     };
+    // The daily table reads at a glance: no cell taller than two lines, on a laptop and on
+    // a tablet.
+    const TALLEST: &str = "let worst = 0; document.querySelectorAll('#days td').forEach(td => { \
+        const cs = getComputedStyle(td); const fs = parseFloat(cs.fontSize); \
+        const lh = cs.lineHeight === 'normal' ? 1.2 * fs : parseFloat(cs.lineHeight); \
+        const inner = td.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom); \
+        worst = Math.max(worst, inner / lh); }); return worst;";
+    for (w, h) in [(820, 1180), (1400, 900)] {
+        b.set_viewport(w, h).expect("viewport");
+        b.goto(&format!("{origin}/store/1")).expect("store page");
+        b.wait_for(drawn, wait).expect("chart drawn");
+        let lines = b
+            .eval(TALLEST)
+            .expect("measured")
+            .as_f64()
+            .expect("a number");
+        eprintln!("{w}x{h}: the tallest daily cell is {lines:.2} lines");
+        assert!(lines <= 2.0, "{w}x{h}: a daily cell {lines:.2} lines tall");
+        let overflow = b
+            .eval("return document.documentElement.scrollWidth - window.innerWidth;")
+            .expect("measured");
+        assert!(
+            overflow.as_f64().is_some_and(|o| o <= 0.0),
+            "{w}x{h}: the page is {overflow} px too wide"
+        );
+        b.screenshot(
+            &storecast_browser::screenshot_dir()
+                .join("overrides")
+                .join(format!("store-{w}x{h}.png")),
+        )
+        .expect("shot");
+    }
     let before_points = points(&mut b);
     let before_total = b.text("#plan-total").expect("total");
     let monday = b
