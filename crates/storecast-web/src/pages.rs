@@ -265,10 +265,48 @@ pub async fn chain(
             first => first, last => last,
         },
         chain_chart => chain_chart, types => types, types_chart => types_chart.embed(),
+        change_chart => change_distribution_chart(&m),
         exceptions => context! { n => exceptions.len(), kinds => exception_kinds },
         growth => growth, decline => decline, uncertain => uncertain,
     };
     Ok(render_page(&st, &caller, &m, "chain", "Chain", ctx)?.into_response())
+}
+
+/// How the stores' expected like-for-like changes spread, by store type: a director sees at
+/// once whether a type moves as a block or a few stores stand out.
+fn change_distribution_chart(m: &ModelState) -> String {
+    const EDGES: [f64; 11] = [
+        -0.25, -0.20, -0.15, -0.10, -0.05, 0.0, 0.05, 0.10, 0.15, 0.20, 0.25,
+    ];
+    let labels: Vec<String> = (0..=EDGES.len())
+        .map(|i| match i {
+            0 => format!("below {:+.0}%", EDGES[0] * 100.0),
+            i if i == EDGES.len() => format!("{:+.0}% or more", EDGES[i - 1] * 100.0),
+            i => format!("{:+.0} to {:+.0}%", EDGES[i - 1] * 100.0, EDGES[i] * 100.0),
+        })
+        .collect();
+    let mut by_type: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    for s in m.stores.values() {
+        if let Some(c) = s.change_vs_last_year() {
+            let bin = EDGES.iter().filter(|e| c >= **e).count();
+            let counts = by_type
+                .entry(s.store_type.as_str())
+                .or_insert_with(|| vec![0.0; EDGES.len() + 1]);
+            counts[bin] += 1.0;
+        }
+    }
+    let mut chart = Chart::new(
+        "change-distribution",
+        Kind::Bar,
+        "Stores by expected like-for-like change vs last year, by store type",
+    )
+    .axes("expected change", "stores")
+    .labels(labels)
+    .from_zero();
+    for (t, counts) in by_type {
+        chart = chart.series(Series::new(format!("type {t}"), counts));
+    }
+    chart.embed()
 }
 
 /// Query of the store list.

@@ -633,5 +633,13 @@ fn fva_and_the_exception_list_work_in_a_real_browser() {
         .text("#chain-exceptions")
         .expect("card")
         .contains("outside the model's 95% band"));
+    b.wait_for(
+        "window.storecastCharts && window.storecastCharts['change-distribution'] > 0",
+        wait,
+    )
+    .expect("the distribution of expected change is drawn");
+    assert_eq!(b.count("#chain-downloads a").expect("links"), 2);
+    b.screenshot(&shots.join("chain-director.png"))
+        .expect("shot");
     assert_no_console_errors(&mut b, "chain");
 }
