@@ -315,7 +315,81 @@ pub struct StoresQuery {
     q: Option<String>,
     #[serde(rename = "type")]
     store_type: Option<String>,
+    #[serde(default)]
+    sort: StoreSort,
+    #[serde(default)]
+    page: Option<usize>,
+    #[serde(default)]
+    per_page: Option<usize>,
 }
+
+/// How the store list is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreSort {
+    /// By number.
+    #[default]
+    Store,
+    /// Largest six-week forecast first.
+    Forecast,
+    /// Largest expected growth vs last year first.
+    Growth,
+    /// Largest expected decline first.
+    Decline,
+    /// Least certain first.
+    Uncertainty,
+}
+
+impl StoreSort {
+    /// Every order, as the list offers them.
+    pub const ALL: [StoreSort; 5] = [
+        Self::Store,
+        Self::Forecast,
+        Self::Growth,
+        Self::Decline,
+        Self::Uncertainty,
+    ];
+    fn code(self) -> &'static str {
+        match self {
+            Self::Store => "store",
+            Self::Forecast => "forecast",
+            Self::Growth => "growth",
+            Self::Decline => "decline",
+            Self::Uncertainty => "uncertainty",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Self::Store => "store number",
+            Self::Forecast => "largest forecast",
+            Self::Growth => "largest growth",
+            Self::Decline => "largest decline",
+            Self::Uncertainty => "least certain",
+        }
+    }
+    fn order(self, list: &mut [&StoreForecast]) {
+        let change = |s: &StoreForecast| s.change_vs_last_year();
+        match self {
+            Self::Store => list.sort_by_key(|s| s.store),
+            Self::Forecast => list.sort_by(|a, b| b.total.point.total_cmp(&a.total.point)),
+            // Stores without a comparable last year go last either way.
+            Self::Growth => list.sort_by(|a, b| {
+                change(b)
+                    .unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&change(a).unwrap_or(f64::NEG_INFINITY))
+            }),
+            Self::Decline => list.sort_by(|a, b| {
+                change(a)
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&change(b).unwrap_or(f64::INFINITY))
+            }),
+            Self::Uncertainty => list.sort_by(|a, b| b.uncertainty().total_cmp(&a.uncertainty())),
+        }
+    }
+}
+
+/// Stores on one page of the list by default (`per_page` takes 5 to 500).
+pub const STORES_PER_PAGE: usize = 100;
 
 /// `GET /stores`: search by number, filter by type.
 pub async fn stores(
@@ -326,17 +400,21 @@ pub async fn stores(
     let m = st.model.load();
     let needle = q.q.clone().unwrap_or_default().trim().to_string();
     let ty = q.store_type.clone().unwrap_or_default();
-    let all: Vec<&StoreForecast> = m
+    let mut all: Vec<&StoreForecast> = m
         .stores
         .values()
         .filter(|s| caller.role.can_view_store(s.store))
         .filter(|s| needle.is_empty() || s.store.to_string().starts_with(&needle))
         .filter(|s| ty.is_empty() || s.store_type == ty)
         .collect();
-    let truncated = all.len() > 200;
+    q.sort.order(&mut all);
+    let per_page = q.per_page.unwrap_or(STORES_PER_PAGE).clamp(5, 500);
+    let pages = all.len().div_ceil(per_page).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
     let rows: Vec<Value> = all
         .iter()
-        .take(200)
+        .skip((page - 1) * per_page)
+        .take(per_page)
         .map(|s| {
             context! {
                 store => s.store, store_type => s.store_type.clone(), assortment => s.assortment.clone(),
@@ -345,7 +423,27 @@ pub async fn stores(
             }
         })
         .collect();
-    let ctx = context! { stores => rows, truncated => truncated, q => needle, store_type => ty };
+    // The filters as typed, kept to what they can mean (digits, a type letter) in the links.
+    let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+    let letter: String = ty
+        .chars()
+        .filter(char::is_ascii_lowercase)
+        .take(1)
+        .collect();
+    let link = |p: usize| {
+        format!(
+            "/stores?q={digits}&type={letter}&sort={}&per_page={per_page}&page={p}",
+            q.sort.code()
+        )
+    };
+    let ctx = context! {
+        stores => rows, total => all.len(), q => needle.clone(), store_type => ty.clone(),
+        sort => q.sort.code(), sorts => StoreSort::ALL.map(|s| context! { code => s.code(), label => s.label() }),
+        page_no => page, pages => pages,
+        first_shown => if all.is_empty() { 0 } else { (page - 1) * per_page + 1 },
+        last_shown => (page * per_page).min(all.len()),
+        prev => (page > 1).then(|| link(page - 1)), next => (page < pages).then(|| link(page + 1)),
+    };
     render_page(&st, &caller, &m, "stores", "Stores", ctx)
 }
 

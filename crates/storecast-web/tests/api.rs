@@ -375,3 +375,64 @@ async fn the_chain_downloads_parse_one_line_per_store_day_and_per_request() {
         assert_eq!(status.as_u16(), 403, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn the_store_list_sorts_and_pages_through_every_store() {
+    let app = common::app();
+    let m = app.state.model.load();
+    let n = m.stores.len();
+    let growth = m
+        .stores
+        .values()
+        .filter(|s| s.change_vs_last_year().is_some())
+        .max_by(|a, b| {
+            a.change_vs_last_year()
+                .unwrap_or(0.0)
+                .total_cmp(&b.change_vs_last_year().unwrap_or(0.0))
+        })
+        .expect("a comparable store")
+        .store;
+    let (status, _, page1) = call(
+        &app,
+        "GET",
+        "/stores?sort=growth&per_page=5",
+        Some(&app.director),
+        None,
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200);
+    let first_link = page1
+        .split("<a href=\"/store/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a store link");
+    assert_eq!(first_link, growth.to_string(), "largest growth first");
+    assert!(
+        page1.contains(&format!(
+            "{n} stores, 1–5 shown (page 1 of {})",
+            n.div_ceil(5)
+        )),
+        "{page1}"
+    );
+    // Every store is reachable by paging: the pages together list each once.
+    let mut seen = std::collections::BTreeSet::new();
+    for p in 1..=n.div_ceil(5) {
+        let (_, _, body) = call(
+            &app,
+            "GET",
+            &format!("/stores?per_page=5&page={p}"),
+            Some(&app.director),
+            None,
+        )
+        .await;
+        for link in body.split("<a href=\"/store/").skip(1) {
+            let id: u16 = link
+                .split('"')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("an id");
+            assert!(seen.insert(id), "store {id} twice");
+        }
+    }
+    assert_eq!(seen.len(), n);
+}
