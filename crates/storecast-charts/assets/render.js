@@ -5,13 +5,16 @@
   "use strict";
   var palette = ["#2e6fd8", "#e8590c", "#2f9e44", "#9c36b5", "#c92a2a", "#1098ad", "#5c940d", "#862e9c", "#495057"];
   if (window.ChartZoom && window.Chart) { window.Chart.register(window.ChartZoom); }
+  // One number format with the app's: thousands separators, whole numbers without decimals
+  // (a count axis reads 1, 2, 3, not 1.000), "12.3%", and "€" on a euro axis.
   function fmt(spec, v) {
     if (v === null || v === undefined || isNaN(v)) return "";
-    if (spec.percent) return (v * 100).toFixed(1) + " %";
-    var a = Math.abs(v);
-    if (a >= 1000) return Math.round(v).toLocaleString("en-US");
-    if (a >= 10) return v.toFixed(1);
-    return v.toFixed(3);
+    if (spec.percent) return (v * 100).toFixed(1) + "%";
+    var a = Math.abs(v), s;
+    if (a >= 1000 || Number.isInteger(v)) s = Math.round(v).toLocaleString("en-US");
+    else if (a >= 10) s = v.toFixed(1);
+    else s = String(parseFloat(v.toFixed(3)));
+    return /€/.test(spec.y_label || "") ? s + " €" : s;
   }
   // Whiskers for intervals on bar and point series, drawn after the datasets.
   var whiskers = {
@@ -19,7 +22,7 @@
     afterDatasetsDraw: function (chart) {
       var ctx = chart.ctx;
       chart.data.datasets.forEach(function (ds, i) {
-        if (!ds._intervals || ds._band) return;
+        if (!ds._intervals || ds._band || ds._shaded) return;
         var meta = chart.getDatasetMeta(i);
         if (meta.hidden) return;
         var y = chart.scales[meta.yAxisID];
@@ -65,7 +68,9 @@
       if (s.dashed) ds.borderDash = [6, 4];
       if (kind === "scatter") { ds.data = s.points.map(function (p) { return { x: p[0], y: p[1] }; }); }
       else { ds.data = s.values; }
-      if (hasIv && kind !== "line") ds._intervals = s.intervals;
+      // Intervals show in the series' own tooltip line (the band datasets stay out of it).
+      if (hasIv) ds._intervals = s.intervals;
+      if (hasIv && kind === "line") ds._shaded = true;
       datasets.push(ds);
     });
     var scatter = spec.kind === "scatter";
@@ -75,10 +80,10 @@
       plugins: {
         title: { display: !!spec.title, text: spec.title, font: { size: 14 } },
         legend: { labels: { filter: function (item, data) { return !data.datasets[item.datasetIndex]._legendHidden; } } },
-        tooltip: { callbacks: { label: function (c) {
+        tooltip: { filter: function (item) { return !item.dataset._band; }, callbacks: { label: function (c) {
           var ds = c.dataset; var v = scatter ? c.parsed.y : c.parsed.y;
           var t = ds.label + ": " + fmt(spec, v);
-          if (ds._intervals && ds._intervals[c.dataIndex]) { var iv = ds._intervals[c.dataIndex]; t += " [" + fmt(spec, iv[0]) + ", " + fmt(spec, iv[1]) + "]"; }
+          if (ds._intervals && ds._intervals[c.dataIndex]) { var iv = ds._intervals[c.dataIndex]; t += " (" + fmt(spec, iv[0]) + " – " + fmt(spec, iv[1]) + ")"; }
           return t; } } }
       },
       scales: {

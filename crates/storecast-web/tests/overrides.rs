@@ -408,6 +408,40 @@ fn an_override_entered_on_the_store_view_changes_plan_chart_and_week() {
         )
         .expect("shot");
     }
+    // Tooltips speak the reader's words in euros; axis ticks too.
+    let chart = b
+        .eval(
+            "const c = document.getElementById('store-chart')._chart; const k = c.data.labels.length - 1; \
+             const t = c.options.plugins.tooltip; \
+             const items = c.data.datasets.map((d, i) => ({dataset: d, datasetIndex: i, dataIndex: k, parsed: {y: d.data[k]}})) \
+               .filter(it => it.parsed.y !== null && t.filter(it)); \
+             return {ticks: c.scales.y.ticks.map(x => x.label), labels: items.map(it => t.callbacks.label(it))};",
+        )
+        .expect("the chart's texts");
+    let labels: Vec<&str> = chart["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert!(!labels.is_empty(), "{chart}");
+    assert!(
+        labels
+            .iter()
+            .all(|l| !l.contains("(band") && l.contains('€')),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.contains(" – ")),
+        "the band in the forecast's own line: {labels:?}"
+    );
+    let ticks = chart["ticks"].as_array().expect("ticks");
+    assert!(
+        ticks
+            .iter()
+            .all(|t| t.as_str().is_some_and(|t| t.ends_with(" €"))),
+        "{ticks:?}"
+    );
     let before_points = points(&mut b);
     let before_total = b.text("#plan-total").expect("total");
     let monday = b
