@@ -68,6 +68,9 @@
       if (s.dashed) ds.borderDash = [6, 4];
       if (kind === "scatter") { ds.data = s.points.map(function (p) { return { x: p[0], y: p[1] }; }); }
       else { ds.data = s.values; }
+      // Floating bars (a waterfall): each bar from its range's start to its end.
+      if (s.ranges) { ds.data = s.ranges; ds._ranges = s.ranges; }
+      if (s.colors) ds.backgroundColor = s.colors;
       // Intervals show in the series' own tooltip line (the band datasets stay out of it).
       if (hasIv) ds._intervals = s.intervals;
       if (hasIv && kind === "line") ds._shaded = true;
@@ -82,6 +85,11 @@
         legend: { labels: { filter: function (item, data) { return !data.datasets[item.datasetIndex]._legendHidden; } } },
         tooltip: { filter: function (item) { return !item.dataset._band; }, callbacks: { label: function (c) {
           var ds = c.dataset; var v = scatter ? c.parsed.y : c.parsed.y;
+          if (ds._ranges) {
+            // A waterfall step reads as its change; its first and last bars as levels.
+            var r = ds._ranges[c.dataIndex], end = c.dataIndex === 0 || c.dataIndex === ds._ranges.length - 1;
+            return c.label + ": " + (end ? fmt(spec, r[1]) : (r[1] >= r[0] ? "+" : "") + fmt(spec, r[1] - r[0]));
+          }
           var t = ds.label + ": " + fmt(spec, v);
           if (ds._intervals && ds._intervals[c.dataIndex]) { var iv = ds._intervals[c.dataIndex]; t += " (" + fmt(spec, iv[0]) + " – " + fmt(spec, iv[1]) + ")"; }
           return t; } } }

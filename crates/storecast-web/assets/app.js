@@ -137,6 +137,26 @@
       panel.appendChild(row);
     });
   }
+  // The explanation as a waterfall: from a usual day, each driver's euros, to the forecast.
+  function waterfall(panel, e) {
+    var labels = ["usual day"], ranges = [[0, e.baseline]], colors = ["#2e6fd8"], run = e.baseline;
+    e.drivers.filter(function (d) { return Math.abs(d.euro) >= 0.5; }).forEach(function (d) {
+      labels.push(d.label); ranges.push([run, run + d.euro]);
+      colors.push(d.euro >= 0 ? "#2f9e44" : "#c92a2a"); run += d.euro;
+    });
+    labels.push("forecast"); ranges.push([0, e.forecast]); colors.push("#1d2430");
+    var fig = document.createElement("figure"); fig.className = "chart";
+    var box = document.createElement("div"); box.className = "chart-box";
+    var canvas = document.createElement("canvas"); canvas.id = "explain-waterfall"; canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", "From a usual day of " + eur(e.baseline) + " to the forecast of " + eur(e.forecast) + ", euros by driver (listed above)");
+    box.appendChild(canvas); fig.appendChild(box);
+    var spec = document.createElement("script"); spec.type = "application/json"; spec.className = "chart-spec";
+    spec.setAttribute("data-for", "explain-waterfall");
+    spec.textContent = JSON.stringify({ kind: "bar", title: "From a usual day to the forecast, € by driver", y_label: "€ per day",
+      labels: labels, series: [{ name: "€", values: [], ranges: ranges, colors: colors }] });
+    fig.appendChild(spec); panel.appendChild(fig);
+    if (window.storecastRenderCharts) window.storecastRenderCharts(fig);
+  }
   function showError(panel, msg) {
     panel.innerHTML = "";
     panel.appendChild(text(document.createElement("h3"), "Error"));
@@ -162,6 +182,9 @@
           panel.appendChild(usual);
           var scale = e.drivers.reduce(function (m, d) { return Math.max(m, Math.abs(d.euro)); }, 1);
           driverRows(panel, e.drivers, scale);
+          waterfall(panel, e);
+          // The answer comes into view where it is (beside the table, or below it on a tablet).
+          panel.scrollIntoView({ block: "nearest" });
           var total = document.createElement("p"); total.className = "explain-total";
           total.appendChild(text(document.createElement("b"), "= " + eur(e.forecast)));
           panel.appendChild(total);

@@ -442,6 +442,45 @@ fn an_override_entered_on_the_store_view_changes_plan_chart_and_week() {
             .all(|t| t.as_str().is_some_and(|t| t.ends_with(" €"))),
         "{ticks:?}"
     );
+    // A day's explanation as a waterfall chart, in the panel beside the table.
+    b.click("#days button.why").expect("why?");
+    b.wait_for(
+        "window.storecastCharts && window.storecastCharts['explain-waterfall'] > 2",
+        wait,
+    )
+    .expect("the waterfall is drawn");
+    let steps = b
+        .eval("const c = document.getElementById('explain-waterfall')._chart; const t = c.options.plugins.tooltip; \
+               return c.data.labels.map((l, i) => t.callbacks.label({label: l, dataset: c.data.datasets[0], dataIndex: i, parsed: {y: 0}}));")
+        .expect("steps");
+    let steps: Vec<&str> = steps
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!(
+        steps.first().is_some_and(|s| s.starts_with("usual day: ")),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .last()
+            .is_some_and(|s| s.starts_with("forecast: ") && s.ends_with(" €")),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1..steps.len() - 1]
+            .iter()
+            .all(|s| s.contains(": +") || s.contains(": -")),
+        "{steps:?}"
+    );
+    b.screenshot(
+        &storecast_browser::screenshot_dir()
+            .join("overrides")
+            .join("store-explain-waterfall.png"),
+    )
+    .expect("shot");
     let before_points = points(&mut b);
     let before_total = b.text("#plan-total").expect("total");
     let monday = b
