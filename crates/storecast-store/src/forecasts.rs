@@ -190,16 +190,26 @@ impl Store {
         &self,
         model_version: Option<&str>,
     ) -> Result<Vec<ForecastVsActual>, StoreError> {
+        self.forecast_vs_actual_of(model_version, None)
+    }
+
+    /// [`Store::forecast_vs_actual`] of one store (every store when `None`): a store's own
+    /// record without reading the chain's.
+    pub fn forecast_vs_actual_of(
+        &self,
+        model_version: Option<&str>,
+        store: Option<u16>,
+    ) -> Result<Vec<ForecastVsActual>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT f.model_version, f.issued_at, f.store, f.date, f.sales, f.lo80, f.hi80,
                     f.lo95, f.hi95, a.sales, a.open, a.customers
              FROM forecasts f
              JOIN actuals a ON a.store = f.store AND a.date = f.date
-             WHERE ?1 IS NULL OR f.model_version = ?1
+             WHERE (?1 IS NULL OR f.model_version = ?1) AND (?2 IS NULL OR f.store = ?2)
              ORDER BY f.model_version, f.date, f.store",
         )?;
-        let rows = stmt.query_map([model_version], |r| {
+        let rows = stmt.query_map(rusqlite::params![model_version, store], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

@@ -60,6 +60,8 @@ pub struct VersionInfo {
     pub code_version: String,
     /// LightGBM's RMSPE on the last backtest fold, when the artifact has it.
     pub last_fold_rmspe: Option<f64>,
+    /// LightGBM's RMSPE on each backtest fold, oldest first.
+    pub fold_rmspe: Vec<f64>,
     /// Whether it is the active version.
     pub active: bool,
     /// Why the file cannot be used (corrupt, edited, incompatible), if so.
@@ -140,6 +142,18 @@ fn check_version(version: &str) -> Result<(), RegistryError> {
     } else {
         Err(RegistryError::InvalidVersion(version.to_string()))
     }
+}
+
+/// LightGBM's RMSPE on each of the artifact's backtest folds, oldest first.
+pub fn fold_rmspe(a: &ModelArtifact) -> Vec<f64> {
+    (1..=a.folds.len())
+        .filter_map(|f| {
+            a.scores
+                .iter()
+                .find(|s| s.model == storecast_model::backtest::MODEL && s.fold == f)
+                .map(|s| s.metrics.rmspe)
+        })
+        .collect()
 }
 
 /// LightGBM's RMSPE on the artifact's last backtest fold.
@@ -375,6 +389,7 @@ impl Registry {
                     data_fingerprint: a.data_fingerprint.clone(),
                     code_version: a.code_version.clone(),
                     last_fold_rmspe: last_fold_rmspe(&a),
+                    fold_rmspe: fold_rmspe(&a),
                     active: is_active,
                     problem: None,
                     version,
@@ -385,6 +400,7 @@ impl Registry {
                     data_fingerprint: String::new(),
                     code_version: String::new(),
                     last_fold_rmspe: None,
+                    fold_rmspe: Vec::new(),
                     active: is_active,
                     problem: Some(e.to_string()),
                     version,

@@ -194,13 +194,7 @@ pub async fn chain_forecast_csv(
 ) -> Result<impl IntoResponse, AppError> {
     caller.require_chain()?;
     let m = st.model.load();
-    let mut overrides: std::collections::BTreeMap<u16, Vec<storecast_store::OverrideRecord>> =
-        Default::default();
-    if let Some(db) = st.store.as_deref() {
-        for r in db.overrides_in_force(None)? {
-            overrides.entry(r.store).or_default().push(r);
-        }
-    }
+    let overrides = crate::plan::in_force_by_store(&st)?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let failed = |e: csv::Error| AppError::Internal(format!("writing the CSV: {e}"));
     w.write_record(FORECAST_CSV_HEADER).map_err(failed)?;

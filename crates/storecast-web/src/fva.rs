@@ -44,13 +44,14 @@ pub fn live_days(
     m: &ModelState,
     caller: &Caller,
 ) -> Result<Vec<ScoredDay>, AppError> {
-    scored_days(st, m, &|s| caller.role.can_view_store(s))
+    scored_days(st, m, None, &|s| caller.role.can_view_store(s))
 }
 
-/// The live store-days of the stores `visible` accepts.
+/// The live store-days of `store` (every store when `None`) that `visible` accepts.
 fn scored_days(
     st: &AppState,
     m: &ModelState,
+    store: Option<u16>,
     visible: &dyn Fn(u16) -> bool,
 ) -> Result<Vec<ScoredDay>, AppError> {
     let Some(db) = st.store.as_deref() else {
@@ -58,7 +59,7 @@ fn scored_days(
     };
     let mut latest: BTreeMap<(u16, NaiveDate), storecast_store::ForecastVsActual> = BTreeMap::new();
     let mut first_of: HashMap<String, NaiveDate> = HashMap::new();
-    for r in db.forecast_vs_actual(None)? {
+    for r in db.forecast_vs_actual_of(None, store)? {
         let first = first_of
             .entry(r.model_version.clone())
             .or_insert(r.forecast.date);
@@ -112,7 +113,8 @@ fn scored_days(
 /// A store's own record on its view: what its overrides did to the plan's WAPE so far, or
 /// `None` before any overridden day has its actual.
 pub fn store_record(st: &AppState, m: &ModelState, store: u16) -> Result<Option<String>, AppError> {
-    let days = scored_days(st, m, &|s| s == store)?;
+    // The store's own rows only: this runs on every view of the store page.
+    let days = scored_days(st, m, Some(store), &|_| true)?;
     if !days.iter().any(|d| d.reason.is_some()) {
         return Ok(None);
     }
@@ -271,13 +273,7 @@ pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppEr
             .or_default()
             .push(ExceptionReason { kind, text });
     };
-    let mut overridden: BTreeMap<u16, Vec<storecast_store::OverrideRecord>> = BTreeMap::new();
-    if let Some(db) = st.store.as_deref() {
-        for r in db.overrides_in_force(None)? {
-            overridden.entry(r.store).or_default().push(r);
-        }
-    }
-    for (id, records) in &overridden {
+    for (id, records) in &crate::plan::in_force_by_store(st)? {
         let Some(f) = m.stores.get(id) else {
             continue;
         };
@@ -319,7 +315,7 @@ pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppEr
             }
         }
     }
-    let live = scored_days(st, m, &|_| true)?;
+    let live = scored_days(st, m, None, &|_| true)?;
     if live.iter().any(|d| d.reason.is_some()) {
         let by_store = fva::table(&live, fva::Dimension::Store, LIVE_SEED);
         for row in by_store

@@ -250,11 +250,13 @@ pub async fn post_actuals(
         only_stores: caller.store_scope().map(<[u16]>::to_vec),
     };
     let name = clean_name(q.name.as_deref());
-    let sha256: String =
-        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&body))
+    // A stored delivery's SHA-256 comes with its outcome; a refused one's is computed here.
+    let sha256 = |body: &[u8]| -> String {
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(body))
             .iter()
             .map(|b| format!("{b:02x}"))
-            .collect();
+            .collect()
+    };
     let st2 = st.clone();
     let (actor, name2) = (caller.name.clone(), name.clone());
     let result = blocking(move || {
@@ -273,6 +275,7 @@ pub async fn post_actuals(
             Ok(Ingested::Refused(report)) => Ok(Err((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 report_findings(&report, &name2, true),
+                sha256(&body),
             ))),
             Err(PipelineError::Ingest(IngestError::Store(e))) => {
                 Err(AppError::Internal(e.to_string()))
@@ -284,7 +287,7 @@ pub async fn post_actuals(
                 } else {
                     StatusCode::UNPROCESSABLE_ENTITY
                 };
-                Ok(Err((status, refusal_findings(&e))))
+                Ok(Err((status, refusal_findings(&e), sha256(&body))))
             }
             Err(e) => Err(AppError::Internal(e.to_string())),
         }
@@ -306,7 +309,7 @@ pub async fn post_actuals(
             alerts_raised,
             findings: report_findings(&o.report, &name, false),
         },
-        Err((status, findings)) => {
+        Err((status, findings, sha256)) => {
             let answer = UploadAnswer {
                 stored: false,
                 message: format!(
@@ -331,10 +334,10 @@ pub async fn post_actuals(
 /// Runs the monitor on the served model after new actuals and records its new alerts; the
 /// upload stands even when this fails (logged).
 fn monitor_after_upload(st: &AppState, db: &Store) -> usize {
-    let m = st.model.load_full();
-    let run = storecast_pipeline::ops::monitor_config(None).and_then(|cfg| {
-        let report = storecast_pipeline::ops::assess(db, m.artifact(), (*st.chain).clone(), &cfg)?;
-        storecast_pipeline::ops::record_alerts(db, &report)
+    // The report is the monitoring page's (computed once, kept for the next view).
+    let run = report(st).and_then(|r| {
+        storecast_pipeline::ops::record_alerts(db, &r)
+            .map_err(|e| AppError::Internal(e.to_string()))
     });
     match run {
         Ok(fresh) => fresh.len(),

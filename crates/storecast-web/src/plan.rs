@@ -229,18 +229,22 @@ pub fn build_plan(
     })
 }
 
+/// Every store's overrides in force, in one query (none without a database).
+pub fn in_force_by_store(st: &AppState) -> Result<BTreeMap<u16, Vec<OverrideRecord>>, AppError> {
+    let mut by_store: BTreeMap<u16, Vec<OverrideRecord>> = BTreeMap::new();
+    if let Some(db) = st.store.as_deref() {
+        for r in db.overrides_in_force(None)? {
+            by_store.entry(r.store).or_default().push(r);
+        }
+    }
+    Ok(by_store)
+}
+
 /// How much the overrides in force move each store's six-week total (plan − model, €), for
 /// the stores that have any: what the chain and store-type totals add to show the plan.
 pub fn plan_deltas(st: &AppState, m: &ModelState) -> Result<BTreeMap<u16, f64>, AppError> {
-    let Some(db) = st.store.as_deref() else {
-        return Ok(BTreeMap::new());
-    };
-    let mut by_store: BTreeMap<u16, Vec<OverrideRecord>> = BTreeMap::new();
-    for r in db.overrides_in_force(None)? {
-        by_store.entry(r.store).or_default().push(r);
-    }
     let mut out = BTreeMap::new();
-    for (store, records) in by_store {
+    for (store, records) in in_force_by_store(st)? {
         if let Some(f) = m.stores.get(&store) {
             let p = build_plan(m, f, &records)?;
             out.insert(store, p.plan_total - p.model_total);
@@ -339,13 +343,13 @@ fn require_confirmation(
     model: &[ModelDay],
     confirmed: bool,
 ) -> Result<(), AppError> {
+    if confirmed {
+        return Ok(());
+    }
     let out = overrides::outside_band(days, model);
     let Some(first) = out.first() else {
         return Ok(());
     };
-    if confirmed {
-        return Ok(());
-    }
     let day = model.iter().find(|d| d.date == first.date);
     let band = day.map_or(String::new(), |d| {
         format!(

@@ -16,7 +16,6 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use storecast_model::backtest::MODEL;
 use storecast_store::audit::actions;
 use storecast_store::Registry;
 
@@ -112,51 +111,31 @@ pub fn models_for(st: &AppState, caller: &Caller) -> Result<Models, AppError> {
     caller.require_chain()?;
     let reg = registry(st)?;
     let served = st.model.load().artifact().model_version.clone();
-    let active = reg
-        .current_version()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
     let promoted = promotions(st);
-    let mut versions = Vec::new();
-    for version in reg
-        .versions()
+    // The registry's own list (oldest first), newest first here.
+    let versions: Vec<VersionOut> = reg
+        .list()
         .map_err(|e| AppError::Internal(e.to_string()))?
-    {
-        let by = promoted.iter().find(|p| p.0 == version);
-        let mut out = VersionOut {
-            trained_at: String::new(),
-            train_end: None,
-            data_fingerprint: String::new(),
-            code_version: String::new(),
-            fold_rmspe: Vec::new(),
-            verified: false,
-            problem: None,
-            active: active.as_deref() == Some(version.as_str()),
-            served: served == version,
-            promoted_by: by.map(|p| p.1.clone()),
-            promoted_at: by.map(|p| p.2.clone()),
-            version: version.clone(),
-        };
-        match reg.load(&version) {
-            Ok(a) => {
-                out.trained_at = a.trained_at.clone();
-                out.train_end = Some(a.train_end);
-                out.data_fingerprint = a.data_fingerprint.clone();
-                out.code_version = a.code_version.clone();
-                out.fold_rmspe = (1..=a.folds.len())
-                    .filter_map(|f| {
-                        a.scores
-                            .iter()
-                            .find(|s| s.model == MODEL && s.fold == f)
-                            .map(|s| s.metrics.rmspe)
-                    })
-                    .collect();
-                out.verified = true;
+        .into_iter()
+        .rev()
+        .map(|v| {
+            let by = promoted.iter().find(|p| p.0 == v.version);
+            VersionOut {
+                served: served == v.version,
+                promoted_by: by.map(|p| p.1.clone()),
+                promoted_at: by.map(|p| p.2.clone()),
+                verified: v.problem.is_none(),
+                trained_at: v.trained_at,
+                train_end: v.train_end,
+                data_fingerprint: v.data_fingerprint,
+                code_version: v.code_version,
+                fold_rmspe: v.fold_rmspe,
+                problem: v.problem,
+                active: v.active,
+                version: v.version,
             }
-            Err(e) => out.problem = Some(e.to_string()),
-        }
-        versions.push(out);
-    }
-    versions.sort_by(|a, b| (&b.trained_at, &b.version).cmp(&(&a.trained_at, &a.version)));
+        })
+        .collect();
     Ok(Models {
         served,
         can_act: caller.role.is_admin(),
