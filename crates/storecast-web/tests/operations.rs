@@ -63,6 +63,17 @@ async fn a_bad_delivery_writes_nothing_and_a_good_one_is_scored_for_whom_may_see
         "store 2 is on lines 9..15: {lines:?}"
     );
     assert_eq!(ingestions(app), 0);
+    let refused = app
+        .state
+        .store
+        .as_ref()
+        .expect("db")
+        .audit_of("ingest.refused", 5)
+        .expect("audit");
+    assert!(
+        refused.iter().any(|e| e.actor == "viewer1"),
+        "the refused delivery is audited: {refused:?}"
+    );
 
     // The director's good file is stored and scored: 5 % above the forecast on every day.
     let (status, answer) = call(
