@@ -486,6 +486,14 @@ pub struct AppArgs {
     /// prefix and every answer carries `Strict-Transport-Security`.
     #[arg(long)]
     pub https_proxy: bool,
+    /// How the pages write numbers: `en` (1,234.5 €, 12.3%) or `de` (1.234,5 €, 12,3 %).
+    #[arg(long, default_value = "en", value_parser = parse_locale, env = "STORECAST_LOCALE")]
+    pub locale: storecast_charts::Locale,
+}
+
+fn parse_locale(text: &str) -> Result<storecast_charts::Locale, String> {
+    storecast_charts::Locale::parse(text)
+        .ok_or_else(|| format!("unknown locale {text:?}: use en or de"))
 }
 
 impl AppArgs {
@@ -497,6 +505,7 @@ impl AppArgs {
             reports: self.reports.clone(),
             no_auth: self.no_auth,
             https_proxy: self.https_proxy,
+            locale: self.locale,
             launch: storecast_web::LaunchSettings {
                 explain_cache: self.explain_cache.clone(),
                 monitor_prom: self.monitor_prom.clone(),

@@ -93,6 +93,7 @@ fn serve_demo(
         reports: Some(d.paths.reports.clone()),
         no_auth: false,
         https_proxy: false,
+        locale: Default::default(),
         launch: Default::default(),
     };
     let token = d.token.expose().to_string();

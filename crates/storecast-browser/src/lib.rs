@@ -583,6 +583,19 @@ impl Browser {
             .map_err(cmd_err(format!("click `{css}`")))
     }
 
+    /// Presses and releases `key` on the keyboard, as a user would, into whatever has the
+    /// focus (`'\u{E004}'` is Tab, `'\u{E007}'` Enter; see WebDriver's key codes).
+    pub fn press(&mut self, key: char) -> Result<(), BrowserError> {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let client = self.client()?;
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.rt
+            .block_on(client.perform_actions(keys))
+            .map_err(cmd_err(format!("press key U+{:04X}", u32::from(key))))
+    }
+
     /// Rendered text of the first element matching `css` (empty when it is hidden).
     pub fn text(&mut self, css: &str) -> Result<String, BrowserError> {
         let client = self.client()?;

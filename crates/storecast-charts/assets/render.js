@@ -7,13 +7,20 @@
   if (window.ChartZoom && window.Chart) { window.Chart.register(window.ChartZoom); }
   // One number format with the app's: thousands separators, whole numbers without decimals
   // (a count axis reads 1, 2, 3, not 1.000), "12.3%", and "€" on a euro axis.
+  // The page's locale (<html data-locale>, the server's setting) writes every figure: a
+  // German chain reads 1.234,5 € and 12,3 %.
+  var LOCALE = document.documentElement.getAttribute("data-locale") || "en-GB";
+  var PCT = /^de/i.test(LOCALE) ? " %" : "%";
+  function num(v, d) { return v.toLocaleString(LOCALE, { minimumFractionDigits: d, maximumFractionDigits: d }); }
+  window.storecastNumber = num;
+  window.storecastPct = function (share) { return num(share * 100, 1) + PCT; };
   function fmt(spec, v) {
     if (v === null || v === undefined || isNaN(v)) return "";
-    if (spec.percent) return (v * 100).toFixed(1) + "%";
+    if (spec.percent) return num(v * 100, 1) + PCT;
     var a = Math.abs(v), s;
-    if (a >= 1000 || Number.isInteger(v)) s = Math.round(v).toLocaleString("en-US");
-    else if (a >= 10) s = v.toFixed(1);
-    else s = String(parseFloat(v.toFixed(3)));
+    if (a >= 1000 || Number.isInteger(v)) s = num(Math.round(v), 0);
+    else if (a >= 10) s = num(v, 1);
+    else s = v.toLocaleString(LOCALE, { maximumFractionDigits: 3 });
     return /€/.test(spec.y_label || "") ? s + " €" : s;
   }
   // Whiskers for intervals on bar and point series, drawn after the datasets.

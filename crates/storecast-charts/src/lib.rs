@@ -10,7 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 pub mod doc;
+pub mod format;
+mod text;
 pub use doc::{Block, Doc, Section};
+pub use format::{Locale, Numbers};
 
 /// Chart.js 4.6.1, UMD build (MIT, see `assets/THIRD_PARTY_LICENSES.txt`).
 pub const CHART_JS: &str = include_str!("../assets/chart.umd.min.js");
@@ -198,15 +201,23 @@ impl Chart {
     /// The HTML that places this chart: a canvas and its JSON spec. Safe to embed anywhere in
     /// a page that also loads the scripts ([`scripts_inline`] or the app's asset routes).
     pub fn embed(&self) -> String {
+        self.embed_with(Numbers::EN)
+    }
+
+    /// [`Chart::embed`] with its text alternative (the chart's figures as a table, or a
+    /// summary of each series when there are too many points to read) written by `numbers`.
+    pub fn embed_with(&self, numbers: Numbers) -> String {
         // `</` inside JSON would end the script element early; escape it.
         let json = serde_json::to_string(self)
             .unwrap_or_else(|_| "{}".into())
             .replace("</", "<\\/");
         format!(
-            "<figure class=\"chart\"><div class=\"chart-box\"><canvas id=\"{id}\" role=\"img\" aria-label=\"{title}\"></canvas></div>\
-             <script type=\"application/json\" class=\"chart-spec\" data-for=\"{id}\">{json}</script></figure>",
+            "<figure class=\"chart\"><div class=\"chart-box\"><canvas id=\"{id}\" role=\"img\" aria-label=\"{title}\" aria-describedby=\"{id}-data\"></canvas></div>\
+             <script type=\"application/json\" class=\"chart-spec\" data-for=\"{id}\">{json}</script>\
+             <details class=\"chart-data\" id=\"{id}-data\"><summary>{title}: the figures</summary>{alt}</details></figure>",
             id = html_escape(&self.id),
             title = html_escape(&self.title),
+            alt = text::alternative(self, numbers),
         )
     }
 }
@@ -214,25 +225,12 @@ impl Chart {
 /// Whole euros with thousands separators (`1,234 €`, `-56 €`); `–` when not finite. Shared
 /// by the reports and the app so the same amount reads the same everywhere.
 pub fn eur(x: f64) -> String {
-    if !x.is_finite() {
-        return "–".into();
-    }
-    let n = x.round() as i64;
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}{out} €", if n < 0 { "-" } else { "" })
+    Numbers::EN.eur(x)
 }
 
 /// A range of whole euros with one unit, for tight table cells (`3,970–5,078 €`).
 pub fn eur_range(lo: f64, hi: f64) -> String {
-    let lo = eur(lo);
-    format!("{}–{}", lo.trim_end_matches(" €"), eur(hi))
+    Numbers::EN.eur_range(lo, hi)
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -172,7 +172,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
 pub fn print_pdf(html: &Path, pdf: &Path) -> Result<(), PipelineError> {
     let fail = |why: String| PipelineError::Input(format!("printing {}: {why}", pdf.display()));
     let page = std::fs::canonicalize(html).map_err(|e| fail(e.to_string()))?;
-    let status = std::process::Command::new("chromium")
+    let out = std::process::Command::new("chromium")
         .args([
             "--headless",
             "--no-sandbox",
@@ -181,15 +181,23 @@ pub fn print_pdf(html: &Path, pdf: &Path) -> Result<(), PipelineError> {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            "--no-pdf-header-footer",
             "--virtual-time-budget=5000",
         ])
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", page.display()))
-        .status()
+        .output()
         .map_err(|e| fail(format!("running chromium ({e}); install chromium")))?;
-    if status.success() {
+    // Chromium's own log (D-Bus, GPU notices) is noise unless printing failed.
+    if out.status.success() && pdf.exists() {
         Ok(())
     } else {
-        Err(fail(format!("chromium exited with {status}")))
+        let log = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        Err(fail(format!(
+            "chromium exited with {}: {}",
+            out.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        )))
     }
 }

@@ -5,6 +5,8 @@
     var m = document.cookie.match(/(?:^|; )(?:__Host-)?storecast_csrf=([^;]*)/);
     return m ? m[1] : "";
   }
+  var printNow = document.getElementById("print-now");
+  if (printNow) printNow.addEventListener("click", function () { window.print(); });
   var signout = document.getElementById("signout");
   if (signout) signout.addEventListener("click", function () {
     fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } })
@@ -123,7 +125,7 @@
   var page = document.getElementById("store-page");
   if (!page) return;
   var store = page.getAttribute("data-store");
-  function eur(v) { return Math.round(v).toLocaleString("en-US") + " €"; }
+  function eur(v) { return window.storecastNumber(Math.round(v), 0) + " €"; }
   function text(el, t) { el.textContent = t; return el; }
   function driverRows(panel, drivers, scale) {
     drivers.slice().sort(function (a, b) { return Math.abs(b.euro) - Math.abs(a.euro); }).forEach(function (d) {
@@ -223,7 +225,7 @@
     })
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); })
       .then(function (w) {
-        delta.textContent = (w.delta_eur >= 0 ? "+" : "") + eur(w.delta_eur) + " (" + (w.delta_pct * 100).toFixed(1) + "%) over six weeks";
+        delta.textContent = (w.delta_eur >= 0 ? "+" : "") + eur(w.delta_eur) + " (" + window.storecastPct(w.delta_pct) + ") over six weeks";
         var after = {}; w.after.forEach(function (d) { after[d.date] = d; });
         var before = {}; w.before.forEach(function (d) { before[d.date] = d; });
         document.querySelectorAll("#days tr[data-date]").forEach(function (tr) {

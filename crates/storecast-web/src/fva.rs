@@ -266,6 +266,7 @@ pub struct Exception {
 
 /// The exception list, highest score first (directors and admins).
 pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppError> {
+    let n = st.numbers;
     let mut reasons: BTreeMap<u16, Vec<ExceptionReason>> = BTreeMap::new();
     let mut add = |store: u16, kind, text: String| {
         reasons
@@ -283,9 +284,13 @@ pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppEr
             .iter()
             .max_by(|a, b| (a.plan / a.model.max(1.0)).total_cmp(&(b.plan / b.model.max(1.0))))
         {
-            add(*id, ExceptionKind::OverrideOutsideBand, format!(
+            add(
+                *id,
+                ExceptionKind::OverrideOutsideBand,
+                format!(
                 "{} overridden day(s) outside the model's 95% band (e.g. {}: plan {} vs model {})",
-                outside.len(), worst.date, storecast_charts::eur(worst.plan), storecast_charts::eur(worst.model)));
+                outside.len(), worst.date, n.eur(worst.plan), n.eur(worst.model)),
+            );
         }
     }
     for (id, f) in &m.stores {

@@ -119,6 +119,7 @@ pub struct AppStateBuilder {
     auth_required: bool,
     web: crate::auth::WebSecurity,
     registry: Option<Registry>,
+    numbers: storecast_charts::Numbers,
 }
 
 impl AppState {
@@ -139,6 +140,7 @@ impl AppState {
             auth_required: true,
             web: Default::default(),
             registry: None,
+            numbers: Default::default(),
         }
     }
 }
@@ -183,6 +185,11 @@ impl AppStateBuilder {
         self.web = web;
         self
     }
+    /// How the pages write numbers (the chain's locale).
+    pub fn locale(mut self, locale: storecast_charts::Locale) -> Self {
+        self.numbers = storecast_charts::Numbers::new(locale);
+        self
+    }
     /// The registry the model is served from (the app's promote and roll back act on it).
     pub fn registry(mut self, registry: Option<Registry>) -> Self {
         self.registry = registry;
@@ -211,6 +218,7 @@ impl AppStateBuilder {
             web: self.web,
             registry: self.registry,
             monitoring: Default::default(),
+            numbers: self.numbers,
         })
     }
 }
@@ -345,6 +353,8 @@ pub struct ServeSettings {
     pub no_auth: bool,
     /// Browsers come through an HTTPS reverse proxy (secure cookies, HSTS).
     pub https_proxy: bool,
+    /// How the pages write numbers (`1,234.5 €` or, for a German chain, `1.234,5 €`).
+    pub locale: storecast_charts::Locale,
     /// Background work besides the server.
     pub launch: LaunchSettings,
 }
@@ -385,6 +395,7 @@ pub fn prepare(
     let builder = AppState::builder(chain, validation, artifact)
         .reports(reports)
         .analysis(analysis)
+        .locale(settings.locale)
         .web(web);
     Ok(if settings.no_auth {
         builder.without_auth()

@@ -25,6 +25,7 @@ pub mod ops_pages;
 pub mod pages;
 pub mod plan;
 pub mod plan_pages;
+pub mod print;
 pub mod registry;
 pub mod state;
 
@@ -71,6 +72,7 @@ async fn assets(axum::extract::Path(name): axum::extract::Path<String>) -> Respo
         ),
         "base.css" => asset("text/css; charset=utf-8", storecast_charts::BASE_CSS),
         "app.css" => asset("text/css; charset=utf-8", include_str!("../assets/app.css")),
+        "print.css" => asset("text/css; charset=utf-8", print::PRINT_CSS),
         _ => (StatusCode::NOT_FOUND, "no such asset").into_response(),
     }
 }
@@ -161,6 +163,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::chain))
         .route("/stores", get(pages::stores))
         .route("/store/{id}", get(pages::store))
+        .route("/store/{id}/print", get(print::print_page))
+        .route("/store/{id}/plan.pdf", get(print::plan_pdf))
         .route("/model", get(pages::model))
         .route("/fva", get(plan_pages::fva_page))
         .route("/exceptions", get(plan_pages::exceptions_page))

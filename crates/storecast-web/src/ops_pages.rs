@@ -19,41 +19,41 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::Extension;
 use minijinja::{context, Value};
-use storecast_charts::{eur, Chart, Kind, Series};
+use storecast_charts::{Chart, Kind, Numbers, Series};
 use storecast_monitor::{Accuracy, StoreAccuracy};
 use storecast_store::Alert;
 
 /// Stores listed on the chain's monitoring page (the worst by RMSPE).
 pub const WORST_STORES: usize = 30;
 
-fn ratio(x: f64) -> String {
+fn ratio(n: Numbers, x: f64) -> String {
     if x.is_finite() {
-        format!("{x:.4}")
+        n.number(x, 4)
     } else {
         "–".into()
     }
 }
 
-fn maybe_share(x: f64) -> String {
+fn maybe_share(n: Numbers, x: f64) -> String {
     if x.is_finite() {
-        share(x)
+        share(n, x)
     } else {
         "–".into()
     }
 }
 
-fn accuracy_context(a: &Accuracy) -> Value {
+fn accuracy_context(n: Numbers, a: &Accuracy) -> Value {
     context! {
-        n => a.n, rmspe => ratio(a.rmspe), wape => maybe_share(a.wape),
-        bias => if a.bias.is_finite() { format!("{:+.1}%", a.bias * 100.0) } else { "–".into() },
-        c80 => maybe_share(a.cover80), c95 => maybe_share(a.cover95),
-        actual => eur(a.actual_total), forecast => eur(a.forecast_total),
+        n => a.n, rmspe => ratio(n, a.rmspe), wape => maybe_share(n, a.wape),
+        bias => if a.bias.is_finite() { n.signed_pct(a.bias) } else { "–".into() },
+        c80 => maybe_share(n, a.cover80), c95 => maybe_share(n, a.cover95),
+        actual => n.eur(a.actual_total), forecast => n.eur(a.forecast_total),
     }
 }
 
-fn store_row(s: &StoreAccuracy, limit: f64) -> Value {
+fn store_row(n: Numbers, s: &StoreAccuracy, limit: f64) -> Value {
     merge(
-        accuracy_context(&s.accuracy),
+        accuracy_context(n, &s.accuracy),
         context! {
             store => s.store, href => format!("/store/{}", s.store),
             store_type => s.store_type.map(|t| t.to_string()).unwrap_or_default(),
@@ -64,7 +64,7 @@ fn store_row(s: &StoreAccuracy, limit: f64) -> Value {
 
 /// The charts of the monitoring page: RMSPE and coverage by ISO week against their limits,
 /// RMSPE by horizon week, PSI by feature against its levels.
-fn monitoring_charts(m: &Monitoring) -> Value {
+fn monitoring_charts(n: Numbers, m: &Monitoring) -> Value {
     let t = &m.thresholds;
     // A manager's stores are judged by the limit of one store.
     let (limit, limit_label) = if m.scope == "chain" {
@@ -89,7 +89,7 @@ fn monitoring_charts(m: &Monitoring) -> Value {
             .dashed(),
     )
     .from_zero()
-    .embed();
+    .embed_with(n);
     let cover = |f: fn(&Accuracy) -> f64| m.by_week.iter().map(|w| f(&w.accuracy)).collect();
     let coverage_chart = Chart::new(
         "live-coverage",
@@ -116,7 +116,7 @@ fn monitoring_charts(m: &Monitoring) -> Value {
             .dashed(),
     )
     .percent()
-    .embed();
+    .embed_with(n);
     let horizon: Vec<String> = m
         .by_horizon
         .iter()
@@ -135,7 +135,7 @@ fn monitoring_charts(m: &Monitoring) -> Value {
     ))
     .reference(limit)
     .from_zero()
-    .embed();
+    .embed_with(n);
     let drift_chart = (!m.drift.is_empty()).then(|| {
         Chart::new(
             "live-drift",
@@ -158,12 +158,12 @@ fn monitoring_charts(m: &Monitoring) -> Value {
                 .dashed(),
         )
         .from_zero()
-        .embed()
+        .embed_with(n)
     });
     context! { week_chart, coverage_chart, horizon_chart, drift_chart }
 }
 
-fn monitoring_context(m: &Monitoring) -> Value {
+fn monitoring_context(n: Numbers, m: &Monitoring) -> Value {
     let t = &m.thresholds;
     let mut stores: Vec<&StoreAccuracy> = m.by_store.iter().filter(|s| s.accuracy.n > 0).collect();
     stores.sort_by(|a, b| b.accuracy.rmspe.total_cmp(&a.accuracy.rmspe));
@@ -173,7 +173,7 @@ fn monitoring_context(m: &Monitoring) -> Value {
         .cusum
         .iter()
         .map(|c| context! {
-            store => c.store, n => c.n, upper => format!("{:.1}", c.last_upper), lower => format!("{:.1}", c.last_lower),
+            store => c.store, n => c.n, upper => n.number(c.last_upper, 1), lower => n.number(c.last_lower, 1),
             alarm => c.alarm.as_ref().map(|a| format!(
                 "sales {} the forecast since {} (alarm on {})",
                 if a.direction == storecast_monitor::Direction::Up { "above" } else { "below" },
@@ -185,21 +185,21 @@ fn monitoring_context(m: &Monitoring) -> Value {
     context! {
         scope => m.scope.clone(), chain => chain, version => m.model_version.clone(),
         dates => m.dates.map(|(a, b)| format!("{a} – {b}")),
-        overall => accuracy_context(&m.overall), scored => m.overall.n > 0,
-        limit => ratio(if chain { t.rmspe } else { t.store_rmspe }),
-        limit_basis => if chain { t.rmspe_basis.clone() } else { format!("{:.2} × the chain's limit, {}", t.store_rmspe / t.rmspe, t.rmspe_basis) },
-        store_limit => ratio(t.store_rmspe),
-        c80_min => share(t.coverage80_min), c95_min => share(t.coverage95_min),
-        bias_max => share(t.bias_abs_max), min_days => t.min_days, cusum_h => format!("{:.0}", t.cusum_h),
+        overall => accuracy_context(n, &m.overall), scored => m.overall.n > 0,
+        limit => ratio(n, if chain { t.rmspe } else { t.store_rmspe }),
+        limit_basis => if chain { t.rmspe_basis.clone() } else { format!("{} × the chain's limit, {}", n.number(t.store_rmspe / t.rmspe, 2), t.rmspe_basis) },
+        store_limit => ratio(n, t.store_rmspe),
+        c80_min => share(n, t.coverage80_min), c95_min => share(n, t.coverage95_min),
+        bias_max => share(n, t.bias_abs_max), min_days => t.min_days, cusum_h => n.number(t.cusum_h, 0),
         psi_warn => t.psi_warn, psi_alert => t.psi_alert,
-        types => m.by_store_type.iter().map(|ty| merge(accuracy_context(&ty.accuracy), context! { store_type => ty.store_type.to_string(), stores => ty.stores })).collect::<Vec<_>>(),
-        stores => stores.iter().take(shown).map(|s| store_row(s, t.store_rmspe)).collect::<Vec<_>>(),
+        types => m.by_store_type.iter().map(|ty| merge(accuracy_context(n, &ty.accuracy), context! { store_type => ty.store_type.to_string(), stores => ty.stores })).collect::<Vec<_>>(),
+        stores => stores.iter().take(shown).map(|s| store_row(n, s, t.store_rmspe)).collect::<Vec<_>>(),
         stores_total => stores.len(),
-        weeks => m.by_week.iter().map(|w| merge(accuracy_context(&w.accuracy), context! { label => w.label.clone() })).collect::<Vec<_>>(),
-        horizon => m.by_horizon.iter().map(|h| merge(accuracy_context(&h.accuracy), context! { week => h.week })).collect::<Vec<_>>(),
-        drift => m.drift.iter().map(|d| context! { feature => d.feature.clone(), driver => d.driver.label(), psi => format!("{:.3}", d.psi), level => format!("{:?}", d.level).to_lowercase() }).collect::<Vec<_>>(),
+        weeks => m.by_week.iter().map(|w| merge(accuracy_context(n, &w.accuracy), context! { label => w.label.clone() })).collect::<Vec<_>>(),
+        horizon => m.by_horizon.iter().map(|h| merge(accuracy_context(n, &h.accuracy), context! { week => h.week })).collect::<Vec<_>>(),
+        drift => m.drift.iter().map(|d| context! { feature => d.feature.clone(), driver => d.driver.label(), psi => n.number(d.psi, 3), level => format!("{:?}", d.level).to_lowercase() }).collect::<Vec<_>>(),
         cusum => cusum,
-        charts => monitoring_charts(m),
+        charts => monitoring_charts(n, m),
     }
 }
 
@@ -219,7 +219,7 @@ pub async fn monitoring_page(
         &model,
         "monitoring",
         "Live accuracy",
-        monitoring_context(&m),
+        monitoring_context(st.numbers, &m),
     )
 }
 
@@ -227,10 +227,10 @@ fn when(at: &str) -> String {
     at.get(..16).unwrap_or(at).replace('T', " ")
 }
 
-fn alert_context(a: &Alert) -> Value {
+fn alert_context(n: Numbers, a: &Alert) -> Value {
     context! {
         id => a.id, kind => a.kind.name(), scope => a.scope.clone(), since => when(&a.at),
-        value => format!("{:.3}", a.value), threshold => format!("{:.3}", a.threshold), message => a.message.clone(),
+        value => n.number(a.value, 3), threshold => n.number(a.threshold, 3), message => a.message.clone(),
         by => a.acknowledged_by.clone(), at => a.acknowledged_at.as_deref().map(when), note => a.acknowledged_note.clone(),
     }
 }
@@ -240,11 +240,12 @@ pub async fn alerts_page(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Html<String>, AppError> {
+    let n = st.numbers;
     let a = alerts_for(&st, &caller)?;
     let m = st.model.load();
     let ctx = context! {
-        open => a.open.iter().map(alert_context).collect::<Vec<_>>(),
-        history => a.acknowledged.iter().map(alert_context).collect::<Vec<_>>(),
+        open => a.open.iter().map(|x| alert_context(n, x)).collect::<Vec<_>>(),
+        history => a.acknowledged.iter().map(|x| alert_context(n, x)).collect::<Vec<_>>(),
     };
     render_page(&st, &caller, &m, "alerts", "Alerts", ctx)
 }
@@ -284,6 +285,7 @@ pub async fn registry_page(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Html<String>, AppError> {
+    let n = st.numbers;
     let (st2, c2) = (st.clone(), caller.clone());
     let models = tokio::task::spawn_blocking(move || models_for(&st2, &c2))
         .await
@@ -299,7 +301,7 @@ pub async fn registry_page(
         .iter()
         .map(|v| context! {
             version => v.version.clone(), trained_at => when(&v.trained_at), train_end => v.train_end.map(|d| d.to_string()),
-            folds => v.fold_rmspe.iter().map(|r| ratio(*r)).collect::<Vec<_>>(), verified => v.verified, problem => v.problem.clone(),
+            folds => v.fold_rmspe.iter().map(|r| ratio(n, *r)).collect::<Vec<_>>(), verified => v.verified, problem => v.problem.clone(),
             fingerprint => v.data_fingerprint.get(..12).unwrap_or(&v.data_fingerprint).to_string(), code => v.code_version.clone(),
             active => v.active, served => v.served, promoted => v.promoted_by.as_ref().map(|by| format!("{by}, {}", v.promoted_at.as_deref().map(when).unwrap_or_default())),
         })

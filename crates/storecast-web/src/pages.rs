@@ -14,7 +14,7 @@ use chrono::Datelike;
 use minijinja::{context, Environment, Value};
 use serde::Deserialize;
 use std::sync::OnceLock;
-use storecast_charts::{Chart, Kind, Series};
+use storecast_charts::{Chart, Kind, Numbers, Series};
 use storecast_model::training::Aggregate;
 use storecast_model::Driver;
 
@@ -22,7 +22,8 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        let templates: [(&str, &str); 15] = [
+        let templates: [(&str, &str); 16] = [
+            ("print.html", include_str!("../templates/print.html")),
             ("error.html", include_str!("../templates/error.html")),
             (
                 "monitoring.html",
@@ -65,14 +66,12 @@ pub(crate) fn render(name: &str, ctx: Value) -> Result<Html<String>, AppError> {
         .map_err(|e| AppError::Internal(format!("template {name}: {e}")))
 }
 
-use storecast_charts::eur;
-
-pub(crate) fn pct(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".into(), |v| format!("{:+.1}%", v * 100.0))
+pub(crate) fn pct(n: Numbers, x: Option<f64>) -> String {
+    x.map_or_else(|| "–".into(), |v| n.signed_pct(v))
 }
 
-pub(crate) fn band(lo: f64, hi: f64) -> String {
-    format!("{} – {}", eur(lo), eur(hi))
+pub(crate) fn band(n: Numbers, lo: f64, hi: f64) -> String {
+    format!("{} – {}", n.eur(lo), n.eur(hi))
 }
 
 pub(crate) fn common(
@@ -95,6 +94,7 @@ pub(crate) fn common(
         has_db => st.store.is_some(),
         has_registry => st.registry.is_some(),
         reports => reports(st),
+        locale => st.numbers.locale.tag(),
     }
 }
 
@@ -131,6 +131,7 @@ pub async fn chain(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
+    let n = st.numbers;
     if !caller.role.can_view_chain() {
         // A store's manager lands on their store; an area manager on their list.
         let to = match caller.store_scope() {
@@ -168,7 +169,7 @@ pub async fn chain(
         .color("#2e6fd8"),
     )
     .zoomable()
-    .embed();
+    .embed_with(n);
     let mut types_chart = Chart::new("type-totals", Kind::Line, "Daily forecast by store type")
         .axes("date", "€ per day")
         .labels(labels);
@@ -190,12 +191,12 @@ pub async fn chain(
         let delta = delta_of(&t.scope);
         types.push(context! {
             scope => t.scope.clone(),
-            total => eur(t.total.point),
-            plan => eur(t.total.point + delta),
+            total => n.eur(t.total.point),
+            plan => n.eur(t.total.point + delta),
             plan_changed => delta.abs() >= 0.5,
-            band80 => band(t.total.lo80, t.total.hi80),
-            band95 => band(t.total.lo95, t.total.hi95),
-            change => pct(t.change_vs_last_year()),
+            band80 => band(n, t.total.lo80, t.total.hi80),
+            band95 => band(n, t.total.lo95, t.total.hi95),
+            change => pct(n, t.change_vs_last_year()),
             comparable => format!("{} of {}", t.comparable_stores, t.stores),
         });
         if t.scope != "chain" {
@@ -207,9 +208,9 @@ pub async fn chain(
     }
     let row = |s: &StoreForecast| {
         context! {
-            store => s.store, store_type => s.store_type.clone(), total => eur(s.total.point),
-            change => pct(s.change_vs_last_year()), band => band(s.total.lo80, s.total.hi80),
-            width => format!("±{:.0}%", s.uncertainty() * 50.0),
+            store => s.store, store_type => s.store_type.clone(), total => n.eur(s.total.point),
+            change => pct(n, s.change_vs_last_year()), band => band(n, s.total.lo80, s.total.hi80),
+            width => format!("±{}", n.pct_with(s.uncertainty() * 0.5, 0)),
         }
     };
     let mut by_change: Vec<&StoreForecast> = m
@@ -238,7 +239,7 @@ pub async fn chain(
         .map(|d| d.0.to_string())
         .unwrap_or_default();
     let change = chain.change_vs_last_year();
-    let held = |agg: Aggregate| held_out_coverage(m.artifact(), agg);
+    let held = |agg: Aggregate| held_out_coverage(n, m.artifact(), agg);
     let not_comparable: Vec<u16> = m
         .stores
         .values()
@@ -247,25 +248,25 @@ pub async fn chain(
         .collect();
     let ctx = context! {
         chain => context! {
-            total => eur(chain.total.point), band => band(chain.total.lo80, chain.total.hi80),
-            change => pct(change), change_class => if change.unwrap_or(0.0) >= 0.0 { "good" } else { "bad" },
+            total => n.eur(chain.total.point), band => band(n, chain.total.lo80, chain.total.hi80),
+            change => pct(n, change), change_class => if change.unwrap_or(0.0) >= 0.0 { "good" } else { "bad" },
             comparable => chain.comparable_stores, stores => chain.stores,
             total_coverage => held(Aggregate::ChainTotal),
             chain_coverage => held(Aggregate::ChainDay),
             type_coverage => held(Aggregate::TypeTotal),
-            expected => expected_note(&chain.total),
+            expected => expected_note(n, &chain.total),
             plan => (deltas.stores > 0).then(|| format!(
                 "{} with the overrides of {} store(s) ({}{})",
-                eur(chain.total.point + delta_of("chain")),
+                n.eur(chain.total.point + delta_of("chain")),
                 deltas.stores,
                 if delta_of("chain") >= 0.0 { "+" } else { "" },
-                eur(delta_of("chain"))
+                n.eur(delta_of("chain"))
             )),
             not_comparable => not_comparable,
             first => first, last => last,
         },
-        chain_chart => chain_chart, types => types, types_chart => types_chart.embed(),
-        change_chart => change_distribution_chart(&m),
+        chain_chart => chain_chart, types => types, types_chart => types_chart.embed_with(n),
+        change_chart => change_distribution_chart(n, &m),
         exceptions => context! { n => exceptions.len(), kinds => exception_kinds },
         growth => growth, decline => decline, uncertain => uncertain,
     };
@@ -274,15 +275,19 @@ pub async fn chain(
 
 /// How the stores' expected like-for-like changes spread, by store type: a director sees at
 /// once whether a type moves as a block or a few stores stand out.
-fn change_distribution_chart(m: &ModelState) -> String {
+fn change_distribution_chart(n: Numbers, m: &ModelState) -> String {
     const EDGES: [f64; 11] = [
         -0.25, -0.20, -0.15, -0.10, -0.05, 0.0, 0.05, 0.10, 0.15, 0.20, 0.25,
     ];
     let labels: Vec<String> = (0..=EDGES.len())
         .map(|i| match i {
-            0 => format!("below {:+.0}%", EDGES[0] * 100.0),
-            i if i == EDGES.len() => format!("{:+.0}% or more", EDGES[i - 1] * 100.0),
-            i => format!("{:+.0} to {:+.0}%", EDGES[i - 1] * 100.0, EDGES[i] * 100.0),
+            0 => format!("below {}", n.signed_pct_with(EDGES[0], 0)),
+            i if i == EDGES.len() => format!("{} or more", n.signed_pct_with(EDGES[i - 1], 0)),
+            i => format!(
+                "{} to {}",
+                n.signed_pct_with(EDGES[i - 1], 0),
+                n.signed_pct_with(EDGES[i], 0)
+            ),
         })
         .collect();
     let mut by_type: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
@@ -306,7 +311,7 @@ fn change_distribution_chart(m: &ModelState) -> String {
     for (t, counts) in by_type {
         chart = chart.series(Series::new(format!("type {t}"), counts));
     }
-    chart.embed()
+    chart.embed_with(n)
 }
 
 /// Query of the store list.
@@ -397,6 +402,7 @@ pub async fn stores(
     Extension(caller): Extension<Caller>,
     Query(q): Query<StoresQuery>,
 ) -> Result<Html<String>, AppError> {
+    let n = st.numbers;
     let m = st.model.load();
     let needle = q.q.clone().unwrap_or_default().trim().to_string();
     let ty = q.store_type.clone().unwrap_or_default();
@@ -418,8 +424,8 @@ pub async fn stores(
         .map(|s| {
             context! {
                 store => s.store, store_type => s.store_type.clone(), assortment => s.assortment.clone(),
-                total => eur(s.total.point), change => pct(s.change_vs_last_year()),
-                width => format!("±{:.0}%", s.uncertainty() * 50.0),
+                total => n.eur(s.total.point), change => pct(n, s.change_vs_last_year()),
+                width => format!("±{}", n.pct_with(s.uncertainty() * 0.5, 0)),
             }
         })
         .collect();
@@ -486,6 +492,7 @@ impl StorePages {
 /// The store chart: the last 120 days' actuals, the forecast with its bands and, when
 /// overrides are in force, the plan (one value per forecast day).
 pub(crate) fn store_chart(
+    n: Numbers,
     m: &ModelState,
     f: &StoreForecast,
     id: u16,
@@ -547,18 +554,22 @@ pub(crate) fn store_chart(
         );
         chart = chart.series(sp);
     }
-    chart.zoomable().embed()
+    chart.zoomable().embed_with(n)
 }
 
 /// The measured held-out coverage of an aggregate's bands, said on the aggregate it describes
 /// (a rate when there are enough cases, counts when there are few).
-fn held_out_coverage(a: &storecast_model::ModelArtifact, agg: Aggregate) -> Option<String> {
+fn held_out_coverage(
+    n: Numbers,
+    a: &storecast_model::ModelArtifact,
+    agg: Aggregate,
+) -> Option<String> {
     const FEW: usize = 30;
     agg.coverage(a).map(|c| {
         if c.n < FEW {
             let k = |share: f64| (share * c.n as f64).round() as usize;
             format!(
-                "on held-out folds {} of {} {} fell inside the 80 % band and {} inside the 95 % band (too few cases for a rate)",
+                "on held-out folds {} of {} {} fell inside the 80% band and {} inside the 95% band (too few cases for a rate)",
                 k(c.cover80),
                 c.n,
                 agg.label(),
@@ -566,9 +577,9 @@ fn held_out_coverage(a: &storecast_model::ModelArtifact, agg: Aggregate) -> Opti
             )
         } else {
             format!(
-                "on held-out folds the bands held {:.0} % (80 %) and {:.0} % (95 %) of {} {}",
-                c.cover80 * 100.0,
-                c.cover95 * 100.0,
+                "on held-out folds the 80% band held {} and the 95% band {} of {} {}",
+                n.pct_with(c.cover80, 0),
+                n.pct_with(c.cover95, 0),
                 c.n,
                 agg.label()
             )
@@ -577,12 +588,12 @@ fn held_out_coverage(a: &storecast_model::ModelArtifact, agg: Aggregate) -> Opti
 }
 
 /// The expected total beside a total, named and explained, when it differs by 0.5 % or more.
-fn expected_note(t: &storecast_model::intervals::SumInterval) -> Option<String> {
+fn expected_note(n: Numbers, t: &storecast_model::intervals::SumInterval) -> Option<String> {
     (t.point > 0.0 && (t.expected / t.point - 1.0).abs() >= 0.005).then(|| {
         format!(
             "The total is the sum of the daily forecasts. Each day is tuned for relative error, which tilts it slightly low, so the backtests' simulation expects the actual total near {} ({}).",
-            eur(t.expected),
-            pct(Some(t.expected / t.point - 1.0))
+            n.eur(t.expected),
+            pct(n, Some(t.expected / t.point - 1.0))
         )
     })
 }
@@ -604,7 +615,8 @@ fn lfl_basis(l: &storecast_model::lfl::LikeForLike) -> String {
 
 /// Chart, days, weeks and facts of store `id`'s page.
 fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> Value {
-    let chart = store_chart(m, f, id, None);
+    let n = st.numbers;
+    let chart = store_chart(n, m, f, id, None);
     let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let sc = &m.scenario;
     let s_idx = sc.tl.store_index(id).unwrap_or(0);
@@ -626,22 +638,24 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
             context! {
                 date => d.date.to_string(), weekday => names[(wd as usize).clamp(1, 7) - 1], weekday_num => wd,
                 open => d.open, promo => d.promo, holiday => hol.join(", "),
-                forecast => if d.open { eur(d.sales) } else { "closed".to_string() },
-                band80 => if d.open { storecast_charts::eur_range(d.interval.lo80, d.interval.hi80) } else { String::new() },
-                band95 => if d.open { storecast_charts::eur_range(d.interval.lo95, d.interval.hi95) } else { String::new() },
+                forecast => if d.open { n.eur(d.sales) } else { "closed".to_string() },
+                band80 => if d.open { n.eur_range(d.interval.lo80, d.interval.hi80) } else { String::new() },
+                band95 => if d.open { n.eur_range(d.interval.lo95, d.interval.hi95) } else { String::new() },
             }
         })
         .collect();
+    let facts = crate::print::week_facts(m, f);
     let weeks: Vec<Value> = f
         .weeks
         .iter()
-        .map(|(monday, i)| context! { monday => monday.to_string(), total => eur(i.point), band80 => band(i.lo80, i.hi80), band95 => band(i.lo95, i.hi95) })
+        .map(|(monday, i)| context! { monday => monday.to_string(), total => n.eur(i.point), band80 => band(n, i.lo80, i.hi80), band95 => band(n, i.lo95, i.hi95),
+            facts => facts.get(monday).map(crate::print::WeekFacts::text) })
         .collect();
     let facts = st.chain.stores.get(id).map_or(String::new(), |i| {
         let comp = i
             .competition_distance
             .map_or("competitor distance unknown".into(), |d| {
-                format!("nearest competitor {d:.0} m")
+                format!("nearest competitor {} m", n.int(d))
             });
         let p2 = if i.promo2 {
             "takes part in Promo2"
@@ -652,10 +666,10 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
     });
     context! {
         s => context! { store => f.store, store_type => f.store_type.clone(), assortment => f.assortment.clone() },
-        facts => facts, total => eur(f.total.point), band => band(f.total.lo80, f.total.hi80),
-        change => pct(f.change_vs_last_year()), lfl_basis => lfl_basis(&f.lfl),
-        total_coverage => held_out_coverage(m.artifact(), Aggregate::StoreTotal),
-        week_coverage => held_out_coverage(m.artifact(), Aggregate::StoreWeek),
+        facts => facts, total => n.eur(f.total.point), band => band(n, f.total.lo80, f.total.hi80),
+        change => pct(n, f.change_vs_last_year()), lfl_basis => lfl_basis(&f.lfl),
+        total_coverage => held_out_coverage(n, m.artifact(), Aggregate::StoreTotal),
+        week_coverage => held_out_coverage(n, m.artifact(), Aggregate::StoreWeek),
         chart => chart, days => days, weeks => weeks,
     }
 }
@@ -677,6 +691,7 @@ pub async fn model(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Html<String>, AppError> {
+    let n = st.numbers;
     caller.require_chain()?;
     let m = st.model.load();
     let a = m.artifact();
@@ -687,8 +702,8 @@ pub async fn model(
         .map(|r| {
             context! {
                 model => model_label(&r.model), fold => if r.fold == 0 { "all".to_string() } else { r.fold.to_string() },
-                rmspe => format!("{:.4}", r.metrics.rmspe), mape => format!("{:.1}%", r.metrics.mape * 100.0),
-                wape => format!("{:.1}%", r.metrics.wape * 100.0), bias => format!("{:+.1}%", r.metrics.bias * 100.0), n => r.metrics.n,
+                rmspe => n.number(r.metrics.rmspe, 4), mape => n.pct(r.metrics.mape),
+                wape => n.pct(r.metrics.wape), bias => n.signed_pct(r.metrics.bias), n => r.metrics.n,
             }
         })
         .collect();
@@ -735,7 +750,7 @@ pub async fn model(
     let coverage: Vec<Value> = a
         .coverage
         .iter()
-        .map(|c| context! { scope => c.scope.clone(), c80 => format!("{:.1}%", c.cover80 * 100.0), c95 => format!("{:.1}%", c.cover95 * 100.0), n => c.n })
+        .map(|c| context! { scope => c.scope.clone(), c80 => n.pct(c.cover80), c95 => n.pct(c.cover95), n => c.n })
         .collect();
     let driver_labels: Vec<&str> = Driver::ALL.iter().map(|d| d.label()).collect();
     let importance: Vec<Value> = m
@@ -748,7 +763,9 @@ pub async fn model(
                     imp.drivers
                         .iter()
                         .find(|x| x.0 == *d)
-                        .map_or("–".into(), |x| format!("{:.3} · {}", x.1, eur(x.2)))
+                        .map_or("–".into(), |x| {
+                            format!("{} · {}", n.number(x.1, 3), n.eur(x.2))
+                        })
                 })
                 .collect();
             context! { scope => imp.scope.clone(), values => values }
@@ -774,7 +791,7 @@ pub async fn model(
             })
             .collect(),
     ))
-    .embed();
+    .embed_with(n);
     let ctx = context! {
         a => context! {
             model_version => a.model_version.clone(), trained_at => a.trained_at.clone(), train_start => a.train_start.to_string(),
@@ -782,7 +799,7 @@ pub async fn model(
         },
         fingerprint => a.data_fingerprint.chars().take(16).collect::<String>(),
         serving_since => m.serving_since.clone(),
-        headline => headline, scores => scores, score_chart => chart.embed(), coverage => coverage,
+        headline => headline, scores => scores, score_chart => chart.embed_with(n), coverage => coverage,
         importance => importance, driver_labels => driver_labels, importance_chart => importance_chart,
         importance_n => overall.map_or(0, |o| o.n),
     };

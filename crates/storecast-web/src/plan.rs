@@ -339,6 +339,7 @@ pub struct OverrideRequest {
 /// Refuses an entry whose plan leaves the model's 95 % band unless it is confirmed: such an
 /// override is kept only on purpose, and the director sees it on the exception list.
 fn require_confirmation(
+    n: storecast_charts::Numbers,
     days: &[overrides::DayOverride],
     model: &[ModelDay],
     confirmed: bool,
@@ -352,17 +353,13 @@ fn require_confirmation(
     };
     let day = model.iter().find(|d| d.date == first.date);
     let band = day.map_or(String::new(), |d| {
-        format!(
-            " ({} – {})",
-            storecast_charts::eur(d.lo95),
-            storecast_charts::eur(d.hi95)
-        )
+        format!(" ({} – {})", n.eur(d.lo95), n.eur(d.hi95))
     });
     Err(AppError::Conflict(format!(
         "the plan of store {} on {} ({}) lies outside the model's 95% band{band}{}: confirm to keep it (`confirm`; the director sees it on the exception list)",
         first.store,
         first.date,
-        storecast_charts::eur(first.plan),
+        n.eur(first.plan),
         if out.len() > 1 { format!(", as do {} more day(s)", out.len() - 1) } else { String::new() },
     )))
 }
@@ -403,7 +400,7 @@ pub async fn post_override(
         };
         let model = model_days(&f);
         let days = input.expand(&horizon(&f)?, &model)?;
-        require_confirmation(&days, &model, req.confirm)?;
+        require_confirmation(st.numbers, &days, &model, req.confirm)?;
         db.record_overrides(&caller.name, &version, &days)?;
     }
     Ok(Json(build_plan(&m, &f, &in_force(&st, id)?)?))
@@ -497,7 +494,7 @@ pub async fn bulk_csv(
         let expanded = store_forecast(&m, &caller, row.store).and_then(|f| {
             let model = model_days(&f);
             let days = row.expand(&horizon(&f)?, &model)?;
-            require_confirmation(&days, &model, q.confirm)?;
+            require_confirmation(st.numbers, &days, &model, q.confirm)?;
             Ok(days)
         });
         match expanded {

@@ -16,29 +16,27 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::Extension;
 use minijinja::{context, Value};
-use storecast_charts::{eur, Chart, Kind, Series};
+use storecast_charts::{Chart, Kind, Numbers, Series};
 use storecast_plan::fva::{FvaRow, FvaTable};
 use storecast_plan::overrides::{AdjustmentKind, Reason};
 use storecast_plan::Dimension;
 
 /// A number of percentage points, signed ("+2.4 pts").
-pub fn pts(x: f64) -> String {
-    format!("{:+.1} pts", x * 100.0)
+pub fn pts(n: Numbers, x: f64) -> String {
+    format!("{} pts", n.signed(x * 100.0, 1))
 }
 
 /// A share as a percentage ("10.7%").
-pub(crate) fn share(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
+pub(crate) fn share(n: Numbers, x: f64) -> String {
+    n.pct(x)
 }
 
 /// An adjustment as entered, in words ("+10.0%", "−200 €", "estimate 4,100 €").
-pub fn adjustment_text(kind: AdjustmentKind, value: f64) -> String {
+pub fn adjustment_text(n: Numbers, kind: AdjustmentKind, value: f64) -> String {
     match kind {
-        AdjustmentKind::Estimate => format!("estimate {}", eur(value)),
-        AdjustmentKind::DeltaEur => {
-            format!("{}{}", if value >= 0.0 { "+" } else { "" }, eur(value))
-        }
-        AdjustmentKind::DeltaPct => format!("{value:+.1}%"),
+        AdjustmentKind::Estimate => format!("estimate {}", n.eur(value)),
+        AdjustmentKind::DeltaEur => n.signed_eur(value),
+        AdjustmentKind::DeltaPct => n.signed_pct(value / 100.0),
     }
 }
 
@@ -48,6 +46,7 @@ pub fn store_plan_context(
     m: &ModelState,
     f: &StoreForecast,
 ) -> Result<Value, AppError> {
+    let n = st.numbers;
     let records = in_force(st, f.store)?;
     let plan = build_plan(m, f, &records)?;
     let days: Vec<Value> = plan
@@ -55,9 +54,9 @@ pub fn store_plan_context(
         .iter()
         .map(|d| {
             context! {
-                plan => if d.open { eur(d.plan) } else { String::new() },
+                plan => if d.open { n.eur(d.plan) } else { String::new() },
                 changed => d.over.is_some(), outside95 => d.outside95,
-                over => d.over.as_ref().map(|o| format!("{} · {}{}", adjustment_text(o.kind, o.value), o.reason.label(),
+                over => d.over.as_ref().map(|o| format!("{} · {}{}", adjustment_text(n, o.kind, o.value), o.reason.label(),
                     if o.note.is_empty() { String::new() } else { format!(" ({})", o.note) })),
                 by => d.over.as_ref().map(|o| format!("{} at {}", o.author, o.at.get(..16).unwrap_or(&o.at))),
             }
@@ -69,7 +68,7 @@ pub fn store_plan_context(
         .map(|w| {
             (
                 w.monday.to_string(),
-                context! { plan => eur(w.plan), changed => (w.plan - w.model).abs() >= 0.5, days => w.days },
+                context! { plan => n.eur(w.plan), changed => (w.plan - w.model).abs() >= 0.5, days => w.days },
             )
         })
         .collect();
@@ -82,14 +81,14 @@ pub fn store_plan_context(
         .take(30)
         .map(|r| context! {
             at => r.at.get(..16).unwrap_or(&r.at).replace('T', " "), author => r.author.clone(), date => r.date.to_string(),
-            what => r.adjustment.map_or("cleared (model stands)".to_string(), |a| adjustment_text(a.kind, a.value)),
-            reason => r.reason.label(), note => r.note.clone(), model => eur(r.model_forecast), plan => eur(r.plan),
+            what => r.adjustment.map_or("cleared (model stands)".to_string(), |a| adjustment_text(n, a.kind, a.value)),
+            reason => r.reason.label(), note => r.note.clone(), model => n.eur(r.model_forecast), plan => n.eur(r.plan),
             version => r.model_version.clone(),
         })
         .collect();
     let mut ctx = context! {
         plan_days => days, week_plan => weeks, history => history,
-        plan_total => eur(plan.plan_total), plan_changed => plan.overridden_days > 0,
+        plan_total => n.eur(plan.plan_total), plan_changed => plan.overridden_days > 0,
         overridden_days => plan.overridden_days, plan_first => plan.first_day.to_string(),
         can_override => st.store.is_some(),
         record => crate::fva::store_record(st, m, f.store)?,
@@ -101,13 +100,13 @@ pub fn store_plan_context(
         let values: Vec<f64> = plan.days.iter().map(|d| d.plan).collect();
         ctx = merge(
             ctx,
-            context! { plan_chart => crate::pages::store_chart(m, f, f.store, Some(&values)) },
+            context! { plan_chart => crate::pages::store_chart(n, m, f, f.store, Some(&values)) },
         );
     }
     Ok(ctx)
 }
 
-fn row_context(r: &FvaRow) -> Value {
+fn row_context(n: Numbers, r: &FvaRow) -> Value {
     let cls = |lo: f64, hi: f64| {
         if lo > 0.0 {
             "up"
@@ -119,18 +118,18 @@ fn row_context(r: &FvaRow) -> Value {
     };
     context! {
         group => r.group.to_string(), days => r.days, overridden => r.overridden, store_weeks => r.store_weeks,
-        naive => share(r.naive.wape), model => share(r.model.wape), plan => share(r.plan.wape),
-        fva_model => pts(r.fva_model.value), fva_model_band => format!("{} … {}", pts(r.fva_model.lo), pts(r.fva_model.hi)),
-        fva_plan => pts(r.fva_plan.value), fva_plan_band => format!("{} … {}", pts(r.fva_plan.lo), pts(r.fva_plan.hi)),
+        naive => share(n, r.naive.wape), model => share(n, r.model.wape), plan => share(n, r.plan.wape),
+        fva_model => pts(n, r.fva_model.value), fva_model_band => format!("{} … {}", pts(n, r.fva_model.lo), pts(n, r.fva_model.hi)),
+        fva_plan => pts(n, r.fva_plan.value), fva_plan_band => format!("{} … {}", pts(n, r.fva_plan.lo), pts(n, r.fva_plan.hi)),
         fva_plan_class => cls(r.fva_plan.lo, r.fva_plan.hi),
-        bias_model => format!("{:+.1}%", r.model.bias * 100.0), bias_plan => format!("{:+.1}%", r.plan.bias * 100.0),
-        err_model => eur(r.model.abs_error_eur), err_plan => eur(r.plan.abs_error_eur),
-        rmspe_model => format!("{:.3}", r.model.rmspe), rmspe_plan => format!("{:.3}", r.plan.rmspe),
+        bias_model => n.signed_pct(r.model.bias), bias_plan => n.signed_pct(r.plan.bias),
+        err_model => n.eur(r.model.abs_error_eur), err_plan => n.eur(r.plan.abs_error_eur),
+        rmspe_model => n.number(r.model.rmspe, 3), rmspe_plan => n.number(r.plan.rmspe, 3),
     }
 }
 
 /// The sentence a director acts on, for one reason's row.
-pub fn reason_verdict(r: &FvaRow) -> String {
+pub fn reason_verdict(n: Numbers, r: &FvaRow) -> String {
     let f = r.fva_plan;
     let what = format!(
         "\u{201c}{}\u{201d} overrides ({} store-days)",
@@ -151,21 +150,21 @@ pub fn reason_verdict(r: &FvaRow) -> String {
             -f.lo * 100.0
         )
     } else {
-        format!("{what}: no clear effect ({} … {}); not worth the managers' time unless the reason is documented.", pts(f.lo), pts(f.hi))
+        format!("{what}: no clear effect ({} … {}); not worth the managers' time unless the reason is documented.", pts(n, f.lo), pts(n, f.hi))
     }
 }
 
-fn tables_context(tables: &[FvaTable], skip_store: bool) -> Vec<Value> {
+fn tables_context(n: Numbers, tables: &[FvaTable], skip_store: bool) -> Vec<Value> {
     tables
         .iter()
         .filter(|t| !(skip_store && t.dimension == Dimension::Store))
         .map(|t| context! { id => format!("fva-{}", serde_json::to_value(t.dimension).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
-            title => t.dimension.label(), rows => t.rows.iter().map(row_context).collect::<Vec<_>>() })
+            title => t.dimension.label(), rows => t.rows.iter().map(|r| row_context(n, r)).collect::<Vec<_>>() })
         .collect()
 }
 
 /// The FVA chart: FVA of the overrides by reason, with their intervals.
-fn reason_chart(t: &FvaTable, id: &str) -> String {
+fn reason_chart(n: Numbers, t: &FvaTable, id: &str) -> String {
     let labels: Vec<String> = t.rows.iter().map(|r| r.group.to_string()).collect();
     let mut s = Series::new(
         "FVA of the overrides (WAPE points)",
@@ -186,7 +185,7 @@ fn reason_chart(t: &FvaTable, id: &str) -> String {
     .labels(labels)
     .series(s)
     .reference(0.0)
-    .embed()
+    .embed_with(n)
 }
 
 /// `GET /fva`: Forecast Value Added for directors (a manager sees their own stores' record).
@@ -194,35 +193,37 @@ pub async fn fva_page(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Html<String>, AppError> {
+    let n = st.numbers;
     let m = st.model.load();
     let r = fva::report(&st, &m, &caller)?;
     let ev = fva::evidence()?;
     let by_reason = ev.table(Dimension::Reason);
-    let verdicts: Vec<String> =
-        by_reason.map_or(Vec::new(), |t| t.rows.iter().map(reason_verdict).collect());
+    let verdicts: Vec<String> = by_reason.map_or(Vec::new(), |t| {
+        t.rows.iter().map(|r| reason_verdict(n, r)).collect()
+    });
     let styles: Vec<Value> = r
         .evidence_by_style
         .iter()
-        .map(|(s, row)| merge(row_context(row), context! { style => s.label() }))
+        .map(|(s, row)| merge(row_context(n, row), context! { style => s.label() }))
         .collect();
     let live_reason = r.live.iter().find(|t| t.dimension == Dimension::Reason);
     let ctx = context! {
         live_days => r.live_days, live_overridden => r.live_overridden,
-        live => tables_context(&r.live, false),
-        live_verdicts => live_reason.map_or(Vec::new(), |t| t.rows.iter().map(reason_verdict).collect::<Vec<_>>()),
-        live_chart => live_reason.filter(|t| !t.rows.is_empty()).map(|t| reason_chart(t, "fva-live-reasons")),
-        evidence => tables_context(&r.evidence, true), styles => styles, verdicts => verdicts,
-        evidence_chart => by_reason.map(|t| reason_chart(t, "fva-reasons")),
+        live => tables_context(n, &r.live, false),
+        live_verdicts => live_reason.map_or(Vec::new(), |t| t.rows.iter().map(|r| reason_verdict(n, r)).collect::<Vec<_>>()),
+        live_chart => live_reason.filter(|t| !t.rows.is_empty()).map(|t| reason_chart(n, t, "fva-live-reasons")),
+        evidence => tables_context(n, &r.evidence, true), styles => styles, verdicts => verdicts,
+        evidence_chart => by_reason.map(|t| reason_chart(n, t, "fva-reasons")),
         stores => fva::EVIDENCE_STORES, planted => r.planted.clone(),
         is_viewer => !caller.role.can_view_chain(),
-        level => format!("{:.0}%", storecast_plan::fva::INTERVAL_LEVEL * 100.0),
+        level => n.pct_with(storecast_plan::fva::INTERVAL_LEVEL, 0),
     };
     render_page(&st, &caller, &m, "fva", "Forecast Value Added", ctx)
 }
 
-fn exception_context(e: &Exception) -> Value {
+fn exception_context(n: Numbers, e: &Exception) -> Value {
     context! {
-        store => e.store, store_type => e.store_type.clone(), score => format!("{:.1}", e.score), href => e.href.clone(),
+        store => e.store, store_type => e.store_type.clone(), score => n.number(e.score, 1), href => e.href.clone(),
         reasons => e.reasons.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
         ack => e.acknowledged.as_ref().map(|a| format!("{} — {} ({})", a.note, a.author, a.at.get(..16).unwrap_or(&a.at).replace('T', " "))),
     }
@@ -233,12 +234,13 @@ pub async fn exceptions_page(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Html<String>, AppError> {
+    let n = st.numbers;
     caller.require_chain()?;
     let m = st.model.load();
     let list = fva::exceptions(&st, &m)?;
     let ctx = context! {
-        rows => list.iter().map(exception_context).collect::<Vec<_>>(),
-        can_ack => st.store.is_some(), large_change => format!("{:.0}%", fva::LARGE_CHANGE * 100.0),
+        rows => list.iter().map(|x| exception_context(n, x)).collect::<Vec<_>>(),
+        can_ack => st.store.is_some(), large_change => n.pct_with(fva::LARGE_CHANGE, 0),
     };
     render_page(&st, &caller, &m, "exceptions", "Exception list", ctx)
 }

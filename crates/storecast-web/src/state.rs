@@ -173,6 +173,8 @@ pub struct AppState {
     pub registry: Option<storecast_store::Registry>,
     /// The monitoring report of the served model, kept until the data or the model changes.
     pub monitoring: Arc<crate::operations::MonitoringCache>,
+    /// How the pages write numbers: the chain's locale (`serve --locale`).
+    pub numbers: storecast_charts::Numbers,
 }
 
 /// Days of history the history API answers by default.

@@ -67,6 +67,7 @@ fn serve_demo(gate: Option<std::sync::mpsc::Receiver<()>>) -> Served {
         reports: Some(paths.reports.clone()),
         no_auth: false,
         https_proxy: false,
+        locale: Default::default(),
         launch: Default::default(),
     };
     // The same start as `storecast demo`'s, with the full training held until `gate` opens.

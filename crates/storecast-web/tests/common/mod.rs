@@ -75,6 +75,16 @@ pub fn app_from(
     artifact: ModelArtifact,
     registry: Option<storecast_store::Registry>,
 ) -> TestApp {
+    app_in(chain, artifact, registry, storecast_charts::Locale::En)
+}
+
+/// [`app_from`] writing its numbers in `locale`.
+pub fn app_in(
+    chain: ChainData,
+    artifact: ModelArtifact,
+    registry: Option<storecast_store::Registry>,
+    locale: storecast_charts::Locale,
+) -> TestApp {
     let load = ChainData::from_bytes(Vec::from(&b"Store,DayOfWeek,Date,Sales,Customers,Open,Promo,StateHoliday,SchoolHoliday\n"[..]), Vec::from(&b"Store,StoreType,Assortment,CompetitionDistance,CompetitionOpenSinceMonth,CompetitionOpenSinceYear,Promo2,Promo2SinceWeek,Promo2SinceYear,PromoInterval\n"[..]), None, "empty").expect("empty");
     let validation =
         storecast_validate::validate(&load, &storecast_validate::ValidateConfig::default());
@@ -105,6 +115,7 @@ pub fn app_from(
     let state = AppState::builder(chain, validation, artifact.clone())
         .store(store)
         .registry(registry)
+        .locale(locale)
         .build()
         .expect("the app starts");
     let chain = state.chain.clone();
