@@ -227,6 +227,9 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
         o.cover80 * 100.0,
         o.cover95 * 100.0
     );
+    if let Some(why) = &run.report.drift_unavailable {
+        outln!("{why}");
+    }
     let (alarms, alerts) = (run.report.cusum_alarms, run.report.alerts.len());
     outln!(
         "{alarms} CUSUM alarms; {alerts} alerts ({} new)",

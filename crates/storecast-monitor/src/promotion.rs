@@ -90,6 +90,16 @@ pub struct Decision {
     pub basis: Basis,
 }
 
+impl Decision {
+    /// This decision, refused: the comparison the policy needs could not be made (`why`),
+    /// so the candidate is not promoted on another basis behind the operator's back.
+    pub fn refused(mut self, why: &str) -> Self {
+        self.promote = false;
+        self.reason = format!("not promoted: {why} (recorded scores: {})", self.reason);
+        self
+    }
+}
+
 fn span(f: &Fold) -> (NaiveDate, NaiveDate) {
     (f.origin, f.end)
 }

@@ -114,6 +114,10 @@ pub struct MonitorReport {
     pub by_horizon: Vec<HorizonAccuracy>,
     /// Input drift per feature (as given to [`evaluate`]).
     pub drift: Vec<FeatureDrift>,
+    /// Why drift was not measured, when it could not be: said beside the figures, so an
+    /// empty drift list never reads as "no drift".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_unavailable: Option<String>,
     /// CUSUM per store.
     pub cusum: Vec<StoreCusum>,
     /// Stores whose CUSUM alarmed (with at least `min_days` days).
@@ -335,6 +339,7 @@ pub fn evaluate(
         by_horizon: model.map_or_else(Vec::new, |m| by_horizon_week(rows, m.train_end)),
         live,
         drift,
+        drift_unavailable: None,
         cusum,
         cusum_alarms,
         alerts,

@@ -114,7 +114,7 @@ pub fn assess(
             .map_err(|e| PipelineError::Input(format!("monitor: {e}")));
     }
     let chain = chain_for_monitoring(base, store)?;
-    let drift = match (
+    let drift: Result<_, String> = match (
         Timeline::build(&chain.history, chain.requests.as_ref()),
         rows.first(),
         rows.last(),
@@ -128,12 +128,21 @@ pub fn assess(
             );
             let reference = storecast_monitor::seasonal_reference(&tl, &cur);
             storecast_monitor::feature_drift(&tl, &chain.stores, &cur, &reference, origin, cfg)
-                .unwrap_or_default()
+                .map_err(|e| e.to_string())
         }
-        _ => Vec::new(),
+        _ => Err("the actuals and the history hold no day to compare".to_string()),
     };
-    storecast_monitor::evaluate(&rows, &types, Some(artifact), drift, cfg)
-        .map_err(|e| PipelineError::Input(format!("monitor: {e}")))
+    let (drift, unavailable) = match drift {
+        Ok(d) => (d, None),
+        Err(why) => {
+            tracing::warn!("input drift not measured: {why}");
+            (Vec::new(), Some(format!("input drift not measured: {why}")))
+        }
+    };
+    let mut report = storecast_monitor::evaluate(&rows, &types, Some(artifact), drift, cfg)
+        .map_err(|e| PipelineError::Input(format!("monitor: {e}")))?;
+    report.drift_unavailable = unavailable;
+    Ok(report)
 }
 
 /// Scores the active model's issued forecasts against the ingested actuals, measures drift
@@ -291,8 +300,9 @@ fn decide(
         return Ok(match rescore(&fold) {
             Ok(m) => storecast_monitor::decide_promotion_rescored(cand, &version, &m, policy),
             Err(e) => {
-                tracing::warn!("the active model could not be re-scored on the candidate's fold ({e}); comparing recorded scores");
-                storecast_monitor::decide_promotion(cand, Some(&current), policy)
+                let why = format!("the active model {version} could not be re-scored on the candidate's fold ({e}), so the two were not compared on the same days; check the cause, or promote by hand");
+                tracing::warn!("{why}");
+                storecast_monitor::decide_promotion(cand, Some(&current), policy).refused(&why)
             }
         });
     }
@@ -326,12 +336,9 @@ fn decide(
             ))
         }
         Err(e) => {
-            tracing::warn!("the active model could not be scored after its training ({e}); comparing recorded scores");
-            Ok(storecast_monitor::decide_promotion(
-                cand,
-                Some(&current),
-                policy,
-            ))
+            let why = format!("the active model {version} could not be scored on the fold's days after its training ({e}), so the two were not compared on the same days; check the cause, or promote by hand");
+            tracing::warn!("{why}");
+            Ok(storecast_monitor::decide_promotion(cand, Some(&current), policy).refused(&why))
         }
     }
 }

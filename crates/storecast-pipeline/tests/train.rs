@@ -264,3 +264,75 @@ fn a_provisional_model_is_marked_scored_on_its_fold_and_signed() {
     let text = std::fs::read_to_string(&settings.out).expect("file");
     assert!(text.contains("\"provisional\":true"));
 }
+
+/// A candidate is never promoted on another basis than the policy's when the active model
+/// cannot be re-scored on the candidate's fold: the refusal names the cause (before, it fell
+/// back to the recorded scores without a word).
+#[test]
+fn a_failed_re_score_refuses_the_promotion_with_its_reason() {
+    use storecast_pipeline::retrain;
+    let chain = chain();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = storecast_store::Store::open(dir.path().join("ops.db")).expect("db");
+    let registry = storecast_store::Registry::open(dir.path().join("registry")).expect("registry");
+    let mut cfg = storecast_monitor::MonitorConfig::default();
+    cfg.promotion.min_rows = 100;
+    let mut bt = backtest_config(&ModelSettings {
+        folds: 1,
+        trees: Some(30),
+        threads: Some(1),
+        members: 1,
+    });
+    bt.params.learning_rate = 0.2;
+    bt.same_season = false;
+    let trained = storecast_model::training::train(&chain, &bt, &mut |_| {}).expect("trains");
+    // The active model: trained (it says) long before the candidate's fold, with poor
+    // recorded scores, and a model text that no longer loads (signed: it passes the
+    // registry's check, and fails only when it is run).
+    let mut active = trained.artifact;
+    active.model_version = "active-broken".into();
+    active.train_end -= chrono::Duration::days(200);
+    for s in &mut active.scores {
+        s.metrics.rmspe *= 10.0;
+    }
+    active.lightgbm_model = "not a model".into();
+    active.seal();
+    registry.sign(&mut active);
+    registry.register(&active).expect("register");
+    registry.promote(&active.model_version).expect("promote");
+    let c = storecast_synth::generate(&storecast_synth::SynthConfig {
+        stores: 8,
+        seed: 11,
+        quirks: false,
+        ..storecast_synth::SynthConfig::default()
+    })
+    .expect("synthetic chain");
+    let bytes = c.train_csv();
+    let delivery = storecast_pipeline::Delivery {
+        bytes: &bytes,
+        name: "train.csv",
+        actor: "test",
+    };
+    storecast_pipeline::ingest(&store, delivery, &chain.stores, &Default::default())
+        .expect("ingests");
+    let run = retrain(
+        &store,
+        &registry,
+        chain,
+        &bt,
+        &cfg,
+        "test",
+        &mut Recorder::default(),
+    )
+    .expect("retrains");
+    assert!(!run.decision.promote, "{}", run.decision.reason);
+    assert!(
+        run.decision.reason.contains("could not be re-scored"),
+        "{}",
+        run.decision.reason
+    );
+    assert_eq!(
+        registry.current_version().expect("active").as_deref(),
+        Some("active-broken")
+    );
+}

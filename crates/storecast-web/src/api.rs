@@ -97,9 +97,30 @@ pub async fn forecast(
     let body = m
         .forecast_json
         .get(&id)
-        .cloned()
         .ok_or_else(|| AppError::NotFound(format!("store {id} is not in the forecast")))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body))
+    cached_json(body, || format!("the forecast of store {id}"))
+}
+
+/// JSON bytes of `value`, or why it could not be serialised (kept, and answered as a server
+/// error when asked for: never an empty 200).
+pub fn json_bytes<T: Serialize>(value: &T) -> Result<axum::body::Bytes, String> {
+    serde_json::to_vec(value)
+        .map(axum::body::Bytes::from)
+        .map_err(|e| e.to_string())
+}
+
+/// A JSON body serialised ahead of time, or the error of its serialisation as a 500.
+pub fn cached_json(
+    body: &Result<axum::body::Bytes, String>,
+    what: impl FnOnce() -> String,
+) -> Result<axum::response::Response, AppError> {
+    match body {
+        Ok(b) => Ok(([(header::CONTENT_TYPE, "application/json")], b.clone()).into_response()),
+        Err(e) => Err(AppError::Internal(format!(
+            "{} could not be serialised: {e}",
+            what()
+        ))),
+    }
 }
 
 /// `GET /api/v1/stores/{id}/forecast.csv`.
@@ -293,7 +314,7 @@ pub async fn store_history(
     }
     if days == HISTORY_DAYS {
         if let Some(body) = m.history_json.get(&id) {
-            return Ok(([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response());
+            return cached_json(body, || format!("the history of store {id}"));
         }
     }
     Ok(Json(history_body(&m, id, days)).into_response())
@@ -540,7 +561,12 @@ pub async fn analysis(
 ) -> Result<Json<serde_json::Value>, AppError> {
     caller.require_chain()?;
     match &**st.analysis.load() {
-        Some((_, json)) => Ok(Json(json.clone())),
+        Some(a) => match &a.json {
+            Ok(json) => Ok(Json(json.clone())),
+            Err(e) => Err(AppError::Internal(format!(
+                "the analysis could not be read: {e}"
+            ))),
+        },
         None => Err(AppError::NotFound(
             "no statistical analysis was loaded".into(),
         )),
@@ -550,4 +576,31 @@ pub async fn analysis(
 /// Unknown API routes: JSON 404.
 pub async fn not_found() -> AppError {
     AppError::NotFound("no such API route; see /api/v1/openapi.json".into())
+}
+
+#[cfg(test)]
+mod cached_tests {
+    use super::*;
+
+    /// A value whose serialisation fails, as a map with non-string keys does.
+    struct Unserialisable;
+    impl Serialize for Unserialisable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("a key that is not a string"))
+        }
+    }
+
+    #[test]
+    fn a_body_that_did_not_serialise_is_a_server_error_not_an_empty_200() {
+        let body = json_bytes(&Unserialisable);
+        assert!(body.is_err());
+        let answer = cached_json(&body, || "the forecast of store 1".into());
+        assert!(
+            matches!(&answer, Err(AppError::Internal(cause)) if cause.contains("could not be serialised")),
+            "{:?}",
+            answer.map(|r| r.status())
+        );
+        let ok = cached_json(&json_bytes(&[1, 2]), String::new).expect("200");
+        assert_eq!(ok.status(), axum::http::StatusCode::OK);
+    }
 }

@@ -205,6 +205,9 @@ pub enum Rejection {
     Invalid,
     /// The client is locked out for this long.
     Throttled(Duration),
+    /// The credential could not be checked (the database could not be read): not the
+    /// caller's fault, answered as a server error with a reference, never as "invalid".
+    Unavailable(String),
 }
 
 impl Rejection {
@@ -236,12 +239,14 @@ pub async fn check_token(
         Ok(Ok(AuthOutcome::Ok(user))) => return Ok(user),
         Ok(Ok(AuthOutcome::Refused { reason, token_id })) => (reason.label(), token_id),
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "authentication could not read the database");
-            return Err(Rejection::Invalid);
+            return Err(Rejection::Unavailable(format!(
+                "authentication could not read the database: {e}"
+            )))
         }
         Err(e) => {
-            tracing::error!(error = %e, "authentication task failed");
-            return Err(Rejection::Invalid);
+            return Err(Rejection::Unavailable(format!(
+                "authentication task failed: {e}"
+            )))
         }
     };
     let locked = state.throttle.fail(client);
@@ -382,7 +387,10 @@ pub async fn middleware(State(state): State<AppState>, mut req: Request, next: N
     }
     let (user, via_cookie) = match identify(&state, client, &path, req.headers()).await {
         Ok(found) => found,
-        Err(after) => return Rejection::throttled_response(after),
+        Err(Rejection::Throttled(after)) => return Rejection::throttled_response(after),
+        // A server error with a reference (a page for a browser, by the error layer).
+        Err(Rejection::Unavailable(cause)) => return AppError::Internal(cause).into_response(),
+        Err(Rejection::Invalid) => (None, false),
     };
     let Some(user) = user else {
         return if is_api {
@@ -459,13 +467,14 @@ pub fn forget(state: &AppState, kind: &str, secret: &str) {
 }
 
 /// Who presents these headers: a bearer token, else the session cookie. Returns the caller
-/// (if any) and whether it came by cookie; `Err` while the client is locked out.
+/// (if any) and whether it came by cookie; `Err` while the client is locked out or when the
+/// credential could not be checked.
 async fn identify(
     state: &AppState,
     client: Option<IpAddr>,
     path: &str,
     headers: &axum::http::HeaderMap,
-) -> Result<(Option<Caller>, bool), Duration> {
+) -> Result<(Option<Caller>, bool), Rejection> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -495,12 +504,12 @@ async fn identify(
         return Ok((cached, via_cookie));
     }
     let found = if via_cookie {
-        check_session(state, secret).await
+        check_session(state, secret).await?
     } else {
         match check_token(state, client, path, secret).await {
             Ok(u) => Some(Caller::from(u)),
-            Err(Rejection::Throttled(after)) => return Err(after),
             Err(Rejection::Invalid) => None,
+            Err(other) => return Err(other),
         }
     };
     if let (Some(c), Ok(mut cache)) = (&found, state.auth_cache.write()) {
@@ -514,26 +523,26 @@ async fn identify(
 
 /// The caller of a live session (an unknown or expired one is logged, not throttled: a 256-bit
 /// id cannot be guessed, and an expired cookie is a normal return after a break).
-async fn check_session(state: &AppState, id: String) -> Option<Caller> {
-    let store = state.store.clone()?;
+async fn check_session(state: &AppState, id: String) -> Result<Option<Caller>, Rejection> {
+    let Some(store) = state.store.clone() else {
+        return Ok(None);
+    };
     let policy = state.web.sessions;
     match tokio::task::spawn_blocking(move || store.session(&id, &policy)).await {
-        Ok(Ok(Some(s))) => Some(Caller {
+        Ok(Ok(Some(s))) => Ok(Some(Caller {
             csrf: Some(s.csrf),
             ..Caller::from(s.user)
-        }),
+        })),
         Ok(Ok(None)) => {
             tracing::info!("session unknown or expired: sign-in asked again");
-            None
+            Ok(None)
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "session check could not read the database");
-            None
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "session check task failed");
-            None
-        }
+        Ok(Err(e)) => Err(Rejection::Unavailable(format!(
+            "the session check could not read the database: {e}"
+        ))),
+        Err(e) => Err(Rejection::Unavailable(format!(
+            "the session check task failed: {e}"
+        ))),
     }
 }
 

@@ -53,18 +53,30 @@ impl AppError {
     }
 }
 
+/// A reference for one internal error, shown to the user and logged with the cause, so the
+/// operator finds the cause of what a user reports (`E20261206-174512-3`).
+fn reference() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("E{}-{n}", chrono::Utc::now().format("%Y%m%d-%H%M%S"))
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let mut message = self.to_string();
         if let Self::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
+            let reference = reference();
+            tracing::error!(%cause, %reference, "internal error");
             if std::env::var_os("STORECAST_DEBUG_ERRORS").is_some() {
-                eprintln!("internal error: {cause}");
+                eprintln!("internal error {reference}: {cause}");
             }
+            message =
+                format!("internal error (reference {reference}): the operator's log has the cause");
         }
         let status = self.status();
         let mut resp = (
             status,
-            Json(serde_json::json!({ "error": self.to_string(), "status": status.as_u16() })),
+            Json(serde_json::json!({ "error": message, "status": status.as_u16() })),
         )
             .into_response();
         if matches!(self, Self::Busy) {

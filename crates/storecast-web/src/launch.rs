@@ -114,7 +114,7 @@ pub struct AppStateBuilder {
     artifact: ModelArtifact,
     store: Option<Arc<Store>>,
     reports: Vec<ReportPage>,
-    analysis: Option<(String, serde_json::Value)>,
+    analysis: Option<crate::state::LoadedAnalysis>,
     job: Option<storecast_pipeline::background::Board>,
     auth_required: bool,
     web: crate::auth::WebSecurity,
@@ -166,7 +166,7 @@ impl AppStateBuilder {
         self
     }
     /// The statistical analysis (HTML body and JSON).
-    pub fn analysis(mut self, analysis: Option<(String, serde_json::Value)>) -> Self {
+    pub fn analysis(mut self, analysis: Option<crate::state::LoadedAnalysis>) -> Self {
         self.analysis = analysis;
         self
     }
@@ -248,7 +248,7 @@ fn read_regular(path: &Path) -> Option<String> {
 
 /// The report bodies (`<slug>.body.html`) and the analysis (`analysis.body.html`,
 /// `analysis.json`) found in `dir` (regular files only: symlinks are not followed).
-pub fn read_reports(dir: &Path) -> (Vec<ReportPage>, Option<(String, serde_json::Value)>) {
+pub fn read_reports(dir: &Path) -> (Vec<ReportPage>, Option<crate::state::LoadedAnalysis>) {
     let reports = REPORTS
         .iter()
         .filter_map(|(slug, title, directors_only)| {
@@ -263,9 +263,17 @@ pub fn read_reports(dir: &Path) -> (Vec<ReportPage>, Option<(String, serde_json:
         .collect();
     let analysis = read_regular(&dir.join("analysis.body.html")).map(|body| {
         let json = read_regular(&dir.join("analysis.json"))
-            .and_then(|b| serde_json::from_str(&b).ok())
-            .unwrap_or(serde_json::Value::Null);
-        (body, json)
+            .ok_or_else(|| "analysis.json is missing".to_string())
+            .and_then(|b| {
+                serde_json::from_str(&b).map_err(|e| format!("analysis.json does not parse: {e}"))
+            });
+        if let Err(e) = &json {
+            tracing::error!(
+                "the analysis' figures could not be read from {}: {e}",
+                dir.display()
+            );
+        }
+        crate::state::LoadedAnalysis { body, json }
     });
     (reports, analysis)
 }

@@ -373,6 +373,8 @@ pub struct Monitoring {
     pub by_horizon: Vec<HorizonAccuracy>,
     /// Input drift per feature against the same weeks last year (chain scope only).
     pub drift: Vec<FeatureDrift>,
+    /// Why drift was not measured, when it could not be (chain scope only).
+    pub drift_unavailable: Option<String>,
     /// CUSUM state per store.
     pub cusum: Vec<StoreCusum>,
 }
@@ -424,6 +426,7 @@ pub fn monitoring_for(st: &AppState, caller: &Caller) -> Result<Monitoring, AppE
             by_week: live.by_week.clone(),
             by_horizon: report.by_horizon.clone(),
             drift: report.drift.clone(),
+            drift_unavailable: report.drift_unavailable.clone(),
             cusum: report.cusum.clone(),
         });
     };
@@ -453,6 +456,7 @@ pub fn monitoring_for(st: &AppState, caller: &Caller) -> Result<Monitoring, AppE
         by_week: live.by_week,
         by_horizon: storecast_monitor::by_horizon_week(&rows, train_end),
         drift: Vec::new(),
+        drift_unavailable: None,
         cusum: report
             .cusum
             .iter()

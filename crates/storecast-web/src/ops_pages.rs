@@ -197,6 +197,7 @@ fn monitoring_context(n: Numbers, m: &Monitoring) -> Value {
         stores_total => stores.len(),
         weeks => m.by_week.iter().map(|w| merge(accuracy_context(n, &w.accuracy), context! { label => w.label.clone() })).collect::<Vec<_>>(),
         horizon => m.by_horizon.iter().map(|h| merge(accuracy_context(n, &h.accuracy), context! { week => h.week })).collect::<Vec<_>>(),
+        drift_unavailable => m.drift_unavailable.clone(),
         drift => m.drift.iter().map(|d| context! { feature => d.feature.clone(), driver => d.driver.label(), psi => n.number(d.psi, 3), level => format!("{:?}", d.level).to_lowercase() }).collect::<Vec<_>>(),
         cusum => cusum,
         charts => monitoring_charts(n, m),

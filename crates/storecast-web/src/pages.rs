@@ -813,14 +813,11 @@ pub async fn data(
 ) -> Result<Html<String>, AppError> {
     caller.require_chain()?;
     let m = st.model.load();
-    let analysis = st
-        .analysis
-        .load()
-        .as_ref()
-        .as_ref()
-        .map(|(html, _)| html.clone());
+    let loaded = st.analysis.load();
+    let analysis = loaded.as_ref().as_ref();
     let ctx = context! {
-        v => Value::from_serialize(&*st.validation), analysis => analysis,
+        v => Value::from_serialize(&*st.validation), analysis => analysis.map(|a| a.body.clone()),
+        analysis_problem => analysis.and_then(|a| a.json.as_ref().err().cloned()),
         source => data_source(&st.validation.summary.origin),
     };
     render_page(&st, &caller, &m, "data", "Data", ctx)
@@ -921,6 +918,7 @@ pub async fn login(
         Err(crate::auth::Rejection::Throttled(after)) => {
             return Ok(crate::auth::Rejection::throttled_response(after));
         }
+        Err(crate::auth::Rejection::Unavailable(cause)) => return Err(AppError::Internal(cause)),
         Err(crate::auth::Rejection::Invalid) => {
             let csrf = crate::auth::random_hex();
             return login_page(

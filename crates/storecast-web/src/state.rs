@@ -95,9 +95,9 @@ pub struct ModelState {
     /// Global driver importance on a sample of forecasts (all stores, then by store type).
     pub importance: Vec<storecast_explain::Importance>,
     /// The forecast API's answer per store, serialised once (the hot path sends bytes).
-    pub forecast_json: BTreeMap<u16, axum::body::Bytes>,
+    pub forecast_json: BTreeMap<u16, Result<axum::body::Bytes, String>>,
     /// The history API's default answer (last [`HISTORY_DAYS`] days) per store, serialised once.
-    pub history_json: BTreeMap<u16, axum::body::Bytes>,
+    pub history_json: BTreeMap<u16, Result<axum::body::Bytes, String>>,
     /// Precomputed explanations of every explainable horizon row (filled in the background
     /// by [`start_explanations`]; until then explain computes on demand).
     pub explanations: Arc<ExplainTable>,
@@ -132,6 +132,16 @@ pub struct ReportPage {
     pub directors_only: bool,
 }
 
+/// The statistical analysis the app shows: the report's body and its figures.
+#[derive(Debug, Clone)]
+pub struct LoadedAnalysis {
+    /// The rendered findings (HTML body).
+    pub body: String,
+    /// The figures (`analysis.json`), or why they could not be read: said on the data page
+    /// and answered as a server error by the API, never taken for "no figures".
+    pub json: Result<serde_json::Value, String>,
+}
+
 /// Shared, cheap-to-clone application state.
 #[derive(Clone)]
 pub struct AppState {
@@ -141,7 +151,7 @@ pub struct AppState {
     pub validation: Arc<ValidationReport>,
     /// The statistical analysis, as rendered HTML body and JSON (when available); replaced
     /// when a background job writes it again.
-    pub analysis: Arc<ArcSwap<Option<(String, serde_json::Value)>>>,
+    pub analysis: Arc<ArcSwap<Option<LoadedAnalysis>>>,
     /// The active model (swapped atomically).
     pub model: Arc<ArcSwap<ModelState>>,
     /// Storage (users, audit, forecasts), when configured.
@@ -347,10 +357,10 @@ pub fn build_model_state(
     let forecast_json = stores
         .iter()
         .map(|(id, f)| {
-            let body =
-                serde_json::to_vec(&serde_json::json!({ "model_version": version, "forecast": f }))
-                    .unwrap_or_default();
-            (*id, axum::body::Bytes::from(body))
+            let body = crate::api::json_bytes(
+                &serde_json::json!({ "model_version": version, "forecast": f }),
+            );
+            (*id, body)
         })
         .collect();
     let explanations = Arc::new(ExplainTable::new(
@@ -374,9 +384,8 @@ pub fn build_model_state(
         .stores
         .keys()
         .map(|id| {
-            let body = serde_json::to_vec(&crate::api::history_body(&m, *id, HISTORY_DAYS))
-                .unwrap_or_default();
-            (*id, axum::body::Bytes::from(body))
+            let body = crate::api::json_bytes(&crate::api::history_body(&m, *id, HISTORY_DAYS));
+            (*id, body)
         })
         .collect();
     Ok(m)

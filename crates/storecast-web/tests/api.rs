@@ -272,7 +272,10 @@ async fn the_chain_view_states_like_for_like_scope_and_band_coverage() {
         .coverage(m.artifact())
         .expect("measured");
     assert!(
-        page.contains(&format!("held {:.0} % (80 %)", held.cover80 * 100.0)),
+        page.contains(&format!(
+            "the 80% band held {}",
+            storecast_charts::Numbers::EN.pct_with(held.cover80, 0)
+        )),
         "the measured coverage is beside the band"
     );
 }
