@@ -15,14 +15,15 @@ use crate::baselines::{self, Ridge};
 use crate::ensemble::{self, Blend, MemberSpec, TuneRow};
 use crate::features::{self, Frame, F, FEATURE_NAMES};
 use crate::gbdt::{Gbdt, GbdtError, GbdtParams};
+use crate::kind::ModelKind;
 use crate::metrics::{best_scale, Metrics};
 use crate::timeline::Timeline;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use storecast_data::{Assortment, StoreTable, StoreType};
 
-/// Model names in backtest tables.
-pub const MODEL: &str = "lightgbm";
+/// The model's name in backtest tables ([`ModelKind::Model`]).
+pub const MODEL: &str = ModelKind::Model.name();
 
 /// Backtest settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -255,14 +256,14 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    /// Forecast of a named model.
-    pub fn forecast(&self, model: &str) -> f64 {
-        match model {
-            "lightgbm_raw" => self.model_raw,
-            "store_weekday_promo_median" => self.median,
-            "last_year_same_weekday" => self.last_year,
-            "ridge_linear" => self.ridge,
-            _ => self.model,
+    /// The forecast of `kind`.
+    pub fn forecast(&self, kind: ModelKind) -> f64 {
+        match kind {
+            ModelKind::Model => self.model,
+            ModelKind::ModelRaw => self.model_raw,
+            ModelKind::Median => self.median,
+            ModelKind::LastYear => self.last_year,
+            ModelKind::Ridge => self.ridge,
         }
     }
     /// ISO weekday.
@@ -275,15 +276,6 @@ impl Prediction {
         self.horizon_day / 7 + 1
     }
 }
-
-/// All model names in report order.
-pub const ALL_MODELS: [&str; 5] = [
-    MODEL,
-    "lightgbm_raw",
-    "store_weekday_promo_median",
-    "last_year_same_weekday",
-    "ridge_linear",
-];
 
 /// Metrics of one model on one fold (stored fold 0 = all folds pooled; see [`FoldScope`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -396,7 +388,7 @@ fn scale_grid() -> impl Iterator<Item = f64> + Clone {
 
 impl BacktestResult {
     /// Metrics of `model` over the predictions that satisfy `keep`.
-    pub fn metrics_where(&self, model: &str, keep: impl Fn(&Prediction) -> bool) -> Metrics {
+    pub fn metrics_where(&self, model: ModelKind, keep: impl Fn(&Prediction) -> bool) -> Metrics {
         let (a, p): (Vec<f64>, Vec<f64>) = self
             .predictions
             .iter()
@@ -407,6 +399,12 @@ impl BacktestResult {
     }
 
     /// The score of a model on a fold scope.
+    pub fn score_of(&self, model: ModelKind, scope: FoldScope) -> Option<Metrics> {
+        self.score(model.name(), scope)
+    }
+
+    /// The score of a stored model name (a [`ModelKind`]'s or an ensemble member's) on a
+    /// fold scope.
     pub fn score(&self, model: &str, scope: FoldScope) -> Option<Metrics> {
         let fold = scope.stored(self.last_fold());
         self.scores
@@ -691,10 +689,10 @@ fn blend_and_score(result: &mut BacktestResult) {
     result.ensemble.fold_blends = fold_blends;
     choose_correction(result, &all_logs, blend);
     let mut scores = Vec::new();
-    for model in ALL_MODELS {
+    for model in ModelKind::ALL {
         for scope in result.scopes() {
             scores.push(ScoreRow {
-                model: model.to_string(),
+                model: model.name().to_string(),
                 fold: scope.stored(n_folds),
                 metrics: result.metrics_where(model, |p| scope.contains(p.fold, n_folds)),
             });

@@ -9,13 +9,6 @@ use chrono::Datelike;
 use nalgebra::{DMatrix, DVector};
 use std::collections::HashMap;
 
-/// Names of the baselines, in report order.
-pub const BASELINES: [&str; 3] = [
-    "store_weekday_promo_median",
-    "last_year_same_weekday",
-    "ridge_linear",
-];
-
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;

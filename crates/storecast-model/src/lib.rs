@@ -9,6 +9,7 @@ pub mod ensemble;
 pub mod features;
 pub mod flat;
 pub mod gbdt;
+pub mod kind;
 pub mod metrics;
 pub mod shap;
 pub mod timeline;
@@ -16,6 +17,7 @@ pub mod timeline;
 pub use ensemble::Ensemble;
 pub use features::{Driver, Frame, FEATURE_DRIVERS, FEATURE_NAMES, N_FEATURES};
 pub use gbdt::{Gbdt, GbdtError, GbdtParams, Objective};
+pub use kind::ModelKind;
 pub use metrics::Metrics;
 pub use timeline::{OpenState, Timeline};
 

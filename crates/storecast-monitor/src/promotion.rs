@@ -41,7 +41,7 @@ use storecast_model::backtest::{Fold, MODEL};
 use storecast_model::{Forecaster, Metrics, ModelArtifact, Scenario};
 
 /// The baseline the candidate must beat on its own fold.
-pub const BASELINE: &str = "store_weekday_promo_median";
+pub const BASELINE: &str = storecast_model::ModelKind::Median.name();
 
 /// What the RMSPEs of a decision were measured on.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use storecast_data::ChainData;
 use storecast_model::artifact::CoverageRow;
 use storecast_model::backtest::{self, BacktestConfig, BacktestResult};
+use storecast_model::ModelKind;
 use storecast_model::{training, Timeline};
 
 /// What the backtest job made.
@@ -90,33 +91,23 @@ pub fn backtest(
 fn predictions_csv(bt: &BacktestResult) -> Result<Vec<u8>, PipelineError> {
     let csv_err = |e: csv::Error| PipelineError::Input(format!("writing predictions.csv: {e}"));
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "fold",
-        "store",
-        "date",
-        "horizon_day",
-        "actual",
-        "lightgbm",
-        "lightgbm_raw",
-        "median",
-        "last_year",
-        "ridge",
-    ])
-    .map_err(csv_err)?;
+    let header = ["fold", "store", "date", "horizon_day", "actual"]
+        .into_iter()
+        .chain(ModelKind::ALL.iter().map(|k| k.column()));
+    w.write_record(header).map_err(csv_err)?;
     for p in &bt.predictions {
-        w.write_record([
+        let known = [
             p.fold.to_string(),
             p.store.to_string(),
             p.date.to_string(),
             p.horizon_day.to_string(),
             format!("{:.0}", p.actual),
-            format!("{:.2}", p.model),
-            format!("{:.2}", p.model_raw),
-            format!("{:.2}", p.median),
-            format!("{:.2}", p.last_year),
-            format!("{:.2}", p.ridge),
-        ])
-        .map_err(csv_err)?;
+        ];
+        let forecasts = ModelKind::ALL
+            .iter()
+            .map(|k| format!("{:.2}", p.forecast(*k)));
+        w.write_record(known.into_iter().chain(forecasts))
+            .map_err(csv_err)?;
     }
     w.into_inner()
         .map_err(|e| PipelineError::Input(format!("writing predictions.csv: {e}")))

@@ -9,7 +9,8 @@ use std::time::Instant;
 use storecast_data::ChainData;
 use storecast_explain::table::{CacheStore, Filled};
 use storecast_model::artifact::CoverageRow;
-use storecast_model::backtest::{BacktestConfig, BacktestResult, ALL_MODELS};
+use storecast_model::backtest::{BacktestConfig, BacktestResult};
+use storecast_model::ModelKind;
 use storecast_model::{training, ForecastError, ModelArtifact};
 
 /// The model's settings a user chooses (the rest are the tuned defaults).
@@ -193,9 +194,9 @@ pub struct ScoreRow {
 /// The scores of every model on every scope of a backtest, in display order.
 pub fn score_rows(bt: &BacktestResult) -> Vec<ScoreRow> {
     let last = bt.last_fold();
-    let models: Vec<String> = ALL_MODELS
+    let models: Vec<String> = ModelKind::ALL
         .iter()
-        .map(|m| m.to_string())
+        .map(|m| m.name().to_string())
         .chain(bt.member_models())
         .collect();
     let mut out = Vec::new();

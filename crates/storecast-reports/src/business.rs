@@ -21,17 +21,20 @@ use std::path::{Path, PathBuf};
 use storecast_charts::{Chart, Doc, Kind, Section, Series};
 use storecast_data::{Assortment, StoreType};
 use storecast_model::artifact::CoverageRow;
-use storecast_model::backtest::{BacktestResult, Prediction, MODEL};
+use storecast_model::backtest::{BacktestResult, Prediction};
 use storecast_model::Metrics;
+use storecast_model::ModelKind;
 
 /// The stand-in "last year's sales on the same weekday".
-pub const LAST_YEAR: &str = "last_year_same_weekday";
+pub const LAST_YEAR: ModelKind = ModelKind::LastYear;
 /// The stand-in "store × weekday × promo median".
-pub const MEDIAN: &str = "store_weekday_promo_median";
+pub const MEDIAN: ModelKind = ModelKind::Median;
 /// The two stand-ins for today's manager estimates.
-pub const STAND_INS: [&str; 2] = [LAST_YEAR, MEDIAN];
+pub const STAND_INS: [ModelKind; 2] = [LAST_YEAR, MEDIAN];
 /// The forecasts compared throughout the report: the model first, then the stand-ins.
-pub const COMPARED: [&str; 3] = [MODEL, LAST_YEAR, MEDIAN];
+pub const COMPARED: [ModelKind; 3] = [MODEL, LAST_YEAR, MEDIAN];
+/// The model.
+const MODEL: ModelKind = ModelKind::Model;
 /// Accuracy bands: within ±5 %, ±10 %, ±20 % of actual sales.
 pub const BANDS: [f64; 3] = [0.05, 0.10, 0.20];
 /// How many hard stores the report explains.
@@ -49,15 +52,9 @@ pub const LEVEL_SHIFT_BIAS: f64 = 0.08;
 /// A volatility above this quantile of the chain's stores marks an erratic store.
 pub const VOLATILE_RANK: f64 = 0.9;
 
-/// Readable name of a compared forecast.
-pub fn label(model: &str) -> &'static str {
-    match model {
-        LAST_YEAR => "last year, same weekday",
-        MEDIAN => "store × weekday × promo median",
-        "lightgbm_raw" => "model (uncorrected)",
-        "ridge_linear" => "ridge linear model",
-        _ => "model",
-    }
+/// Readable name of a compared forecast (the one label of [`ModelKind`]).
+pub fn label(model: ModelKind) -> &'static str {
+    model.label()
 }
 
 /// The business assumptions of the value section. All of them are printed in the report; the
@@ -165,7 +162,7 @@ fn store_weeks(bt: &BacktestResult, fold: usize) -> BTreeMap<(usize, u16, u16), 
             .or_default();
         w.actual += p.actual;
         for (i, m) in COMPARED.iter().enumerate() {
-            let f = p.forecast(m);
+            let f = p.forecast(*m);
             w.forecast[i] += f;
             w.abs_error[i] += (f - p.actual).abs();
         }
@@ -177,7 +174,7 @@ fn store_weeks(bt: &BacktestResult, fold: usize) -> BTreeMap<(usize, u16, u16), 
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorRow {
     /// Forecast name (one of [`COMPARED`]).
-    pub model: String,
+    pub model: ModelKind,
     /// Fold (0 = all folds).
     pub fold: usize,
     /// RMSPE, MAPE, WAPE, bias over the scored store-days.
@@ -204,7 +201,7 @@ pub struct Headline {
 
 impl Headline {
     /// The row of a forecast on a fold (0 = all).
-    pub fn get(&self, model: &str, fold: usize) -> Option<&ErrorRow> {
+    pub fn get(&self, model: ModelKind, fold: usize) -> Option<&ErrorRow> {
         self.rows
             .iter()
             .find(|r| r.model == model && r.fold == fold)
@@ -212,7 +209,7 @@ impl Headline {
 
     /// How much smaller the model's € error per store-week is than a stand-in's (0.2 = 20 %
     /// closer; negative when the model is further off).
-    pub fn improvement(&self, stand_in: &str, fold: usize) -> f64 {
+    pub fn improvement(&self, stand_in: ModelKind, fold: usize) -> f64 {
         match (self.get(MODEL, fold), self.get(stand_in, fold)) {
             (Some(m), Some(b)) => 1.0 - m.eur_per_store_week / b.eur_per_store_week,
             _ => f64::NAN,
@@ -220,8 +217,8 @@ impl Headline {
     }
 
     /// The stand-in with the smallest € error per store-week on a fold.
-    pub fn best_stand_in(&self, fold: usize) -> &'static str {
-        let e = |m: &str| {
+    pub fn best_stand_in(&self, fold: usize) -> ModelKind {
+        let e = |m: ModelKind| {
             self.get(m, fold)
                 .map_or(f64::INFINITY, |r| r.eur_per_store_week)
         };
@@ -242,9 +239,9 @@ pub fn error_rows(bt: &BacktestResult, fold: usize) -> Vec<ErrorRow> {
         .iter()
         .enumerate()
         .map(|(i, m)| ErrorRow {
-            model: m.to_string(),
+            model: *m,
             fold,
-            metrics: bt.metrics_where(m, |p| in_fold(p, fold)),
+            metrics: bt.metrics_where(*m, |p| in_fold(p, fold)),
             eur_per_store_week: weeks.values().map(|w| w.abs_error[i]).sum::<f64>() / n,
             weekly_total_miss: weeks
                 .values()
@@ -272,7 +269,7 @@ pub fn headline(bt: &BacktestResult) -> Headline {
 #[derive(Debug, Clone, Serialize)]
 pub struct BandRow {
     /// Forecast name.
-    pub model: String,
+    pub model: ModelKind,
     /// Fold (0 = all).
     pub fold: usize,
     /// Share of store-days with |forecast − actual| ≤ band × actual, per band.
@@ -300,7 +297,7 @@ pub fn accuracy_bands(bt: &BacktestResult, fold: usize) -> Vec<BandRow> {
                 .filter(|p| in_fold(p, fold) && p.actual > 0.0)
             {
                 n += 1;
-                let e = (p.forecast(m) - p.actual).abs();
+                let e = (p.forecast(*m) - p.actual).abs();
                 for (k, b) in BANDS.iter().enumerate() {
                     days[k] += usize::from(e <= b * p.actual);
                 }
@@ -314,7 +311,7 @@ pub fn accuracy_bands(bt: &BacktestResult, fold: usize) -> Vec<BandRow> {
             }
             let share = |c: [usize; 3], n: usize| c.map(|x| x as f64 / n.max(1) as f64);
             BandRow {
-                model: m.to_string(),
+                model: *m,
                 fold,
                 days: share(days, n),
                 weeks: share(wk, weeks.len()),
@@ -579,7 +576,7 @@ pub fn hardest_stores(bt: &BacktestResult, fold: usize, n: usize) -> Vec<HardSto
 #[derive(Debug, Clone, Serialize)]
 pub struct ValueRow {
     /// Forecast name.
-    pub model: String,
+    pub model: ModelKind,
     /// Fold (0 = all).
     pub fold: usize,
     /// Cost of over-staffing per store-week, €.
@@ -614,7 +611,7 @@ pub fn staffing_value(bt: &BacktestResult, fold: usize, a: &Assumptions) -> Vec<
                 .iter()
                 .filter(|p| in_fold(p, fold) && p.actual > 0.0)
             {
-                let e = p.forecast(m) - p.actual;
+                let e = p.forecast(*m) - p.actual;
                 if e > 0.0 {
                     over += e / a.sales_per_staff_hour * a.staff_cost_per_hour;
                 } else {
@@ -623,7 +620,7 @@ pub fn staffing_value(bt: &BacktestResult, fold: usize, a: &Assumptions) -> Vec<
             }
             let total = (over + under) / weeks;
             ValueRow {
-                model: m.to_string(),
+                model: *m,
                 fold,
                 over_staffing: over / weeks,
                 lost_margin: under / weeks,
@@ -644,7 +641,7 @@ pub fn staffing_value(bt: &BacktestResult, fold: usize, a: &Assumptions) -> Vec<
 #[derive(Debug, Clone, Serialize)]
 pub struct BufferRow {
     /// Forecast name.
-    pub model: String,
+    pub model: ModelKind,
     /// Fold (0 = all).
     pub fold: usize,
     /// Root mean square of weekly total error per store-week, € of sales.
@@ -677,7 +674,7 @@ pub fn stock_buffer(bt: &BacktestResult, fold: usize, a: &Assumptions) -> Vec<Bu
                 * (1.0 - a.gross_margin);
             let chain = per_store * a.stores as f64;
             BufferRow {
-                model: m.to_string(),
+                model: *m,
                 fold,
                 weekly_rmse: rmse,
                 per_store,
@@ -692,7 +689,7 @@ pub fn stock_buffer(bt: &BacktestResult, fold: usize, a: &Assumptions) -> Vec<Bu
 #[derive(Debug, Clone, Serialize)]
 pub struct Saving {
     /// The stand-in.
-    pub stand_in: String,
+    pub stand_in: ModelKind,
     /// Staffing cost of error saved, € per store per year.
     pub per_store_year: f64,
     /// The same for the chain, € per year.
@@ -706,14 +703,14 @@ pub struct Saving {
 /// Savings of the model against each stand-in, from [`staffing_value`] and [`stock_buffer`]
 /// rows (of the same fold).
 pub fn savings(value: &[ValueRow], buffer: &[BufferRow]) -> Vec<Saving> {
-    let v = |m: &str| value.iter().find(|r| r.model == m);
-    let b = |m: &str| buffer.iter().find(|r| r.model == m);
+    let v = |m: ModelKind| value.iter().find(|r| r.model == m);
+    let b = |m: ModelKind| buffer.iter().find(|r| r.model == m);
     STAND_INS
         .iter()
         .filter_map(|s| {
-            let (vm, vs, bm, bs) = (v(MODEL)?, v(s)?, b(MODEL)?, b(s)?);
+            let (vm, vs, bm, bs) = (v(MODEL)?, v(*s)?, b(MODEL)?, b(*s)?);
             Some(Saving {
-                stand_in: s.to_string(),
+                stand_in: *s,
                 per_store_year: vs.per_store_year - vm.per_store_year,
                 chain_year: vs.chain_year - vm.chain_year,
                 buffer_reduction: bs.chain - bm.chain,
@@ -903,7 +900,7 @@ pub fn business(
         .collect();
     for (i, m) in COMPARED.iter().enumerate() {
         chart = chart.series(Series::new(
-            label(m),
+            label(*m),
             per_fold
                 .iter()
                 .map(|rs| rs.get(i).map_or(f64::NAN, |r| r.eur_per_store_week))
@@ -920,7 +917,7 @@ pub fn business(
     for rs in [&bands_last, &bands_all] {
         for r in rs.iter() {
             let mut row = vec![
-                label(&r.model).to_string(),
+                label(r.model).to_string(),
                 if r.fold == 0 {
                     "all folds".into()
                 } else {
@@ -951,7 +948,7 @@ pub fn business(
     .from_zero();
     for r in &bands_last {
         band_chart = band_chart.series(Series::new(
-            label(&r.model),
+            label(r.model),
             r.days.iter().chain(r.weeks.iter()).copied().collect(),
         ));
     }
@@ -967,7 +964,7 @@ pub fn business(
             pct(m.days[0]),
             pct(m.days[1]),
             pct(m.days[2]),
-            label(&b.model),
+            label(b.model),
             pct(b.days[0]),
             pct(b.days[1]),
             pct(b.days[2]),
@@ -1051,7 +1048,7 @@ pub fn business(
             .from_zero();
             for (i, m) in COMPARED.iter().enumerate() {
                 c = c.series(Series::new(
-                    label(m),
+                    label(*m),
                     t.rows.iter().map(|r| r.metrics[i].rmspe).collect(),
                 ));
             }
@@ -1262,7 +1259,7 @@ pub fn business(
     {
         val = val.callout(format!(
             "Against the better stand-in ({}), the model {} **{} per store per year** of staffing cost of error, **{} per year** for {} stores, and {} the chain's safety stock by **{}** at cost (holding cost {} {} per year). Against {}: {} per store per year, {} per year for the chain.",
-            label(&s.stand_in),
+            label(s.stand_in),
             better_or_worse(s.per_store_year),
             eur(s.per_store_year.abs()),
             eur(s.chain_year.abs()),
@@ -1274,7 +1271,7 @@ pub fn business(
             save_all
                 .iter()
                 .find(|o| o.stand_in != s.stand_in)
-                .map_or("–", |o| label(&o.stand_in)),
+                .map_or("–", |o| label(o.stand_in)),
             save_all
                 .iter()
                 .find(|o| o.stand_in != s.stand_in)
@@ -1289,7 +1286,7 @@ pub fn business(
         .iter()
         .map(|r| {
             vec![
-                label(&r.model).to_string(),
+                label(r.model).to_string(),
                 eur(r.over_staffing),
                 eur(r.lost_margin),
                 eur(r.total),
@@ -1303,7 +1300,7 @@ pub fn business(
         .iter()
         .map(|r| {
             vec![
-                label(&r.model).to_string(),
+                label(r.model).to_string(),
                 eur(r.weekly_rmse),
                 eur(r.per_store),
                 eur(r.chain),
@@ -1315,7 +1312,7 @@ pub fn business(
         .iter()
         .map(|s| {
             vec![
-                label(&s.stand_in).to_string(),
+                label(s.stand_in).to_string(),
                 eur(s.per_store_year),
                 eur(s.chain_year),
                 eur(s.buffer_reduction),
@@ -1336,7 +1333,7 @@ pub fn business(
             eur(b.total - m.total),
             eur(m.total),
             eur(b.total),
-            label(&b.model)
+            label(b.model)
         ),
         _ => String::new(),
     };
@@ -1365,7 +1362,7 @@ pub fn business(
                 "Staffing cost of forecast error, € per store per year (explicit model; lower is better)",
             )
             .axes("forecast", "€ per store per year")
-            .labels(value_all.iter().map(|r| label(&r.model)))
+            .labels(value_all.iter().map(|r| label(r.model)))
             .from_zero()
             .series(Series::new(
                 "paid idle hours",
@@ -1410,7 +1407,7 @@ pub fn business(
         let e = by_date.entry(p.date).or_default();
         e[0] += p.actual;
         for (i, m) in COMPARED.iter().enumerate() {
-            e[i + 1] += p.forecast(m);
+            e[i + 1] += p.forecast(*m);
         }
     }
     let mut chain_chart = Chart::new(
@@ -1425,7 +1422,7 @@ pub fn business(
         by_date.values().map(|v| v[0]).collect(),
     ));
     for (i, m) in COMPARED.iter().enumerate() {
-        let mut s = Series::new(label(m), by_date.values().map(|v| v[i + 1]).collect());
+        let mut s = Series::new(label(*m), by_date.values().map(|v| v[i + 1]).collect());
         if i > 0 {
             s = s.dashed();
         }

@@ -4,32 +4,13 @@
 use crate::tables::{by_cut, f4, pct, spct, CUTS};
 use storecast_charts::{Chart, Doc, Kind, Section, Series};
 use storecast_model::artifact::CoverageRow;
-use storecast_model::backtest::{BacktestResult, FoldKind, FoldScope, ALL_MODELS, MODEL};
+use storecast_model::backtest::{BacktestResult, FoldKind, FoldScope, MODEL};
+use storecast_model::ModelKind;
 use storecast_model::{Driver, FEATURE_DRIVERS, FEATURE_NAMES};
-
-const BASELINES: [&str; 3] = [
-    "store_weekday_promo_median",
-    "last_year_same_weekday",
-    "ridge_linear",
-];
-
-fn label(model: &str) -> &'static str {
-    match model {
-        "lightgbm" => "LightGBM (corrected)",
-        "lightgbm_raw" => "LightGBM (raw)",
-        "store_weekday_promo_median" => "store × weekday × promo median",
-        "last_year_same_weekday" => "last year, same weekday",
-        "ridge_linear" => "ridge linear model",
-        _ => "model",
-    }
-}
 
 /// A table label for a model or an ensemble member (`member:<name>`).
 fn member_label(model: &str) -> String {
-    match model.strip_prefix("member:") {
-        Some(name) => format!("ensemble member {name}"),
-        None => label(model).to_string(),
-    }
+    storecast_model::kind::label_of(model)
 }
 
 /// One line on the ensemble's members, weights and store-type corrections.
@@ -176,9 +157,9 @@ pub fn methodology(
     let lf = bt.folds.last();
     let span = lf.map_or(String::new(), |f| format!("{} to {}", f.origin, f.end));
     let m_last = bt.score(MODEL, FoldScope::Last);
-    let best_baseline = BASELINES
+    let best_baseline = ModelKind::BASELINES
         .iter()
-        .filter_map(|b| bt.score(b, FoldScope::Last).map(|m| (*b, m)))
+        .filter_map(|b| bt.score_of(*b, FoldScope::Last).map(|m| (*b, m)))
         .min_by(|a, b| a.1.rmspe.total_cmp(&b.1.rmspe));
     let mut sections = Vec::new();
 
@@ -189,7 +170,7 @@ pub fn methodology(
             "On the most recent six weeks ({span}), the model's RMSPE is **{}** against **{}** for the best stand-in for today's practice ({}): **{} lower** error. Its WAPE is {} (baseline {}), its bias {}.",
             f4(m.rmspe),
             f4(b.rmspe),
-            label(bname),
+            bname.label(),
             pct(1.0 - m.rmspe / b.rmspe),
             pct(m.wape),
             pct(b.wape),
@@ -253,9 +234,9 @@ pub fn methodology(
     // Backtest table.
     let mut rows = Vec::new();
     let members = bt.member_models();
-    let models: Vec<&str> = ALL_MODELS
+    let models: Vec<&str> = ModelKind::ALL
         .iter()
-        .copied()
+        .map(|k| k.name())
         .chain(members.iter().map(String::as_str))
         .collect();
     for model in models {
@@ -286,19 +267,14 @@ pub fn methodology(
     .axes("fold", "RMSPE")
     .labels(fold_labels)
     .from_zero();
-    for model in [
-        MODEL,
-        "store_weekday_promo_median",
-        "last_year_same_weekday",
-        "ridge_linear",
-    ] {
+    for model in std::iter::once(ModelKind::Model).chain(ModelKind::BASELINES) {
         let v: Vec<f64> = (1..=bt.folds.len())
             .map(|f| {
-                bt.score(model, FoldScope::Fold(f))
+                bt.score_of(model, FoldScope::Fold(f))
                     .map_or(f64::NAN, |m| m.rmspe)
             })
             .collect();
-        chart = chart.series(Series::new(label(model), v));
+        chart = chart.series(Series::new(model.label(), v));
     }
     sections.push(
         Section::new("backtest", "Algorithm: the backtest table")
@@ -312,7 +288,7 @@ pub fn methodology(
         "The same last-fold predictions, cut by store type, assortment, horizon week, weekday, promo and holidays. A segment where the model is much worse than elsewhere is a place to look before a roll-out.",
     );
     for cut in CUTS {
-        let groups = by_cut(bt, cut, &[MODEL, "store_weekday_promo_median"], Some(last));
+        let groups = by_cut(bt, cut, &[ModelKind::Model, ModelKind::Median], Some(last));
         let rows: Vec<Vec<String>> = groups
             .iter()
             .map(|(k, ms)| {

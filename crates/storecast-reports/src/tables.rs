@@ -90,7 +90,7 @@ pub const CUTS: &[Cut] = &[
 pub fn by_cut(
     bt: &BacktestResult,
     cut: &Cut,
-    models: &[&str],
+    models: &[storecast_model::ModelKind],
     fold: Option<usize>,
 ) -> Vec<(String, Vec<Metrics>)> {
     let mut keys: Vec<String> = bt
@@ -106,7 +106,9 @@ pub fn by_cut(
             let ms = models
                 .iter()
                 .map(|m| {
-                    bt.metrics_where(m, |p| fold.is_none_or(|f| p.fold == f) && (cut.key)(p) == k)
+                    bt.metrics_where(*m, |p| {
+                        fold.is_none_or(|f| p.fold == f) && (cut.key)(p) == k
+                    })
                 })
                 .collect();
             (k, ms)

@@ -17,6 +17,11 @@ use storecast_reports::business::{
 use storecast_reports::tables::eur;
 use storecast_synth::{generate, SynthConfig};
 
+/// The forecaster stored as `name`.
+fn kind(name: &str) -> storecast_model::ModelKind {
+    storecast_model::ModelKind::parse(name).expect("a model kind")
+}
+
 /// A 24-store synthetic chain, backtested on 2 folds with 100 trees (built once per run).
 fn bt() -> &'static BacktestResult {
     static BT: OnceLock<BacktestResult> = OnceLock::new();
@@ -94,7 +99,7 @@ fn headline_matches_an_independent_recomputation() {
         let ps = scored(bt, fold);
         assert!(ps.len() > 500, "too few predictions: {}", ps.len());
         for (name, f) in FORECASTS {
-            let row = hl.get(name, fold).expect("row");
+            let row = hl.get(kind(name), fold).expect("row");
             let w = weekly(&ps, f);
             let sum_a: f64 = ps.iter().map(|p| p.actual).sum();
             let abs: f64 = ps.iter().map(|p| (f(p) - p.actual).abs()).sum();
@@ -119,7 +124,10 @@ fn headline_matches_an_independent_recomputation() {
             close(row.sales_per_store_week, sum_a / w.len() as f64, "sales");
         }
         // The improvement is the € ratio.
-        let m = hl.get("lightgbm", fold).expect("model").eur_per_store_week;
+        let m = hl
+            .get(kind("lightgbm"), fold)
+            .expect("model")
+            .eur_per_store_week;
         let b = hl
             .get(business::MEDIAN, fold)
             .expect("median")
@@ -142,7 +150,7 @@ fn accuracy_bands_match_an_independent_recomputation() {
         let rows = accuracy_bands(bt, fold);
         assert_eq!(rows.len(), 3);
         for (name, f) in FORECASTS {
-            let row = rows.iter().find(|r| r.model == name).expect("row");
+            let row = rows.iter().find(|r| r.model == kind(name)).expect("row");
             let w = weekly(&ps, f);
             for (k, band) in [0.05, 0.10, 0.20].into_iter().enumerate() {
                 let days = ps
@@ -321,7 +329,10 @@ fn business_value_matches_an_independent_recomputation() {
             let mut stock = BTreeMap::new();
             for (name, f) in FORECASTS {
                 let (over, under) = staffing(&ps, f, &a);
-                let row = value.iter().find(|r| r.model == name).expect("value row");
+                let row = value
+                    .iter()
+                    .find(|r| r.model == kind(name))
+                    .expect("value row");
                 close(row.over_staffing, over, "over-staffing");
                 close(row.lost_margin, under, "lost margin");
                 close(
@@ -343,7 +354,10 @@ fn business_value_matches_an_independent_recomputation() {
                     * sigma
                     * (a.stock_cover_days / 7.0).sqrt()
                     * (1.0 - a.gross_margin);
-                let row = buffer.iter().find(|r| r.model == name).expect("buffer row");
+                let row = buffer
+                    .iter()
+                    .find(|r| r.model == kind(name))
+                    .expect("buffer row");
                 close(row.weekly_rmse, sigma, "weekly sigma");
                 close(row.per_store, per_store, "buffer per store");
                 close(row.chain, per_store * a.stores as f64, "buffer chain");
@@ -359,12 +373,12 @@ fn business_value_matches_an_independent_recomputation() {
             for x in &s {
                 close(
                     x.chain_year,
-                    cost[x.stand_in.as_str()] - cost["lightgbm"],
+                    cost[x.stand_in.name()] - cost["lightgbm"],
                     "saving",
                 );
                 close(
                     x.buffer_reduction,
-                    stock[x.stand_in.as_str()] - stock["lightgbm"],
+                    stock[x.stand_in.name()] - stock["lightgbm"],
                     "buffer reduction",
                 );
             }
@@ -404,7 +418,7 @@ fn report_renders_headline_first_with_charts_and_no_external_urls() {
         .filter(|l| !l.trim().is_empty())
         .collect();
     let hl = headline(bt);
-    let m = hl.get("lightgbm", bt.folds.len()).expect("row");
+    let m = hl.get(kind("lightgbm"), bt.folds.len()).expect("row");
     assert!(after[0].starts_with("> "), "{}", after[0]);
     assert!(
         after[0].contains(&eur(m.eur_per_store_week)),
@@ -663,6 +677,33 @@ fn the_fva_section_matches_a_plain_recomputation_from_the_predictions() {
             "{}: {} vs {fva:+.1}",
             row[0],
             row[4]
+        );
+    }
+}
+
+/// Every forecaster the backtest compares has a row of its own in the methodology's
+/// backtest table, under its one label.
+#[test]
+fn every_model_kind_appears_in_the_methodology_table() {
+    let doc = storecast_reports::methodology(bt(), &[], "synth", None);
+    let rows: Vec<&Vec<String>> = doc
+        .sections
+        .iter()
+        .filter(|s| s.id == "backtest")
+        .flat_map(|s| &s.blocks)
+        .filter_map(|b| match b {
+            storecast_charts::Block::Table { rows, .. } => Some(rows),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(!rows.is_empty(), "the backtest table");
+    for k in storecast_model::ModelKind::ALL {
+        assert!(
+            rows.iter()
+                .any(|r| r.first().is_some_and(|c| c == k.label())),
+            "{k} ({}) has no row",
+            k.label()
         );
     }
 }

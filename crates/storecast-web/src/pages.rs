@@ -16,7 +16,7 @@ use serde::Deserialize;
 use std::sync::OnceLock;
 use storecast_charts::{Chart, Kind, Numbers, Series};
 use storecast_model::training::Aggregate;
-use storecast_model::Driver;
+use storecast_model::{Driver, ModelKind};
 
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -674,17 +674,6 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
     }
 }
 
-fn model_label(model: &str) -> &'static str {
-    match model {
-        "lightgbm" => "LightGBM (the model)",
-        "lightgbm_raw" => "LightGBM before correction",
-        "store_weekday_promo_median" => "store × weekday × promo median",
-        "last_year_same_weekday" => "last year, same weekday",
-        "ridge_linear" => "ridge linear model",
-        _ => "other",
-    }
-}
-
 /// `GET /model`: directors and admins (its scores by store type and fold would show a
 /// single store's figures wherever a type holds few stores).
 pub async fn model(
@@ -701,23 +690,23 @@ pub async fn model(
         .iter()
         .map(|r| {
             context! {
-                model => model_label(&r.model), fold => if r.fold == 0 { "all".to_string() } else { r.fold.to_string() },
+                model => storecast_model::kind::label_of(&r.model), fold => if r.fold == 0 { "all".to_string() } else { r.fold.to_string() },
                 rmspe => n.number(r.metrics.rmspe, 4), mape => n.pct(r.metrics.mape),
                 wape => n.pct(r.metrics.wape), bias => n.signed_pct(r.metrics.bias), n => r.metrics.n,
             }
         })
         .collect();
-    let get = |model: &str, fold: usize| {
+    let get = |model: ModelKind, fold: usize| {
         a.scores
             .iter()
-            .find(|r| r.model == model && r.fold == fold)
+            .find(|r| r.model == model.name() && r.fold == fold)
             .map(|r| r.metrics.rmspe)
     };
-    let headline = match (get("lightgbm", last), get("store_weekday_promo_median", last), get("last_year_same_weekday", last)) {
+    let headline = match (get(ModelKind::Model, last), get(ModelKind::Median, last), get(ModelKind::LastYear, last)) {
         (Some(mo), Some(me), Some(ly)) => format!(
-            "On the most recent six weeks, the model's RMSPE is {mo:.4}: {:.0}% lower than the store × weekday × promo median ({me:.4}) and {:.0}% lower than last year's same weekday ({ly:.4}), the two stand-ins for today's manager estimates.",
-            (1.0 - mo / me) * 100.0,
-            (1.0 - mo / ly) * 100.0
+            "On the most recent six weeks, the model's RMSPE is {}: {} lower than the {} ({}) and {} lower than {} ({}), the two stand-ins for today's manager estimates.",
+            n.number(mo, 4), n.pct_with(1.0 - mo / me, 0), ModelKind::Median.label(), n.number(me, 4),
+            n.pct_with(1.0 - mo / ly, 0), ModelKind::LastYear.label(), n.number(ly, 4)
         ),
         _ => String::new(),
     };
@@ -734,14 +723,9 @@ pub async fn model(
     .axes("fold", "RMSPE")
     .labels(fold_labels)
     .from_zero();
-    for model in [
-        "lightgbm",
-        "store_weekday_promo_median",
-        "last_year_same_weekday",
-        "ridge_linear",
-    ] {
+    for model in std::iter::once(ModelKind::Model).chain(ModelKind::BASELINES) {
         chart = chart.series(Series::new(
-            model_label(model),
+            model.label(),
             (1..=last)
                 .map(|f| get(model, f).unwrap_or(f64::NAN))
                 .collect(),
