@@ -234,6 +234,10 @@ pub struct ReportArgs {
     /// Also print report.pdf with headless Chromium.
     #[arg(long)]
     pub pdf: bool,
+    /// The monitoring thresholds in use (JSON, as `monitor --config`), quoted by the
+    /// report's recommendations.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 impl ReportArgs {
@@ -242,6 +246,7 @@ impl ReportArgs {
         storecast_pipeline::reports::ReportSettings {
             backtest: self.backtest.clone(),
             assumptions: self.assumptions.clone(),
+            monitor: self.config.clone(),
             out: self.out.clone(),
             pdf: self.pdf,
         }

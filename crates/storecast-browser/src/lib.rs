@@ -48,19 +48,8 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(90);
 /// Attempts at starting chromedriver + Chromium before giving up.
 const START_ATTEMPTS: u32 = 3;
 
-/// Chromium flags: headless, root-safe, and silent on the network (the machine has none).
-const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-dev-shm-usage",
-];
+/// Chromium flags: the product's one list ([`storecast_charts::CHROMIUM_FLAGS`]).
+const CHROMIUM_FLAGS: &[&str] = storecast_charts::CHROMIUM_FLAGS;
 
 /// Serialises browser starts within one test binary: tests run on parallel threads, and several
 /// Chromium launches at once on a 2-core machine are slow enough to time out.

@@ -256,6 +256,21 @@ pub fn scripts_inline() -> String {
     )
 }
 
+/// The flags storecast runs headless Chromium with, to print a page to PDF and in the browser
+/// tests: headless, root-safe, and silent on the network (a server has none to spare).
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-dev-shm-usage",
+];
+
 /// Base CSS shared by the generated pages (reports and app).
 pub const BASE_CSS: &str = include_str!("../assets/base.css");
 

@@ -188,7 +188,15 @@ pub fn demo(
             None => read_backtest(&paths.backtest)?,
         };
         progress.report(demo_steps::REPORTS, 0, 1);
-        crate::reports::model_reports(&bt, &artifact, &chain.origin, out, &paths.reports)?;
+        let monitor = storecast_monitor::MonitorConfig::default();
+        crate::reports::model_reports(
+            &bt,
+            &artifact,
+            &monitor,
+            &chain.origin,
+            out,
+            &paths.reports,
+        )?;
         progress.report(demo_steps::REPORTS, 1, 1);
     }
     let (forecasts, rows) = forecast_plan(&chain, &artifact, &paths, progress)?;
@@ -232,7 +240,15 @@ pub fn complete(
     let store = open_store(paths)?;
     let (artifact, bt) = train_full(chain, paths, &settings.full, progress)?;
     progress.report(demo_steps::REPORTS, 0, 1);
-    crate::reports::model_reports(&bt, &artifact, &chain.origin, &paths.out, &paths.reports)?;
+    let monitor = storecast_monitor::MonitorConfig::default();
+    crate::reports::model_reports(
+        &bt,
+        &artifact,
+        &monitor,
+        &chain.origin,
+        &paths.out,
+        &paths.reports,
+    )?;
     progress.report(demo_steps::REPORTS, 1, 1);
     let (_, rows) = forecast_plan(chain, &artifact, paths, progress)?;
     progress.report(demo_steps::PROMOTE, 0, 1);

@@ -50,6 +50,7 @@ pub fn analysis(
 pub fn model_reports(
     backtest: &BacktestResult,
     artifact: &ModelArtifact,
+    monitor: &storecast_monitor::MonitorConfig,
     data_origin: &str,
     out: &Path,
     app_dir: &Path,
@@ -63,6 +64,7 @@ pub fn model_reports(
         backtest,
         artifact,
         &Default::default(),
+        monitor,
         data_origin,
         out,
         app_dir,
@@ -76,6 +78,7 @@ pub fn business_report(
     backtest: &BacktestResult,
     artifact: &ModelArtifact,
     assumptions: &storecast_reports::business::Assumptions,
+    monitor: &storecast_monitor::MonitorConfig,
     data_origin: &str,
     out: &Path,
     app_dir: &Path,
@@ -84,6 +87,7 @@ pub fn business_report(
         backtest,
         &artifact.coverage,
         assumptions,
+        monitor,
         data_origin,
         Some(artifact.model_version.as_str()),
     );
@@ -117,6 +121,9 @@ pub struct ReportSettings {
     pub backtest: Option<PathBuf>,
     /// Business assumptions (JSON; omitted fields keep their defaults).
     pub assumptions: Option<PathBuf>,
+    /// The monitoring thresholds in use (JSON, as `monitor --config`; defaults otherwise),
+    /// which the report's recommendations quote.
+    pub monitor: Option<PathBuf>,
     /// Output directory.
     pub out: PathBuf,
     /// Also print report.pdf with headless Chromium.
@@ -150,7 +157,8 @@ pub fn report(
         None => Default::default(),
     };
     let out = &settings.out;
-    let (html, md) = business_report(&bt, artifact, &a, &chain.origin, out, out)?;
+    let monitor = crate::ops::monitor_config(settings.monitor.as_deref())?;
+    let (html, md) = business_report(&bt, artifact, &a, &monitor, &chain.origin, out, out)?;
     let mut files = vec![html.clone(), md];
     if settings.pdf {
         let pdf = out.join("report.pdf");
@@ -173,17 +181,8 @@ pub fn print_pdf(html: &Path, pdf: &Path) -> Result<(), PipelineError> {
     let fail = |why: String| PipelineError::Input(format!("printing {}: {why}", pdf.display()));
     let page = std::fs::canonicalize(html).map_err(|e| fail(e.to_string()))?;
     let out = std::process::Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--no-pdf-header-footer",
-            "--virtual-time-budget=5000",
-        ])
+        .args(storecast_charts::CHROMIUM_FLAGS)
+        .args(["--no-pdf-header-footer", "--virtual-time-budget=5000"])
         .arg(format!("--print-to-pdf={}", pdf.display()))
         .arg(format!("file://{}", page.display()))
         .output()

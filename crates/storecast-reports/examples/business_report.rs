@@ -17,7 +17,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Assumptions::default(),
     };
     let coverage = coverage_rows(&bt);
-    let doc = business::business(&bt, &coverage, &assumptions, input, None);
+    let doc = business::business(
+        &bt,
+        &coverage,
+        &assumptions,
+        &Default::default(),
+        input,
+        None,
+    );
     let (html, md) = business::write_report(&doc, std::path::Path::new(out))?;
     let hl = business::headline(&bt);
     for r in &hl.rows {

@@ -753,6 +753,7 @@ pub fn business(
     bt: &BacktestResult,
     coverage: &[CoverageRow],
     assumptions: &Assumptions,
+    monitor: &storecast_monitor::MonitorConfig,
     data_origin: &str,
     model_info: Option<&str>,
 ) -> Doc {
@@ -1528,7 +1529,7 @@ pub fn business(
     }
     let best_imp = hl.improvement(hl.best_stand_in(0), 0);
     let m_cov = coverage.first();
-    let mon = storecast_monitor::MonitorConfig::default();
+    let mon = monitor;
     let rec = Section::new("rollout", "Recommendations for industrialization")
         .list(vec![
             "**Retraining cadence.** Ingest the week's actuals and retrain every week (the model trains in minutes on two cores); run the full rolling backtest and regenerate this report monthly; retrain at once after a monitoring alert or a change in the store network. Keep every model version with its backtest so a forecast can always be traced.".into(),

@@ -402,7 +402,14 @@ fn report_renders_headline_first_with_charts_and_no_external_urls() {
     let bt = bt();
     let coverage = coverage_rows(bt);
     let a = Assumptions::default();
-    let doc = business::business(bt, &coverage, &a, "synthetic chain", Some("v-test"));
+    let doc = business::business(
+        bt,
+        &coverage,
+        &a,
+        &Default::default(),
+        "synthetic chain",
+        Some("v-test"),
+    );
     let md = doc.to_markdown();
     // The first section is the headline, and its first line is the € comparison.
     let first_h2 = md
@@ -475,7 +482,15 @@ fn report_renders_headline_first_with_charts_and_no_external_urls() {
         staff_cost_per_hour: 40.0,
         ..Assumptions::default()
     };
-    let md2 = business::business(bt, &coverage, &a2, "synthetic chain", None).to_markdown();
+    let md2 = business::business(
+        bt,
+        &coverage,
+        &a2,
+        &Default::default(),
+        "synthetic chain",
+        None,
+    )
+    .to_markdown();
     assert!(md2.contains("| staff_cost_per_hour | 40.00 € |"));
     let s2 = savings(&staffing_value(bt, 0, &a2), &stock_buffer(bt, 0, &a2));
     assert!(md2.contains(&eur(s2[0].chain_year)));
@@ -485,7 +500,14 @@ fn report_renders_headline_first_with_charts_and_no_external_urls() {
 #[test]
 fn write_report_writes_both_files() {
     let bt = bt();
-    let doc = business::business(bt, &[], &Assumptions::default(), "synth", None);
+    let doc = business::business(
+        bt,
+        &[],
+        &Assumptions::default(),
+        &Default::default(),
+        "synth",
+        None,
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("nested").join("report");
     let (html, md) = business::write_report(&doc, &out).expect("written");
@@ -609,7 +631,15 @@ fn hard_store_reasons_are_classified_from_the_predictions() {
     assert_eq!(top3, BTreeSet::from([2, 3, 4]));
     assert_eq!(all[3].store, 5);
     // The whole report builds on it (one fold, no coverage) and names the reasons.
-    let md = business::business(&bt, &[], &Assumptions::default(), "planted", None).to_markdown();
+    let md = business::business(
+        &bt,
+        &[],
+        &Assumptions::default(),
+        &Default::default(),
+        "planted",
+        None,
+    )
+    .to_markdown();
     assert!(md.contains("One extreme day, 2015-01-20"));
     assert!(md.contains("Closed or missing from the data for 11 days in a row"));
     assert!(md.contains("With a single fold, the backtest cannot show drift"));
@@ -620,7 +650,15 @@ fn hard_store_reasons_are_classified_from_the_predictions() {
         predictions: Vec::new(),
         ..bt
     };
-    let md = business::business(&empty, &[], &Assumptions::default(), "empty", None).to_markdown();
+    let md = business::business(
+        &empty,
+        &[],
+        &Assumptions::default(),
+        &Default::default(),
+        "empty",
+        None,
+    )
+    .to_markdown();
     assert!(md.contains("## Headline"));
 }
 
@@ -706,4 +744,22 @@ fn every_model_kind_appears_in_the_methodology_table() {
             k.label()
         );
     }
+}
+
+/// The recommendations quote the monitoring thresholds the operator runs with, not the
+/// defaults.
+#[test]
+fn the_report_quotes_the_monitoring_thresholds_in_use() {
+    let mon = storecast_monitor::MonitorConfig {
+        psi_alert: 0.37,
+        rmspe_factor: 1.6,
+        ..Default::default()
+    };
+    let md =
+        business::business(bt(), &[], &Assumptions::default(), &mon, "synth", None).to_markdown();
+    assert!(
+        md.contains("exceeds 1.60 × its backtest level"),
+        "the RMSPE factor in use"
+    );
+    assert!(md.contains("exceeds 0.37 against"), "the PSI limit in use");
 }

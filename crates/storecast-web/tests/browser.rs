@@ -235,7 +235,14 @@ fn offline_reports_render_every_chart() {
     b.screenshot(&screenshot_dir().join("methodology.png"))
         .expect("screenshot");
     // The business report.
-    let doc = storecast_reports::business(&bt, &[], &Default::default(), "synthetic", None);
+    let doc = storecast_reports::business(
+        &bt,
+        &[],
+        &Default::default(),
+        &Default::default(),
+        "synthetic",
+        None,
+    );
     let (html, _) =
         storecast_reports::business::write_report(&doc, dir.path()).expect("report written");
     let n = doc.body_html().matches("class=\"chart-spec\"").count();
