@@ -14,39 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ymd;
 
-/// The `StateHoliday` column: `0`, `a` (public holiday), `b` (Easter), `c` (Christmas).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum StateHoliday {
-    /// `0`: not a state holiday.
-    #[serde(rename = "0")]
-    None,
-    /// `a`: public holiday (New Year, 1 May, Ascension, Whit Monday, 3 Oct, regional ones).
-    #[serde(rename = "a")]
-    Public,
-    /// `b`: Easter holiday (Good Friday, Easter Monday).
-    #[serde(rename = "b")]
-    Easter,
-    /// `c`: Christmas (25 and 26 December).
-    #[serde(rename = "c")]
-    Christmas,
-}
-
-impl StateHoliday {
-    /// The code written in the files.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::None => "0",
-            Self::Public => "a",
-            Self::Easter => "b",
-            Self::Christmas => "c",
-        }
-    }
-
-    /// Whether this is a holiday at all.
-    pub fn is_holiday(self) -> bool {
-        self != Self::None
-    }
-}
+pub use storecast_data::StateHoliday;
 
 /// One state holiday of one state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -284,7 +284,7 @@ mod tests {
         let plain = StoreRow {
             store: 1,
             store_type: StoreType::C,
-            assortment: Assortment::A,
+            assortment: Assortment::Basic,
             competition_distance: Some(1270),
             competition_open_since_month: Some(9),
             competition_open_since_year: Some(2008),
@@ -296,7 +296,7 @@ mod tests {
         let promo2 = StoreRow {
             store: 2,
             store_type: StoreType::A,
-            assortment: Assortment::A,
+            assortment: Assortment::Basic,
             competition_distance: Some(570),
             competition_open_since_month: Some(11),
             competition_open_since_year: Some(2007),

@@ -17,93 +17,9 @@ use crate::calendar::{state_code, state_shares, STATE_COUNT};
 use crate::config::SynthConfig;
 use crate::rng::{stream, Stream};
 
-/// Store type `a`..`d` (the `StoreType` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreType {
-    /// Type `a` (about 54 % of stores).
-    A,
-    /// Type `b` (about 2 %): big, open on Sundays.
-    B,
-    /// Type `c` (about 13 %).
-    C,
-    /// Type `d` (about 31 %): bigger baskets, fewer customers.
-    D,
-}
-
-impl StoreType {
-    /// All types in index order.
-    pub const ALL: [StoreType; 4] = [Self::A, Self::B, Self::C, Self::D];
-
-    /// Index into the `[a, b, c, d]` effect arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The code written in `store.csv`.
-    pub fn code(self) -> &'static str {
-        ["a", "b", "c", "d"][self.index()]
-    }
-}
-
-/// Assortment `a` (basic), `b` (extra, type b stores only), `c` (extended).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Assortment {
-    /// Basic (about 53 %).
-    A,
-    /// Extra (about 1 %, only in type b stores).
-    B,
-    /// Extended (about 46 %).
-    C,
-}
-
-impl Assortment {
-    /// Index into the `[a, b, c]` effect arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The code written in `store.csv`.
-    pub fn code(self) -> &'static str {
-        ["a", "b", "c"][self.index()]
-    }
-}
-
-/// The Promo2 relaunch months (the `PromoInterval` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PromoInterval {
-    /// `Jan,Apr,Jul,Oct`
-    #[serde(rename = "Jan,Apr,Jul,Oct")]
-    JanAprJulOct,
-    /// `Feb,May,Aug,Nov`
-    #[serde(rename = "Feb,May,Aug,Nov")]
-    FebMayAugNov,
-    /// `Mar,Jun,Sept,Dec` (the data's spelling)
-    #[serde(rename = "Mar,Jun,Sept,Dec")]
-    MarJunSeptDec,
-}
-
-impl PromoInterval {
-    /// The text written in `store.csv`.
-    pub fn text(self) -> &'static str {
-        match self {
-            Self::JanAprJulOct => "Jan,Apr,Jul,Oct",
-            Self::FebMayAugNov => "Feb,May,Aug,Nov",
-            Self::MarJunSeptDec => "Mar,Jun,Sept,Dec",
-        }
-    }
-
-    /// Whether calendar month `month` (1..=12) is one of the interval's months.
-    pub fn contains_month(self, month: u32) -> bool {
-        let first = match self {
-            Self::JanAprJulOct => 1,
-            Self::FebMayAugNov => 2,
-            Self::MarJunSeptDec => 3,
-        };
-        month >= 1 && matches!((month + 3 - first) % 3, 0)
-    }
-}
+// The vocabulary is the data's own: one definition of each type, so a synthetic chain and the
+// files it writes speak the loader's language.
+pub use storecast_data::{Assortment, PromoInterval, StoreType};
 
 /// A store's Promo2 participation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -259,7 +175,7 @@ pub(crate) fn sample_stores(cfg: &SynthConfig, global: &mut ChaCha8Rng) -> Vec<S
     types.shuffle(global);
 
     // Assortments: b only for type b stores; c among the others.
-    let mut assortments = vec![Assortment::A; n];
+    let mut assortments = vec![Assortment::Basic; n];
     let mut b_stores: Vec<usize> = (0..n).filter(|&i| types[i] == StoreType::B).collect();
     let mut others: Vec<usize> = (0..n).filter(|&i| types[i] != StoreType::B).collect();
     b_stores.shuffle(global);
@@ -267,13 +183,13 @@ pub(crate) fn sample_stores(cfg: &SynthConfig, global: &mut ChaCha8Rng) -> Vec<S
     let b_count =
         count(ASSORTMENT_B_SHARE, n).clamp(usize::from(!b_stores.is_empty()), b_stores.len());
     for &i in b_stores.iter().take(b_count) {
-        assortments[i] = Assortment::B;
+        assortments[i] = Assortment::Extra;
     }
     for &i in others
         .iter()
         .take(count(ASSORTMENT_C_SHARE, n).min(others.len()))
     {
-        assortments[i] = Assortment::C;
+        assortments[i] = Assortment::Extended;
     }
 
     // States by quota, shuffled.
@@ -420,7 +336,7 @@ pub(crate) fn sample_stores(cfg: &SynthConfig, global: &mut ChaCha8Rng) -> Vec<S
                 let interval = [
                     PromoInterval::JanAprJulOct,
                     PromoInterval::FebMayAugNov,
-                    PromoInterval::MarJunSeptDec,
+                    PromoInterval::MarJunSepDec,
                 ][promo2_interval];
                 let mut start = NaiveDate::from_isoywd_opt(year, promo2_week, Weekday::Mon);
                 if start.is_some_and(|s| s > cfg.train_end) {
@@ -500,7 +416,7 @@ mod tests {
 
     #[test]
     fn promo_interval_months() {
-        let i = PromoInterval::MarJunSeptDec;
+        let i = PromoInterval::MarJunSepDec;
         let months: Vec<u32> = (1..=12).filter(|&m| i.contains_month(m)).collect();
         assert_eq!(months, vec![3, 6, 9, 12]);
         let j = PromoInterval::JanAprJulOct;
