@@ -15,7 +15,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// A bootstrap estimate: the statistic on the data and its 95 % percentile interval.
+/// A bootstrap estimate: the statistic on the data and its 95% percentile interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Est {
     /// Statistic on the original data.

@@ -3,7 +3,7 @@
 //! Why this crate exists: before anyone trusts a forecast, the sales director wants to know
 //! what drives sales — how much a promotion adds, what a Sunday or a holiday eve is worth, how
 //! strong December is, what a new competitor costs, which stores are hard to forecast. This
-//! crate answers those questions from the data, each with an estimate, a 95 % confidence
+//! crate answers those questions from the data, each with an estimate, a 95% confidence
 //! interval, a test where a test makes sense (p-values corrected across the whole report), the
 //! effect in business units, charts, and a conclusion sentence generated from the numbers.
 //!

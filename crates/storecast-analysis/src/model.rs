@@ -64,9 +64,9 @@ pub struct Statistic {
     pub label: String,
     /// Point estimate.
     pub estimate: f64,
-    /// Lower end of the 95 % confidence interval.
+    /// Lower end of the 95% confidence interval.
     pub ci_low: Option<f64>,
-    /// Upper end of the 95 % confidence interval.
+    /// Upper end of the 95% confidence interval.
     pub ci_high: Option<f64>,
     /// What the number measures.
     pub unit: Unit,

@@ -26,7 +26,7 @@ fn subtitle(a: &Analysis) -> String {
         _ => "no dates".into(),
     };
     format!(
-        "Data: {} — {}, {} stores, {} rows. Intervals: 95 %, bootstrap with {} replicates (seed {}). \
+        "Data: {} — {}, {} stores, {} rows. Intervals: 95%, bootstrap with {} replicates (seed {}). \
          p-values adjusted with {} across all {} tests of this report; significant means adjusted p < {}.",
         d.origin,
         range,
@@ -63,7 +63,7 @@ fn stat_headers(a: &Analysis) -> Vec<String> {
     vec![
         "statistic".into(),
         "estimate".into(),
-        "95 % CI".into(),
+        "95% CI".into(),
         "p".into(),
         format!("p adj. ({})", short_correction(a)),
         "n".into(),

@@ -29,31 +29,7 @@ pub fn sd(xs: &[f64]) -> f64 {
     variance(xs).sqrt()
 }
 
-/// Quantile by linear interpolation between order statistics (type 7). `q` in 0..=1.
-pub fn quantile(xs: &[f64], q: f64) -> f64 {
-    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    quantile_sorted(&v, q)
-}
-
-/// Quantile of already sorted finite values.
-pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = h.ceil() as usize;
-    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
-}
-
-/// Median.
-pub fn median(xs: &[f64]) -> f64 {
-    quantile(xs, 0.5)
-}
+pub use storecast_stats::{median, quantile, quantile_sorted};
 
 /// Two-sided p-value of a standard normal z.
 pub fn normal_p(z: f64) -> f64 {
@@ -220,7 +196,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 pub struct Spearman {
     /// ρ.
     pub rho: f64,
-    /// 95 % interval from Fisher's z with the Fieller–Hartley–Pearson variance 1.06 / (n − 3).
+    /// 95% interval from Fisher's z with the Fieller–Hartley–Pearson variance 1.06 / (n − 3).
     pub ci: (f64, f64),
     /// Two-sided p-value (t approximation with n − 2 df).
     pub p: f64,

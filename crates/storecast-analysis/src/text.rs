@@ -1,52 +1,33 @@
 //! Number formatting and the building blocks of generated sentences.
 //!
 //! Why this module exists: every conclusion is written from the numbers, so the same phrases
-//! ("+23.4 % (95 % CI +21.0 to +25.9 %)", "statistically significant, Holm-adjusted
+//! ("+23.4 % (95% CI +21.0 to +25.9 %)", "statistically significant, Holm-adjusted
 //! p < 0.001") must come out the same everywhere. Keeping them here makes the findings read
 //! alike and keeps formatting decisions (signs, thousands separators) in one place.
 
 use crate::model::{Statistic, Unit};
 
+/// The one number format of the product (English: `1,234`, `12.3%`, `-5.0%`).
+const N: storecast_charts::Numbers = storecast_charts::Numbers::EN;
+
 /// Thousands-separated integer (e.g. `12,345`).
 pub fn thousands(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".into();
-    }
-    let neg = x < 0.0;
-    let digits = format!("{:.0}", x.abs());
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if neg && out != "0" {
-        format!("−{out}")
-    } else {
-        out
-    }
+    N.int(x)
 }
 
 /// Euros, rounded sensibly (`1,234 €`, `9.87 €`).
 pub fn eur(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".into();
-    }
-    if x.abs() >= 100.0 {
-        format!("{} €", thousands(x))
+    if x.is_finite() && x.abs() < 100.0 {
+        format!("{} €", N.number(x, 2))
     } else {
-        format!("{} €", signed_plain(x, 2, false))
+        N.eur(x)
     }
 }
 
 /// Signed euros (`+1,234 €`).
 pub fn eur_signed(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".into();
-    }
     let s = eur(x);
-    if x >= 0.0 {
+    if x.is_finite() && x >= 0.0 {
         format!("+{s}")
     } else {
         s
@@ -56,53 +37,35 @@ pub fn eur_signed(x: f64) -> String {
 /// Large euro amounts in words (`1.2 M€`, `350 k€`).
 pub fn eur_big(x: f64) -> String {
     if !x.is_finite() {
-        return "n/a".into();
+        return "–".into();
     }
     let a = x.abs();
-    let sign = if x < 0.0 { "−" } else { "" };
+    let sign = if x < 0.0 { "-" } else { "" };
     if a >= 1e9 {
-        format!("{sign}{:.1} bn €", a / 1e9)
+        format!("{sign}{} bn €", N.number(a / 1e9, 1))
     } else if a >= 1e6 {
-        format!("{sign}{:.1} M€", a / 1e6)
+        format!("{sign}{} M€", N.number(a / 1e6, 1))
     } else if a >= 1e3 {
-        format!("{sign}{:.0} k€", a / 1e3)
+        format!("{sign}{} k€", N.number(a / 1e3, 0))
     } else {
-        format!("{sign}{a:.0} €")
+        format!("{sign}{} €", N.number(a, 0))
     }
 }
 
-fn signed_plain(x: f64, decimals: usize, plus: bool) -> String {
-    let s = format!("{:.*}", decimals, x.abs());
-    let zero = s.chars().all(|c| c == '0' || c == '.');
-    if x < 0.0 && !zero {
-        format!("−{s}")
-    } else if plus {
-        format!("+{s}")
-    } else {
-        s
-    }
-}
-
-/// A change as a signed percentage (`+23.4 %`).
+/// A change as a signed percentage (`+23.4%`).
 pub fn pct(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".into();
-    }
-    format!("{} %", signed_plain(x * 100.0, 1, true))
+    N.signed_pct(x)
 }
 
-/// A share as a percentage (`23.4 %`).
+/// A share as a percentage (`23.4%`).
 pub fn share(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".into();
-    }
-    format!("{:.1} %", x * 100.0)
+    N.pct(x)
 }
 
 /// A value in its unit.
 pub fn value(x: f64, unit: Unit) -> String {
     if !x.is_finite() {
-        return "n/a".into();
+        return "–".into();
     }
     match unit {
         Unit::Change => pct(x),
@@ -112,7 +75,7 @@ pub fn value(x: f64, unit: Unit) -> String {
         Unit::EurPerCustomer => format!("{x:.2} €"),
         Unit::Customers => format!("{x:.0}"),
         Unit::Count => thousands(x),
-        Unit::Correlation | Unit::EffectSize => signed_plain(x, 3, false),
+        Unit::Correlation | Unit::EffectSize => N.number(x, 3),
         Unit::Days => format!("{x:.1}"),
     }
 }
@@ -125,13 +88,13 @@ pub fn ci(s: &Statistic) -> String {
     }
 }
 
-/// `+23.4 % (95 % CI +21.0 % to +25.9 %)`.
+/// `+23.4 % (95% CI +21.0 % to +25.9 %)`.
 pub fn with_ci(s: &Statistic) -> String {
     let c = ci(s);
     if c.is_empty() {
         value(s.estimate, s.unit)
     } else {
-        format!("{} (95 % CI {c})", value(s.estimate, s.unit))
+        format!("{} (95% CI {c})", value(s.estimate, s.unit))
     }
 }
 
@@ -171,9 +134,9 @@ pub fn certainty(s: &Statistic, alpha: f64, correction: &str) -> String {
         ),
         None => {
             if s.ci_excludes(null_of(s.unit)) {
-                "the 95 % interval excludes no effect".into()
+                "the 95% interval excludes no effect".into()
             } else {
-                "the 95 % interval includes no effect".into()
+                "the 95% interval includes no effect".into()
             }
         }
     }
@@ -213,10 +176,10 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(thousands(1234567.4), "1,234,567");
-        assert_eq!(thousands(-999.0), "−999");
-        assert_eq!(pct(0.2345), "+23.4 %");
-        assert_eq!(pct(-0.05), "−5.0 %");
-        assert_eq!(pct(-0.0001), "+0.0 %");
+        assert_eq!(thousands(-999.0), "-999");
+        assert_eq!(pct(0.2345), "+23.4%");
+        assert_eq!(pct(-0.05), "-5.0%");
+        assert_eq!(pct(-0.0001), "0.0%");
         assert_eq!(eur(6543.2), "6,543 €");
         assert_eq!(eur(9.876), "9.88 €");
         assert_eq!(eur_big(2_345_000.0), "2.3 M€");
@@ -224,6 +187,6 @@ mod tests {
         assert_eq!(p(0.0123), "p = 0.012");
         assert_eq!(p(0.41), "p = 0.41");
         let s = Statistic::new("x", "x", 0.2, Unit::Change, 10).ci((0.1, 0.3));
-        assert_eq!(with_ci(&s), "+20.0 % (95 % CI +10.0 % to +30.0 %)");
+        assert_eq!(with_ci(&s), "+20.0% (95% CI +10.0% to +30.0%)");
     }
 }

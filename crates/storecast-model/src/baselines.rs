@@ -9,17 +9,8 @@ use chrono::Datelike;
 use nalgebra::{DMatrix, DVector};
 use std::collections::HashMap;
 
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+fn median(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| storecast_stats::median(v))
 }
 
 /// Per store × weekday × promo median of the last 52 weeks before the origin; falls back to

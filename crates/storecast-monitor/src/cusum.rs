@@ -138,19 +138,6 @@ impl StoreCusum {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// One usable day: date, log-error, expected log-error, σ.
 type Day = (NaiveDate, f64, f64, f64);
 
@@ -175,10 +162,10 @@ fn store_days(rows: &[&ForecastVsActual], cfg: &CusumConfig) -> Vec<Day> {
     days.sort_by_key(|d| d.0);
     if cfg.sigma == SigmaSource::Warmup {
         let w = cfg.warmup_days.min(days.len());
-        let mut first: Vec<f64> = days[..w].iter().map(|d| d.1).collect();
-        let center = median(&mut first);
-        let mut dev: Vec<f64> = first.iter().map(|e| (e - center).abs()).collect();
-        let sigma = (1.4826 * median(&mut dev)).max(cfg.min_sigma);
+        let first: Vec<f64> = days[..w].iter().map(|d| d.1).collect();
+        let center = storecast_stats::median(&first);
+        let dev: Vec<f64> = first.iter().map(|e| (e - center).abs()).collect();
+        let sigma = (1.4826 * storecast_stats::median(&dev)).max(cfg.min_sigma);
         for d in &mut days {
             d.2 = center;
             d.3 = sigma;
@@ -227,13 +214,13 @@ pub fn store_cusums(rows: &[ForecastVsActual], cfg: &CusumConfig) -> Vec<StoreCu
                     days.iter().map(f).sum::<f64>() / n as f64
                 }
             };
-            let mut sigmas: Vec<f64> = days.iter().map(|d| d.3).collect();
+            let sigmas: Vec<f64> = days.iter().map(|d| d.3).collect();
             StoreCusum {
                 store,
                 n,
                 mean_log_error: mean(|d| d.1),
                 center: mean(|d| d.2),
-                sigma: median(&mut sigmas),
+                sigma: storecast_stats::median(&sigmas),
                 max_upper: path.max_upper(),
                 max_lower: path.max_lower(),
                 last_upper: path.upper.last().copied().unwrap_or(0.0),

@@ -199,7 +199,10 @@ fn decide(
         if d.promote { "promote" } else { "refused" },
         candidate_rmspe,
         if policy.max_rmspe_increase > 0.0 {
-            format!(" (+{:.1} % tolerated)", policy.max_rmspe_increase * 100.0)
+            format!(
+                " ({} tolerated)",
+                storecast_charts::Numbers::EN.signed_pct(policy.max_rmspe_increase)
+            )
         } else {
             " (not worse)".to_string()
         }

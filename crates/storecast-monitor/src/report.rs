@@ -141,7 +141,7 @@ fn fmt_num(v: f64) -> String {
 }
 
 fn pct(v: f64) -> String {
-    format!("{:.1} %", v * 100.0)
+    storecast_charts::Numbers::EN.pct(v)
 }
 
 /// Probability of at most `hits` successes in `n` trials at `p`.
@@ -201,7 +201,7 @@ fn check_scope(
                 value: share,
                 threshold: min,
                 message: format!(
-                    "{scope}: only {} of {} actuals{window} fell inside the {:.0} % band \
+                    "{scope}: only {} of {} actuals{window} fell inside the {:.0}% band \
                      (minimum {}; chance of so few at the nominal level p = {p:.1e}): \
                      the intervals are too narrow.",
                     pct(share),

@@ -342,7 +342,7 @@ fn percentiles(mut v: Vec<f64>) -> Interval {
         if v.is_empty() {
             0.0
         } else {
-            v[((v.len() - 1) as f64 * q).round() as usize]
+            storecast_stats::nearest_rank(&v, q)
         }
     };
     Interval {

@@ -121,7 +121,7 @@ impl Assumptions {
 
 fn eur2(x: f64) -> String {
     if x.is_finite() {
-        format!("{x:.2} €")
+        format!("{} €", storecast_charts::Numbers::EN.number(x, 2))
     } else {
         "–".into()
     }
@@ -721,10 +721,7 @@ pub fn savings(value: &[ValueRow], buffer: &[BufferRow]) -> Vec<Saving> {
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    storecast_stats::nearest_rank(sorted, q)
 }
 
 /// "12.3% closer" or "4.5% further off".

@@ -138,10 +138,7 @@ fn fold_variation(bt: &BacktestResult) -> Section {
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    storecast_stats::nearest_rank(sorted, q)
 }
 
 /// Builds the methodology report. `coverage` comes from the artifact (or is computed by the

@@ -78,16 +78,10 @@ fn charts(r: &Replay) -> Section {
     .axes("week", "share of store-days")
     .labels(labels)
     .series(Series::new(
-        "80 % band",
+        "80% band",
         r.weeks.iter().map(|w| w.live.cover80).collect(),
     ))
-    .series(
-        Series::new(
-            "95 % band",
-            r.weeks.iter().map(|w| w.live.cover95).collect(),
-        )
-        .dashed(),
-    )
+    .series(Series::new("95% band", r.weeks.iter().map(|w| w.live.cover95).collect()).dashed())
     .reference(0.8)
     .percent();
     Section::new("weeks", "Week by week")
@@ -100,8 +94,8 @@ fn charts(r: &Replay) -> Section {
                 "RMSPE",
                 "WAPE",
                 "bias",
-                "in 80 %",
-                "in 95 %",
+                "in 80%",
+                "in 95%",
                 "store-days",
                 "alerts",
                 "retrain",

@@ -118,20 +118,12 @@ pub fn by_cut(
 
 /// `0.1234` → `12.3%`.
 pub fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.1}%", x * 100.0)
-    } else {
-        "–".into()
-    }
+    storecast_charts::Numbers::EN.pct(x)
 }
 
 /// Signed percentage.
 pub fn spct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:+.1}%", x * 100.0)
-    } else {
-        "–".into()
-    }
+    storecast_charts::Numbers::EN.signed_pct(x)
 }
 
 /// `0.12345` → `0.1235`.

@@ -544,20 +544,7 @@ fn outlier_rule(load: &LoadReport, c: &mut Collector<'_>) {
 }
 
 fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let mid = n / 2;
-    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    let upper = *m;
-    if n % 2 == 1 {
-        upper
-    } else {
-        let lower = v[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lower + upper) / 2.0
-    }
+    storecast_stats::median(values)
 }
 
 fn store_rules(load: &LoadReport, c: &mut Collector<'_>) {

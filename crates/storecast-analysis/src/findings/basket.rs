@@ -56,7 +56,7 @@ pub fn draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
     let mut charts = vec![Chart::new(
         "basket-promo-split",
         Kind::Bar,
-        "Where the promo uplift comes from: customers vs basket (95 % CI)",
+        "Where the promo uplift comes from: customers vs basket (95% CI)",
     )
     .axes("part", "uplift on promo days")
     .labels(["sales", "customers", "basket"])

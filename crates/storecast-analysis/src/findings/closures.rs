@@ -195,7 +195,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             Chart::new(
                 "closure-event",
                 Kind::Line,
-                "Sales around long closures vs stores without closures (95 % band)",
+                "Sales around long closures vs stores without closures (95% band)",
             )
             .axes(
                 "weeks before the closure (−) and after reopening (+1 = first full week)",

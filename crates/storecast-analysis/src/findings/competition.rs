@@ -127,7 +127,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             Chart::new(
                 "competition-distance-bands",
                 Kind::Bar,
-                "Sales per open day by distance to the nearest competitor (95 % CI)",
+                "Sales per open day by distance to the nearest competitor (95% CI)",
             )
             .axes("distance (stores)", "€ per open day")
             .labels(labels)
@@ -236,7 +236,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             Chart::new(
                 "competitor-event",
                 Kind::Line,
-                "Competitor opening: store sales vs stores without an opening, by week (95 % band)",
+                "Competitor opening: store sales vs stores without an opening, by week (95% band)",
             )
             .axes(
                 "weeks from the opening month (0 = its first week)",

@@ -141,7 +141,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
                     Chart::new(
                         format!("formats-{}-{}", m.key, gname),
                         Kind::Bar,
-                        format!("Mean {} by store {gname} (95 % CI)", m.label),
+                        format!("Mean {} by store {gname} (95% CI)", m.label),
                     )
                     .axes(gname, m.unit.label())
                     .labels(groups.iter().map(|(l, _)| l.clone()))
@@ -160,7 +160,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
                 "measure",
                 "stores",
                 "mean",
-                "95 % CI",
+                "95% CI",
                 "median",
                 "middle half of stores",
                 "spread (CV)",

@@ -251,7 +251,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         Chart::new(
             "holiday-effects",
             Kind::Bar,
-            "Holiday effects on sales (95 % CI)",
+            "Holiday effects on sales (95% CI)",
         )
         .axes("day", "sales vs comparable days")
         .labels(chart_labels)
@@ -314,7 +314,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         tables: vec![
             Table::new(
                 "Days around holiday closures and school holidays",
-                &["day", "store-days", "effect", "95 % CI", "€ per store-day", "per store and year"],
+                &["day", "store-days", "effect", "95% CI", "€ per store-day", "per store and year"],
                 surge_rows,
             ),
             Table::new(

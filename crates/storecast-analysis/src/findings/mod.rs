@@ -66,14 +66,14 @@ impl Wording {
     pub fn certainty(&self, s: &Statistic) -> String {
         crate::text::certainty(s, self.alpha, &self.correction)
     }
-    /// "+23.4 % (95 % CI +21.0 % to +25.9 %; statistically significant, Holm-adjusted p < 0.001)".
+    /// "+23.4 % (95% CI +21.0 % to +25.9 %; statistically significant, Holm-adjusted p < 0.001)".
     pub fn full(&self, s: &Statistic) -> String {
         let ci = crate::text::ci(s);
         let v = crate::text::value(s.estimate, s.unit);
         if ci.is_empty() {
             format!("{v} ({})", self.certainty(s))
         } else {
-            format!("{v} (95 % CI {ci}; {})", self.certainty(s))
+            format!("{v} (95% CI {ci}; {})", self.certainty(s))
         }
     }
     /// Significant after correction, or (without a test) interval excluding no effect.

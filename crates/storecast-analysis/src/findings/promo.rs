@@ -341,7 +341,7 @@ fn method_text(ctx: &Ctx<'_>, r: &PromoResult) -> String {
          with a state holiday and December weeks are left out. Per store the uplift is Σ promo-day \
          sales / Σ reference sales − 1 over all its promo weeks; the chain figure is the mean over \
          {} stores ({} matched store-weeks, {} promo weeks). Saturday is never a promo day: its row \
-         measures the day after the promotion. 95 % intervals: two-way bootstrap ({} replicates) \
+         measures the day after the promotion. 95% intervals: two-way bootstrap ({} replicates) \
          resampling stores (stratified by store type) and promo weeks, because the promo calendar is \
          shared by all stores; p-values: Wald z-test of the mean log ratio with the bootstrap \
          standard error; differences between types: Kruskal–Wallis on the per-store log ratios.",
@@ -484,7 +484,7 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
     let mut charts = vec![
         pct_chart(
             "promo-by-type",
-            "Promo uplift by store type (95 % CI)",
+            "Promo uplift by store type (95% CI)",
             "store type",
             type_labels,
             type_vals,
@@ -492,7 +492,7 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
         ),
         pct_chart(
             "promo-by-assortment",
-            "Promo uplift by assortment (95 % CI)",
+            "Promo uplift by assortment (95% CI)",
             "assortment",
             ass_labels,
             ass_vals,
@@ -553,7 +553,7 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
             "type",
             "stores",
             "uplift",
-            "95 % CI",
+            "95% CI",
             "normal day (reference)",
             "extra € per promo day",
             "extra € per promo week (5 days)",
@@ -709,7 +709,7 @@ fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
     let chart = Chart::new(
         "promo-week-value",
         Kind::Bar,
-        "Extra sales from one more promo week, per store (95 % CI)",
+        "Extra sales from one more promo week, per store (95% CI)",
     )
     .axes("store type", "€ per store and promo week")
     .labels(labels)
@@ -737,7 +737,7 @@ fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
         charts: vec![chart],
         tables: vec![Table::new(
             "Extra sales from one more promo week",
-            &["type", "stores", "€ per store", "95 % CI", "all stores of the type"],
+            &["type", "stores", "€ per store", "95% CI", "all stores of the type"],
             rows,
         )],
         conclusion: String::new(),
@@ -765,7 +765,7 @@ fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
             .collect();
         if wd.sure(chain) {
             c.text = format!(
-                "One more promo week brings roughly {}: about {} for the whole chain (95 % CI {} to {}) before promo costs.",
+                "One more promo week brings roughly {}: about {} for the whole chain (95% CI {} to {}) before promo costs.",
                 parts.join(", "),
                 text::eur_big(chain.estimate),
                 text::eur_big(chain.ci_low.unwrap_or(f64::NAN)),
@@ -782,7 +782,7 @@ fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
             });
         } else {
             c.text = format!(
-                "An extra promo week shows no reliable extra turnover ({} chain-wide, 95 % CI includes zero).",
+                "An extra promo week shows no reliable extra turnover ({} chain-wide, 95% CI includes zero).",
                 text::eur_big(chain.estimate)
             );
         }

@@ -149,16 +149,12 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     }
     if !effect_vals.is_empty() {
         charts.push(
-            Chart::new(
-                "promo2-effects",
-                Kind::Bar,
-                "Promo2 within stores (95 % CI)",
-            )
-            .axes("comparison", "sales change")
-            .labels(effect_labels)
-            .series(Series::new("sales change", effect_vals).with_intervals(effect_iv))
-            .percent()
-            .reference(0.0),
+            Chart::new("promo2-effects", Kind::Bar, "Promo2 within stores (95% CI)")
+                .axes("comparison", "sales change")
+                .labels(effect_labels)
+                .series(Series::new("sales change", effect_vals).with_intervals(effect_iv))
+                .percent()
+                .reference(0.0),
         );
     }
     if !cross.is_empty() {
@@ -210,10 +206,9 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         let mut t = String::new();
         if let Some(s) = f.stat("promo2_participants_sales") {
             t.push_str(&format!(
-                "Promo2 stores sell {} per open day than the others ({}) — mostly a sign of which stores were chosen. ",
-                format!("{} {}", text::pct(s.estimate), if s.estimate < 0.0 { "less" } else { "more" })
-                    .replace('−', "")
-                    .replace('+', ""),
+                "Promo2 stores sell {} {} per open day than the others ({}) — mostly a sign of which stores were chosen. ",
+                text::share(s.estimate.abs()),
+                if s.estimate < 0.0 { "less" } else { "more" },
                 wd.certainty(s)
             ));
         }

@@ -181,7 +181,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             Chart::new(
                 "month-profile",
                 Kind::Bar,
-                "Month of year: adjusted sales relative to the yearly mean (95 % CI)",
+                "Month of year: adjusted sales relative to the yearly mean (95% CI)",
             )
             .axes("month", "index (1 = yearly mean)")
             .labels(MONTHS)
@@ -310,7 +310,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             Chart::new(
                 "day-of-month",
                 Kind::Bar,
-                "Day of month: adjusted sales vs the month's mean (Jan–Nov, 95 % CI)",
+                "Day of month: adjusted sales vs the month's mean (Jan–Nov, 95% CI)",
             )
             .axes("day of month", "vs month mean")
             .labels((1..=31).map(|d| d.to_string()))
@@ -343,7 +343,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             Chart::new(
                 "week-of-year",
                 Kind::Line,
-                "Week of year: adjusted weekly sales vs the store's mean (detrended, 95 % band)",
+                "Week of year: adjusted weekly sales vs the store's mean (detrended, 95% band)",
             )
             .axes("ISO week", "index (1 = store mean)")
             .labels((1..=52).map(|k| k.to_string()))

@@ -148,7 +148,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
                     Chart::new(
                         "yoy-by-type",
                         Kind::Bar,
-                        format!("Like-for-like growth by store type, {window_name} (95 % CI)"),
+                        format!("Like-for-like growth by store type, {window_name} (95% CI)"),
                     )
                     .axes("store type", "growth")
                     .labels(labels)
@@ -249,7 +249,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     ));
     tables.push(Table::new(
         "Like-for-like growth by store type",
-        &["type", "stores", "growth", "95 % CI"],
+        &["type", "stores", "growth", "95% CI"],
         type_rows,
     ));
     if let Some((_, logs)) = &latest {

@@ -141,7 +141,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             Chart::new(
                 "volatility-by-type",
                 Kind::Bar,
-                "Mean volatility by store type (95 % CI)",
+                "Mean volatility by store type (95% CI)",
             )
             .axes("store type", "typical daily deviation")
             .labels(labels)
@@ -163,7 +163,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         charts.push(
             Chart::new("volatility-histogram", Kind::Bar, "Stores by volatility")
                 .axes("typical daily deviation (bin start)", "stores")
-                .labels((0..nb).map(|b| format!("{} %", lo + b)))
+                .labels((0..nb).map(|b| format!("{}%", lo + b)))
                 .series(Series::new("stores", counts))
                 .from_zero(),
         );

@@ -227,7 +227,7 @@ pub fn draft(ctx: &Ctx<'_>, r: &WeekdayResult) -> Draft {
     let chart = Chart::new(
         "weekday-profile",
         Kind::Bar,
-        "Weekday sales relative to the store's Mon–Sat mean (ordinary weeks, 95 % CI)",
+        "Weekday sales relative to the store's Mon–Sat mean (ordinary weeks, 95% CI)",
     )
     .axes("weekday", "index (1 = store's Mon–Sat mean)")
     .labels(labels)
@@ -270,7 +270,7 @@ pub fn draft(ctx: &Ctx<'_>, r: &WeekdayResult) -> Draft {
             "Ordinary weeks only (no promotion, no state holiday, not December) in which every weekday \
              Mon–Sat (and Sunday for Sunday openers) was a normal open day. Each weekday's sales are \
              divided by the same store's Mon–Sat mean over those weeks, then averaged over {} stores. \
-             A regular Sunday opener is open on at least half of its non-holiday Sundays. 95 % \
+             A regular Sunday opener is open on at least half of its non-holiday Sundays. 95% \
              intervals: two-way bootstrap ({} replicates) over stores and the {} ordinary weeks; \
              p-values: Wald z-test of index = 1.",
             r.n_profile, ctx.boot.reps, r.weeks
