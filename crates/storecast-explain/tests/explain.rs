@@ -2,37 +2,14 @@
 
 use storecast_data::ChainData;
 use storecast_explain::{explain, whatif, PlanChange};
-use storecast_model::backtest::{BacktestConfig, Progress};
-use storecast_model::{
-    features, horizon_cells, training, Forecaster, Scenario, Timeline, N_FEATURES,
-};
-use storecast_synth::{generate, SynthChain, SynthConfig};
+use storecast_model::{features, horizon_cells, Forecaster, Scenario, Timeline, N_FEATURES};
+use storecast_synth::SynthChain;
 
 fn setup() -> (SynthChain, ChainData, Forecaster, f64) {
-    let cfg = SynthConfig {
-        stores: 40,
-        seed: 5,
-        quirks: false,
-        ..SynthConfig::default()
-    };
-    let chain = generate(&cfg).expect("synthetic chain");
-    let data = ChainData::from_bytes(
-        chain.train_csv(),
-        chain.store_csv(),
-        Some(chain.test_csv()),
-        "synth",
-    )
-    .expect("loads")
-    .into_strict()
-    .expect("clean");
-    let mut bt = BacktestConfig {
-        folds: 2,
-        ..BacktestConfig::default()
-    };
-    bt.params.num_trees = 200;
-    bt.params.learning_rate = 0.12;
-    bt.params.threads = 2;
-    let trained = training::train(&data, &bt, &mut |_: Progress| {}).expect("trains");
+    let chain = storecast_testkit::generate(&storecast_testkit::clean(40, 5));
+    let data = storecast_testkit::load(&chain, true);
+    let bt = storecast_testkit::quick(2, 200, 0.12, 2);
+    let trained = storecast_testkit::train(&data, &bt);
     let rmspe = trained
         .backtest
         .score("lightgbm", storecast_model::backtest::FoldScope::All)

@@ -5,14 +5,13 @@
 //! 150 levels (the rules the fast paths do not cover).
 
 use lightgbm3::Booster;
-use storecast_data::ChainData;
 use storecast_model::backtest::default_params;
 use storecast_model::flat::{FlatError, FlatForest};
 use storecast_model::shap::{reference_contributions, Explainer};
 use storecast_model::{
     features, horizon_cells, log_targets, training_cells, Gbdt, Timeline, FEATURE_NAMES, N_FEATURES,
 };
-use storecast_synth::{generate, SynthConfig};
+use storecast_synth::SynthConfig;
 
 /// A deterministic stream of numbers in [0, 1).
 struct Lcg(u64);
@@ -31,16 +30,14 @@ impl Lcg {
 
 /// A model of the production shape (fewer trees) and feature rows to check it on.
 fn chain_model() -> (Gbdt, Vec<f32>) {
-    let c = generate(&SynthConfig {
-        stores: 40,
-        seed: 11,
-        ..SynthConfig::default()
-    })
-    .expect("synthetic chain");
-    let data = ChainData::from_bytes(c.train_csv(), c.store_csv(), Some(c.test_csv()), "synth")
-        .expect("loads")
-        .into_strict()
-        .expect("clean");
+    let data = storecast_testkit::chain_of(
+        &SynthConfig {
+            stores: 40,
+            seed: 11,
+            ..SynthConfig::default()
+        },
+        true,
+    );
     let tl = Timeline::build(&data.history, None).expect("timeline");
     let origin = tl.days - 42;
     let train = features::build(&tl, &data.stores, origin, &training_cells(&tl, origin));

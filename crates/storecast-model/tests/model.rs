@@ -7,7 +7,7 @@ use storecast_model::{
     features, training, training_cells, Forecaster, ModelArtifact, Scenario, Timeline,
     FEATURE_NAMES,
 };
-use storecast_synth::{generate, SynthConfig};
+use storecast_synth::SynthConfig;
 
 fn synthetic(stores: u16, seed: u64) -> ChainData {
     // Less day-to-day noise than the default chain, so the planted structure (holidays,
@@ -16,28 +16,14 @@ fn synthetic(stores: u16, seed: u64) -> ChainData {
     effects.noise_sigma = 0.03;
     effects.ar_sigma /= 2.0;
     let cfg = SynthConfig {
-        stores,
-        seed,
-        quirks: false,
         effects,
-        ..SynthConfig::default()
+        ..storecast_testkit::clean(stores, seed)
     };
-    let c = generate(&cfg).expect("synthetic chain");
-    ChainData::from_bytes(c.train_csv(), c.store_csv(), Some(c.test_csv()), "synth")
-        .expect("loads")
-        .into_strict()
-        .expect("clean")
+    storecast_testkit::chain_of(&cfg, true)
 }
 
 fn quick() -> BacktestConfig {
-    let mut cfg = BacktestConfig {
-        folds: 2,
-        ..BacktestConfig::default()
-    };
-    cfg.params.num_trees = 150;
-    cfg.params.learning_rate = 0.15;
-    cfg.params.threads = 2;
-    cfg
+    storecast_testkit::quick(2, 150, 0.15, 2)
 }
 
 /// Perturbs every sale and customer count on or after `from` (by day index of `tl`).

@@ -6,7 +6,7 @@
 //! decision with the active model re-scored on the candidate's last fold.
 
 use chrono::Duration;
-use storecast_data::{ChainData, ForecastRequest, ForecastRequests, SalesHistory};
+use storecast_data::{ForecastRequest, ForecastRequests, SalesHistory};
 use storecast_model::backtest::{BacktestConfig, Progress, MODEL};
 use storecast_model::{training, Forecaster, Scenario, Timeline, N_FEATURES};
 use storecast_monitor::{
@@ -15,19 +15,11 @@ use storecast_monitor::{
     DriftLevel, MonitorConfig, MonitorError, PromotionPolicy,
 };
 use storecast_store::{ForecastRow, Store};
-use storecast_synth::{generate, SynthConfig};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 
 fn quick() -> BacktestConfig {
-    let mut cfg = BacktestConfig {
-        folds: 2,
-        ..BacktestConfig::default()
-    };
-    cfg.params.num_trees = 80;
-    cfg.params.learning_rate = 0.15;
-    cfg.params.threads = 2;
-    cfg
+    storecast_testkit::quick(2, 80, 0.15, 2)
 }
 
 fn subset(h: &SalesHistory, keep: impl Fn(chrono::NaiveDate) -> bool) -> SalesHistory {
@@ -63,14 +55,8 @@ fn plan_of(h: &SalesHistory) -> ForecastRequests {
 
 #[test]
 fn monitor_end_to_end_on_a_synthetic_chain() -> Res {
-    let synth = generate(&SynthConfig {
-        stores: 10,
-        seed: 23,
-        quirks: false,
-        ..SynthConfig::default()
-    })?;
-    let data = ChainData::from_bytes(synth.train_csv(), synth.store_csv(), None, "synth")?
-        .into_strict()?;
+    let synth = storecast_testkit::generate(&storecast_testkit::clean(10, 23));
+    let data = storecast_testkit::load(&synth, false);
     let (_, end) = data.history.date_range().ok_or("empty history")?;
     let cutoff = end - Duration::days(41);
 

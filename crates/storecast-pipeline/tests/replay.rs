@@ -17,17 +17,7 @@ const SHIFTED: [u16; 5] = [1, 2, 3, 4, 5];
 const FACTOR: f64 = 1.6;
 
 fn chain(shift_from: NaiveDate) -> ChainData {
-    let cfg = storecast_synth::SynthConfig {
-        stores: 30,
-        seed: 5,
-        quirks: false,
-        ..storecast_synth::SynthConfig::default()
-    };
-    let c = storecast_synth::generate(&cfg).expect("synthetic chain");
-    let mut chain = ChainData::from_bytes(c.train_csv(), c.store_csv(), None, "synthetic")
-        .expect("loads")
-        .into_strict()
-        .expect("clean");
+    let mut chain = storecast_testkit::chain_of(&storecast_testkit::clean(30, 5), false);
     let h = &mut chain.history;
     for i in 0..h.store.len() {
         if SHIFTED.contains(&h.store[i]) && h.date[i] >= shift_from {

@@ -11,22 +11,7 @@ use storecast_pipeline::{
 };
 
 fn chain() -> ChainData {
-    let cfg = storecast_synth::SynthConfig {
-        stores: 8,
-        seed: 11,
-        quirks: false,
-        ..storecast_synth::SynthConfig::default()
-    };
-    let c = storecast_synth::generate(&cfg).expect("synthetic chain");
-    ChainData::from_bytes(
-        c.train_csv(),
-        c.store_csv(),
-        Some(c.test_csv()),
-        "synthetic",
-    )
-    .expect("loads")
-    .into_strict()
-    .expect("clean")
+    storecast_testkit::chain(8, 11)
 }
 
 #[test]
@@ -143,13 +128,7 @@ fn retrain_registers_decides_and_audits_and_monitor_needs_an_active_model() {
     assert!(err.to_string().contains("no active model"), "{err}");
 
     // The history arrives as a delivery of actuals.
-    let c = storecast_synth::generate(&storecast_synth::SynthConfig {
-        stores: 8,
-        seed: 11,
-        quirks: false,
-        ..storecast_synth::SynthConfig::default()
-    })
-    .expect("synthetic chain");
+    let c = storecast_testkit::generate(&storecast_testkit::clean(8, 11));
     let bytes = c.train_csv();
     let delivery = Delivery {
         bytes: &bytes,
@@ -285,7 +264,7 @@ fn a_failed_re_score_refuses_the_promotion_with_its_reason() {
     });
     bt.params.learning_rate = 0.2;
     bt.same_season = false;
-    let trained = storecast_model::training::train(&chain, &bt, &mut |_| {}).expect("trains");
+    let trained = storecast_testkit::train(&chain, &bt);
     // The active model: trained (it says) long before the candidate's fold, with poor
     // recorded scores, and a model text that no longer loads (signed: it passes the
     // registry's check, and fails only when it is run).
@@ -300,13 +279,7 @@ fn a_failed_re_score_refuses_the_promotion_with_its_reason() {
     registry.sign(&mut active);
     registry.register(&active).expect("register");
     registry.promote(&active.model_version).expect("promote");
-    let c = storecast_synth::generate(&storecast_synth::SynthConfig {
-        stores: 8,
-        seed: 11,
-        quirks: false,
-        ..storecast_synth::SynthConfig::default()
-    })
-    .expect("synthetic chain");
+    let c = storecast_testkit::generate(&storecast_testkit::clean(8, 11));
     let bytes = c.train_csv();
     let delivery = storecast_pipeline::Delivery {
         bytes: &bytes,

@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use storecast_charts::Block;
-use storecast_data::{Assortment, ChainData, StoreType};
+use storecast_data::{Assortment, StoreType};
 use storecast_model::backtest::{self, BacktestConfig, BacktestResult, Fold, Prediction};
 use storecast_model::training::coverage_rows;
 use storecast_model::Timeline;
@@ -15,7 +15,6 @@ use storecast_reports::business::{
     stock_buffer, Assumptions, Reason,
 };
 use storecast_reports::tables::eur;
-use storecast_synth::{generate, SynthConfig};
 
 /// The forecaster stored as `name`.
 fn kind(name: &str) -> storecast_model::ModelKind {
@@ -26,25 +25,9 @@ fn kind(name: &str) -> storecast_model::ModelKind {
 fn bt() -> &'static BacktestResult {
     static BT: OnceLock<BacktestResult> = OnceLock::new();
     BT.get_or_init(|| {
-        let cfg = SynthConfig {
-            stores: 24,
-            seed: 7,
-            quirks: false,
-            ..SynthConfig::default()
-        };
-        let c = generate(&cfg).expect("synthetic chain");
-        let data = ChainData::from_bytes(c.train_csv(), c.store_csv(), None, "synth")
-            .expect("loads")
-            .into_strict()
-            .expect("clean");
+        let data = storecast_testkit::chain_of(&storecast_testkit::clean(24, 7), false);
         let tl = Timeline::build(&data.history, None).expect("timeline");
-        let mut bc = BacktestConfig {
-            folds: 2,
-            ..BacktestConfig::default()
-        };
-        bc.params.num_trees = 100;
-        bc.params.learning_rate = 0.15;
-        bc.params.threads = 2;
+        let bc = storecast_testkit::quick(2, 100, 0.15, 2);
         backtest::run(&tl, &data.stores, &bc, &mut |_| {}).expect("backtest")
     })
 }

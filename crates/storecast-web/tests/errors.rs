@@ -101,13 +101,7 @@ async fn a_database_error_at_sign_in_is_a_server_error_not_a_wrong_token() {
 /// The synthetic chain's last `days` days only: a server started on recent data has no
 /// year-ago weeks to measure drift against.
 fn recent_chain(days: i64) -> storecast_data::ChainData {
-    let cfg = storecast_synth::SynthConfig {
-        stores: 12,
-        seed: 9,
-        quirks: false,
-        ..storecast_synth::SynthConfig::default()
-    };
-    let c = storecast_synth::generate(&cfg).expect("synthetic chain");
+    let c = storecast_testkit::generate(&storecast_testkit::clean(12, 9));
     let train = String::from_utf8(c.train_csv()).expect("utf-8");
     let last = train
         .lines()

@@ -5,8 +5,7 @@ pub mod ops;
 
 use std::sync::Arc;
 use storecast_data::ChainData;
-use storecast_model::backtest::BacktestConfig;
-use storecast_model::{training, ModelArtifact};
+use storecast_model::ModelArtifact;
 use storecast_store::{Role, Store};
 use storecast_web::AppState;
 
@@ -23,13 +22,7 @@ pub struct TestApp {
 
 /// The test chain as loaded (12 stores, clean), before the strict check.
 pub fn load_report() -> storecast_data::LoadReport {
-    let cfg = storecast_synth::SynthConfig {
-        stores: 12,
-        seed: 9,
-        quirks: false,
-        ..storecast_synth::SynthConfig::default()
-    };
-    let c = storecast_synth::generate(&cfg).expect("synthetic chain");
+    let c = storecast_testkit::generate(&storecast_testkit::clean(12, 9));
     ChainData::from_bytes(
         c.train_csv(),
         c.store_csv(),
@@ -44,17 +37,9 @@ pub fn chain() -> ChainData {
 }
 
 pub fn train(chain: &ChainData, seed: u64) -> ModelArtifact {
-    let mut cfg = BacktestConfig {
-        folds: 2,
-        ..BacktestConfig::default()
-    };
-    cfg.params.num_trees = 60;
-    cfg.params.learning_rate = 0.2;
-    cfg.params.threads = 1;
+    let mut cfg = storecast_testkit::quick(2, 60, 0.2, 1);
     cfg.params.seed = seed;
-    training::train(chain, &cfg, &mut |_| {})
-        .expect("trains")
-        .artifact
+    storecast_testkit::train(chain, &cfg).artifact
 }
 
 pub fn app() -> TestApp {
