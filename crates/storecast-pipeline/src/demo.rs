@@ -187,17 +187,7 @@ pub fn demo(
             Some(bt) => bt.clone(),
             None => read_backtest(&paths.backtest)?,
         };
-        progress.report(demo_steps::REPORTS, 0, 1);
-        let monitor = storecast_monitor::MonitorConfig::default();
-        crate::reports::model_reports(
-            &bt,
-            &artifact,
-            &monitor,
-            &chain.origin,
-            out,
-            &paths.reports,
-        )?;
-        progress.report(demo_steps::REPORTS, 1, 1);
+        write_reports(&bt, &artifact, &chain.origin, out, &paths.reports, progress)?;
     }
     let (forecasts, rows) = forecast_plan(&chain, &artifact, &paths, progress)?;
     progress.report(demo_steps::DATABASE, 0, 1);
@@ -229,6 +219,23 @@ pub struct Completed {
 
 /// Trains the full model on `chain` after a provisional start, writes its backtest and
 /// reports, records its forecasts, registers it and promotes it (audited as the demo's own
+/// The demo's model reports (methodology and business), under the default monitoring
+/// thresholds the demo monitors with.
+fn write_reports(
+    bt: &BacktestResult,
+    artifact: &ModelArtifact,
+    origin: &str,
+    out: &Path,
+    app_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(), PipelineError> {
+    progress.report(demo_steps::REPORTS, 0, 1);
+    let monitor = storecast_monitor::MonitorConfig::default();
+    crate::reports::model_reports(bt, artifact, &monitor, origin, out, app_dir)?;
+    progress.report(demo_steps::REPORTS, 1, 1);
+    Ok(())
+}
+
 /// action): a server following the registry swaps it in.
 pub fn complete(
     chain: &ChainData,
@@ -239,17 +246,14 @@ pub fn complete(
     let registry = open_registry(paths)?;
     let store = open_store(paths)?;
     let (artifact, bt) = train_full(chain, paths, &settings.full, progress)?;
-    progress.report(demo_steps::REPORTS, 0, 1);
-    let monitor = storecast_monitor::MonitorConfig::default();
-    crate::reports::model_reports(
+    write_reports(
         &bt,
         &artifact,
-        &monitor,
         &chain.origin,
         &paths.out,
         &paths.reports,
+        progress,
     )?;
-    progress.report(demo_steps::REPORTS, 1, 1);
     let (_, rows) = forecast_plan(chain, &artifact, paths, progress)?;
     progress.report(demo_steps::PROMOTE, 0, 1);
     record(&store, &artifact, &rows)?;

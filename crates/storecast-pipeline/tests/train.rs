@@ -14,6 +14,51 @@ fn chain() -> ChainData {
     storecast_testkit::chain(8, 11)
 }
 
+/// A database and a registry in a fresh folder, and a monitor configuration for a small
+/// chain (its last fold has a few hundred store-days).
+fn operations() -> (
+    tempfile::TempDir,
+    storecast_store::Store,
+    storecast_store::Registry,
+    storecast_monitor::MonitorConfig,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = storecast_store::Store::open(dir.path().join("ops.db")).expect("db");
+    let registry = storecast_store::Registry::open(dir.path().join("registry")).expect("registry");
+    let mut cfg = storecast_monitor::MonitorConfig::default();
+    cfg.promotion.min_rows = 100;
+    (dir, store, registry, cfg)
+}
+
+/// The chain's history delivered to `store` as a file of actuals.
+fn deliver_history(
+    store: &storecast_store::Store,
+    chain: &ChainData,
+) -> storecast_pipeline::Ingested {
+    let c = storecast_testkit::generate(&storecast_testkit::clean(8, 11));
+    let bytes = c.train_csv();
+    let delivery = storecast_pipeline::Delivery {
+        bytes: &bytes,
+        name: "train.csv",
+        actor: "test",
+    };
+    storecast_pipeline::ingest(store, delivery, &chain.stores, &Default::default())
+        .expect("ingests")
+}
+
+/// The quick retraining configuration of these tests.
+fn quick_retrain() -> storecast_model::backtest::BacktestConfig {
+    let mut bt = backtest_config(&ModelSettings {
+        folds: 1,
+        trees: Some(30),
+        threads: Some(1),
+        members: 1,
+    });
+    bt.params.learning_rate = 0.2;
+    bt.same_season = false;
+    bt
+}
+
 #[test]
 fn train_reports_its_steps_in_order_and_saves_a_signed_model() {
     let chain = chain();
@@ -116,40 +161,20 @@ fn train_reports_its_steps_in_order_and_saves_a_signed_model() {
 
 #[test]
 fn retrain_registers_decides_and_audits_and_monitor_needs_an_active_model() {
-    use storecast_pipeline::{ingest, monitor, retrain, Delivery, Ingested};
+    use storecast_pipeline::{monitor, retrain, Ingested};
     let chain = chain();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = storecast_store::Store::open(dir.path().join("ops.db")).expect("db");
-    let registry = storecast_store::Registry::open(dir.path().join("registry")).expect("registry");
-    let mut cfg = storecast_monitor::MonitorConfig::default();
-    // A small chain's last fold has a few hundred store-days.
-    cfg.promotion.min_rows = 100;
+    let (_dir, store, registry, cfg) = operations();
     let err = monitor(&store, &registry, chain.clone(), &cfg).expect_err("no model yet");
     assert!(err.to_string().contains("no active model"), "{err}");
 
     // The history arrives as a delivery of actuals.
-    let c = storecast_testkit::generate(&storecast_testkit::clean(8, 11));
-    let bytes = c.train_csv();
-    let delivery = Delivery {
-        bytes: &bytes,
-        name: "train.csv",
-        actor: "test",
-    };
-    let options = storecast_store::IngestOptions::default();
-    let stored = match ingest(&store, delivery, &chain.stores, &options).expect("ingests") {
+    let stored = match deliver_history(&store, &chain) {
         Ingested::Stored(s) => s,
         Ingested::Refused(r) => panic!("refused: {r:?}"),
     };
     assert_eq!(stored.inserted, chain.history.len());
 
-    let mut bt = backtest_config(&ModelSettings {
-        folds: 1,
-        trees: Some(30),
-        threads: Some(1),
-        members: 1,
-    });
-    bt.params.learning_rate = 0.2;
-    bt.same_season = false;
+    let bt = quick_retrain();
     let mut rec = Recorder::default();
     let first = retrain(
         &store,
@@ -251,19 +276,8 @@ fn a_provisional_model_is_marked_scored_on_its_fold_and_signed() {
 fn a_failed_re_score_refuses_the_promotion_with_its_reason() {
     use storecast_pipeline::retrain;
     let chain = chain();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = storecast_store::Store::open(dir.path().join("ops.db")).expect("db");
-    let registry = storecast_store::Registry::open(dir.path().join("registry")).expect("registry");
-    let mut cfg = storecast_monitor::MonitorConfig::default();
-    cfg.promotion.min_rows = 100;
-    let mut bt = backtest_config(&ModelSettings {
-        folds: 1,
-        trees: Some(30),
-        threads: Some(1),
-        members: 1,
-    });
-    bt.params.learning_rate = 0.2;
-    bt.same_season = false;
+    let (_dir, store, registry, cfg) = operations();
+    let bt = quick_retrain();
     let trained = storecast_testkit::train(&chain, &bt);
     // The active model: trained (it says) long before the candidate's fold, with poor
     // recorded scores, and a model text that no longer loads (signed: it passes the
@@ -279,15 +293,7 @@ fn a_failed_re_score_refuses_the_promotion_with_its_reason() {
     registry.sign(&mut active);
     registry.register(&active).expect("register");
     registry.promote(&active.model_version).expect("promote");
-    let c = storecast_testkit::generate(&storecast_testkit::clean(8, 11));
-    let bytes = c.train_csv();
-    let delivery = storecast_pipeline::Delivery {
-        bytes: &bytes,
-        name: "train.csv",
-        actor: "test",
-    };
-    storecast_pipeline::ingest(&store, delivery, &chain.stores, &Default::default())
-        .expect("ingests");
+    deliver_history(&store, &chain);
     let run = retrain(
         &store,
         &registry,

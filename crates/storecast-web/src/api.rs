@@ -40,6 +40,19 @@ pub fn store_forecast(m: &ModelState, caller: &Caller, id: u16) -> Result<StoreF
         .ok_or_else(|| AppError::NotFound(format!("store {id} is not in the forecast")))
 }
 
+/// The served model and the forecast of the store named by `id` (a path segment), for a
+/// caller who may see that store: the start of every store route.
+pub fn store_of(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(std::sync::Arc<ModelState>, StoreForecast), AppError> {
+    let id = parse_store(id)?;
+    let m = st.model.load_full();
+    let f = store_forecast(&m, caller, id)?;
+    Ok((m, f))
+}
+
 /// Access check and presence of the store in the current model, without copying anything.
 pub fn require_store(m: &ModelState, caller: &Caller, id: u16) -> Result<(), AppError> {
     caller.require_store(id)?;

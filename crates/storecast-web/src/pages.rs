@@ -2,7 +2,7 @@
 //! handler gathers plain values from the model snapshot and renders a template; charts are
 //! embedded as JSON specs and drawn by the scripts served from `/assets` (no inline script).
 
-use crate::api::{history, parse_store, store_forecast};
+use crate::api::history;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::state::{AppState, ModelState, StoreForecast};
@@ -459,9 +459,8 @@ pub async fn store(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let id = parse_store(&id)?;
-    let m = st.model.load();
-    let f = store_forecast(&m, &caller, id)?;
+    let (m, f) = crate::api::store_of(&st, &caller, &id)?;
+    let id = f.store;
     let ctx = m
         .store_pages
         .get_or_build(id, || store_context(&st, &m, &f, id));

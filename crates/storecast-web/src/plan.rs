@@ -295,9 +295,8 @@ pub async fn get_plan(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<StorePlan>, AppError> {
-    let id = parse_store(&id)?;
-    let m = st.model.load();
-    let f = store_forecast(&m, &caller, id)?;
+    let (m, f) = crate::api::store_of(&st, &caller, &id)?;
+    let id = f.store;
     Ok(Json(build_plan(&m, &f, &in_force(&st, id)?)?))
 }
 
@@ -372,9 +371,8 @@ pub async fn post_override(
     Path(id): Path<String>,
     Json(req): Json<OverrideRequest>,
 ) -> Result<Json<StorePlan>, AppError> {
-    let id = parse_store(&id)?;
-    let m = st.model.load();
-    let f = store_forecast(&m, &caller, id)?;
+    let (m, f) = crate::api::store_of(&st, &caller, &id)?;
+    let id = f.store;
     let db = db(&st)?;
     let date = parse_date(&req.date)?;
     let target = match req.scope {

@@ -7,7 +7,6 @@
 //! promotion days, holidays) are computed here once for the sheet and the store view's
 //! weekly table.
 
-use crate::api::{parse_store, store_forecast};
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::pages::render;
@@ -151,9 +150,7 @@ pub async fn print_page(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    let id = parse_store(&id)?;
-    let m = st.model.load();
-    let f = store_forecast(&m, &caller, id)?;
+    let (m, f) = crate::api::store_of(&st, &caller, &id)?;
     render(
         "print.html",
         crate::pages::merge(
@@ -170,9 +167,8 @@ pub async fn plan_pdf(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let id = parse_store(&id)?;
-    let m = st.model.load();
-    let f = store_forecast(&m, &caller, id)?;
+    let (m, f) = crate::api::store_of(&st, &caller, &id)?;
+    let id = f.store;
     let ctx = crate::pages::merge(
         sheet(&st, &m, &f)?,
         context! { inline_css => Value::from_safe_string(PRINT_CSS.to_string()) },
