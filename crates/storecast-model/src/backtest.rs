@@ -11,7 +11,7 @@
 //! horizon week, weekday, promo or holiday, and intervals can be calibrated on honest
 //! out-of-sample residuals.
 
-use crate::baselines::{self, Ridge};
+use crate::baselines;
 use crate::ensemble::{self, Blend, MemberSpec, TuneRow};
 use crate::features::{self, Frame, F, FEATURE_NAMES};
 use crate::gbdt::{Gbdt, GbdtError, GbdtParams};
@@ -247,12 +247,8 @@ pub struct Prediction {
     pub model_raw: f64,
     /// Model forecast with the correction factor tuned on the other folds.
     pub model: f64,
-    /// Store × weekday × promo median.
-    pub median: f64,
-    /// Last year's same weekday.
-    pub last_year: f64,
-    /// Ridge linear model.
-    pub ridge: f64,
+    /// Each baseline's forecast, in [`ModelKind::BASELINES`] order.
+    pub baselines: [f64; ModelKind::BASELINES.len()],
 }
 
 impl Prediction {
@@ -261,9 +257,9 @@ impl Prediction {
         match kind {
             ModelKind::Model => self.model,
             ModelKind::ModelRaw => self.model_raw,
-            ModelKind::Median => self.median,
-            ModelKind::LastYear => self.last_year,
-            ModelKind::Ridge => self.ridge,
+            ModelKind::Median | ModelKind::LastYear | ModelKind::Ridge => kind
+                .baseline_index()
+                .map_or(f64::NAN, |i| self.baselines[i]),
         }
     }
     /// ISO weekday.
@@ -484,9 +480,8 @@ struct FoldRun {
     scored: Vec<(u32, u32)>,
     eval: Frame,
     member_logs: Vec<Vec<f64>>,
-    median: Vec<f64>,
-    last_year: Vec<f64>,
-    ridge: Vec<f64>,
+    /// Each baseline's forecasts, in [`ModelKind::BASELINES`] order.
+    baselines: Vec<baselines::BaselineForecast>,
 }
 
 fn run_fold(
@@ -515,11 +510,24 @@ fn run_fold(
         member_logs.push(model.predict(&eval.x)?);
     }
     progress(Progress::Step("baselines"));
-    let median = baselines::store_weekday_promo_median(tl, origin, &scored);
-    let (last_year, fallback) = baselines::last_year_same_weekday(tl, origin, &scored);
-    let ridge = Ridge::fit(tl, &frame, &y, cfg.ridge_lambda)
-        .map(|r| r.predict(tl, &eval))
-        .unwrap_or_else(|| median.clone());
+    let on = baselines::Training {
+        tl,
+        origin,
+        frame: &frame,
+        y: &y,
+    };
+    let horizon = baselines::Horizon {
+        tl,
+        origin,
+        frame: &eval,
+    };
+    let baselines: Vec<baselines::BaselineForecast> = ModelKind::BASELINES
+        .iter()
+        .map(|k| baselines::forecast(*k, &on, &horizon, cfg.ridge_lambda).unwrap_or_default())
+        .collect();
+    let fallback = ModelKind::LastYear
+        .baseline_index()
+        .map_or(0.0, |i| baselines[i].fallback);
     let fold = Fold {
         index,
         kind,
@@ -535,9 +543,7 @@ fn run_fold(
         scored,
         eval,
         member_logs,
-        median,
-        last_year,
-        ridge,
+        baselines,
     })
 }
 
@@ -569,9 +575,7 @@ fn push_predictions(
             volatility: f64::from(x[F::store_volatility as usize]),
             model_raw: f64::NAN,
             model: f64::NAN,
-            median: run.median[i],
-            last_year: run.last_year[i],
-            ridge: run.ridge[i],
+            baselines: std::array::from_fn(|k| run.baselines[k].sales[i]),
         });
     }
 }
@@ -815,9 +819,7 @@ mod tests {
                     volatility: 0.1,
                     model_raw: f64::NAN,
                     model: f64::NAN,
-                    median: actual,
-                    last_year: actual,
-                    ridge: actual,
+                    baselines: [actual; 3],
                 });
             }
         }

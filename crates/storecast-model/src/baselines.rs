@@ -2,8 +2,13 @@
 //! a typical value for this weekday with or without promo (median), last year's same weekday,
 //! and a regularised linear model (what a spreadsheet-savvy analyst would fit). Each is fitted
 //! only on data before the origin, exactly like the model.
+//!
+//! Each baseline is a [`Fit`] whose fitted form is a [`Predict`] (linfa's pair of traits),
+//! named by its [`ModelKind`]; [`forecast`] runs the one a kind names, so a new baseline is a
+//! new kind, its two impls and one arm there.
 
 use crate::features::{Frame, F, N_FEATURES};
+use crate::kind::ModelKind;
 use crate::timeline::{OpenState, Timeline};
 use chrono::Datelike;
 use nalgebra::{DMatrix, DVector};
@@ -216,3 +221,141 @@ impl Ridge {
 }
 
 const _: () = assert!(N_FEATURES > 30);
+
+/// What a forecaster is fitted on: the history before `origin`, as features and log targets.
+pub struct Training<'a> {
+    /// The timeline.
+    pub tl: &'a Timeline,
+    /// First day not seen.
+    pub origin: usize,
+    /// Training rows' features.
+    pub frame: &'a Frame,
+    /// Their log sales.
+    pub y: &'a [f32],
+}
+
+/// What a fitted forecaster forecasts: the horizon's cells (`frame.rows`) with their features.
+pub struct Horizon<'a> {
+    /// The timeline.
+    pub tl: &'a Timeline,
+    /// The origin the cells follow.
+    pub origin: usize,
+    /// The cells and their features.
+    pub frame: &'a Frame,
+}
+
+/// A baseline's forecasts: sales in € per horizon cell, and the share of cells where it fell
+/// back to a simpler rule.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineForecast {
+    /// Sales per cell.
+    pub sales: Vec<f64>,
+    /// Share of cells forecast by the fallback.
+    pub fallback: f64,
+}
+
+/// A forecaster to fit on the history before an origin (linfa's `Fit`).
+pub trait Fit {
+    /// The fitted forecaster.
+    type Fitted: Predict;
+    /// Fits on `on`.
+    fn fit(&self, on: &Training) -> Self::Fitted;
+}
+
+/// A fitted forecaster (linfa's `Predict`).
+pub trait Predict {
+    /// Forecasts every cell of `h`.
+    fn predict(&self, h: &Horizon) -> BaselineForecast;
+}
+
+/// The store × weekday × promo median ([`ModelKind::Median`]): nothing to fit beyond the
+/// history before the origin, which it reads when it forecasts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MedianBaseline;
+
+impl Fit for MedianBaseline {
+    type Fitted = MedianBaseline;
+    fn fit(&self, _: &Training) -> Self {
+        *self
+    }
+}
+
+impl Predict for MedianBaseline {
+    fn predict(&self, h: &Horizon) -> BaselineForecast {
+        BaselineForecast {
+            sales: store_weekday_promo_median(h.tl, h.origin, &h.frame.rows),
+            fallback: 0.0,
+        }
+    }
+}
+
+/// Last year's same weekday ([`ModelKind::LastYear`]), the median where that day is unknown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LastYearBaseline;
+
+impl Fit for LastYearBaseline {
+    type Fitted = LastYearBaseline;
+    fn fit(&self, _: &Training) -> Self {
+        *self
+    }
+}
+
+impl Predict for LastYearBaseline {
+    fn predict(&self, h: &Horizon) -> BaselineForecast {
+        let (sales, fallback) = last_year_same_weekday(h.tl, h.origin, &h.frame.rows);
+        BaselineForecast { sales, fallback }
+    }
+}
+
+/// The ridge regression on log sales ([`ModelKind::Ridge`]) with penalty `lambda`.
+#[derive(Debug, Clone, Copy)]
+pub struct RidgeBaseline {
+    /// The ridge penalty.
+    pub lambda: f64,
+}
+
+/// A fitted ridge, or none when the system could not be solved (then the median forecasts).
+pub struct FittedRidge(Option<Ridge>);
+
+impl Fit for RidgeBaseline {
+    type Fitted = FittedRidge;
+    fn fit(&self, on: &Training) -> FittedRidge {
+        FittedRidge(Ridge::fit(on.tl, on.frame, on.y, self.lambda))
+    }
+}
+
+impl Predict for FittedRidge {
+    fn predict(&self, h: &Horizon) -> BaselineForecast {
+        match &self.0 {
+            Some(r) => BaselineForecast {
+                sales: r.predict(h.tl, h.frame),
+                fallback: 0.0,
+            },
+            None => BaselineForecast {
+                fallback: 1.0,
+                ..MedianBaseline.predict(h)
+            },
+        }
+    }
+}
+
+/// Fits baseline `kind` on `on` and forecasts `h`; `None` for the model's kinds.
+pub fn forecast(
+    kind: ModelKind,
+    on: &Training,
+    h: &Horizon,
+    ridge_lambda: f64,
+) -> Option<BaselineForecast> {
+    match kind {
+        ModelKind::Model | ModelKind::ModelRaw => None,
+        ModelKind::Median => Some(MedianBaseline.fit(on).predict(h)),
+        ModelKind::LastYear => Some(LastYearBaseline.fit(on).predict(h)),
+        ModelKind::Ridge => Some(
+            RidgeBaseline {
+                lambda: ridge_lambda,
+            }
+            .fit(on)
+            .predict(h),
+        ),
+    }
+}

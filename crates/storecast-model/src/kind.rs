@@ -86,6 +86,11 @@ impl ModelKind {
     pub fn is_baseline(self) -> bool {
         Self::BASELINES.contains(&self)
     }
+
+    /// The baseline's place in [`ModelKind::BASELINES`] (`None` for the model).
+    pub fn baseline_index(self) -> Option<usize> {
+        Self::BASELINES.iter().position(|k| *k == self)
+    }
 }
 
 impl std::fmt::Display for ModelKind {

@@ -464,7 +464,7 @@ pub fn hardest_stores(bt: &BacktestResult, fold: usize, n: usize) -> Vec<HardSto
             let rmspe = (sq / ps.len() as f64).sqrt();
             let med_sq: f64 = ps
                 .iter()
-                .map(|p| ((p.median - p.actual) / p.actual).powi(2))
+                .map(|p| ((p.forecast(ModelKind::Median) - p.actual) / p.actual).powi(2))
                 .sum();
             let sum_a: f64 = ps.iter().map(|p| p.actual).sum();
             let sum_f: f64 = ps.iter().map(|p| p.model).sum();

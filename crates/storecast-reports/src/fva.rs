@@ -11,6 +11,7 @@
 use crate::tables::pct;
 use storecast_charts::Section;
 use storecast_model::backtest::{BacktestResult, Prediction};
+use storecast_model::ModelKind;
 use storecast_plan::evidence::Evidence;
 use storecast_plan::fva::{self, Dimension, FvaRow, FvaTable, Interval, ScoredDay};
 
@@ -23,14 +24,16 @@ pub const SEED: u64 = 17;
 pub fn backtest_days(bt: &BacktestResult, fold: usize) -> Vec<ScoredDay> {
     bt.predictions
         .iter()
-        .filter(|p| (fold == 0 || p.fold == fold) && p.actual > 0.0 && p.last_year > 0.0)
+        .filter(|p| {
+            (fold == 0 || p.fold == fold) && p.actual > 0.0 && p.forecast(ModelKind::LastYear) > 0.0
+        })
         .map(|p: &Prediction| ScoredDay {
             store: p.store,
             store_type: p.store_type.code().to_string(),
             date: p.date,
             horizon_week: u8::try_from(p.horizon_week()).unwrap_or(u8::MAX),
             actual: p.actual,
-            naive: p.last_year,
+            naive: p.forecast(ModelKind::LastYear),
             model: p.model,
             plan: p.model,
             reason: None,

@@ -35,8 +35,12 @@ fn bt() -> &'static BacktestResult {
 type Pick = fn(&Prediction) -> f64;
 const FORECASTS: [(&str, Pick); 3] = [
     ("lightgbm", |p| p.model),
-    ("last_year_same_weekday", |p| p.last_year),
-    ("store_weekday_promo_median", |p| p.median),
+    ("last_year_same_weekday", |p| {
+        p.forecast(storecast_model::ModelKind::LastYear)
+    }),
+    ("store_weekday_promo_median", |p| {
+        p.forecast(storecast_model::ModelKind::Median)
+    }),
 ];
 
 fn close(a: f64, b: f64, what: &str) {
@@ -558,9 +562,8 @@ fn planted() -> BacktestResult {
                 },
                 model_raw: model,
                 model,
-                median: base * 1.05,
-                last_year: base * 0.9,
-                ridge: base,
+                // Median, last year, ridge (ModelKind::BASELINES order).
+                baselines: [base * 1.05, base * 0.9, base],
             });
         }
     }
@@ -660,11 +663,9 @@ fn the_fva_section_matches_a_plain_recomputation_from_the_predictions() {
         panic!("no table in the FVA section");
     };
     let mut scopes: BTreeMap<String, (usize, f64, f64, f64)> = BTreeMap::new();
-    for p in bt
-        .predictions
-        .iter()
-        .filter(|p| p.fold == last && p.actual > 0.0 && p.last_year > 0.0)
-    {
+    for p in bt.predictions.iter().filter(|p| {
+        p.fold == last && p.actual > 0.0 && p.forecast(storecast_model::ModelKind::LastYear) > 0.0
+    }) {
         for scope in [
             "all stores".to_string(),
             format!("type {}", p.store_type.code()),
@@ -672,7 +673,7 @@ fn the_fva_section_matches_a_plain_recomputation_from_the_predictions() {
             let e = scopes.entry(scope).or_default();
             e.0 += 1;
             e.1 += p.actual;
-            e.2 += (p.actual - p.last_year).abs();
+            e.2 += (p.actual - p.forecast(storecast_model::ModelKind::LastYear)).abs();
             e.3 += (p.actual - p.model).abs();
         }
     }
