@@ -281,23 +281,33 @@ impl Gbdt {
         Ok(())
     }
 
+    /// The engine that answers: the flat forest when it reads the model, else LightGBM.
+    pub fn engine(&self) -> Box<dyn TreeEngine + '_> {
+        match &self.engine.flat {
+            Some(forest) => Box::new(FlatEngine {
+                forest,
+                engine: &self.engine,
+            }),
+            None => Box::new(LightGbmEngine(&self.engine)),
+        }
+    }
+
+    /// LightGBM's own engine (the reference the flat forest is tested against).
+    pub fn lightgbm(&self) -> Box<dyn TreeEngine + '_> {
+        Box::new(LightGbmEngine(&self.engine))
+    }
+
     /// Predictions (in the training target's space) for row-major `x`.
     pub fn predict(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
         self.check(x)?;
-        match &self.engine.flat {
-            Some(f) => f.predict(x, self.engine.n_features).map_err(flat),
-            None => self.engine.run(x, false),
-        }
+        self.engine().predict(x)
     }
 
     /// Exact TreeSHAP contributions: per row, one value per feature and the base value last
     /// (`n_features + 1` values); they sum to the raw prediction.
     pub fn contributions(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
         self.check(x)?;
-        match self.engine.explainer()? {
-            Some(e) => e.contributions(x, self.engine.n_features).map_err(flat),
-            None => self.engine.run(x, true),
-        }
+        self.engine().contributions(x)
     }
 
     /// The table TreeSHAP explainer, built on first use (None: a model the flat engine cannot
@@ -309,13 +319,13 @@ impl Gbdt {
     /// LightGBM's own prediction (the reference the flat forest is tested against).
     pub fn lightgbm_predict(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
         self.check(x)?;
-        self.engine.run(x, false)
+        self.lightgbm().predict(x)
     }
 
     /// LightGBM's own `predict_contrib` (the reference of the table TreeSHAP).
     pub fn lightgbm_contributions(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
         self.check(x)?;
-        self.engine.run(x, true)
+        self.lightgbm().contributions(x)
     }
 
     /// LightGBM's text model.
@@ -326,6 +336,55 @@ impl Gbdt {
     /// Features per row.
     pub fn n_features(&self) -> usize {
         self.engine.n_features
+    }
+}
+
+/// What a fitted tree model answers, whichever engine runs it: LightGBM's own booster, or the
+/// flat forest read from its text (bit for bit LightGBM's numbers, faster, and the tables of
+/// the fast TreeSHAP). A model picks its engine once ([`Gbdt::engine`]); callers ask the
+/// trait and never branch on which one it is.
+pub trait TreeEngine {
+    /// The engine's name (`flat`, `lightgbm`), for logs and benchmarks.
+    fn name(&self) -> &'static str;
+    /// Raw predictions for row-major `x`.
+    fn predict(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError>;
+    /// Exact contributions: per row, one value per feature and the base value last.
+    fn contributions(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError>;
+}
+
+/// The flat forest, with the model's lazily built TreeSHAP explainer.
+struct FlatEngine<'a> {
+    forest: &'a FlatForest,
+    engine: &'a Engine,
+}
+
+impl TreeEngine for FlatEngine<'_> {
+    fn name(&self) -> &'static str {
+        "flat"
+    }
+    fn predict(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
+        self.forest.predict(x, self.engine.n_features).map_err(flat)
+    }
+    fn contributions(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
+        match self.engine.explainer()? {
+            Some(e) => e.contributions(x, self.engine.n_features).map_err(flat),
+            None => self.engine.run(x, true),
+        }
+    }
+}
+
+/// LightGBM's booster on its own thread.
+struct LightGbmEngine<'a>(&'a Engine);
+
+impl TreeEngine for LightGbmEngine<'_> {
+    fn name(&self) -> &'static str {
+        "lightgbm"
+    }
+    fn predict(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
+        self.0.run(x, false)
+    }
+    fn contributions(&self, x: &[f32]) -> Result<Vec<f64>, GbdtError> {
+        self.0.run(x, true)
     }
 }
 

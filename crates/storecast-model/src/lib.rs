@@ -16,7 +16,7 @@ pub mod timeline;
 
 pub use ensemble::Ensemble;
 pub use features::{Driver, Frame, FEATURE_DRIVERS, FEATURE_NAMES, N_FEATURES};
-pub use gbdt::{Gbdt, GbdtError, GbdtParams, Objective};
+pub use gbdt::{Gbdt, GbdtError, GbdtParams, Objective, TreeEngine};
 pub use kind::ModelKind;
 pub use metrics::Metrics;
 pub use timeline::{OpenState, Timeline};

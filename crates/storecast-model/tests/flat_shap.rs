@@ -115,8 +115,13 @@ fn flat_engine_and_fast_treeshap_match_lightgbm_on_a_chain_model() {
     let rows = x.len() / N_FEATURES;
     assert!(rows > 5000, "{rows} rows");
     let lgb = model.lightgbm_predict(&x).expect("LightGBM predicts");
-    // The model handle itself predicts with the flat forest.
+    // The model handle itself predicts with the flat forest, through the one engine trait.
     assert_eq!(model.predict(&x).expect("handle predicts"), lgb);
+    assert_eq!(
+        (model.engine().name(), model.lightgbm().name()),
+        ("flat", "lightgbm")
+    );
+    assert_eq!(model.engine().predict(&x).expect("flat engine"), lgb);
     let ours = forest.predict(&x, N_FEATURES).expect("flat predicts");
     assert_predictions_match(&ours, &lgb);
     // Same summation order as LightGBM: bit for bit.
