@@ -5,7 +5,10 @@
 //! series, intervals) that any view can embed as JSON; one small script (`render.js`) turns
 //! every embedded spec into a Chart.js chart. Standalone HTML pages inline the scripts
 //! ([`standalone_page`]); the web app serves the same scripts as files so its Content Security
-//! Policy can forbid inline scripts.
+//! Policy can forbid inline scripts. Every chart carries its figures as text for readers who
+//! cannot see it (`text`). The presentation layer's other shared pieces live here too: the one
+//! number formatter ([`format::Numbers`], in the chain's locale) and the flags headless Chromium
+//! prints pages with ([`CHROMIUM_FLAGS`]).
 
 use serde::{Deserialize, Serialize};
 
