@@ -206,7 +206,7 @@ pub fn monitor(ops: &OpsArgs, json: Option<&Path>, prom: Option<&Path>) -> Resul
     let reg = Registry::open(&ops.registry)?;
     let run = storecast_pipeline::monitor(&store, &reg, load(&ops.data)?.data, &cfg)?;
     if let Some(p) = prom {
-        let gauges = storecast_monitor::prometheus_gauges(&run.report);
+        let gauges = storecast_monitor::prometheus_gauges(&run.report)?;
         write_file(p, gauges.as_bytes())?;
     }
     if json == Some(Path::new("-")) {

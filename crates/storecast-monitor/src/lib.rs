@@ -69,6 +69,9 @@ pub enum MonitorError {
     /// Re-scoring the current model is impossible or would not be out of sample.
     #[error("rescoring: {0}")]
     Rescore(String),
+    /// The Prometheus gauges could not be built or written.
+    #[error("metrics: {0}")]
+    Metrics(String),
     /// The model failed while re-scoring.
     #[error(transparent)]
     Forecast(#[from] storecast_model::ForecastError),

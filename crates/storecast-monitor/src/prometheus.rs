@@ -1,4 +1,5 @@
-//! The headline numbers of a monitoring run as Prometheus gauges (text exposition format).
+//! The headline numbers of a monitoring run as Prometheus gauges (text exposition format),
+//! written by the `prometheus` crate (the same one the web app's request counters use).
 //!
 //! Why this module exists: the web app serves `/metrics` and the operations dashboards and
 //! alert rules read it; the monitor's numbers belong next to the request counters. The
@@ -13,52 +14,36 @@
 
 use crate::drift::DriftLevel;
 use crate::report::{AlertKind, MonitorReport};
-use std::fmt::Write;
-
-/// Escapes a label value (backslash, double quote, newline).
-fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Escapes HELP text (backslash, newline).
-fn escape_help(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('\n', "\\n")
-}
-
-/// A sample value as the format writes it.
-fn value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
+use crate::MonitorError;
+use prometheus::{Encoder, Gauge, GaugeVec, Opts, Registry, TextEncoder};
 
 type Sample = (Vec<(&'static str, String)>, f64);
 
-fn family(out: &mut String, name: &str, help: &str, samples: &[Sample]) {
-    if samples.is_empty() {
-        return;
+fn metrics_err(e: prometheus::Error) -> MonitorError {
+    MonitorError::Metrics(e.to_string())
+}
+
+/// Registers one gauge family (its label names are those of its first sample); an empty
+/// family is left out.
+fn family(reg: &Registry, name: &str, help: &str, samples: &[Sample]) -> Result<(), MonitorError> {
+    let Some((first, _)) = samples.first() else {
+        return Ok(());
+    };
+    let opts = Opts::new(name, help);
+    if first.is_empty() {
+        let g = Gauge::with_opts(opts).map_err(metrics_err)?;
+        g.set(samples[0].1);
+        return reg.register(Box::new(g)).map_err(metrics_err);
     }
-    let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(out, "# TYPE {name} gauge");
+    let names: Vec<&str> = first.iter().map(|(k, _)| *k).collect();
+    let gv = GaugeVec::new(opts, &names).map_err(metrics_err)?;
     for (labels, v) in samples {
-        out.push_str(name);
-        if !labels.is_empty() {
-            let inner: Vec<String> = labels
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
-                .collect();
-            let _ = write!(out, "{{{}}}", inner.join(","));
-        }
-        let _ = writeln!(out, " {}", value(*v));
+        let values: Vec<&str> = labels.iter().map(|(_, v)| v.as_str()).collect();
+        gv.get_metric_with_label_values(&values)
+            .map_err(metrics_err)?
+            .set(*v);
     }
+    reg.register(Box::new(gv)).map_err(metrics_err)
 }
 
 /// Prometheus text exposition of a report's gauges, e.g.
@@ -75,8 +60,9 @@ fn family(out: &mut String, name: &str, help: &str, samples: &[Sample]) {
 /// # TYPE storecast_cusum_alarms gauge
 /// storecast_cusum_alarms 2
 /// ```
-pub fn prometheus_gauges(report: &MonitorReport) -> String {
-    let mut out = String::new();
+pub fn prometheus_gauges(report: &MonitorReport) -> Result<String, MonitorError> {
+    let reg = Registry::new();
+    let out = &reg;
     let live = &report.live;
     let mut scopes = vec![("chain".to_string(), live.overall)];
     scopes.extend(
@@ -92,36 +78,36 @@ pub fn prometheus_gauges(report: &MonitorReport) -> String {
     };
     if let Some(v) = &report.model_version {
         family(
-            &mut out,
+            out,
             "storecast_monitor_info",
             "Model version judged by the last monitoring run (value 1).",
             &[(vec![("model_version", v.clone())], 1.0)],
-        );
+        )?;
     }
     family(
-        &mut out,
+        out,
         "storecast_live_rmspe",
         "Live RMSPE of issued forecasts against actuals.",
         &per_scope(&|a| a.rmspe),
-    );
+    )?;
     family(
-        &mut out,
+        out,
         "storecast_live_rmspe_threshold",
         "RMSPE above which the chain and store types alert.",
         &[(Vec::new(), report.thresholds.rmspe)],
-    );
+    )?;
     family(
-        &mut out,
+        out,
         "storecast_live_wape",
         "Live WAPE (sum of absolute errors over sum of actuals).",
         &per_scope(&|a| a.wape),
-    );
+    )?;
     family(
-        &mut out,
+        out,
         "storecast_live_bias",
         "Live bias, sum(forecast - actual) / sum(actual); positive = over-forecast.",
         &per_scope(&|a| a.bias),
-    );
+    )?;
     let mut coverage = Vec::new();
     for (s, a) in &scopes {
         coverage.push((
@@ -134,28 +120,28 @@ pub fn prometheus_gauges(report: &MonitorReport) -> String {
         ));
     }
     family(
-        &mut out,
+        out,
         "storecast_live_coverage",
         "Share of actuals (0..1) inside the issued prediction band of the given level.",
         &coverage,
-    );
+    )?;
     family(
-        &mut out,
+        out,
         "storecast_live_scored_days",
         "Store-days with actual sales > 0 scored by the monitor.",
         &per_scope(&|a| a.n as f64),
-    );
+    )?;
     let psi: Vec<Sample> = report
         .drift
         .iter()
         .map(|d| (vec![("feature", d.feature.clone())], d.psi))
         .collect();
     family(
-        &mut out,
+        out,
         "storecast_feature_psi",
         "Population stability index of a model input against the same weeks a year earlier.",
         &psi,
-    );
+    )?;
     if !report.drift.is_empty() {
         let count = |l: DriftLevel| report.drift.iter().filter(|d| d.level == l).count() as f64;
         let levels: Vec<Sample> = [DriftLevel::Ok, DriftLevel::Warn, DriftLevel::Alert]
@@ -163,25 +149,25 @@ pub fn prometheus_gauges(report: &MonitorReport) -> String {
             .map(|l| (vec![("level", l.as_str().to_string())], count(l)))
             .collect();
         family(
-            &mut out,
+            out,
             "storecast_drift_features",
             "Model inputs by drift level.",
             &levels,
-        );
+        )?;
     }
     family(
-        &mut out,
+        out,
         "storecast_cusum_alarms",
         "Stores whose forecast-error CUSUM raised an alarm.",
         &[(Vec::new(), report.cusum_alarms as f64)],
-    );
+    )?;
     let cusum_max = report.cusum.iter().map(|c| c.max()).fold(0.0f64, f64::max);
     family(
-        &mut out,
+        out,
         "storecast_cusum_max",
         "Largest CUSUM statistic of any store (in sigma; alarm above the threshold h).",
         &[(Vec::new(), cusum_max)],
-    );
+    )?;
     let alerts: Vec<Sample> = AlertKind::ALL
         .iter()
         .map(|k| {
@@ -192,12 +178,16 @@ pub fn prometheus_gauges(report: &MonitorReport) -> String {
         })
         .collect();
     family(
-        &mut out,
+        out,
         "storecast_monitor_alerts",
         "Threshold breaches found by the last monitoring run, by kind.",
         &alerts,
-    );
-    out
+    )?;
+    let mut text = Vec::new();
+    TextEncoder::new()
+        .encode(&reg.gather(), &mut text)
+        .map_err(metrics_err)?;
+    String::from_utf8(text).map_err(|e| MonitorError::Metrics(e.to_string()))
 }
 
 #[cfg(test)]
@@ -391,7 +381,7 @@ mod tests {
         let mut report = evaluate(&rows, &types, None, drift, &cfg).map_err(|e| e.to_string())?;
         // The version label must be escaped too.
         report.model_version = Some("2015-07-31-\"x\"".into());
-        let text = prometheus_gauges(&report);
+        let text = prometheus_gauges(&report).map_err(|e| e.to_string())?;
         let lines = parse(&text)?;
         let chain = report.live.overall;
         assert_eq!(

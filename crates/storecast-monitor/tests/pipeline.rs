@@ -217,7 +217,7 @@ fn monitor_end_to_end_on_a_synthetic_chain() -> Res {
         .alerts
         .iter()
         .any(|a| a.kind == "drift" && a.scope == "feature promo"));
-    let text = prometheus_gauges(&report2);
+    let text = prometheus_gauges(&report2)?;
     assert!(
         text.contains("storecast_feature_psi{feature=\"promo\"} "),
         "{text}"
