@@ -114,6 +114,15 @@ pub async fn forecast(
     cached_json(body, || format!("the forecast of store {id}"))
 }
 
+/// The forecast API's answer: a store's six weeks from the served model.
+#[derive(Debug, Serialize)]
+pub struct ForecastBody<'a> {
+    /// The served model.
+    pub model_version: &'a str,
+    /// The store's forecast.
+    pub forecast: &'a StoreForecast,
+}
+
 /// JSON bytes of `value`, or why it could not be serialised (kept, and answered as a server
 /// error when asked for: never an empty 200).
 pub fn json_bytes<T: Serialize>(value: &T) -> Result<axum::body::Bytes, String> {
@@ -299,13 +308,33 @@ pub fn history(m: &ModelState, id: u16, days: usize) -> Vec<(NaiveDate, Option<f
         .collect()
 }
 
+/// One day of a store's history.
+#[derive(Debug, Serialize)]
+pub struct HistoryDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// Actual sales in € (`null` where unknown).
+    pub sales: Option<f64>,
+    /// Whether the store was open.
+    pub open: bool,
+}
+
+/// The history API's answer.
+#[derive(Debug, Serialize)]
+pub struct HistoryBody {
+    /// The store.
+    pub store: u16,
+    /// Its days, oldest first.
+    pub history: Vec<HistoryDay>,
+}
+
 /// The history API's answer for `days` days.
-pub fn history_body(m: &ModelState, id: u16, days: usize) -> serde_json::Value {
-    let h: Vec<serde_json::Value> = history(m, id, days)
+pub fn history_body(m: &ModelState, id: u16, days: usize) -> HistoryBody {
+    let history = history(m, id, days)
         .into_iter()
-        .map(|(d, s, open)| serde_json::json!({"date": d, "sales": s, "open": open}))
+        .map(|(date, sales, open)| HistoryDay { date, sales, open })
         .collect();
-    serde_json::json!({ "store": id, "history": h })
+    HistoryBody { store: id, history }
 }
 
 /// `GET /api/v1/stores/{id}/history?days=120`: the default answer is bytes serialised when
@@ -339,26 +368,105 @@ pub struct DateQuery {
     date: Option<String>,
 }
 
-fn explanation_json(id: u16, date: NaiveDate, e: Option<&Explanation>) -> serde_json::Value {
+/// One driver's share of a day's forecast.
+#[derive(Debug, Serialize)]
+pub struct DriverBody {
+    /// The driver.
+    pub driver: storecast_model::Driver,
+    /// Its label.
+    pub label: &'static str,
+    /// Whether the day has it.
+    pub presence: storecast_explain::Presence,
+    /// Its euros.
+    pub euro: f64,
+    /// Its log contribution.
+    pub log: f64,
+}
+
+/// One feature's value and contribution.
+#[derive(Debug, Serialize)]
+pub struct FeatureBody {
+    /// Feature name.
+    pub feature: String,
+    /// Its value that day.
+    pub value: f32,
+    /// Its log contribution.
+    pub contribution: f64,
+}
+
+/// The explain API's answer: a day's forecast from a usual day, by driver.
+#[derive(Debug, Serialize)]
+pub struct ExplanationBody {
+    /// The store.
+    pub store: u16,
+    /// The day.
+    pub date: NaiveDate,
+    /// Whether the store is planned open (a closed day has no drivers).
+    pub open: bool,
+    /// The forecast in €.
+    pub forecast: f64,
+    /// The chain's usual day in €.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain_baseline: Option<f64>,
+    /// The store's usual day in €.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    /// What makes the store's usual day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usual_day: Option<Vec<DriverBody>>,
+    /// The day's drivers.
+    pub drivers: Vec<DriverBody>,
+    /// The twelve largest feature contributions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<FeatureBody>>,
+}
+
+fn explanation_json(id: u16, date: NaiveDate, e: Option<&Explanation>) -> ExplanationBody {
     let Some(e) = e else {
-        return serde_json::json!({"store": id, "date": date, "open": false, "forecast": 0.0, "drivers": []});
+        return ExplanationBody {
+            store: id,
+            date,
+            open: false,
+            forecast: 0.0,
+            chain_baseline: None,
+            baseline: None,
+            usual_day: None,
+            drivers: Vec::new(),
+            features: None,
+        };
     };
-    let json = |ds: &[storecast_explain::DriverEuro]| -> Vec<serde_json::Value> {
+    let drivers = |ds: &[storecast_explain::DriverEuro]| -> Vec<DriverBody> {
         ds.iter()
-            .map(|d| serde_json::json!({"driver": d.driver, "label": d.label, "presence": d.presence, "euro": d.euro, "log": d.log}))
+            .map(|d| DriverBody {
+                driver: d.driver,
+                label: d.label,
+                presence: d.presence,
+                euro: d.euro,
+                log: d.log,
+            })
             .collect()
     };
-    let features: Vec<serde_json::Value> = e
+    let features = e
         .features
         .iter()
         .take(12)
-        .map(|(n, v, c)| serde_json::json!({"feature": n, "value": v, "contribution": c}))
+        .map(|(n, v, c)| FeatureBody {
+            feature: n.clone(),
+            value: *v,
+            contribution: *c,
+        })
         .collect();
-    serde_json::json!({
-        "store": id, "date": date, "open": true,
-        "forecast": e.forecast, "chain_baseline": e.chain_baseline, "baseline": e.baseline,
-        "usual_day": json(&e.usual_day), "drivers": json(&e.drivers), "features": features,
-    })
+    ExplanationBody {
+        store: id,
+        date,
+        open: true,
+        forecast: e.forecast,
+        chain_baseline: Some(e.chain_baseline),
+        baseline: Some(e.baseline),
+        usual_day: Some(drivers(&e.usual_day)),
+        drivers: drivers(&e.drivers),
+        features: Some(features),
+    }
 }
 
 /// `GET /api/v1/stores/{id}/explain?date=YYYY-MM-DD`: a lookup in the precomputed table;
@@ -368,7 +476,7 @@ pub async fn explain_day(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(q): Query<DateQuery>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<ExplanationBody>, AppError> {
     let id = parse_store(&id)?;
     let date = parse_date(
         q.date
@@ -462,7 +570,7 @@ pub async fn whatif(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<WhatIfAnswer>, AppError> {
     let id = parse_store(&id)?;
     let changes = parse_whatif_body(&body)?;
     let m: Arc<ModelState> = st.model.load_full();
@@ -472,83 +580,188 @@ pub async fn whatif(
         .heavy
         .run(move || whatif_days(&m.forecaster, &m.scenario, &chain.stores, id, &changes))
         .await??;
-    let drivers: Vec<serde_json::Value> = w
+    let drivers = w
         .driver_deltas
         .iter()
-        .map(|(d, v)| serde_json::json!({"driver": d, "label": d.label(), "euro": v}))
+        .map(|(d, v)| DriverDelta {
+            driver: *d,
+            label: d.label(),
+            euro: *v,
+        })
         .collect();
-    Ok(Json(serde_json::json!({
-        "store": id,
-        "delta_eur": w.delta_eur,
-        "delta_pct": w.delta_pct,
-        "drivers": drivers,
-        "before": w.before,
-        "after": w.after,
-    })))
+    Ok(Json(WhatIfAnswer {
+        store: id,
+        delta_eur: w.delta_eur,
+        delta_pct: w.delta_pct,
+        drivers,
+        before: w.before,
+        after: w.after,
+    }))
+}
+
+/// A driver's share of a what-if's change.
+#[derive(Debug, Serialize)]
+pub struct DriverDelta {
+    /// The driver.
+    pub driver: storecast_model::Driver,
+    /// Its label.
+    pub label: &'static str,
+    /// The euros it moves over the six weeks.
+    pub euro: f64,
+}
+
+/// The what-if API's answer: the six weeks re-forecast with the changed plan.
+#[derive(Debug, Serialize)]
+pub struct WhatIfAnswer {
+    /// The store.
+    pub store: u16,
+    /// Change of the six-week total in €.
+    pub delta_eur: f64,
+    /// Change of the six-week total as a share.
+    pub delta_pct: f64,
+    /// The change by driver.
+    pub drivers: Vec<DriverDelta>,
+    /// The days before the change.
+    pub before: Vec<storecast_model::DayForecast>,
+    /// The days after it.
+    pub after: Vec<storecast_model::DayForecast>,
+}
+
+/// One scope's total with and without the overrides in force.
+#[derive(Debug, Serialize)]
+pub struct ScopePlan {
+    /// `chain` or a store type.
+    pub scope: String,
+    /// The model's six-week total in €.
+    pub model_total: f64,
+    /// The plan's.
+    pub plan_total: f64,
+}
+
+/// The chain forecast API's answer.
+#[derive(Debug, Serialize)]
+pub struct ChainForecastBody<'a> {
+    /// The served model.
+    pub model_version: &'a str,
+    /// Chain and store-type totals with their intervals.
+    pub totals: &'a [crate::state::TotalSeries],
+    /// The same totals with the overrides in force.
+    pub plan: Vec<ScopePlan>,
+    /// Stores with an override in force.
+    pub overridden_stores: usize,
 }
 
 /// `GET /api/v1/chain/forecast`.
 pub async fn chain_forecast(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<axum::response::Response, AppError> {
     caller.require_chain()?;
     let m = st.model.load();
     let deltas = crate::plan::scope_deltas(&st, &m)?;
-    let plan: Vec<serde_json::Value> = m
+    let plan = m
         .totals
         .iter()
         .map(|t| {
             let moved = deltas.by_scope.get(&t.scope).copied().unwrap_or(0.0);
-            serde_json::json!({"scope": t.scope, "model_total": t.total.point, "plan_total": t.total.point + moved})
+            ScopePlan {
+                scope: t.scope.clone(),
+                model_total: t.total.point,
+                plan_total: t.total.point + moved,
+            }
         })
         .collect();
-    Ok(Json(serde_json::json!({
-        "model_version": m.artifact().model_version,
-        "totals": m.totals,
-        "plan": plan,
-        "overridden_stores": deltas.stores,
-    })))
+    let body = ChainForecastBody {
+        model_version: &m.artifact().model_version,
+        totals: &m.totals,
+        plan,
+        overridden_stores: deltas.stores,
+    };
+    Ok(Json(body).into_response())
+}
+
+/// What the model API tells every caller (its identity), and directors and admins (its
+/// data, parameters, folds, scores and coverage: chain figures, since a store type can be
+/// one store on a small chain).
+#[derive(Debug, Serialize)]
+pub struct ModelBody<'a> {
+    /// Version.
+    pub model_version: &'a str,
+    /// When it was trained.
+    pub trained_at: &'a str,
+    /// The code that trained it.
+    pub code_version: &'a str,
+    /// First training day.
+    pub train_start: NaiveDate,
+    /// Last training day.
+    pub train_end: NaiveDate,
+    /// Its features.
+    pub features: &'a [String],
+    /// Its drivers.
+    pub drivers: &'a [storecast_model::Driver],
+    /// Whether every forecast day's explanation is precomputed.
+    pub explanations_ready: bool,
+    /// Since when it serves.
+    pub serving_since: &'a str,
+    /// A provisional model (one fold, fewer trees) while the full one trains.
+    pub provisional: bool,
+    /// What to say about it, when provisional.
+    pub provisional_note: Option<String>,
+    /// The chain's figures (directors and admins only).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ModelChainFigures<'a>>,
+}
+
+/// The model's chain figures.
+#[derive(Debug, Serialize)]
+pub struct ModelChainFigures<'a> {
+    /// The data it was trained on.
+    pub data_fingerprint: &'a str,
+    /// Training rows.
+    pub train_rows: usize,
+    /// Its parameters.
+    pub params: &'a storecast_model::GbdtParams,
+    /// The correction scale.
+    pub scale: f64,
+    /// The backtest folds.
+    pub folds: &'a [storecast_model::backtest::Fold],
+    /// Scores by model and fold.
+    pub scores: &'a [storecast_model::backtest::ScoreRow],
+    /// Interval coverage by scope.
+    pub coverage: &'a [storecast_model::artifact::CoverageRow],
 }
 
 /// `GET /api/v1/model`.
 pub async fn model(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Json<serde_json::Value> {
+) -> axum::response::Response {
     let m = st.model.load();
     let a = m.artifact();
-    let mut body = serde_json::json!({
-        "model_version": a.model_version,
-        "trained_at": a.trained_at,
-        "code_version": a.code_version,
-        "train_start": a.train_start,
-        "train_end": a.train_end,
-        "features": a.features,
-        "drivers": a.drivers,
-        "explanations_ready": m.explanations.is_ready(),
-        "serving_since": m.serving_since,
-        "provisional": a.provisional,
-        "provisional_note": a.provisional_note(),
+    let chain = caller.role.can_view_chain().then(|| ModelChainFigures {
+        data_fingerprint: &a.data_fingerprint,
+        train_rows: a.train_rows,
+        params: &a.params,
+        scale: a.scale,
+        folds: &a.folds,
+        scores: &a.scores,
+        coverage: &a.coverage,
     });
-    // Scores and coverage by store type and fold are chain figures: on a small chain a type
-    // can be one store. Store-scoped viewers get the model's identity only.
-    if caller.role.can_view_chain() {
-        if let Some(o) = body.as_object_mut() {
-            for (k, v) in [
-                ("data_fingerprint", serde_json::json!(a.data_fingerprint)),
-                ("train_rows", serde_json::json!(a.train_rows)),
-                ("params", serde_json::json!(a.params)),
-                ("scale", serde_json::json!(a.scale)),
-                ("folds", serde_json::json!(a.folds)),
-                ("scores", serde_json::json!(a.scores)),
-                ("coverage", serde_json::json!(a.coverage)),
-            ] {
-                o.insert(k.into(), v);
-            }
-        }
-    }
-    Json(body)
+    Json(ModelBody {
+        model_version: &a.model_version,
+        trained_at: &a.trained_at,
+        code_version: &a.code_version,
+        train_start: a.train_start,
+        train_end: a.train_end,
+        features: &a.features,
+        drivers: &a.drivers,
+        explanations_ready: m.explanations.is_ready(),
+        serving_since: &m.serving_since,
+        provisional: a.provisional,
+        provisional_note: a.provisional_note(),
+        chain,
+    })
+    .into_response()
 }
 
 /// `GET /api/v1/validation`.

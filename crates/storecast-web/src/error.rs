@@ -5,6 +5,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// Every API error's body: the reason in words and the status code.
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorBody {
+    /// What went wrong, for the person reading it.
+    pub error: String,
+    /// The HTTP status.
+    pub status: u16,
+}
+
 /// Seconds a client is asked to wait after a 503 ([`AppError::Busy`]).
 pub const RETRY_AFTER_S: u32 = 1;
 
@@ -76,7 +85,10 @@ impl IntoResponse for AppError {
         let status = self.status();
         let mut resp = (
             status,
-            Json(serde_json::json!({ "error": message, "status": status.as_u16() })),
+            Json(ErrorBody {
+                error: message,
+                status: status.as_u16(),
+            }),
         )
             .into_response();
         if matches!(self, Self::Busy) {
@@ -197,6 +209,10 @@ pub async fn json_rejections(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let body = serde_json::json!({ "error": message, "status": status.as_u16() });
-    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+    let body = serde_json::to_string(&ErrorBody {
+        error: message,
+        status: status.as_u16(),
+    })
+    .unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

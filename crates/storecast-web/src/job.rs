@@ -68,7 +68,8 @@ fn capitalised(text: &str) -> String {
 pub async fn status(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Json<serde_json::Value> {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let m = st.model.load();
     let a = m.artifact();
     let job = st.job.as_ref().map(|b| b.status());
@@ -78,13 +79,29 @@ pub async fn status(
         }
         j
     });
-    Json(serde_json::json!({
-        "model_version": a.model_version,
-        "provisional": a.provisional,
-        "provisional_note": a.provisional_note(),
-        "banner": banner(shown.as_ref(), &caller.role),
-        "job": shown,
-    }))
+    Json(JobBody {
+        model_version: &a.model_version,
+        provisional: a.provisional,
+        provisional_note: a.provisional_note(),
+        banner: banner(shown.as_ref(), &caller.role),
+        job: shown,
+    })
+    .into_response()
+}
+
+/// The job API's answer: the served model, and the background job as the caller may see it.
+#[derive(Debug, serde::Serialize)]
+pub struct JobBody<'a> {
+    /// The served model.
+    pub model_version: &'a str,
+    /// Whether it is the provisional one.
+    pub provisional: bool,
+    /// What to say about it, when provisional.
+    pub provisional_note: Option<String>,
+    /// The banner to show, if any.
+    pub banner: Option<String>,
+    /// The job (directors and admins).
+    pub job: Option<JobStatus>,
 }
 
 #[cfg(test)]

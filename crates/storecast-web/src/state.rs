@@ -357,9 +357,10 @@ pub fn build_model_state(
     let forecast_json = stores
         .iter()
         .map(|(id, f)| {
-            let body = crate::api::json_bytes(
-                &serde_json::json!({ "model_version": version, "forecast": f }),
-            );
+            let body = crate::api::json_bytes(&crate::api::ForecastBody {
+                model_version: &version,
+                forecast: f,
+            });
             (*id, body)
         })
         .collect();

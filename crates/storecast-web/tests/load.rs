@@ -223,7 +223,12 @@ async fn history_default_is_preserialised_and_equals_the_built_answer() {
     assert_eq!(s, StatusCode::OK);
     let served: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let m = app.state.model.load();
-    let built = storecast_web::api::history_body(&m, 2, storecast_web::state::HISTORY_DAYS);
+    let built = serde_json::to_value(storecast_web::api::history_body(
+        &m,
+        2,
+        storecast_web::state::HISTORY_DAYS,
+    ))
+    .expect("JSON");
     assert_eq!(served, built);
     assert_eq!(
         served["history"].as_array().map(Vec::len),
