@@ -39,7 +39,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use std::time::{Duration, Instant};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -120,44 +120,98 @@ async fn openapi() -> Json<serde_json::Value> {
     Json(openapi::document())
 }
 
+/// Every route of the JSON API: its path, the methods it answers (as the OpenAPI document
+/// names them) and its handlers. The router is built from this table and a test holds the
+/// document to it, so a route cannot be added without its documentation or the other way.
+pub fn api_routes() -> Vec<(
+    &'static str,
+    &'static [&'static str],
+    MethodRouter<AppState>,
+)> {
+    vec![
+        ("/api/v1/stores", &["get"], get(api::stores)),
+        ("/api/v1/stores/{id}/forecast", &["get"], get(api::forecast)),
+        (
+            "/api/v1/stores/{id}/forecast.csv",
+            &["get"],
+            get(api::forecast_csv),
+        ),
+        (
+            "/api/v1/stores/{id}/history",
+            &["get"],
+            get(api::store_history),
+        ),
+        (
+            "/api/v1/stores/{id}/explain",
+            &["get"],
+            get(api::explain_day),
+        ),
+        ("/api/v1/stores/{id}/whatif", &["post"], post(api::whatif)),
+        ("/api/v1/stores/{id}/plan", &["get"], get(plan::get_plan)),
+        (
+            "/api/v1/stores/{id}/overrides",
+            &["get", "post"],
+            get(plan::override_history).post(plan::post_override),
+        ),
+        ("/api/v1/overrides.csv", &["post"], post(plan::bulk_csv)),
+        ("/api/v1/fva", &["get"], get(fva::get_fva)),
+        ("/api/v1/exceptions", &["get"], get(fva::get_exceptions)),
+        (
+            "/api/v1/exceptions/{id}/ack",
+            &["post"],
+            post(fva::post_ack),
+        ),
+        (
+            "/api/v1/monitoring",
+            &["get"],
+            get(operations::get_monitoring),
+        ),
+        ("/api/v1/alerts", &["get"], get(operations::get_alerts)),
+        (
+            "/api/v1/alerts/{id}/ack",
+            &["post"],
+            post(operations::post_alert_ack),
+        ),
+        ("/api/v1/models", &["get"], get(registry::get_models)),
+        (
+            "/api/v1/models/rollback",
+            &["post"],
+            post(registry::post_rollback),
+        ),
+        (
+            "/api/v1/models/{version}/promote",
+            &["post"],
+            post(registry::post_promote),
+        ),
+        ("/api/v1/chain/forecast", &["get"], get(api::chain_forecast)),
+        (
+            "/api/v1/chain/forecast.csv",
+            &["get"],
+            get(api::chain_forecast_csv),
+        ),
+        (
+            "/api/v1/chain/submission.csv",
+            &["get"],
+            get(api::chain_submission_csv),
+        ),
+        ("/api/v1/model", &["get"], get(api::model)),
+        ("/api/v1/job", &["get"], get(job::status)),
+        ("/api/v1/validation", &["get"], get(api::validation)),
+        ("/api/v1/analysis", &["get"], get(api::analysis)),
+        ("/api/v1/openapi.json", &["get"], get(openapi)),
+    ]
+}
+
+/// The delivery of actuals: an API route with its own body limit, outside [`api_routes`].
+pub const UPLOAD_ROUTE: (&str, &[&str]) = ("/api/v1/actuals", &["post"]);
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/v1/stores", get(api::stores))
-        .route("/api/v1/stores/{id}/forecast", get(api::forecast))
-        .route("/api/v1/stores/{id}/forecast.csv", get(api::forecast_csv))
-        .route("/api/v1/stores/{id}/history", get(api::store_history))
-        .route("/api/v1/stores/{id}/explain", get(api::explain_day))
-        .route("/api/v1/stores/{id}/whatif", post(api::whatif))
-        .route("/api/v1/stores/{id}/plan", get(plan::get_plan))
-        .route(
-            "/api/v1/stores/{id}/overrides",
-            get(plan::override_history).post(plan::post_override),
-        )
-        .route("/api/v1/overrides.csv", post(plan::bulk_csv))
-        .route("/api/v1/fva", get(fva::get_fva))
-        .route("/api/v1/exceptions", get(fva::get_exceptions))
-        .route("/api/v1/exceptions/{id}/ack", post(fva::post_ack))
-        .route("/api/v1/monitoring", get(operations::get_monitoring))
-        .route("/api/v1/alerts", get(operations::get_alerts))
-        .route("/api/v1/alerts/{id}/ack", post(operations::post_alert_ack))
-        .route("/api/v1/models", get(registry::get_models))
-        .route("/api/v1/models/rollback", post(registry::post_rollback))
-        .route(
-            "/api/v1/models/{version}/promote",
-            post(registry::post_promote),
-        )
-        .route("/api/v1/chain/forecast", get(api::chain_forecast))
-        .route("/api/v1/chain/forecast.csv", get(api::chain_forecast_csv))
-        .route(
-            "/api/v1/chain/submission.csv",
-            get(api::chain_submission_csv),
-        )
-        .route("/api/v1/model", get(api::model))
-        .route("/api/v1/job", get(job::status))
-        .route("/api/v1/validation", get(api::validation))
-        .route("/api/v1/analysis", get(api::analysis))
-        .route("/api/v1/openapi.json", get(openapi))
+    let api = api_routes()
+        .into_iter()
+        .fold(Router::new(), |r, (path, _, handler)| {
+            r.route(path, handler)
+        })
         .route("/api/{*rest}", get(api::not_found).post(api::not_found));
     let pages = Router::new()
         .route("/", get(pages::chain))
@@ -190,7 +244,7 @@ pub fn router(state: AppState) -> Router {
         .map(tower_governor::GovernorLayer::new);
     // Deliveries of actuals are larger than any other request: their own body limit.
     let uploads = Router::new()
-        .route("/api/v1/actuals", post(operations::post_actuals))
+        .route(UPLOAD_ROUTE.0, post(operations::post_actuals))
         .layer(axum::extract::DefaultBodyLimit::max(
             operations::UPLOAD_LIMIT,
         ))

@@ -26,7 +26,8 @@ pub fn document() -> serde_json::Value {
             "/api/v1/model": {"get": {"summary": "Model version and features; training data fingerprint, backtest metrics and coverage for directors and admins", "responses": {"200": ok("model")}}},
             "/api/v1/job": {"get": {"summary": "The served model's identity (provisional or not); the background job's step, done / total and time left for directors and admins, its error for admins", "responses": {"200": ok("job status")}}},
             "/api/v1/validation": {"get": {"summary": "The data quality report", "responses": {"200": ok("report"), "403": err}}},
-            "/api/v1/analysis": {"get": {"summary": "The statistical analysis findings", "responses": {"200": ok("analysis"), "403": err, "404": err}}}
+            "/api/v1/analysis": {"get": {"summary": "The statistical analysis findings", "responses": {"200": ok("analysis"), "403": err, "404": err}}},
+            "/api/v1/openapi.json": {"get": {"summary": "This document (no authentication)", "security": [], "responses": {"200": ok("the OpenAPI 3 document")}}}
         }
     });
     operations(&mut doc);

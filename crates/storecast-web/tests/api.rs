@@ -439,3 +439,62 @@ async fn the_store_list_sorts_and_pages_through_every_store() {
     }
     assert_eq!(seen.len(), n);
 }
+
+/// The OpenAPI document and the router agree: every route the router serves is documented
+/// with its methods, every documented operation is served (not the unknown-route answer, not
+/// 405), so neither can drift from the other.
+#[tokio::test]
+async fn every_api_route_is_documented_and_every_documented_route_is_served() {
+    use std::collections::BTreeSet;
+    let doc = storecast_web::openapi::document();
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .expect("operations")
+                .keys()
+                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
+                .map(move |m| (path.clone(), m.clone()))
+        })
+        .collect();
+    let (upload, upload_methods) = storecast_web::UPLOAD_ROUTE;
+    let routed: BTreeSet<(String, String)> = storecast_web::api_routes()
+        .iter()
+        .map(|(path, methods, _)| (*path, *methods))
+        .chain(std::iter::once((upload, upload_methods)))
+        .flat_map(|(path, methods)| {
+            methods
+                .iter()
+                .map(move |m| (path.to_string(), m.to_string()))
+        })
+        .collect();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served but not documented: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
+    // Each documented operation reaches its handler.
+    let app = common::app();
+    for (path, method) in &documented {
+        let uri = path.replace("{id}", "1").replace("{version}", "v0");
+        let body = (method == "post").then_some("{}");
+        let (status, _, text) =
+            call(&app, &method.to_uppercase(), &uri, Some(&app.admin), body).await;
+        assert_ne!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}: {text}"
+        );
+        assert!(
+            !text.contains("no such API route"),
+            "{method} {uri} is not served: {text}"
+        );
+    }
+}
