@@ -22,7 +22,8 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        let templates: [(&str, &str); 16] = [
+        let templates: [(&str, &str); 17] = [
+            ("head.html", include_str!("../templates/head.html")),
             ("print.html", include_str!("../templates/print.html")),
             ("error.html", include_str!("../templates/error.html")),
             (

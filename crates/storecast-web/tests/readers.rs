@@ -339,3 +339,26 @@ async fn no_page_or_api_answer_shows_anything_internal_to_any_role() {
     }
     assert_eq!(checked, tokens.len() * (gets.len() + 1 + posts.len()));
 }
+
+/// Every page's head comes from one partial: the sign-in page, a page and an error page
+/// carry their own title and the app's stylesheets.
+#[tokio::test]
+async fn every_page_shares_one_head_with_its_own_title() {
+    let app = common::app();
+    for (uri, token, title) in [
+        ("/login", None, "Sign in · storecast"),
+        ("/stores", Some(app.director.as_str()), "Stores · storecast"),
+        (
+            "/no-such-page",
+            Some(app.director.as_str()),
+            "Not found · storecast",
+        ),
+    ] {
+        let (_, _, page) = common::call(&app, "GET", uri, token, None).await;
+        assert!(
+            page.contains(&format!("<title>{title}</title>")),
+            "{uri}: {page:.300}"
+        );
+        assert!(page.contains("href=\"/assets/app.css\""), "{uri}");
+    }
+}
