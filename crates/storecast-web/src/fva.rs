@@ -15,7 +15,7 @@ use crate::state::{AppState, ModelState};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use storecast_plan::evidence::Evidence;
@@ -389,20 +389,12 @@ pub async fn get_exceptions(
     Ok(Json(exceptions(&st, &m)?))
 }
 
-/// Body of an acknowledgement.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AckRequest {
-    /// What was decided (required).
-    pub note: String,
-}
-
 /// `POST /api/v1/exceptions/{id}/ack`: a director acknowledges a store with a note (audited).
 pub async fn post_ack(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    Json(req): Json<AckRequest>,
+    Json(req): Json<crate::operations::AckRequest>,
 ) -> Result<Json<ExceptionAck>, AppError> {
     caller.require_chain()?;
     let id = crate::api::parse_store(&id)?;

@@ -526,11 +526,11 @@ pub async fn get_alerts(
     alerts_for(&st, &caller).map(Json)
 }
 
-/// An acknowledgement.
+/// The body of an acknowledgement, of an alert or of a store on the exception list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AckRequest {
-    /// What was done about the alert (required).
+    /// What was done or decided (required).
     pub note: String,
 }
 

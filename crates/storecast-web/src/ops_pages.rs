@@ -12,7 +12,6 @@ use crate::auth::Caller;
 use crate::error::AppError;
 use crate::operations::{alerts_for, monitoring_for, Monitoring};
 use crate::pages::{merge, render_page};
-use crate::plan_pages::share;
 use crate::registry::models_for;
 use crate::state::AppState;
 use axum::extract::State;
@@ -26,27 +25,11 @@ use storecast_store::Alert;
 /// Stores listed on the chain's monitoring page (the worst by RMSPE).
 pub const WORST_STORES: usize = 30;
 
-fn ratio(n: Numbers, x: f64) -> String {
-    if x.is_finite() {
-        n.number(x, 4)
-    } else {
-        "–".into()
-    }
-}
-
-fn maybe_share(n: Numbers, x: f64) -> String {
-    if x.is_finite() {
-        share(n, x)
-    } else {
-        "–".into()
-    }
-}
-
 fn accuracy_context(n: Numbers, a: &Accuracy) -> Value {
     context! {
-        n => a.n, rmspe => ratio(n, a.rmspe), wape => maybe_share(n, a.wape),
-        bias => if a.bias.is_finite() { n.signed_pct(a.bias) } else { "–".into() },
-        c80 => maybe_share(n, a.cover80), c95 => maybe_share(n, a.cover95),
+        n => a.n, rmspe => n.number(a.rmspe, 4), wape => n.pct(a.wape),
+        bias => n.signed_pct(a.bias),
+        c80 => n.pct(a.cover80), c95 => n.pct(a.cover95),
         actual => n.eur(a.actual_total), forecast => n.eur(a.forecast_total),
     }
 }
@@ -186,11 +169,11 @@ fn monitoring_context(n: Numbers, m: &Monitoring) -> Value {
         scope => m.scope.clone(), chain => chain, version => m.model_version.clone(),
         dates => m.dates.map(|(a, b)| format!("{a} – {b}")),
         overall => accuracy_context(n, &m.overall), scored => m.overall.n > 0,
-        limit => ratio(n, if chain { t.rmspe } else { t.store_rmspe }),
+        limit => n.number(if chain { t.rmspe } else { t.store_rmspe }, 4),
         limit_basis => if chain { t.rmspe_basis.clone() } else { format!("{} × the chain's limit, {}", n.number(t.store_rmspe / t.rmspe, 2), t.rmspe_basis) },
-        store_limit => ratio(n, t.store_rmspe),
-        c80_min => share(n, t.coverage80_min), c95_min => share(n, t.coverage95_min),
-        bias_max => share(n, t.bias_abs_max), min_days => t.min_days, cusum_h => n.number(t.cusum_h, 0),
+        store_limit => n.number(t.store_rmspe, 4),
+        c80_min => n.pct(t.coverage80_min), c95_min => n.pct(t.coverage95_min),
+        bias_max => n.pct(t.bias_abs_max), min_days => t.min_days, cusum_h => n.number(t.cusum_h, 0),
         psi_warn => t.psi_warn, psi_alert => t.psi_alert,
         types => m.by_store_type.iter().map(|ty| merge(accuracy_context(n, &ty.accuracy), context! { store_type => ty.store_type.to_string(), stores => ty.stores })).collect::<Vec<_>>(),
         stores => stores.iter().take(shown).map(|s| store_row(n, s, t.store_rmspe)).collect::<Vec<_>>(),
@@ -302,7 +285,7 @@ pub async fn registry_page(
         .iter()
         .map(|v| context! {
             version => v.version.clone(), trained_at => when(&v.trained_at), train_end => v.train_end.map(|d| d.to_string()),
-            folds => v.fold_rmspe.iter().map(|r| ratio(n, *r)).collect::<Vec<_>>(), verified => v.verified, problem => v.problem.clone(),
+            folds => v.fold_rmspe.iter().map(|r| n.number(*r, 4)).collect::<Vec<_>>(), verified => v.verified, problem => v.problem.clone(),
             fingerprint => v.data_fingerprint.get(..12).unwrap_or(&v.data_fingerprint).to_string(), code => v.code_version.clone(),
             active => v.active, served => v.served, promoted => v.promoted_by.as_ref().map(|by| format!("{by}, {}", v.promoted_at.as_deref().map(when).unwrap_or_default())),
         })

@@ -618,22 +618,18 @@ fn store_context(st: &AppState, m: &ModelState, f: &StoreForecast, id: u16) -> V
     let n = st.numbers;
     let chart = store_chart(n, m, f, id, None);
     let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let sc = &m.scenario;
-    let s_idx = sc.tl.store_index(id).unwrap_or(0);
     let days: Vec<Value> = f
         .days
         .iter()
         .map(|d| {
             let wd = d.date.weekday().number_from_monday();
-            let plan = sc.tl.day_index(d.date).map(|di| sc.tl.plan(s_idx, di as isize));
+            let (public, school) = crate::print::holidays(m, id, d.date);
             let mut hol = Vec::new();
-            if let Some(p) = plan {
-                if p.state_holiday.is_holiday() {
-                    hol.push(format!("public ({})", p.state_holiday.code()));
-                }
-                if p.school_holiday {
-                    hol.push("school".to_string());
-                }
+            if let Some(code) = public {
+                hol.push(format!("public ({code})"));
+            }
+            if school {
+                hol.push("school".to_string());
             }
             context! {
                 date => d.date.to_string(), weekday => names[(wd as usize).clamp(1, 7) - 1], weekday_num => wd,

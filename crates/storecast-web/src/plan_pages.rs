@@ -26,11 +26,6 @@ pub fn pts(n: Numbers, x: f64) -> String {
     format!("{} pts", n.signed(x * 100.0, 1))
 }
 
-/// A share as a percentage ("10.7%").
-pub(crate) fn share(n: Numbers, x: f64) -> String {
-    n.pct(x)
-}
-
 /// An adjustment as entered, in words ("+10.0%", "−200 €", "estimate 4,100 €").
 pub fn adjustment_text(n: Numbers, kind: AdjustmentKind, value: f64) -> String {
     match kind {
@@ -118,7 +113,7 @@ fn row_context(n: Numbers, r: &FvaRow) -> Value {
     };
     context! {
         group => r.group.to_string(), days => r.days, overridden => r.overridden, store_weeks => r.store_weeks,
-        naive => share(n, r.naive.wape), model => share(n, r.model.wape), plan => share(n, r.plan.wape),
+        naive => n.pct(r.naive.wape), model => n.pct(r.model.wape), plan => n.pct(r.plan.wape),
         fva_model => pts(n, r.fva_model.value), fva_model_band => format!("{} … {}", pts(n, r.fva_model.lo), pts(n, r.fva_model.hi)),
         fva_plan => pts(n, r.fva_plan.value), fva_plan_band => format!("{} … {}", pts(n, r.fva_plan.lo), pts(n, r.fva_plan.hi)),
         fva_plan_class => cls(r.fva_plan.lo, r.fva_plan.hi),

@@ -62,7 +62,11 @@ pub fn monday_of(date: NaiveDate) -> NaiveDate {
 }
 
 /// A day's holidays as the store's calendar holds them: (public holiday code, school holiday).
-fn holidays(m: &ModelState, store: u16, date: NaiveDate) -> (Option<&'static str>, bool) {
+pub(crate) fn holidays(
+    m: &ModelState,
+    store: u16,
+    date: NaiveDate,
+) -> (Option<&'static str>, bool) {
     let tl = &m.scenario.tl;
     let (Some(s), Some(di)) = (tl.store_index(store), tl.day_index(date)) else {
         return (None, false);

@@ -34,14 +34,8 @@ fn day(plan: &Value, date: chrono::NaiveDate) -> &Value {
 
 /// The whole answer (headers and body) of a GET as the holder of `token`.
 async fn page(addr: std::net::SocketAddr, path: &str, token: &str) -> String {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
-    tokio::task::spawn_blocking(move || {
-        common::raw_exchange(addr, &req)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    })
-    .await
-    .expect("request")
+    let (_, head, body) = common::ops::get_bytes(addr, path, token).await;
+    format!("{head}\r\n\r\n{}", String::from_utf8_lossy(&body))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

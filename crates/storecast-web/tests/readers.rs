@@ -4,26 +4,11 @@
 
 mod common;
 
-use common::ops::{assert_no_console_errors, ops, sign_in};
+use common::ops::{assert_no_console_errors, get_bytes, ops, sign_in};
 use std::time::Duration;
 use storecast_browser::{screenshot_dir, Browser};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Status, headers and body bytes of a GET as the holder of `token`, through the server.
-async fn get_bytes(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, String, Vec<u8>) {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
-    let raw =
-        tokio::task::spawn_blocking(move || common::raw_exchange(addr, &req).unwrap_or_default())
-            .await
-            .expect("request");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete answer");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    (common::status_of(&head), head, raw[split + 4..].to_vec())
-}
 
 /// Pages of a PDF: its `/Type /Page` objects (not the `/Pages` tree).
 fn pdf_pages(pdf: &[u8]) -> usize {

@@ -21,6 +21,21 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str)
     (super::status_of(&answer), json)
 }
 
+/// Status, headers and body bytes of a GET as the holder of `token`, through the server.
+pub async fn get_bytes(addr: SocketAddr, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    let raw =
+        tokio::task::spawn_blocking(move || super::raw_exchange(addr, &req).unwrap_or_default())
+            .await
+            .expect("request");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete answer");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    (super::status_of(&head), head, raw[split + 4..].to_vec())
+}
+
 pub async fn call(
     addr: SocketAddr,
     method: &str,
