@@ -1,7 +1,7 @@
 //! Number formatting and the building blocks of generated sentences.
 //!
 //! Why this module exists: every conclusion is written from the numbers, so the same phrases
-//! ("+23.4 % (95% CI +21.0 to +25.9 %)", "statistically significant, Holm-adjusted
+//! ("+23.4% (95% CI +21.0% to +25.9%)", "statistically significant, Holm-adjusted
 //! p < 0.001") must come out the same everywhere. Keeping them here makes the findings read
 //! alike and keeps formatting decisions (signs, thousands separators) in one place.
 
@@ -88,7 +88,7 @@ pub fn ci(s: &Statistic) -> String {
     }
 }
 
-/// `+23.4 % (95% CI +21.0 % to +25.9 %)`.
+/// `+23.4% (95% CI +21.0% to +25.9%)`.
 pub fn with_ci(s: &Statistic) -> String {
     let c = ci(s);
     if c.is_empty() {
