@@ -103,7 +103,7 @@ impl Numbers {
         let text = format!("{:.*}", decimals, x.abs());
         let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
         let mut out = String::with_capacity(text.len() + 4);
-        let negative = x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0');
+        let negative = x < 0.0 && nonzero(&text);
         if negative {
             out.push('-');
         }
@@ -135,12 +135,10 @@ impl Numbers {
 
     /// Signed whole euros (`+1,234 €`, `-56 €`).
     pub fn signed_eur(self, x: f64) -> String {
-        let plus = if x.is_finite() && x.round() > 0.0 {
-            "+"
-        } else {
-            ""
-        };
-        format!("{plus}{}", self.eur(x))
+        if !x.is_finite() {
+            return "–".into();
+        }
+        format!("{} €", self.signed(x, 0))
     }
 
     /// A range of whole euros with one unit, for tight cells (`3,970–5,078 €`).
@@ -168,7 +166,7 @@ impl Numbers {
     /// `x` with `decimals` places and its sign (`+1,234.5`, `-3.0`, `0.0`).
     pub fn signed(self, x: f64, decimals: usize) -> String {
         let text = self.number(x, decimals);
-        if x > 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        if x > 0.0 && nonzero(&text) {
             format!("+{text}")
         } else {
             text
@@ -191,6 +189,11 @@ impl Numbers {
             self.locale.percent_gap()
         )
     }
+}
+
+/// Whether a written number shows a digit other than zero (`-0.0` is written without a sign).
+fn nonzero(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit() && c != '0')
 }
 
 #[cfg(test)]
