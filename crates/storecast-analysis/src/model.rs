@@ -9,7 +9,7 @@ use serde::Serialize;
 use storecast_charts::Chart;
 
 /// What a statistic's number measures; decides how it is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// A relative change as a fraction (0.23 = +23 %).
@@ -56,7 +56,7 @@ impl Unit {
 }
 
 /// One estimated quantity with its uncertainty and, where a test makes sense, its p-values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct Statistic {
     /// Stable name within the finding (snake_case, e.g. `promo_uplift_type_a`).
     pub name: String,
@@ -126,7 +126,7 @@ impl Statistic {
 }
 
 /// A small table of results (rows of already formatted cells).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct Table {
     /// Caption.
     pub title: String,
@@ -148,7 +148,7 @@ impl Table {
 }
 
 /// A link to a related document (e.g. the validation report's entry for a rule).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct Link {
     /// Link text.
     pub label: String,
@@ -157,7 +157,8 @@ pub struct Link {
 }
 
 /// One question answered from the data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+#[schema(as = AnalysisFinding)]
 pub struct Finding {
     /// Stable id (also the HTML anchor).
     pub id: String,
@@ -191,7 +192,7 @@ impl Finding {
 }
 
 /// One of the report's headline conclusions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Headline {
     /// 1 = most actionable.
     pub rank: usize,
@@ -204,7 +205,7 @@ pub struct Headline {
 }
 
 /// How the report's statistics were computed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Methods {
     /// Bootstrap replicates per interval.
     pub bootstrap_reps: usize,
@@ -221,7 +222,7 @@ pub struct Methods {
 }
 
 /// The data the analysis ran on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct DataSummary {
     /// Where the data came from.
     pub origin: String,
@@ -240,7 +241,7 @@ pub struct DataSummary {
 }
 
 /// The whole analysis.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Analysis {
     /// Report title.
     pub title: String,

@@ -26,7 +26,7 @@ pub const ZOOM_JS: &str = include_str!("../assets/chartjs-plugin-zoom.min.js");
 pub const RENDER_JS: &str = include_str!("../assets/render.js");
 
 /// How a series is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Vertical bars over categorical labels.
@@ -38,7 +38,7 @@ pub enum Kind {
 }
 
 /// One series of a chart.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     /// Legend name.
     pub name: String,
@@ -110,7 +110,7 @@ impl Series {
 }
 
 /// A chart specification.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chart {
     /// DOM id (unique within a page).
     pub id: String,

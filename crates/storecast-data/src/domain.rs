@@ -44,7 +44,19 @@ impl StateHoliday {
 }
 
 /// `StoreType` column: the chain's four store formats (`a`..`d`), undocumented by the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 pub enum StoreType {
     /// `a`
     A,

@@ -24,7 +24,7 @@ use storecast_model::{
 };
 
 /// Whether what a driver measures happens around the day, so its amount reads right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
     /// The event is on the day (a promotion, a holiday, a closure next to it).

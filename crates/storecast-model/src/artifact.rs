@@ -62,7 +62,7 @@ pub enum ArtifactError {
 }
 
 /// Backtest figures kept with the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CoverageRow {
     /// What was covered (e.g. "last fold", "store type a").
     pub scope: String,

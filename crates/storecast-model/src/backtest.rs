@@ -89,7 +89,7 @@ pub fn default_params() -> GbdtParams {
 }
 
 /// What a fold stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FoldKind {
     /// One of the rolling folds ending on the last history day.
@@ -156,7 +156,7 @@ impl FoldScope {
 
 /// What a six-week window holds: the share of its open store-days with a promo, a school
 /// holiday, a public holiday in the week, and no last-year sales (a gap in the data).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct WindowProfile {
     /// Share of store-days with the weekly promo.
     pub promo: f64,
@@ -196,7 +196,7 @@ impl WindowProfile {
 }
 
 /// One fold's span.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize)]
 pub struct Fold {
     /// 1-based, oldest first.
     pub index: usize,
@@ -274,7 +274,7 @@ impl Prediction {
 }
 
 /// Metrics of one model on one fold (stored fold 0 = all folds pooled; see [`FoldScope`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, Deserialize)]
 pub struct ScoreRow {
     /// Model name.
     pub model: String,

@@ -19,7 +19,19 @@ use storecast_data::{StateHoliday, StoreTable};
 /// format, its own recent sales, the calendar, last year's same weeks): an explanation starts
 /// from that usual day (see [`Driver::is_usual_day`]); the others are what moves one day away
 /// from it. The names are serialised (`snake_case`) into artifacts, drift rows and the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Driver {
     /// The store's size and format: type, assortment, region, its long-run mean, customers,

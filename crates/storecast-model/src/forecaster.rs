@@ -100,7 +100,7 @@ impl Scenario {
 }
 
 /// One forecast store-day.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DayForecast {
     /// Store id.
     pub store: u16,
@@ -116,7 +116,8 @@ pub struct DayForecast {
     pub sales: f64,
     /// Calibrated bounds.
     pub interval: Interval,
-    /// Model output in log space, before the correction (NaN when closed).
+    /// Model output in log space, before the correction (NaN, written null, when closed).
+    #[schema(nullable)]
     pub log_raw: f64,
 }
 

@@ -55,7 +55,7 @@ pub enum GbdtError {
 }
 
 /// Loss on the target (log sales).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
     /// Squared error.
@@ -75,7 +75,7 @@ impl Objective {
 }
 
 /// Training parameters (documented defaults; see the methodology report for the choice).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GbdtParams {
     /// Boosting rounds (trees).
     pub num_trees: u32,

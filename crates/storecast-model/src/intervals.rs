@@ -29,7 +29,7 @@ pub struct Band {
 }
 
 /// 80 % and 95 % bounds of one forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     /// Lower 80 % bound.
     pub lo80: f64,
@@ -358,7 +358,7 @@ pub struct SumCell {
 /// of sums, centred on that total: the simulated quantiles are scaled by total / simulated
 /// median, and the widening calibrated on held-out folds measures misses around the same
 /// total, so the stated coverage is the coverage of this band around this figure.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SumInterval {
     /// The total: the sum of the daily forecasts.
     pub point: f64,

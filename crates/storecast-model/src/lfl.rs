@@ -24,7 +24,7 @@ pub const CLOSURE_MARGIN: usize = 7;
 pub const MIN_COMPARABLE_SHARE: f64 = 0.8;
 
 /// One store's comparison (sums over its comparable days only).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct LikeForLike {
     /// Forecast over the comparable days.
     pub forecast: f64,

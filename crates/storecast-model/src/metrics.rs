@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The metric set for one scored sample.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Root mean squared percentage error: sqrt(mean(((y - ŷ) / y)²)).
     pub rmspe: f64,

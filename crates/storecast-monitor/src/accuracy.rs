@@ -20,25 +20,31 @@ use storecast_model::Metrics;
 use storecast_store::ForecastVsActual;
 
 /// Accuracy and coverage of one sample of issued forecasts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Accuracy {
     /// Scored store-days (actual sales > 0).
     pub n: usize,
     /// Root mean squared percentage error.
+    #[schema(nullable)]
     pub rmspe: f64,
     /// Mean absolute percentage error.
+    #[schema(nullable)]
     pub mape: f64,
     /// Σ|actual − forecast| / Σ actual.
+    #[schema(nullable)]
     pub wape: f64,
     /// Σ(forecast − actual) / Σ actual (positive = over-forecast).
+    #[schema(nullable)]
     pub bias: f64,
     /// Actuals inside the 80 % band.
     pub hits80: usize,
     /// Actuals inside the 95 % band.
     pub hits95: usize,
     /// Share inside the 80 % band (NaN when `n` = 0).
+    #[schema(nullable)]
     pub cover80: f64,
     /// Share inside the 95 % band (NaN when `n` = 0).
+    #[schema(nullable)]
     pub cover95: f64,
     /// Σ actual sales (€).
     pub actual_total: f64,
@@ -88,7 +94,7 @@ pub fn is_scored(row: &ForecastVsActual) -> bool {
 }
 
 /// One store type's accuracy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct TypeAccuracy {
     /// Store type.
     pub store_type: StoreType,
@@ -99,7 +105,7 @@ pub struct TypeAccuracy {
 }
 
 /// One store's accuracy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct StoreAccuracy {
     /// Store id.
     pub store: u16,
@@ -110,7 +116,7 @@ pub struct StoreAccuracy {
 }
 
 /// One ISO week's accuracy (week of the forecast date).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct WeekAccuracy {
     /// ISO year.
     pub iso_year: i32,
@@ -373,7 +379,7 @@ pub(crate) mod tests {
 }
 
 /// One week of the forecast horizon's accuracy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct HorizonAccuracy {
     /// Week of the horizon: 1 = the seven days after the model's last training day.
     pub week: u32,

@@ -25,7 +25,7 @@ use storecast_store::ForecastVsActual;
 pub const Z80: f64 = 1.281_551_565_544_600_4;
 
 /// Direction of a shift.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Actuals above forecasts (the model under-forecasts).
@@ -93,7 +93,7 @@ pub fn cusum_path(z: &[f64], k: f64, h: f64) -> CusumPath {
 }
 
 /// A store's first alarm.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CusumAlarm {
     /// Date of the day the statistic crossed h.
     pub date: NaiveDate,
@@ -106,7 +106,7 @@ pub struct CusumAlarm {
 }
 
 /// The CUSUM of one store.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct StoreCusum {
     /// Store id.
     pub store: u16,

@@ -55,7 +55,7 @@ pub const SEASONAL_LAG_DAYS: usize = 364;
 pub const PSI_EPSILON: f64 = 1e-4;
 
 /// How far a feature drifted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DriftLevel {
     /// PSI below `psi_warn`.
@@ -89,7 +89,7 @@ impl DriftLevel {
 }
 
 /// Drift of one feature.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct FeatureDrift {
     /// Feature name (see `storecast_model::FEATURE_NAMES`).
     pub feature: String,

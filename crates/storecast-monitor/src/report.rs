@@ -31,7 +31,7 @@ use storecast_store::{Alert, ForecastVsActual, NewAlert};
 pub use storecast_store::AlertKind;
 
 /// The thresholds a run applied, resolved from the configuration and the model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct Thresholds {
     /// RMSPE limit of the chain and store types.
     pub rmspe: f64,

@@ -22,7 +22,7 @@ pub fn lower_this_thread() -> std::io::Result<()> {
 }
 
 /// What a background job is doing, as the app shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, PartialEq)]
 pub struct JobStatus {
     /// The job's name ("training the full model").
     pub job: String,

@@ -84,7 +84,7 @@ impl ScoredDay {
 }
 
 /// How the days are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     /// All days together.
@@ -131,7 +131,7 @@ impl Dimension {
 }
 
 /// A group of a table.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupKey {
     /// The chain.
@@ -159,7 +159,7 @@ impl fmt::Display for GroupKey {
 }
 
 /// One step's accuracy on a group.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct StepScore {
     /// Σ|actual − forecast| / Σ actual.
     pub wape: f64,
@@ -176,7 +176,8 @@ pub struct StepScore {
 pub const INTERVAL_LEVEL: f64 = 0.90;
 
 /// A value with its [`INTERVAL_LEVEL`] bootstrap interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize)]
+#[schema(as = FvaInterval)]
 pub struct Interval {
     /// The estimate on the data.
     pub value: f64,
@@ -202,7 +203,7 @@ impl Interval {
 }
 
 /// One group's line of an FVA table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct FvaRow {
     /// The group.
     pub group: GroupKey,
@@ -225,7 +226,7 @@ pub struct FvaRow {
 }
 
 /// An FVA table along one dimension.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct FvaTable {
     /// How the days are grouped.
     pub dimension: Dimension,

@@ -15,7 +15,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Why a manager changed the plan (the short list of the store view and the upload).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// A local event the model cannot see (street festival, fair, concert).
@@ -84,7 +96,7 @@ impl FromStr for Reason {
 }
 
 /// How an override's value is meant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdjustmentKind {
     /// The manager's own estimate of the day's sales (€), replacing the model's.
@@ -138,7 +150,7 @@ pub const MAX_DELTA_PCT: f64 = 300.0;
 pub const MAX_NOTE: usize = 500;
 
 /// An estimate or a change, as entered.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Adjustment {
     /// How `value` is meant.
     pub kind: AdjustmentKind,

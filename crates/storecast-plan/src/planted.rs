@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// How a store's manager overrides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ManagerStyle {
     /// Never overrides.
@@ -70,7 +70,7 @@ impl fmt::Display for ManagerStyle {
 }
 
 /// The planted behaviours' sizes (the table of the module doc is [`Default`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct PlantedManagers {
     /// Seed of the managers' styles (which store has which manager).
     pub seed: u64,

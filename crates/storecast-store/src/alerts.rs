@@ -13,7 +13,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// What an alert is about (stored, shown and serialised by its snake_case name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// Live RMSPE above its limit.
@@ -92,7 +104,7 @@ pub struct NewAlert {
 }
 
 /// A recorded alert.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// Id.
     pub id: i64,

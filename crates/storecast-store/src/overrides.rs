@@ -18,7 +18,7 @@ use serde_json::json;
 use storecast_plan::overrides::{Adjustment, AdjustmentKind, DayOverride, Reason};
 
 /// One stored edit of a store-day's override.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct OverrideRecord {
     /// Row id (edit order).
     pub id: i64,
@@ -45,7 +45,7 @@ pub struct OverrideRecord {
 }
 
 /// A director's acknowledgement of a store on the exception list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize)]
 pub struct ExceptionAck {
     /// Row id.
     pub id: i64,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use storecast_data::TableSummary;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The data is wrong; downstream results cannot be trusted until it is fixed or excluded.
@@ -29,7 +29,7 @@ impl Severity {
 }
 
 /// One place where a rule failed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Example {
     /// File name.
     pub file: String,
@@ -56,7 +56,8 @@ pub struct Example {
 }
 
 /// Everything one rule found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+#[schema(as = ValidationFinding)]
 pub struct Finding {
     /// Rule id (serialised as its stable snake_case name).
     pub rule: crate::RuleId,
@@ -78,7 +79,7 @@ pub struct Finding {
 }
 
 /// Outcome of one rule, for the summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct RuleStatus {
     /// Rule id.
     pub rule: crate::RuleId,
@@ -91,7 +92,8 @@ pub struct RuleStatus {
 }
 
 /// Overview of the input and of the outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+#[schema(as = ValidationSummary)]
 pub struct Summary {
     /// Where the data came from.
     pub origin: String,
@@ -122,7 +124,7 @@ pub struct Summary {
 }
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct ValidationReport {
     /// Overview.
     pub summary: Summary,

@@ -28,7 +28,17 @@ use Severity::{Error, Info, Warning};
 /// Every rule, by its stable id (`Display` and serde give the snake_case name used in
 /// reports, JSON and anchors).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RuleId {

@@ -66,7 +66,7 @@ pub fn require_store(m: &ModelState, caller: &Caller, id: u16) -> Result<(), App
 }
 
 /// A store in the list.
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct StoreSummary {
     store: u16,
     store_type: String,
@@ -77,6 +77,7 @@ pub struct StoreSummary {
 }
 
 /// `GET /api/v1/stores`: the stores the caller may see.
+#[utoipa::path(get, path = "/api/v1/stores", tag = "forecasts", summary = "Stores the caller may see, with forecast totals", responses((status = 200, description = "the stores", body = [StoreSummary]), (status = 401, description = "not signed in", body = crate::error::ErrorBody)))]
 pub async fn stores(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -99,6 +100,7 @@ pub async fn stores(
 }
 
 /// `GET /api/v1/stores/{id}/forecast`: served from the bytes serialised when the model loaded.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/forecast", tag = "forecasts", summary = "Daily forecast with 80/95% intervals and weekly totals", params(("id" = u16, Path, description = "store number (1 to 65535)")), responses((status = 200, description = "the forecast", body = ForecastBody), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 401, description = "not signed in", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn forecast(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -115,7 +117,7 @@ pub async fn forecast(
 }
 
 /// The forecast API's answer: a store's six weeks from the served model.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct ForecastBody<'a> {
     /// The served model.
     pub model_version: &'a str,
@@ -146,6 +148,7 @@ pub fn cached_json(
 }
 
 /// `GET /api/v1/stores/{id}/forecast.csv`.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/forecast.csv", tag = "forecasts", summary = "The store's forecast as CSV", params(("id" = u16, Path, description = "store number (1 to 65535)")), responses((status = 200, description = "CSV", content_type = "text/csv", body = String), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn forecast_csv(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -231,6 +234,7 @@ fn csv_answer(name: &str, bytes: Vec<u8>) -> impl IntoResponse {
 
 /// `GET /api/v1/chain/forecast.csv`: every store's daily forecast with its bands, override
 /// and plan, in the store CSV's columns (directors and admins).
+#[utoipa::path(get, path = "/api/v1/chain/forecast.csv", tag = "chain", summary = "Every store's daily forecast with 80/95% bands, override and plan, as CSV (directors and admins)", responses((status = 200, description = "CSV", content_type = "text/csv", body = String), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody)))]
 pub async fn chain_forecast_csv(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -254,6 +258,7 @@ pub async fn chain_forecast_csv(
 
 /// `GET /api/v1/chain/submission.csv`: the served forecast in the competition format, one
 /// line per request of the forecast period (`Id,Sales`; directors and admins).
+#[utoipa::path(get, path = "/api/v1/chain/submission.csv", tag = "chain", summary = "The served forecast in the competition format (Id,Sales), one line per request of the forecast period (directors and admins)", responses((status = 200, description = "CSV", content_type = "text/csv", body = String), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn chain_submission_csv(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -284,7 +289,7 @@ pub async fn chain_submission_csv(
 }
 
 /// Query of the history endpoint.
-#[derive(Deserialize)]
+#[derive(utoipa::IntoParams, Deserialize)]
 pub struct HistoryQuery {
     days: Option<usize>,
 }
@@ -309,7 +314,7 @@ pub fn history(m: &ModelState, id: u16, days: usize) -> Vec<(NaiveDate, Option<f
 }
 
 /// One day of a store's history.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct HistoryDay {
     /// The day.
     pub date: NaiveDate,
@@ -320,7 +325,7 @@ pub struct HistoryDay {
 }
 
 /// The history API's answer.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct HistoryBody {
     /// The store.
     pub store: u16,
@@ -339,6 +344,7 @@ pub fn history_body(m: &ModelState, id: u16, days: usize) -> HistoryBody {
 
 /// `GET /api/v1/stores/{id}/history?days=120`: the default answer is bytes serialised when
 /// the model loaded; other lengths are built from the grid (direct indexing, no scan).
+#[utoipa::path(get, path = "/api/v1/stores/{id}/history", tag = "forecasts", summary = "Actual sales of the last days", params(("id" = u16, Path, description = "store number (1 to 65535)"), HistoryQuery), responses((status = 200, description = "the history", body = HistoryBody), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn store_history(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -363,13 +369,13 @@ pub async fn store_history(
 }
 
 /// Query of the explain endpoint.
-#[derive(Deserialize)]
+#[derive(utoipa::IntoParams, Deserialize)]
 pub struct DateQuery {
     date: Option<String>,
 }
 
 /// One driver's share of a day's forecast.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct DriverBody {
     /// The driver.
     pub driver: storecast_model::Driver,
@@ -384,7 +390,7 @@ pub struct DriverBody {
 }
 
 /// One feature's value and contribution.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct FeatureBody {
     /// Feature name.
     pub feature: String,
@@ -395,7 +401,7 @@ pub struct FeatureBody {
 }
 
 /// The explain API's answer: a day's forecast from a usual day, by driver.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct ExplanationBody {
     /// The store.
     pub store: u16,
@@ -471,6 +477,7 @@ fn explanation_json(id: u16, date: NaiveDate, e: Option<&Explanation>) -> Explan
 
 /// `GET /api/v1/stores/{id}/explain?date=YYYY-MM-DD`: a lookup in the precomputed table;
 /// while it is being computed, an exact computation on the heavy pool.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/explain", tag = "forecasts", summary = "A day's forecast explained in euros by driver", params(("id" = u16, Path, description = "store number (1 to 65535)"), DateQuery), responses((status = 200, description = "the explanation", body = ExplanationBody), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn explain_day(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -517,7 +524,7 @@ pub async fn explain_day(
 
 /// One day's change in a what-if request (unknown fields are refused: a misspelt `promo`
 /// must not silently forecast the unchanged plan).
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DayChange {
     date: String,
@@ -528,7 +535,7 @@ pub struct DayChange {
 }
 
 /// Body of `POST /api/v1/stores/{id}/whatif`.
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhatIfBody {
     changes: Vec<DayChange>,
@@ -565,6 +572,7 @@ pub fn parse_whatif_body(bytes: &[u8]) -> Result<Vec<(NaiveDate, PlanChange)>, A
 }
 
 /// `POST /api/v1/stores/{id}/whatif`.
+#[utoipa::path(post, path = "/api/v1/stores/{id}/whatif", tag = "forecasts", summary = "Re-forecast with changed days (promo, open, holidays)", params(("id" = u16, Path, description = "store number (1 to 65535)")), request_body = WhatIfBody, responses((status = 200, description = "the change in euros and percent, by driver", body = WhatIfAnswer), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn whatif(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -600,7 +608,7 @@ pub async fn whatif(
 }
 
 /// A driver's share of a what-if's change.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct DriverDelta {
     /// The driver.
     pub driver: storecast_model::Driver,
@@ -611,7 +619,7 @@ pub struct DriverDelta {
 }
 
 /// The what-if API's answer: the six weeks re-forecast with the changed plan.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct WhatIfAnswer {
     /// The store.
     pub store: u16,
@@ -628,7 +636,7 @@ pub struct WhatIfAnswer {
 }
 
 /// One scope's total with and without the overrides in force.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct ScopePlan {
     /// `chain` or a store type.
     pub scope: String,
@@ -639,7 +647,7 @@ pub struct ScopePlan {
 }
 
 /// The chain forecast API's answer.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct ChainForecastBody<'a> {
     /// The served model.
     pub model_version: &'a str,
@@ -652,6 +660,7 @@ pub struct ChainForecastBody<'a> {
 }
 
 /// `GET /api/v1/chain/forecast`.
+#[utoipa::path(get, path = "/api/v1/chain/forecast", tag = "chain", summary = "Chain and store-type daily totals with intervals (directors and admins)", responses((status = 200, description = "the totals", body = ChainForecastBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody)))]
 pub async fn chain_forecast(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -683,7 +692,7 @@ pub async fn chain_forecast(
 /// What the model API tells every caller (its identity), and directors and admins (its
 /// data, parameters, folds, scores and coverage: chain figures, since a store type can be
 /// one store on a small chain).
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct ModelBody<'a> {
     /// Version.
     pub model_version: &'a str,
@@ -713,7 +722,7 @@ pub struct ModelBody<'a> {
 }
 
 /// The model's chain figures.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct ModelChainFigures<'a> {
     /// The data it was trained on.
     pub data_fingerprint: &'a str,
@@ -732,6 +741,7 @@ pub struct ModelChainFigures<'a> {
 }
 
 /// `GET /api/v1/model`.
+#[utoipa::path(get, path = "/api/v1/model", tag = "model", summary = "Model version and features; training data fingerprint, backtest metrics and coverage for directors and admins", responses((status = 200, description = "the model", body = ModelBody)))]
 pub async fn model(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -765,6 +775,7 @@ pub async fn model(
 }
 
 /// `GET /api/v1/validation`.
+#[utoipa::path(get, path = "/api/v1/validation", tag = "data", summary = "The data quality report (directors and admins)", responses((status = 200, description = "the report", body = storecast_validate::ValidationReport), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody)))]
 pub async fn validation(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -781,6 +792,7 @@ pub async fn validation(
 }
 
 /// `GET /api/v1/analysis`.
+#[utoipa::path(get, path = "/api/v1/analysis", tag = "data", summary = "The statistical analysis findings (directors and admins)", responses((status = 200, description = "the analysis", body = storecast_analysis::Analysis), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn analysis(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 /// Every API error's body: the reason in words and the status code.
-#[derive(Debug, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, serde::Serialize)]
 pub struct ErrorBody {
     /// What went wrong, for the person reading it.
     pub error: String,

@@ -142,7 +142,7 @@ pub fn store_record(st: &AppState, m: &ModelState, store: u16) -> Result<Option<
 }
 
 /// `GET /api/v1/fva`: the live record of the caller's stores and the planted evidence.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct FvaReport {
     /// Live store-days scored.
     pub live_days: usize,
@@ -177,6 +177,7 @@ pub fn report(st: &AppState, m: &ModelState, caller: &Caller) -> Result<FvaRepor
 }
 
 /// `GET /api/v1/fva`.
+#[utoipa::path(get, path = "/api/v1/fva", tag = "plans", summary = "Forecast Value Added: naive, model and plan scored on the same store-days, by store, type, reason, manager and horizon week, with 90% intervals (a manager: their own record)", responses((status = 200, description = "FVA", body = FvaReport), (status = 400, description = "bad request", body = crate::error::ErrorBody)))]
 pub async fn get_fva(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -186,7 +187,7 @@ pub async fn get_fva(
 }
 
 /// Why a store is on the exception list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExceptionKind {
     /// Overrides whose plan lies outside the model's 95 % band.
@@ -239,7 +240,7 @@ impl ExceptionKind {
 pub const LARGE_CHANGE: f64 = 0.15;
 
 /// One reason of an exception.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct ExceptionReason {
     /// What.
     pub kind: ExceptionKind,
@@ -248,7 +249,7 @@ pub struct ExceptionReason {
 }
 
 /// A store on the exception list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Exception {
     /// Store id.
     pub store: u16,
@@ -380,6 +381,7 @@ pub fn exceptions(st: &AppState, m: &ModelState) -> Result<Vec<Exception>, AppEr
 }
 
 /// `GET /api/v1/exceptions`.
+#[utoipa::path(get, path = "/api/v1/exceptions", tag = "plans", summary = "Stores ranked by where a director's attention pays, with reasons (directors and admins)", responses((status = 200, description = "the list", body = [Exception]), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody)))]
 pub async fn get_exceptions(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -390,6 +392,7 @@ pub async fn get_exceptions(
 }
 
 /// `POST /api/v1/exceptions/{id}/ack`: a director acknowledges a store with a note (audited).
+#[utoipa::path(post, path = "/api/v1/exceptions/{id}/ack", tag = "plans", summary = "Acknowledge a store of the exception list with a note (directors and admins; audited)", params(("id" = u16, Path, description = "store number (1 to 65535)")), request_body = crate::operations::AckRequest, responses((status = 200, description = "acknowledged", body = storecast_store::ExceptionAck), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn post_ack(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -65,6 +65,7 @@ fn capitalised(text: &str) -> String {
 
 /// `GET /api/v1/job`: the served model's identity (provisional or not) for everyone signed
 /// in; the background job's status and banner for directors and admins (its error for admins).
+#[utoipa::path(get, path = "/api/v1/job", tag = "model", summary = "The served model's identity (provisional or not); the background job's step, done / total and time left for directors and admins, its error for admins", responses((status = 200, description = "job status", body = JobBody)))]
 pub async fn status(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -90,7 +91,7 @@ pub async fn status(
 }
 
 /// The job API's answer: the served model, and the background job as the caller may see it.
-#[derive(Debug, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, serde::Serialize)]
 pub struct JobBody<'a> {
     /// The served model.
     pub model_version: &'a str,

@@ -8,7 +8,6 @@
 //! by tests without a socket; `serve` binds and runs.
 
 // The OpenAPI document is one large `json!` literal.
-#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;
@@ -39,11 +38,13 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::Router;
 use std::time::{Duration, Instant};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
@@ -116,104 +117,69 @@ async fn health() -> &'static str {
     "ok"
 }
 
-async fn openapi() -> Json<serde_json::Value> {
-    Json(openapi::document())
+/// `GET /api/v1/openapi.json`: the document, generated from the handlers and their types.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    summary = "This document (no authentication)",
+    security(()),
+    responses((status = 200, description = "the OpenAPI 3.1 document", content_type = "application/json", body = Object))
+)]
+async fn openapi_json() -> Result<Response, error::AppError> {
+    let json = openapi::document_json()
+        .map_err(|e| error::AppError::Internal(format!("the OpenAPI document: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
-/// Every route of the JSON API: its path, the methods it answers (as the OpenAPI document
-/// names them) and its handlers. The router is built from this table and a test holds the
-/// document to it, so a route cannot be added without its documentation or the other way.
-pub fn api_routes() -> Vec<(
-    &'static str,
-    &'static [&'static str],
-    MethodRouter<AppState>,
-)> {
-    vec![
-        ("/api/v1/stores", &["get"], get(api::stores)),
-        ("/api/v1/stores/{id}/forecast", &["get"], get(api::forecast)),
-        (
-            "/api/v1/stores/{id}/forecast.csv",
-            &["get"],
-            get(api::forecast_csv),
-        ),
-        (
-            "/api/v1/stores/{id}/history",
-            &["get"],
-            get(api::store_history),
-        ),
-        (
-            "/api/v1/stores/{id}/explain",
-            &["get"],
-            get(api::explain_day),
-        ),
-        ("/api/v1/stores/{id}/whatif", &["post"], post(api::whatif)),
-        ("/api/v1/stores/{id}/plan", &["get"], get(plan::get_plan)),
-        (
-            "/api/v1/stores/{id}/overrides",
-            &["get", "post"],
-            get(plan::override_history).post(plan::post_override),
-        ),
-        ("/api/v1/overrides.csv", &["post"], post(plan::bulk_csv)),
-        ("/api/v1/fva", &["get"], get(fva::get_fva)),
-        ("/api/v1/exceptions", &["get"], get(fva::get_exceptions)),
-        (
-            "/api/v1/exceptions/{id}/ack",
-            &["post"],
-            post(fva::post_ack),
-        ),
-        (
-            "/api/v1/monitoring",
-            &["get"],
-            get(operations::get_monitoring),
-        ),
-        ("/api/v1/alerts", &["get"], get(operations::get_alerts)),
-        (
-            "/api/v1/alerts/{id}/ack",
-            &["post"],
-            post(operations::post_alert_ack),
-        ),
-        ("/api/v1/models", &["get"], get(registry::get_models)),
-        (
-            "/api/v1/models/rollback",
-            &["post"],
-            post(registry::post_rollback),
-        ),
-        (
-            "/api/v1/models/{version}/promote",
-            &["post"],
-            post(registry::post_promote),
-        ),
-        ("/api/v1/chain/forecast", &["get"], get(api::chain_forecast)),
-        (
-            "/api/v1/chain/forecast.csv",
-            &["get"],
-            get(api::chain_forecast_csv),
-        ),
-        (
-            "/api/v1/chain/submission.csv",
-            &["get"],
-            get(api::chain_submission_csv),
-        ),
-        ("/api/v1/model", &["get"], get(api::model)),
-        ("/api/v1/job", &["get"], get(job::status)),
-        ("/api/v1/validation", &["get"], get(api::validation)),
-        ("/api/v1/analysis", &["get"], get(api::analysis)),
-        ("/api/v1/openapi.json", &["get"], get(openapi)),
-    ]
+/// Every route of the JSON API with its documentation: the router and the OpenAPI document are
+/// built together from this one list (each handler's `#[utoipa::path]` gives its method, path
+/// and answers), so a route cannot be served undocumented nor documented unserved. The
+/// delivery of actuals has its own body limit ([`operations::UPLOAD_LIMIT`]); the rest
+/// accept 64 KiB.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    let small = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(api::stores))
+        .routes(routes!(api::forecast))
+        .routes(routes!(api::forecast_csv))
+        .routes(routes!(api::store_history))
+        .routes(routes!(api::explain_day))
+        .routes(routes!(api::whatif))
+        .routes(routes!(plan::get_plan))
+        .routes(routes!(plan::override_history, plan::post_override))
+        .routes(routes!(plan::bulk_csv))
+        .routes(routes!(fva::get_fva))
+        .routes(routes!(fva::get_exceptions))
+        .routes(routes!(fva::post_ack))
+        .routes(routes!(operations::get_monitoring))
+        .routes(routes!(operations::get_alerts))
+        .routes(routes!(operations::post_alert_ack))
+        .routes(routes!(registry::get_models))
+        .routes(routes!(registry::post_rollback))
+        .routes(routes!(registry::post_promote))
+        .routes(routes!(api::chain_forecast))
+        .routes(routes!(api::chain_forecast_csv))
+        .routes(routes!(api::chain_submission_csv))
+        .routes(routes!(api::model))
+        .routes(routes!(job::status))
+        .routes(routes!(api::validation))
+        .routes(routes!(api::analysis))
+        .routes(routes!(openapi_json))
+        .layer(RequestBodyLimitLayer::new(64 * 1024));
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(operations::post_actuals))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            operations::UPLOAD_LIMIT,
+        ))
+        .layer(RequestBodyLimitLayer::new(operations::UPLOAD_LIMIT));
+    small.merge(uploads)
 }
-
-/// The delivery of actuals: an API route with its own body limit, outside [`api_routes`].
-pub const UPLOAD_ROUTE: (&str, &[&str]) = ("/api/v1/actuals", &["post"]);
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let api = api_routes()
-        .into_iter()
-        .fold(Router::new(), |r, (path, _, handler)| {
-            r.route(path, handler)
-        })
-        .route("/api/{*rest}", get(api::not_found).post(api::not_found));
+    let (api, _) = api_router().split_for_parts();
     let pages = Router::new()
+        .route("/api/{*rest}", get(api::not_found).post(api::not_found))
         .route("/", get(pages::chain))
         .route("/stores", get(pages::stores))
         .route("/store/{id}", get(pages::store))
@@ -242,18 +208,9 @@ pub fn router(state: AppState) -> Router {
         .key_extractor(tower_governor::key_extractor::GlobalKeyExtractor)
         .finish()
         .map(tower_governor::GovernorLayer::new);
-    // Deliveries of actuals are larger than any other request: their own body limit.
-    let uploads = Router::new()
-        .route(UPLOAD_ROUTE.0, post(operations::post_actuals))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            operations::UPLOAD_LIMIT,
-        ))
-        .layer(RequestBodyLimitLayer::new(operations::UPLOAD_LIMIT));
-    let small = RequestBodyLimitLayer::new(64 * 1024);
+    // Pages and unknown API routes take small bodies; the API's routes carry their own limits.
     let app = api
-        .merge(pages)
-        .layer(small)
-        .merge(uploads)
+        .merge(pages.layer(RequestBodyLimitLayer::new(64 * 1024)))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::middleware,

@@ -86,7 +86,7 @@ async fn blocking<T: Send + 'static>(
 // ---------------------------------------------------------------- actuals
 
 /// Options of an upload (the CLI's `ingest` flags).
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Default, Deserialize)]
 pub struct UploadQuery {
     /// The file's name as the deliverer knows it (kept with the ingestion).
     #[serde(default)]
@@ -100,7 +100,7 @@ pub struct UploadQuery {
 }
 
 /// One problem of a refused file, at its place.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct RowFinding {
     /// 1-based line in the file, when the problem is one row.
     pub line: Option<u64>,
@@ -115,7 +115,7 @@ pub struct RowFinding {
 }
 
 /// What an upload did: stored (with counts) or refused (with every finding).
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct UploadAnswer {
     /// Whether the rows were stored.
     pub stored: bool,
@@ -237,6 +237,7 @@ fn refusal_findings(e: &IngestError) -> Vec<RowFinding> {
 /// the body. Admins and directors deliver for any store, a store manager for their own; the
 /// file is checked like `storecast ingest` and stored whole or not at all (422 with every
 /// finding); each delivery is audited with who and the file's SHA-256.
+#[utoipa::path(post, path = "/api/v1/actuals", tag = "operations", summary = "Deliver daily actuals (train.csv format, optionally gzipped) as the body: checked like `storecast ingest`, stored whole or not at all, audited; a store manager delivers their own stores' rows only", params(UploadQuery), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "stored", body = UploadAnswer), (status = 403, description = "rows of stores the caller may not deliver for, by line", body = UploadAnswer), (status = 413, description = "body too large", body = crate::error::ErrorBody), (status = 422, description = "refused, nothing written: every finding by line and column", body = UploadAnswer)))]
 pub async fn post_actuals(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -351,7 +352,7 @@ fn monitor_after_upload(st: &AppState, db: &Store) -> usize {
 // ---------------------------------------------------------------- monitoring
 
 /// Live accuracy of the served model's issued forecasts, as the caller may see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Monitoring {
     /// The model whose forecasts are scored.
     pub model_version: String,
@@ -469,6 +470,7 @@ pub fn monitoring_for(st: &AppState, caller: &Caller) -> Result<Monitoring, AppE
 /// `GET /api/v1/monitoring`: live accuracy (RMSPE, WAPE, bias, 80/95 % coverage) by store
 /// type, store, ISO week and horizon week, drift by feature and CUSUM per store, with the
 /// thresholds; a store manager gets their own stores only.
+#[utoipa::path(get, path = "/api/v1/monitoring", tag = "operations", summary = "Live accuracy of the served model's issued forecasts by store type, store, ISO week and horizon week; coverage; drift; CUSUM; thresholds (a store manager: their stores only)", responses((status = 200, description = "monitoring", body = Monitoring), (status = 400, description = "bad request", body = crate::error::ErrorBody)))]
 pub async fn get_monitoring(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -481,7 +483,7 @@ pub async fn get_monitoring(
 // ---------------------------------------------------------------- alerts
 
 /// The alerts: open ones first, then the acknowledged history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Alerts {
     /// Not yet acknowledged, newest first.
     pub open: Vec<Alert>,
@@ -519,6 +521,7 @@ pub fn open_alert_count(st: &AppState, caller: &Caller) -> Option<usize> {
 }
 
 /// `GET /api/v1/alerts`: open alerts and the acknowledged history (directors and admins).
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "operations", summary = "Open alerts and the acknowledged history (directors and admins)", responses((status = 200, description = "alerts", body = Alerts), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody)))]
 pub async fn get_alerts(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -527,7 +530,7 @@ pub async fn get_alerts(
 }
 
 /// The body of an acknowledgement, of an alert or of a store on the exception list.
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AckRequest {
     /// What was done or decided (required).
@@ -536,6 +539,7 @@ pub struct AckRequest {
 
 /// `POST /api/v1/alerts/{id}/ack`: acknowledges an alert with a note (directors and admins;
 /// audited with who and when).
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/ack", tag = "operations", summary = "Acknowledge an alert with a note (directors and admins; audited)", params(("id" = i64, Path, description = "alert number")), request_body = AckRequest, responses((status = 200, description = "the alert", body = storecast_store::Alert), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn post_alert_ack(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,

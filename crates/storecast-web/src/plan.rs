@@ -49,7 +49,7 @@ pub fn db(st: &AppState) -> Result<&storecast_store::Store, AppError> {
 }
 
 /// The override in force on a day, as the plan shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct OverrideOut {
     /// How the value is meant.
     pub kind: AdjustmentKind,
@@ -68,7 +68,7 @@ pub struct OverrideOut {
 }
 
 /// One day of a store's plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct PlanDayOut {
     /// Date.
     pub date: NaiveDate,
@@ -90,7 +90,7 @@ pub struct PlanDayOut {
 }
 
 /// A calendar week of the plan (days inside the horizon only).
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct WeekPlan {
     /// Monday.
     pub monday: NaiveDate,
@@ -103,7 +103,7 @@ pub struct WeekPlan {
 }
 
 /// A store's plan: `GET /api/v1/stores/{id}/plan`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct StorePlan {
     /// Store id.
     pub store: u16,
@@ -290,6 +290,7 @@ pub fn scope_deltas(st: &AppState, m: &ModelState) -> Result<ScopeDeltas, AppErr
 }
 
 /// `GET /api/v1/stores/{id}/plan`: model, override and plan of every day and week.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/plan", tag = "plans", summary = "The store's plan: each day's and week's model forecast, override in force and final plan", params(("id" = u16, Path, description = "store number (1 to 65535)")), responses((status = 200, description = "the plan", body = StorePlan), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn get_plan(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -301,7 +302,7 @@ pub async fn get_plan(
 }
 
 /// Whether an entry covers a day or a week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// One day.
@@ -311,7 +312,7 @@ pub enum Scope {
 }
 
 /// `POST /api/v1/stores/{id}/overrides`: an entry of the store view.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideRequest {
     /// Day or week.
@@ -365,6 +366,7 @@ fn require_confirmation(
 
 /// `POST /api/v1/stores/{id}/overrides`: enter, change or clear an override; answers the new
 /// plan. Managers of the store, directors and admins only; days of the horizon only.
+#[utoipa::path(post, path = "/api/v1/stores/{id}/overrides", tag = "plans", summary = "Enter, change or withdraw an override of a day or a week of the horizon (the store's managers, directors, admins; audited)", params(("id" = u16, Path, description = "store number (1 to 65535)")), request_body = OverrideRequest, responses((status = 200, description = "the new plan", body = StorePlan), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody), (status = 409, description = "conflict", body = crate::error::ErrorBody)))]
 pub async fn post_override(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -447,6 +449,7 @@ fn to_clear(
 }
 
 /// `GET /api/v1/stores/{id}/overrides`: every edit of the store's overrides, newest first.
+#[utoipa::path(get, path = "/api/v1/stores/{id}/overrides", tag = "plans", summary = "Every edit of the store's overrides, newest first", params(("id" = u16, Path, description = "store number (1 to 65535)")), responses((status = 200, description = "the history", body = [storecast_store::OverrideRecord]), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody)))]
 pub async fn override_history(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -458,7 +461,7 @@ pub async fn override_history(
 }
 
 /// Options of a bulk upload.
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Default, Deserialize)]
 pub struct BulkQuery {
     /// Keep rows whose plan lies outside the model's 95 % band.
     #[serde(default)]
@@ -466,7 +469,7 @@ pub struct BulkQuery {
 }
 
 /// What a bulk upload did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct BulkOutcome {
     /// Store-days recorded.
     pub days: usize,
@@ -477,6 +480,7 @@ pub struct BulkOutcome {
 /// `POST /api/v1/overrides.csv`: many overrides at once (`store,date,kind,value,reason,note`),
 /// for the caller's stores (a director: any store). All or nothing: every refused row is
 /// named with its line and column, and then nothing is recorded.
+#[utoipa::path(post, path = "/api/v1/overrides.csv", tag = "plans", summary = "Bulk overrides (store,date,kind,value,reason,note; one day per line) for the caller's stores; all or nothing, every bad row named by line and column", params(BulkQuery), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "recorded", body = BulkOutcome), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody)))]
 pub async fn bulk_csv(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,

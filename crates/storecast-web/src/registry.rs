@@ -20,7 +20,7 @@ use storecast_store::audit::actions;
 use storecast_store::Registry;
 
 /// One registered version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct VersionOut {
     /// Version name.
     pub version: String,
@@ -49,7 +49,7 @@ pub struct VersionOut {
 }
 
 /// The registry as the app shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Models {
     /// The version served.
     pub served: String,
@@ -60,7 +60,7 @@ pub struct Models {
 }
 
 /// A promotion or a rollback.
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SwitchRequest {
     /// Why (kept in the audit log).
@@ -69,7 +69,7 @@ pub struct SwitchRequest {
 }
 
 /// What a switch did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct SwitchAnswer {
     /// The version active before.
     pub from: Option<String>,
@@ -144,6 +144,7 @@ pub fn models_for(st: &AppState, caller: &Caller) -> Result<Models, AppError> {
 }
 
 /// `GET /api/v1/models`: the registry's versions (directors and admins).
+#[utoipa::path(get, path = "/api/v1/models", tag = "operations", summary = "The registry's versions with fold RMSPE, signature check, training data and who promoted them (directors and admins)", responses((status = 200, description = "versions", body = Models), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn get_models(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -204,6 +205,7 @@ async fn switch(
 
 /// `POST /api/v1/models/{version}/promote`: makes `version` active (admins; audited with the
 /// reason); refused with the reason for a version that does not verify.
+#[utoipa::path(post, path = "/api/v1/models/{version}/promote", tag = "operations", summary = "Make a version active and serve it (admins; audited; refused for a version that does not verify)", params(("version" = String, Path, description = "model version")), request_body = SwitchRequest, responses((status = 200, description = "switched", body = SwitchAnswer), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn post_promote(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -232,6 +234,7 @@ pub async fn post_promote(
 
 /// `POST /api/v1/models/rollback`: makes the previously active version active again
 /// (admins; audited).
+#[utoipa::path(post, path = "/api/v1/models/rollback", tag = "operations", summary = "Make the previously active version active again and serve it (admins; audited)", request_body = SwitchRequest, responses((status = 200, description = "switched", body = SwitchAnswer), (status = 400, description = "bad request", body = crate::error::ErrorBody), (status = 403, description = "outside the caller's role or stores", body = crate::error::ErrorBody), (status = 404, description = "not found", body = crate::error::ErrorBody)))]
 pub async fn post_rollback(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,

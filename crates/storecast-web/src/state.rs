@@ -17,7 +17,7 @@ use storecast_model::{DayForecast, ForecastError, Forecaster, ModelArtifact, Sce
 use storecast_validate::ValidationReport;
 
 /// One store's precomputed forecast.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct StoreForecast {
     /// Store id.
     pub store: u16,
@@ -56,7 +56,7 @@ impl StoreForecast {
 }
 
 /// A daily series of sums with intervals (chain or a store type).
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct TotalSeries {
     /// Scope label.
     pub scope: String,

@@ -440,14 +440,14 @@ async fn the_store_list_sorts_and_pages_through_every_store() {
     assert_eq!(seen.len(), n);
 }
 
-/// The OpenAPI document and the router agree: every route the router serves is documented
-/// with its methods, every documented operation is served (not the unknown-route answer, not
-/// 405), so neither can drift from the other.
-#[tokio::test]
-async fn every_api_route_is_documented_and_every_documented_route_is_served() {
-    use std::collections::BTreeSet;
-    let doc = storecast_web::openapi::document();
-    let documented: BTreeSet<(String, String)> = doc["paths"]
+/// The OpenAPI document, as JSON.
+fn openapi_doc() -> serde_json::Value {
+    serde_json::to_value(storecast_web::openapi::document()).expect("the document serialises")
+}
+
+/// Every (path, method) the document describes.
+fn documented(doc: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    doc["paths"]
         .as_object()
         .expect("paths")
         .iter()
@@ -458,28 +458,54 @@ async fn every_api_route_is_documented_and_every_documented_route_is_served() {
                 .filter(|m| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
                 .map(move |m| (path.clone(), m.clone()))
         })
-        .collect();
-    let (upload, upload_methods) = storecast_web::UPLOAD_ROUTE;
-    let routed: BTreeSet<(String, String)> = storecast_web::api_routes()
+        .collect()
+}
+
+/// The router and the document are built from one list, so what is documented is what is
+/// served: each documented operation reaches its handler (not the unknown-route answer, not
+/// 405), and every API address the app's own pages and scripts call is documented.
+#[tokio::test]
+async fn every_api_route_is_documented_and_every_documented_route_is_served() {
+    let doc = openapi_doc();
+    let documented = documented(&doc);
+    assert!(documented.len() >= 28, "{documented:?}");
+    // The app's own calls: every `/api/v1/...` in the templates and scripts is documented.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let templates: Vec<std::path::PathBuf> = ["templates", "assets", "src"]
         .iter()
-        .map(|(path, methods, _)| (*path, *methods))
-        .chain(std::iter::once((upload, upload_methods)))
-        .flat_map(|(path, methods)| {
-            methods
-                .iter()
-                .map(move |m| (path.to_string(), m.to_string()))
-        })
+        .flat_map(|d| std::fs::read_dir(root.join(d)).expect("dir"))
+        .map(|e| e.expect("entry").path())
         .collect();
-    let undocumented: Vec<_> = routed.difference(&documented).collect();
-    let unserved: Vec<_> = documented.difference(&routed).collect();
-    assert!(
-        undocumented.is_empty(),
-        "served but not documented: {undocumented:?}"
-    );
-    assert!(
-        unserved.is_empty(),
-        "documented but not served: {unserved:?}"
-    );
+    let pattern: Vec<(String, Vec<&str>)> = documented
+        .iter()
+        .map(|(p, _)| (p.clone(), p.split('/').collect()))
+        .collect();
+    let mut used = 0;
+    for file in templates {
+        let text = std::fs::read_to_string(&file).expect("text");
+        for (at, _) in text.match_indices("/api/v1/") {
+            let tail = &text[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/._-{}".contains(c)))
+                .unwrap_or(tail.len());
+            let url = tail[..end].trim_end_matches('/');
+            let parts: Vec<&str> = url.split('/').collect();
+            // A URL built in a script ends where the script adds a variable part.
+            let known = pattern.iter().any(|(_, p)| {
+                p.len() >= parts.len()
+                    && parts.iter().zip(p).all(|(a, b)| {
+                        a == b || b.starts_with('{') || (a.is_empty() && b.starts_with('{'))
+                    })
+            });
+            assert!(
+                known,
+                "{} calls {url}, which is not documented",
+                file.display()
+            );
+            used += 1;
+        }
+    }
+    assert!(used > 5, "the app's own API calls were found ({used})");
     // Each documented operation reaches its handler.
     let app = common::app();
     for (path, method) in &documented {
@@ -497,4 +523,174 @@ async fn every_api_route_is_documented_and_every_documented_route_is_served() {
             "{method} {uri} is not served: {text}"
         );
     }
+}
+
+/// Where `value` departs from `schema` (resolving `$ref`s in `doc`): a wrong type, a missing
+/// required field, a field the schema does not name, a value outside an enum.
+fn departures(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+    out: &mut Vec<String>,
+) {
+    shape(doc, schema, value, at, true, out)
+}
+
+/// [`departures`]; fields the schema does not name count only when `strict` (a part of an
+/// `allOf` names only its own).
+fn shape(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+    strict: bool,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        let target = &doc["components"]["schemas"][name];
+        assert!(!target.is_null(), "{at}: dangling reference {r}");
+        return shape(doc, target, value, at, strict, out);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let fits = options.iter().any(|o| {
+                let mut e = Vec::new();
+                shape(doc, o, value, at, strict, &mut e);
+                e.is_empty()
+            });
+            if !fits {
+                out.push(format!("{at}: {value} fits none of {key}"));
+            }
+            return;
+        }
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        // Flattened parts: each part checks the fields it names.
+        for part in all {
+            shape(doc, part, value, at, false, out);
+        }
+        return;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let fits = types.is_empty()
+        || types.contains(&kind)
+        || (kind == "integer" && types.contains(&"number"));
+    if !fits {
+        out.push(format!("{at}: {kind} where the schema says {types:?}"));
+        return;
+    }
+    if let (Some(options), false) = (schema["enum"].as_array(), value.is_null()) {
+        if !options.contains(value) {
+            out.push(format!("{at}: {value} is not one of {options:?}"));
+        }
+    }
+    match value {
+        Value::Array(items) => {
+            let item = schema.get("items").or_else(|| schema.get("prefixItems"));
+            for (i, v) in items.iter().enumerate().take(20) {
+                let s = match item {
+                    Some(Value::Array(prefix)) => prefix.get(i).unwrap_or(&Value::Null),
+                    Some(s) => s,
+                    None => &Value::Null,
+                };
+                if !s.is_null() {
+                    shape(doc, s, v, &format!("{at}[{i}]"), true, out);
+                }
+            }
+        }
+        Value::Object(fields) => {
+            let props = schema["properties"].as_object();
+            for name in schema["required"].as_array().into_iter().flatten() {
+                let name = name.as_str().unwrap_or_default();
+                if !fields.contains_key(name) {
+                    out.push(format!("{at}: required field {name} missing"));
+                }
+            }
+            for (k, v) in fields {
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => shape(doc, s, v, &format!("{at}.{k}"), true, out),
+                    None => match &schema["additionalProperties"] {
+                        Value::Object(_) => {
+                            shape(doc, &schema["additionalProperties"], v, at, true, out)
+                        }
+                        Value::Bool(true) => {}
+                        _ if strict && props.is_some() => {
+                            out.push(format!("{at}.{k} is not in the schema"))
+                        }
+                        _ => {}
+                    },
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The document tells the truth: every JSON answer of a documented GET, asked as a director
+/// and as the admin, has the shape its schema gives (types, required and named fields,
+/// enums), and every 200 answer of JSON names a schema, not a bare object. The analysis is
+/// checked on one computed for the test chain.
+#[tokio::test]
+async fn every_json_answer_has_the_shape_its_schema_documents() {
+    let doc = openapi_doc();
+    let app = common::app();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, method) in documented(&doc) {
+        let op = &doc["paths"][&path][&method];
+        let ok = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        if path.ends_with("openapi.json") || ok.is_null() {
+            continue;
+        }
+        assert!(
+            ok.get("$ref").is_some() || ok.get("items").is_some(),
+            "{method} {path}: the 200 answer names no type: {ok}"
+        );
+        if method != "get" {
+            continue;
+        }
+        let uri = path.replace("{id}", "1");
+        let uri = if uri.ends_with("/explain") {
+            let day = app.state.model.load().stores[&1].days[0].date;
+            format!("{uri}?date={day}")
+        } else {
+            uri
+        };
+        for token in [&app.director, &app.admin] {
+            let (status, _, text) = call(&app, "GET", &uri, Some(token), None).await;
+            if status != StatusCode::OK {
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            departures(&doc, ok, &value, &uri, &mut problems);
+            checked += 1;
+        }
+    }
+    let analysis = storecast_analysis::analyze(
+        &app.chain,
+        None,
+        &storecast_analysis::AnalysisConfig::default(),
+    );
+    let value = serde_json::to_value(&analysis).expect("analysis JSON");
+    let schema = &doc["paths"]["/api/v1/analysis"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    departures(&doc, schema, &value, "analysis", &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 24, "answers checked: {checked}");
 }
