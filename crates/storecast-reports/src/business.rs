@@ -754,19 +754,83 @@ pub fn business(
     data_origin: &str,
     model_info: Option<&str>,
 ) -> Doc {
-    let a = assumptions;
     let last = bt.last_fold();
-    let weeks_h = (bt.config.horizon as f64 / 7.0).round();
-    let hl = headline(bt);
-    let span = scope_name(bt, last);
-    let mut sections = Vec::new();
-    let value_all = staffing_value(bt, 0, a);
-    let buffer_all = stock_buffer(bt, 0, a);
-    let save_all = savings(&value_all, &buffer_all);
-    let bands_last = accuracy_bands(bt, last);
-    let bands_all = accuracy_bands(bt, 0);
+    let value_all = staffing_value(bt, 0, assumptions);
+    let buffer_all = stock_buffer(bt, 0, assumptions);
+    let f = Figures {
+        bt,
+        coverage,
+        a: assumptions,
+        monitor,
+        last,
+        weeks_h: (bt.config.horizon as f64 / 7.0).round(),
+        hl: headline(bt),
+        span: scope_name(bt, last),
+        save_all: savings(&value_all, &buffer_all),
+        value_all,
+        buffer_all,
+        bands_last: accuracy_bands(bt, last),
+        bands_all: accuracy_bands(bt, 0),
+        segs: segments(bt, last),
+        all_stores: hardest_stores(bt, last, usize::MAX),
+    };
+    let sections = vec![
+        headline_section(&f),
+        bands_section(&f),
+        segments_section(&f),
+        hardest_section(&f),
+        calibration_section(&f),
+        value_section(&f),
+        risks_section(&f),
+        rollout_section(&f),
+    ];
+    Doc {
+        title: "storecast · business performance".into(),
+        subtitle: format!(
+            "Data: {data_origin}{} · {} backtest folds, {} store-days · every figure computed from backtest forecasts",
+            model_info.map_or(String::new(), |m| format!(" · model {m}")),
+            bt.folds.len(),
+            bt.predictions.len(),
+        ),
+        sections,
+    }
+}
 
-    // 1. Headline.
+/// What every section of the business report reads: the backtest, the assumptions and the
+/// figures computed once for all sections.
+struct Figures<'a> {
+    bt: &'a BacktestResult,
+    coverage: &'a [CoverageRow],
+    a: &'a Assumptions,
+    monitor: &'a storecast_monitor::MonitorConfig,
+    /// The last fold.
+    last: usize,
+    /// The horizon in weeks.
+    weeks_h: f64,
+    hl: Headline,
+    /// The last fold's dates, as words.
+    span: String,
+    value_all: Vec<ValueRow>,
+    buffer_all: Vec<BufferRow>,
+    save_all: Vec<Saving>,
+    bands_last: Vec<BandRow>,
+    bands_all: Vec<BandRow>,
+    /// The last fold's segments.
+    segs: Vec<SegmentTable>,
+    /// Every store of the last fold, hardest first.
+    all_stores: Vec<HardStore>,
+}
+
+/// Section 1: how much closer the model gets than the stand-ins, in euros per store-week.
+fn headline_section(f: &Figures<'_>) -> Section {
+    let bt = f.bt;
+    let a = f.a;
+    let last = f.last;
+    let weeks_h = f.weeks_h;
+    let hl = &f.hl;
+    let span = &f.span;
+    let save_all = &f.save_all;
+    let bands_last = &f.bands_last;
     let mut head = Section::new("headline", "Headline: how much closer the model gets");
     if let (Some(m), Some(ly), Some(md)) = (
         hl.get(MODEL, last),
@@ -878,6 +942,17 @@ pub fn business(
         ],
         rows,
     );
+    let chart = fold_chart(f);
+    head = head.chart(chart).para(
+        "How to read: today's manager estimates are not recorded in the data, so two simple rules stand in for them. Every figure comes from backtests: the model and the stand-ins forecast weeks that had already happened, each knowing only the data before the forecast date, and are compared with what was actually sold. '€ per store-week' sums the absolute daily misses of a store over a week and averages over all store-weeks; 'weekly total miss' compares the week's total.",
+    );
+    head
+}
+
+/// Section 1's chart: the miss in euros per store-week of each forecast, by backtest fold.
+fn fold_chart(f: &Figures<'_>) -> Chart {
+    let bt = f.bt;
+    let hl = &f.hl;
     let mut fold_labels: Vec<String> = bt
         .folds
         .iter()
@@ -905,12 +980,15 @@ pub fn business(
                 .collect(),
         ));
     }
-    head = head.chart(chart).para(
-        "How to read: today's manager estimates are not recorded in the data, so two simple rules stand in for them. Every figure comes from backtests: the model and the stand-ins forecast weeks that had already happened, each knowing only the data before the forecast date, and are compared with what was actually sold. '€ per store-week' sums the absolute daily misses of a store over a week and averages over all store-weeks; 'weekly total miss' compares the week's total.",
-    );
-    sections.push(head);
+    chart
+}
 
-    // 2. Accuracy bands.
+/// Section 2: how often a forecast is within ±5 %, ±10 %, ±20 %.
+fn bands_section(f: &Figures<'_>) -> Section {
+    let last = f.last;
+    let hl = &f.hl;
+    let bands_last = &f.bands_last;
+    let bands_all = &f.bands_all;
     let mut band_rows = Vec::new();
     for rs in [&bands_last, &bands_all] {
         for r in rs.iter() {
@@ -944,7 +1022,7 @@ pub fn business(
     .labels(band_labels)
     .percent()
     .from_zero();
-    for r in &bands_last {
+    for r in bands_last.iter() {
         band_chart = band_chart.series(Series::new(
             label(r.model),
             r.days.iter().chain(r.weeks.iter()).copied().collect(),
@@ -985,15 +1063,17 @@ pub fn business(
             band_rows,
         )
         .chart(band_chart);
-    sections.push(bands);
+    bands
+}
 
-    // 3. Segments.
-    let segs = segments(bt, last);
+/// Section 3: where the model works and where it struggles.
+fn segments_section(f: &Figures<'_>) -> Section {
+    let segs = &f.segs;
     let mut seg = Section::new("segments", "Where the model works and where it struggles (last fold)")
         .para("The last fold's store-days by store type, assortment, horizon week, weekday, promotion and holidays. 'Closer' compares the model's RMSPE with the better of the two stand-ins in that group. A group where the model gains little is where manager judgement still matters most.");
     let mut weakest: Option<(String, String, f64)> = None;
     let mut strongest: Option<(String, String, f64)> = None;
-    for t in &segs {
+    for t in segs.iter() {
         let mut rows = Vec::new();
         for r in &t.rows {
             let best = r.metrics[1].rmspe.min(r.metrics[2].rmspe);
@@ -1064,10 +1144,14 @@ pub fn business(
             closer(w.2)
         ));
     }
-    sections.push(seg);
+    seg
+}
 
-    // 4. Hardest stores.
-    let all_stores = hardest_stores(bt, last, usize::MAX);
+/// Section 4: the hardest stores, and why.
+fn hardest_section(f: &Figures<'_>) -> Section {
+    let last = f.last;
+    let hl = &f.hl;
+    let all_stores = &f.all_stores;
     let hard: Vec<&HardStore> = all_stores.iter().take(HARDEST).collect();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     for h in &hard {
@@ -1160,9 +1244,14 @@ pub fn business(
             pct(1.0 - VOLATILE_RANK),
         ));
     }
-    sections.push(hard_sec);
+    hard_sec
+}
 
-    // 5. Calibration.
+/// Section 5: how far to trust a single forecast (spread and band coverage).
+fn calibration_section(f: &Figures<'_>) -> Section {
+    let bt = f.bt;
+    let coverage = f.coverage;
+    let last = f.last;
     let mut cal = Section::new("calibration", "How far to trust a single forecast");
     let mut logres: Vec<f64> = bt
         .predictions
@@ -1236,9 +1325,14 @@ pub fn business(
     } else {
         cal = cal.para("No interval coverage was supplied with this backtest.");
     }
-    sections.push(cal);
+    cal
+}
 
-    // 6. Business value.
+/// Section 6: what the error is worth, under explicit assumptions.
+fn value_section(f: &Figures<'_>) -> Section {
+    let bt = f.bt;
+    let a = f.a;
+    let save_all = &f.save_all;
     let mut val = Section::new("value", "Business value: an explicit, simple model");
     val = val.para(format!(
         "What a forecast error costs, in a deliberately simple model whose every assumption is printed below and can be changed. Staffing: each day the store plans staff hours = forecast ÷ {} of sales per staff hour. If actual sales are lower, the extra hours are paid for nothing ({} per hour). If they are higher, the store is short-staffed and short-stocked, and {} of the shortfall is lost at a gross margin of {}. Costs are computed per store-day and summed per store-week, over all {} backtest folds. Stock: the safety stock a store needs against forecast error is z × σ of its weekly forecast error in € (z = {:.2}), scaled to {} days of cover and valued at cost; holding it costs {} a year.",
@@ -1280,6 +1374,18 @@ pub fn business(
                 .map_or("–".into(), |o| eur(o.chain_year)),
         ));
     }
+    value_tables(f, val)
+}
+
+/// Section 6's tables and chart: the cost of error, the safety stock, the savings and the
+/// assumptions behind them.
+fn value_tables(f: &Figures<'_>, mut val: Section) -> Section {
+    let bt = f.bt;
+    let a = f.a;
+    let last = f.last;
+    let value_all = &f.value_all;
+    let buffer_all = &f.buffer_all;
+    let save_all = &f.save_all;
     let value_rows: Vec<Vec<String>> = value_all
         .iter()
         .map(|r| {
@@ -1397,39 +1503,16 @@ pub fn business(
         ))
         .para("Assumptions (change any of them in the assumptions file and regenerate the report):")
         .table(&["assumption", "value", "meaning"], assumption_rows);
-    sections.push(val);
+    val
+}
 
-    // Chain view: daily totals of the last fold.
-    let mut by_date: BTreeMap<NaiveDate, [f64; 4]> = BTreeMap::new();
-    for p in bt.predictions.iter().filter(|p| p.fold == last) {
-        let e = by_date.entry(p.date).or_default();
-        e[0] += p.actual;
-        for (i, m) in COMPARED.iter().enumerate() {
-            e[i + 1] += p.forecast(*m);
-        }
-    }
-    let mut chain_chart = Chart::new(
-        "bv-chain",
-        Kind::Line,
-        "Chain sales per day over the last fold: actual vs forecasts (€, stores in the backtest)",
-    )
-    .axes("date", "€ per day")
-    .labels(by_date.keys().map(|d| d.to_string()))
-    .series(Series::new(
-        "actual",
-        by_date.values().map(|v| v[0]).collect(),
-    ));
-    for (i, m) in COMPARED.iter().enumerate() {
-        let mut s = Series::new(label(*m), by_date.values().map(|v| v[i + 1]).collect());
-        if i > 0 {
-            s = s.dashed();
-        }
-        chain_chart = chain_chart.series(s);
-    }
-    let chain_miss: f64 = by_date.values().map(|v| (v[1] - v[0]).abs()).sum::<f64>()
-        / by_date.values().map(|v| v[0]).sum::<f64>().max(1.0);
-
-    // 7. Risks and limits.
+/// Section 7: risks and limits.
+fn risks_section(f: &Figures<'_>) -> Section {
+    let bt = f.bt;
+    let last = f.last;
+    let hl = &f.hl;
+    let all_stores = &f.all_stores;
+    let (chain_chart, chain_miss) = chain_view(f);
     let pooled = hl.get(MODEL, 0);
     let bias = pooled.map_or(f64::NAN, |r| r.metrics.bias);
     let spw = pooled.map_or(f64::NAN, |r| r.sales_per_store_week);
@@ -1480,9 +1563,54 @@ pub fn business(
             "**Stand-ins, not managers.** The comparison is against two simple rules; real manager estimates include local knowledge. The value figures are a model, to be confirmed by the pilot.".to_string(),
         ])
         .chart(chain_chart);
-    sections.push(risks);
+    risks
+}
 
-    // 8. Recommendations.
+/// The chain's daily totals over the last fold, actual against each forecast, and the model's
+/// mean absolute miss of the daily total as a share of sales.
+fn chain_view(f: &Figures<'_>) -> (Chart, f64) {
+    let bt = f.bt;
+    let last = f.last;
+    let mut by_date: BTreeMap<NaiveDate, [f64; 4]> = BTreeMap::new();
+    for p in bt.predictions.iter().filter(|p| p.fold == last) {
+        let e = by_date.entry(p.date).or_default();
+        e[0] += p.actual;
+        for (i, m) in COMPARED.iter().enumerate() {
+            e[i + 1] += p.forecast(*m);
+        }
+    }
+    let mut chain_chart = Chart::new(
+        "bv-chain",
+        Kind::Line,
+        "Chain sales per day over the last fold: actual vs forecasts (€, stores in the backtest)",
+    )
+    .axes("date", "€ per day")
+    .labels(by_date.keys().map(|d| d.to_string()))
+    .series(Series::new(
+        "actual",
+        by_date.values().map(|v| v[0]).collect(),
+    ));
+    for (i, m) in COMPARED.iter().enumerate() {
+        let mut s = Series::new(label(*m), by_date.values().map(|v| v[i + 1]).collect());
+        if i > 0 {
+            s = s.dashed();
+        }
+        chain_chart = chain_chart.series(s);
+    }
+    let chain_miss: f64 = by_date.values().map(|v| (v[1] - v[0]).abs()).sum::<f64>()
+        / by_date.values().map(|v| v[0]).sum::<f64>().max(1.0);
+    (chain_chart, chain_miss)
+}
+
+/// Section 8: recommendations for industrialization.
+fn rollout_section(f: &Figures<'_>) -> Section {
+    let coverage = f.coverage;
+    let monitor = f.monitor;
+    let hl = &f.hl;
+    let segs = &f.segs;
+    let all_stores = &f.all_stores;
+    let hard: Vec<&HardStore> = all_stores.iter().take(HARDEST).collect();
+    let bias = hl.get(MODEL, 0).map_or(f64::NAN, |r| r.metrics.bias);
     let type_rows: Vec<Vec<String>> = segs
         .iter()
         .find(|t| t.cut == "store type")
@@ -1493,7 +1621,7 @@ pub fn business(
                     vec![
                         format!("store type {}", r.group),
                         f4(r.metrics[0].rmspe),
-                        f4(r.metrics[0].rmspe * 1.25),
+                        f4(r.metrics[0].rmspe * monitor.rmspe_factor),
                         spct(r.metrics[0].bias),
                     ]
                 })
@@ -1535,18 +1663,7 @@ pub fn business(
             "**Ownership.** A data steward owns ingestion and the plan data (opening calendar, promotions, holidays, store master) and flags gaps; a model owner owns retraining, backtests, monitoring and this report; store operations own the pilot, collect manager overrides with reasons, and decide the roll-out.".into(),
         ])
         .table(&["scope", "backtest RMSPE (last fold)", "alert above", "backtest bias"], type_rows);
-    sections.push(rec);
-
-    Doc {
-        title: "storecast · business performance".into(),
-        subtitle: format!(
-            "Data: {data_origin}{} · {} backtest folds, {} store-days · every figure computed from backtest forecasts",
-            model_info.map_or(String::new(), |m| format!(" · model {m}")),
-            bt.folds.len(),
-            bt.predictions.len(),
-        ),
-        sections,
-    }
+    rec
 }
 
 /// Writes `report.html` (self-contained) and `report.md` into `out_dir` (created if needed);

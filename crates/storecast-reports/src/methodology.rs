@@ -150,7 +150,33 @@ pub fn methodology(
     data_origin: &str,
     model_info: Option<&str>,
 ) -> Doc {
-    let last = bt.last_fold();
+    let sections = [
+        Some(summary_section(bt)),
+        Some(metric_section()),
+        Some(validation_section(bt)),
+        Some(fold_variation(bt)),
+        Some(backtest_section(bt)),
+        Some(segments_section(bt)),
+        Some(residuals_section(bt)),
+        intervals_section(coverage),
+        Some(features_section(bt)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Doc {
+        title: "storecast · forecasting methodology".into(),
+        subtitle: format!(
+            "Data: {data_origin}{} · generated from {} backtest folds",
+            model_info.map_or(String::new(), |m| format!(" · model {m}")),
+            bt.folds.len()
+        ),
+        sections,
+    }
+}
+
+/// The summary: the model against the best stand-in, last fold and pooled.
+fn summary_section(bt: &BacktestResult) -> Section {
     let lf = bt.folds.last();
     let span = lf.map_or(String::new(), |f| format!("{} to {}", f.origin, f.end));
     let m_last = bt.score(MODEL, FoldScope::Last);
@@ -158,9 +184,6 @@ pub fn methodology(
         .iter()
         .filter_map(|b| bt.score_of(*b, FoldScope::Last).map(|m| (*b, m)))
         .min_by(|a, b| a.1.rmspe.total_cmp(&b.1.rmspe));
-    let mut sections = Vec::new();
-
-    // Summary.
     let mut summary = Section::new("summary", "Summary");
     if let (Some(m), Some((bname, b))) = (m_last, best_baseline) {
         summary = summary.callout(format!(
@@ -186,17 +209,19 @@ pub fn methodology(
             spct(p.bias)
         ));
     }
-    sections.push(summary);
+    summary
+}
 
-    // Metric.
-    sections.push(
-        Section::new("metric", "The metric: RMSPE, with MAPE, WAPE and bias beside it")
+/// Why RMSPE, and what stands beside it.
+fn metric_section() -> Section {
+    Section::new("metric", "The metric: RMSPE, with MAPE, WAPE and bias beside it")
             .para("A store manager plans staff and stock for their own store, so an error of 500 € matters more to a small store than to a large one: the error must be relative. RMSPE (root mean squared percentage error over open days with sales) weighs every store-day's relative error equally and, through the square, punishes the large misses that cause empty shelves or idle staff. It is also the metric the chain used to compare forecasts publicly, which makes results comparable.")
             .para("No single number tells everything, so each table also shows MAPE (the typical relative miss), WAPE (total absolute error over total sales: the error in euros across the chain) and the bias (sum of forecasts over sum of actuals minus one: a systematic over- or under-forecast that a manager would notice within weeks). Days with zero sales (closed stores) are excluded from the relative metrics because a relative error is undefined there; the model forecasts them as 0 from the opening plan.")
-            .para("Because the model is trained on log(sales) with squared loss, it targets relative error directly; a multiplicative correction factor, tuned on the backtests only (each fold uses the factor tuned on the other folds), removes the small bias that exponentiating a log forecast introduces."),
-    );
+            .para("Because the model is trained on log(sales) with squared loss, it targets relative error directly; a multiplicative correction factor, tuned on the backtests only (each fold uses the factor tuned on the other folds), removes the small bias that exponentiating a log forecast introduces.")
+}
 
-    // Validation.
+/// The validation scheme: rolling-origin folds with the real horizon, and the same-season fold.
+fn validation_section(bt: &BacktestResult) -> Section {
     let fold_rows: Vec<Vec<String>> = bt
         .folds
         .iter()
@@ -215,8 +240,7 @@ pub fn methodology(
             ]
         })
         .collect();
-    sections.push(
-        Section::new("validation", "Validation: rolling-origin backtests with the real horizon")
+    Section::new("validation", "Validation: rolling-origin backtests with the real horizon")
             .para(format!(
                 "Managers forecast up to six weeks ahead, so the model is judged the same way: {} folds of {} days end on the last day of the history. Each fold trains only on data before its origin and computes every feature as of the origin: the plan for the six weeks (open days, promotions, holidays) is known, sales are not. Store aggregates (level, weekday profile, promo effect, volatility, trend) use only history before the origin. A test perturbs every sale after an origin and checks that no feature of that fold changes (no leakage).",
                 bt.folds.len(),
@@ -224,11 +248,12 @@ pub fn methodology(
             ))
             .para("A random split would be wrong here: it would let the model see the same weeks it is scored on (through neighbouring days and store aggregates) and overstate accuracy. Time order is what the business lives with.")
             .para("Besides the rolling folds, a same-season fold backtests the same six weeks one year before the forecast window, trained only on the history before them: the rolling folds lie in the months just before the window and cannot show what its season holds (the start of the summer school holidays, July, the weeks whose last-year sales fall in the 2014 gap). Every model choice (ensemble weights, corrections) is made on all folds together, never on one.")
-            .table(&["fold", "kind", "origin", "last day", "training rows", "scored store-days", "correction"], fold_rows),
-    );
-    sections.push(fold_variation(bt));
+            .table(&["fold", "kind", "origin", "last day", "training rows", "scored store-days", "correction"], fold_rows)
+}
 
-    // Backtest table.
+/// The algorithm argued by the backtest table: the model, its members and the baselines by fold.
+fn backtest_section(bt: &BacktestResult) -> Section {
+    let last = bt.last_fold();
     let mut rows = Vec::new();
     let members = bt.member_models();
     let models: Vec<&str> = ModelKind::ALL
@@ -273,14 +298,15 @@ pub fn methodology(
             .collect();
         chart = chart.series(Series::new(model.label(), v));
     }
-    sections.push(
-        Section::new("backtest", "Algorithm: the backtest table")
+    Section::new("backtest", "Algorithm: the backtest table")
             .para("Three baselines stand in for what stores do today: the median of the store's sales on the same weekday with the same promo status over the last 52 weeks; last year's sales on the same weekday (52 weeks back, falling back to the median when that day was closed); and a ridge regression on log sales with a free level per store and weekday, month, promo, holiday and closure effects. Gradient-boosted trees (LightGBM) are the candidate: they learn interactions (promo × store type × weekday, holiday × region, closures before and after) that a linear model cannot, need no scaling, handle missing values (new stores, the 2014 gap) natively, fit 800,000 rows in about twenty seconds on two cores, and give exact per-forecast explanations (TreeSHAP).")
             .table(&["model", "fold", "RMSPE", "MAPE", "WAPE", "bias", "store-days"], rows)
-            .chart(chart),
-    );
+            .chart(chart)
+}
 
-    // Segments.
+/// The last fold's error by segment.
+fn segments_section(bt: &BacktestResult) -> Section {
+    let last = bt.last_fold();
     let mut seg = Section::new("segments", "Where the error is: by segment (last fold)").para(
         "The same last-fold predictions, cut by store type, assortment, horizon week, weekday, promo and holidays. A segment where the model is much worse than elsewhere is a place to look before a roll-out.",
     );
@@ -332,9 +358,12 @@ pub fn methodology(
             );
         }
     }
-    sections.push(seg);
+    seg
+}
 
-    // Residuals.
+/// The last fold's residuals: quantiles, bias by forecast decile, the worst stores.
+fn residuals_section(bt: &BacktestResult) -> Section {
+    let last = bt.last_fold();
     let mut logres: Vec<f64> = bt
         .predictions
         .iter()
@@ -396,8 +425,7 @@ pub fn methodology(
         .collect();
     let in10 = logres.iter().filter(|r| r.abs() <= (1.1f64).ln()).count() as f64
         / logres.len().max(1) as f64;
-    sections.push(
-        Section::new("residuals", "Residual analysis (last fold)")
+    Section::new("residuals", "Residual analysis (last fold)")
             .para(format!(
                 "Residuals are actual ÷ forecast − 1. Half of all store-days fall between {} and {}; {} of store-days are within ±10%. The tails are what RMSPE punishes: the 1% worst days are off by {} or more, typically days whose actual sales collapsed (a partial closure, an unrecorded event) that no forecast from the plan can anticipate.",
                 spct(quantile(&logres, 0.25).exp() - 1.0),
@@ -415,20 +443,22 @@ pub fn methodology(
                     .series(Series::new("bias", dec_bias)),
             )
             .para("The stores with the largest error on the last fold (RMSPE per store); the business report explains what makes them hard.")
-            .table(&["store", "RMSPE", "store-days"], worst_rows),
-    );
+            .table(&["store", "RMSPE", "store-days"], worst_rows)
+}
 
-    // Intervals.
-    if !coverage.is_empty() {
-        let rows: Vec<Vec<String>> = crate::tables::coverage_table(coverage);
-        sections.push(
-            Section::new("intervals", "Prediction intervals: measured coverage")
-                .para("Every forecast comes with 80% and 95% intervals. They are calibrated on backtest residuals (split-conformal quantiles of log(actual / forecast)), separately for each horizon week and for calm, average and volatile stores. Totals (a store's week, a store type's week, the chain's day) get intervals from a simulation that draws chain-wide weekly shocks, store-week shifts and day-level rests from the backtest residuals; because a few dozen backtest weeks understate how far a whole period can be off, the simulated bands are stretched by conformal factors measured on held-out folds. Coverage below is honest: each fold in turn is held out, everything (bands, simulation, stretch factors) is calibrated on the other folds, and the held-out fold's actuals are checked; the figures pool the held-out folds. Targets: 77–83% and 92–98% (nominal ± 3 points).")
-                .table(&["scope", "inside 80% band", "inside 95% band", "store-days"], rows),
-        );
+/// The measured coverage of the prediction intervals (none without coverage rows).
+fn intervals_section(coverage: &[CoverageRow]) -> Option<Section> {
+    if coverage.is_empty() {
+        return None;
     }
+    let rows: Vec<Vec<String>> = crate::tables::coverage_table(coverage);
+    Some(Section::new("intervals", "Prediction intervals: measured coverage")
+                .para("Every forecast comes with 80% and 95% intervals. They are calibrated on backtest residuals (split-conformal quantiles of log(actual / forecast)), separately for each horizon week and for calm, average and volatile stores. Totals (a store's week, a store type's week, the chain's day) get intervals from a simulation that draws chain-wide weekly shocks, store-week shifts and day-level rests from the backtest residuals; because a few dozen backtest weeks understate how far a whole period can be off, the simulated bands are stretched by conformal factors measured on held-out folds. Coverage below is honest: each fold in turn is held out, everything (bands, simulation, stretch factors) is calibrated on the other folds, and the held-out fold's actuals are checked; the figures pool the held-out folds. Targets: 77–83% and 92–98% (nominal ± 3 points).")
+                .table(&["scope", "inside 80% band", "inside 95% band", "store-days"], rows),)
+}
 
-    // Features.
+/// The features by business driver, and the parameters.
+fn features_section(bt: &BacktestResult) -> Section {
     let mut feat_rows = Vec::new();
     for d in Driver::ALL {
         let names: Vec<&str> = FEATURE_NAMES
@@ -449,8 +479,7 @@ pub fn methodology(
             names.join(", "),
         ]);
     }
-    sections.push(
-        Section::new("features", "Features, grouped by business driver")
+    Section::new("features", "Features, grouped by business driver")
             .para("Every feature is known on the forecast day: the calendar, the six-week plan (open days, promotions, public and school holidays), store attributes, and aggregates of sales before the origin. Customers are never used (they are not known in advance). Regions are inferred from shared holiday calendars (the data has no state column). Explanations of each forecast sum the exact TreeSHAP contributions of the features by these drivers, in two stages. The store's usual day for this weekday and season is the chain's average day (the model's reference) moved by the drivers marked \"the store's usual day\": its size and format, its own recent sales on this weekday, the calendar, and its same weeks last year; an explanation starts there. The other drivers are what moves one day away from it: promotion, holidays, competition, closures and the long-run trend, each with its exact Shapley share in euros of the step from the usual day to the forecast, so the amounts add up to the forecast. A driver whose event is absent on the day is named as such (\"no promotion this day\"): its amount is the effect of that absence against an average day, which is how the model sees it.")
             .table(&["driver", "stage", "features", "names"], feat_rows)
             .list(vec![
@@ -460,16 +489,5 @@ pub fn methodology(
                     bt.config.params.lambda_l2, bt.config.params.seed),
                 format!("Bias correction for the final model: ×{:.3} (tuned on all folds).", bt.scale),
                 ensemble_line(bt),
-            ]),
-    );
-
-    Doc {
-        title: "storecast · forecasting methodology".into(),
-        subtitle: format!(
-            "Data: {data_origin}{} · generated from {} backtest folds",
-            model_info.map_or(String::new(), |m| format!(" · model {m}")),
-            bt.folds.len()
-        ),
-        sections,
-    }
+            ])
 }
