@@ -207,40 +207,46 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         links,
     };
     let has_validation = ctx.validation.is_some();
-    let conclude = Box::new(move |f: &Finding, _wd: &super::Wording| {
-        let mut c = Conclusion::default();
-        let mut t = String::new();
-        if !gap_text.is_empty() {
-            t.push_str(&format!(
-                "{gap_text}: findings that need those weeks rest on the other stores. "
-            ));
-        }
-        if let Some(s) = f.stat("validation_sales_outlier") {
-            t.push_str(&format!(
+    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
+        conclude(f, wd, &gap_text, has_validation)
+    });
+    Draft::new(finding, conclude)
+}
+
+/// The conclusion and its headline candidates, written once the report's p-values are
+/// corrected.
+fn conclude(f: &Finding, _wd: &super::Wording, gap_text: &str, has_validation: bool) -> Conclusion {
+    let mut c = Conclusion::default();
+    let mut t = String::new();
+    if !gap_text.is_empty() {
+        t.push_str(&format!(
+            "{gap_text}: findings that need those weeks rest on the other stores. "
+        ));
+    }
+    if let Some(s) = f.stat("validation_sales_outlier") {
+        t.push_str(&format!(
                 "The validation report flags {} outlier days (kept; they barely move store-level ratios). ",
                 text::thousands(s.estimate)
             ));
+    }
+    if let Some(s) = f.stat("validation_open_missing") {
+        if s.estimate > 0.0 {
+            t.push_str(&format!(
+                "{} forecast rows have a blank Open flag. ",
+                text::thousands(s.estimate)
+            ));
         }
-        if let Some(s) = f.stat("validation_open_missing") {
-            if s.estimate > 0.0 {
-                t.push_str(&format!(
-                    "{} forecast rows have a blank Open flag. ",
-                    text::thousands(s.estimate)
-                ));
-            }
-        }
-        let oz = f
-            .stat("open_days_without_sales")
-            .map_or(0.0, |s| s.estimate);
-        t.push_str(&format!(
-            "{} open days without sales are left out.",
-            text::thousands(oz)
-        ));
-        if !has_validation {
-            t.push_str(" No validation report was given; run the validation for the full list.");
-        }
-        c.text = t.trim().to_string();
-        c
-    });
-    Draft::new(finding, conclude)
+    }
+    let oz = f
+        .stat("open_days_without_sales")
+        .map_or(0.0, |s| s.estimate);
+    t.push_str(&format!(
+        "{} open days without sales are left out.",
+        text::thousands(oz)
+    ));
+    if !has_validation {
+        t.push_str(" No validation report was given; run the validation for the full list.");
+    }
+    c.text = t.trim().to_string();
+    c
 }

@@ -588,58 +588,65 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        let mut c = Conclusion::default();
-        let Some(all) = f.stat("promo_uplift") else {
-            return c;
-        };
-        let types: Vec<&Statistic> = f
-            .statistics
-            .iter()
-            .filter(|s| s.name.starts_with("promo_uplift_type_"))
-            .collect();
-        let best = types
-            .iter()
-            .max_by(|a, b| a.estimate.total_cmp(&b.estimate));
-        let worst = types
-            .iter()
-            .min_by(|a, b| a.estimate.total_cmp(&b.estimate));
-        let eur = f
-            .stat("promo_eur_per_store_day")
-            .map_or(f64::NAN, |s| s.estimate);
-        let mut t = if wd.sure(all) {
-            format!(
+    let conclude =
+        Box::new(move |f: &Finding, wd: &super::Wording| uplift_conclusion(f, wd, eur_year));
+    Draft::new(finding, conclude)
+}
+
+/// The conclusion and its headline candidates, written once the report's p-values are
+/// corrected.
+fn uplift_conclusion(f: &Finding, wd: &super::Wording, eur_year: f64) -> Conclusion {
+    let mut c = Conclusion::default();
+    let Some(all) = f.stat("promo_uplift") else {
+        return c;
+    };
+    let types: Vec<&Statistic> = f
+        .statistics
+        .iter()
+        .filter(|s| s.name.starts_with("promo_uplift_type_"))
+        .collect();
+    let best = types
+        .iter()
+        .max_by(|a, b| a.estimate.total_cmp(&b.estimate));
+    let worst = types
+        .iter()
+        .min_by(|a, b| a.estimate.total_cmp(&b.estimate));
+    let eur = f
+        .stat("promo_eur_per_store_day")
+        .map_or(f64::NAN, |s| s.estimate);
+    let mut t = if wd.sure(all) {
+        format!(
                 "Promotions lift sales by {} against the neighbouring non-promo weeks, about {} per store \
                  and promo day; this is {}.",
                 text::with_ci(all),
                 text::eur_signed(eur),
                 wd.certainty(all)
             )
-        } else {
-            format!(
+    } else {
+        format!(
                 "The data show no reliable promotion effect: {} against the neighbouring non-promo weeks.",
                 wd.full(all)
             )
-        };
-        if let (Some(b), Some(w)) = (best, worst) {
-            if b.name != w.name && wd.sure(all) {
-                let differ = f.stat("promo_type_difference").is_some_and(|s| wd.sure(s));
-                t.push_str(&format!(
-                    " Type {} gains most ({}), type {} least ({}){}.",
-                    b.name.trim_start_matches("promo_uplift_type_"),
-                    text::pct(b.estimate),
-                    w.name.trim_start_matches("promo_uplift_type_"),
-                    text::pct(w.estimate),
-                    if differ {
-                        "; the types differ significantly"
-                    } else {
-                        "; the difference between types is not significant"
-                    }
-                ));
-            }
+    };
+    if let (Some(b), Some(w)) = (best, worst) {
+        if b.name != w.name && wd.sure(all) {
+            let differ = f.stat("promo_type_difference").is_some_and(|s| wd.sure(s));
+            t.push_str(&format!(
+                " Type {} gains most ({}), type {} least ({}){}.",
+                b.name.trim_start_matches("promo_uplift_type_"),
+                text::pct(b.estimate),
+                w.name.trim_start_matches("promo_uplift_type_"),
+                text::pct(w.estimate),
+                if differ {
+                    "; the types differ significantly"
+                } else {
+                    "; the difference between types is not significant"
+                }
+            ));
         }
-        if wd.sure(all) {
-            c.headlines.push(HeadlineCandidate {
+    }
+    if wd.sure(all) {
+        c.headlines.push(HeadlineCandidate {
                 text: format!(
                     "Promotions work: {} sales on promo days ({} per store and day), worth about {} a year chain-wide.",
                     text::pct(all.estimate),
@@ -649,11 +656,9 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
                 eur_per_year: Some(eur_year),
                 score: eur_year,
             });
-        }
-        c.text = t;
-        c
-    });
-    Draft::new(finding, conclude)
+    }
+    c.text = t;
+    c
 }
 
 fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {

@@ -228,35 +228,41 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         links: Vec::new(),
     };
     let level = ctx.chain_level();
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        let mut c = Conclusion::default();
-        let Some(m) = f.stat("volatility_median") else {
-            c.text = "Too few stores with enough history to measure volatility.".into();
-            return c;
-        };
-        let hard = f.stat("volatile_stores").map_or(0.0, |s| s.estimate);
-        let mut t = format!(
+    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, level));
+    Draft::new(finding, conclude)
+}
+
+/// The conclusion and its headline candidates, written once the report's p-values are
+/// corrected.
+fn conclude(f: &Finding, wd: &super::Wording, level: f64) -> Conclusion {
+    let mut c = Conclusion::default();
+    let Some(m) = f.stat("volatility_median") else {
+        c.text = "Too few stores with enough history to measure volatility.".into();
+        return c;
+    };
+    let hard = f.stat("volatile_stores").map_or(0.0, |s| s.estimate);
+    let mut t = format!(
             "A typical store's day deviates about {} from its expected level (about {} on a normal day); {} stores \
              are above 1.5 × that and need wider safety stock.",
             text::share(m.estimate),
             text::eur(m.estimate * level),
             hard
         );
-        if let Some(s) = f.stat("volatility_level_spearman") {
-            let what = if wd.sure(s) && s.estimate < 0.0 {
-                "Smaller stores are more volatile"
-            } else if wd.sure(s) {
-                "Bigger stores are more volatile"
-            } else {
-                "Volatility hardly depends on store size"
-            };
-            t.push_str(&format!(
-                " {what} (Spearman ρ = {}; {}).",
-                text::value(s.estimate, s.unit),
-                wd.certainty(s)
-            ));
-        }
-        c.headlines.push(HeadlineCandidate {
+    if let Some(s) = f.stat("volatility_level_spearman") {
+        let what = if wd.sure(s) && s.estimate < 0.0 {
+            "Smaller stores are more volatile"
+        } else if wd.sure(s) {
+            "Bigger stores are more volatile"
+        } else {
+            "Volatility hardly depends on store size"
+        };
+        t.push_str(&format!(
+            " {what} (Spearman ρ = {}; {}).",
+            text::value(s.estimate, s.unit),
+            wd.certainty(s)
+        ));
+    }
+    c.headlines.push(HeadlineCandidate {
             text: format!(
                 "{} stores are hard to forecast (daily deviation > 1.5 × the typical {}); the volatility section lists them for their managers.",
                 hard,
@@ -265,8 +271,6 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             eur_per_year: None,
             score: 1.0,
         });
-        c.text = t;
-        c
-    });
-    Draft::new(finding, conclude)
+    c.text = t;
+    c
 }
