@@ -29,132 +29,15 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         })
         .collect();
 
-    // Per store, year, month: sum and count of adjusted sales on normal days; per store-month
-    // of the whole grid: log values for the day-of-month profile.
-    let ny = year_range.len();
-    let mut month_index: Vec<Option<[f64; 12]>> = vec![None; n];
-    let mut dec_logs = (Vec::new(), Vec::new());
-    let mut xmas_logs = (Vec::new(), Vec::new());
-    let mut dom_profile: Vec<Option<[f64; 31]>> = vec![None; n];
-    // Per store and calendar month: sums and counts of the day-of-month deviations for days
-    // 1–3, 8–24 and the last 3 days (the months are the calendar units of the bootstrap).
-    let n_months = ny * 12;
-    let mut dom_cells = vec![[0.0f64; 6]; n * n_months];
-    let mut level_nov = Vec::new();
-    for (i, s) in p.stores.iter().enumerate() {
-        let mut ms = vec![[0.0f64; 12]; ny];
-        let mut mc = vec![[0usize; 12]; ny];
-        let mut dec_sum = vec![(0.0, 0usize, 0.0, 0usize); ny];
-        // Day-of-month: per year-month mean of logs first.
-        let mut lm = vec![[0.0f64; 12]; ny];
-        let mut lc = vec![[0usize; 12]; ny];
-        for d in 0..p.n_days {
-            if !s.normal(d) {
-                continue;
-            }
-            let date = p.dates[d];
-            let y = (date.year() - first_year) as usize;
-            let m = date.month0() as usize;
-            let a = ctx.adjusted(i, d);
-            ms[y][m] += a;
-            mc[y][m] += 1;
-            lm[y][m] += a.ln();
-            lc[y][m] += 1;
-            if m == 11 && date.day() <= 23 {
-                dec_sum[y].0 += a;
-                dec_sum[y].1 += 1;
-                if date.day() >= 17 {
-                    dec_sum[y].2 += a;
-                    dec_sum[y].3 += 1;
-                }
-            }
-        }
-        // Month profile over complete years.
-        let mut acc = [0.0; 12];
-        let mut years_used = 0;
-        for &y in &complete {
-            let yi = (y - first_year) as usize;
-            if mc[yi].iter().all(|&c| c >= 8) {
-                let means: Vec<f64> = (0..12).map(|m| ms[yi][m] / mc[yi][m] as f64).collect();
-                let avg = stats::mean(&means);
-                for m in 0..12 {
-                    acc[m] += means[m] / avg;
-                }
-                years_used += 1;
-            }
-        }
-        if years_used > 0 {
-            month_index[i] = Some(acc.map(|x| x / years_used as f64));
-        }
-        // December vs November of the same year.
-        let (mut dl, mut xl, mut nd, mut nx) = (0.0, 0.0, 0, 0);
-        let mut nov_levels = Vec::new();
-        for yi in 0..ny {
-            if mc[yi][10] < 8 {
-                continue;
-            }
-            let nov = ms[yi][10] / mc[yi][10] as f64;
-            nov_levels.push(nov);
-            if dec_sum[yi].1 >= 8 {
-                dl += (dec_sum[yi].0 / dec_sum[yi].1 as f64 / nov).ln();
-                nd += 1;
-            }
-            if dec_sum[yi].3 >= 3 {
-                xl += (dec_sum[yi].2 / dec_sum[yi].3 as f64 / nov).ln();
-                nx += 1;
-            }
-        }
-        if nd > 0 {
-            dec_logs.0.push(i);
-            dec_logs.1.push(dl / nd as f64);
-            level_nov.push(stats::mean(&nov_levels));
-        }
-        if nx > 0 {
-            xmas_logs.0.push(i);
-            xmas_logs.1.push(xl / nx as f64);
-        }
-        // Day of month: deviation of each normal day's log from its month's mean log.
-        let mut ds = [0.0f64; 31];
-        let mut dc = [0usize; 31];
-        for d in 0..p.n_days {
-            if !s.normal(d) {
-                continue;
-            }
-            let date = p.dates[d];
-            let m = date.month0() as usize;
-            if m == 11 {
-                continue;
-            }
-            let y = (date.year() - first_year) as usize;
-            if lc[y][m] < 15 {
-                continue;
-            }
-            let x = ctx.adjusted(i, d).ln() - lm[y][m] / lc[y][m] as f64;
-            let day = date.day() as usize;
-            ds[day - 1] += x;
-            dc[day - 1] += 1;
-            let last = days_in_month(date);
-            let cell = &mut dom_cells[i * n_months + y * 12 + m];
-            if day <= 3 {
-                cell[0] += x;
-                cell[1] += 1.0;
-            } else if (8..=24).contains(&day) {
-                cell[2] += x;
-                cell[3] += 1.0;
-            } else if day + 3 > last {
-                cell[4] += x;
-                cell[5] += 1.0;
-            }
-        }
-        if dc.iter().all(|&c| c > 0) {
-            let mut prof = [0.0; 31];
-            for k in 0..31 {
-                prof[k] = (ds[k] / dc[k] as f64).exp();
-            }
-            dom_profile[i] = Some(prof);
-        }
-    }
-
+    let StoreSeasons {
+        month_index,
+        dec_logs,
+        xmas_logs,
+        dom_profile,
+        dom_cells,
+        n_months,
+        level_nov,
+    } = store_seasons(ctx, &complete);
     let mut stats_v = Vec::new();
     let mut charts = Vec::new();
     // Month profile.
@@ -217,8 +100,63 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             .p(pv),
         );
     }
-    // Start and end of the month: two-way bootstrap over stores and calendar months, because
-    // the calendar (which weekday a payday falls on, holidays) is shared by all stores.
+    let month_start = month_edges(ctx, &dom_cells, n_months, &mut stats_v);
+    charts.extend(profile_charts(ctx, &dom_profile));
+
+    let nov_level = stats::mean(&level_nov);
+    let dec_eur_store = dec.map_or(f64::NAN, |(e, _)| e.est * nov_level * 20.0);
+    let dec_eur_chain = dec_eur_store * n as f64;
+    let chain_level = ctx.chain_level();
+    let finding = Finding {
+        id: "seasonality".into(),
+        title: "Seasonality: months, weeks, December and paydays".into(),
+        question: "How strong is December, which months and weeks are strong or weak, and do the first days \
+                   of the month (paydays) sell more?"
+            .into(),
+        method: format!(
+            "Weekday- and promo-adjusted sales (each normal day divided by the store's weekday factor and, \
+             on promo days, its promo factor). Month profile: per store and complete calendar year ({}), \
+             each month's mean over the mean of the 12 months, averaged over years and then stores. \
+             December: 1–23 December (and 17–23 December) against November of the same year and store. \
+             Week of year: weekly adjusted levels, detrended per store. Day of month: each day's log \
+             against its store-month mean (December left out); start (days 1–3) and end (last 3 days) \
+             against days 8–24. Intervals: store bootstrap ({} replicates), for the start and end of the \
+             month a two-way bootstrap over stores and calendar months (z-test with its standard error); \
+             other tests: one-sample t-test over stores on the log scale.",
+            complete.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", "),
+            ctx.boot.reps
+        ),
+        statistics: stats_v,
+        effect_business: format!(
+            "December (1–23) brings about {} extra per store over a November pace (≈ {} chain-wide per \
+             year); one day at the start of the month is worth about {} per store vs mid-month.",
+            text::eur_signed(dec_eur_store),
+            text::eur_big(dec_eur_chain),
+            text::eur_signed(month_start.map_or(f64::NAN, |(e, _)| e.est * chain_level))
+        ),
+        test: Some("One-sample t-test over stores of the mean log ratio".into()),
+        charts,
+        tables: Vec::new(),
+        conclusion: String::new(),
+        links: Vec::new(),
+    };
+    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
+        conclude(f, wd, chain_level, dec_eur_chain, n)
+    });
+    Draft::new(finding, conclude)
+}
+
+/// The start (days 1–3) and end (last 3 days) of the month against days 8–24: a two-way
+/// bootstrap over stores and calendar months, because the calendar (which weekday a payday
+/// falls on, holidays) is shared by all stores. Pushes their statistics; returns the start's
+/// estimate and p-value.
+fn month_edges(
+    ctx: &Ctx<'_>,
+    dom_cells: &[[f64; 6]],
+    n_months: usize,
+    stats_v: &mut Vec<Statistic>,
+) -> Option<(crate::boot::Est, f64)> {
+    let n = ctx.panel.stores.len();
     let month_units: Vec<usize> = (0..n_months)
         .filter(|&j| (0..n).any(|i| dom_cells[i * n_months + j][3] > 0.0))
         .collect();
@@ -292,6 +230,14 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             .p(dom_est[3].p_vs(0.0)),
         );
     }
+    month_start
+}
+
+/// The day-of-month chart (January to November) and the week-of-year chart (weekly levels,
+/// detrended per store).
+fn profile_charts(ctx: &Ctx<'_>, dom_profile: &[Option<[f64; 31]>]) -> Vec<Chart> {
+    let n = ctx.panel.stores.len();
+    let mut charts = Vec::new();
     // Day-of-month chart.
     let dom_stores: Vec<usize> = (0..n).filter(|&i| dom_profile[i].is_some()).collect();
     if dom_stores.len() >= 3 {
@@ -354,48 +300,183 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             .reference(1.0),
         );
     }
+    charts
+}
 
-    let nov_level = stats::mean(&level_nov);
-    let dec_eur_store = dec.map_or(f64::NAN, |(e, _)| e.est * nov_level * 20.0);
-    let dec_eur_chain = dec_eur_store * n as f64;
-    let chain_level = ctx.chain_level();
-    let finding = Finding {
-        id: "seasonality".into(),
-        title: "Seasonality: months, weeks, December and paydays".into(),
-        question: "How strong is December, which months and weeks are strong or weak, and do the first days \
-                   of the month (paydays) sell more?"
-            .into(),
-        method: format!(
-            "Weekday- and promo-adjusted sales (each normal day divided by the store's weekday factor and, \
-             on promo days, its promo factor). Month profile: per store and complete calendar year ({}), \
-             each month's mean over the mean of the 12 months, averaged over years and then stores. \
-             December: 1–23 December (and 17–23 December) against November of the same year and store. \
-             Week of year: weekly adjusted levels, detrended per store. Day of month: each day's log \
-             against its store-month mean (December left out); start (days 1–3) and end (last 3 days) \
-             against days 8–24. Intervals: store bootstrap ({} replicates), for the start and end of the \
-             month a two-way bootstrap over stores and calendar months (z-test with its standard error); \
-             other tests: one-sample t-test over stores on the log scale.",
-            complete.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", "),
-            ctx.boot.reps
-        ),
-        statistics: stats_v,
-        effect_business: format!(
-            "December (1–23) brings about {} extra per store over a November pace (≈ {} chain-wide per \
-             year); one day at the start of the month is worth about {} per store vs mid-month.",
-            text::eur_signed(dec_eur_store),
-            text::eur_big(dec_eur_chain),
-            text::eur_signed(month_start.map_or(f64::NAN, |(e, _)| e.est * chain_level))
-        ),
-        test: Some("One-sample t-test over stores of the mean log ratio".into()),
-        charts,
-        tables: Vec::new(),
-        conclusion: String::new(),
-        links: Vec::new(),
-    };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        conclude(f, wd, chain_level, dec_eur_chain, n)
-    });
-    Draft::new(finding, conclude)
+/// Per store: the month profile over complete years, December's and the Christmas week's log
+/// ratio to November, the day-of-month profile, and the calendar-month cells of the
+/// day-of-month bootstrap.
+struct StoreSeasons {
+    month_index: Vec<Option<[f64; 12]>>,
+    dec_logs: (Vec<usize>, Vec<f64>),
+    xmas_logs: (Vec<usize>, Vec<f64>),
+    dom_profile: Vec<Option<[f64; 31]>>,
+    /// Per store and calendar month: sums and counts of the day-of-month deviations for
+    /// days 1–3, 8–24 and the last 3 days.
+    dom_cells: Vec<[f64; 6]>,
+    n_months: usize,
+    /// November's adjusted level of each store with a December ratio.
+    level_nov: Vec<f64>,
+}
+
+/// [`StoreSeasons`] of every store, on the complete calendar years `complete`.
+fn store_seasons(ctx: &Ctx<'_>, complete: &[i32]) -> StoreSeasons {
+    let p = ctx.panel;
+    let n = p.stores.len();
+    let first_year = p.start.year();
+    let ny = (p.end().year() - first_year + 1) as usize;
+    // Per store, year, month: sum and count of adjusted sales on normal days; per store-month
+    // of the whole grid: log values for the day-of-month profile.
+    let mut month_index: Vec<Option<[f64; 12]>> = vec![None; n];
+    let mut dec_logs = (Vec::new(), Vec::new());
+    let mut xmas_logs = (Vec::new(), Vec::new());
+    let mut dom_profile: Vec<Option<[f64; 31]>> = vec![None; n];
+    // Per store and calendar month: sums and counts of the day-of-month deviations for days
+    // 1–3, 8–24 and the last 3 days (the months are the calendar units of the bootstrap).
+    let n_months = ny * 12;
+    let mut dom_cells = vec![[0.0f64; 6]; n * n_months];
+    let mut level_nov = Vec::new();
+    for (i, s) in p.stores.iter().enumerate() {
+        let mut ms = vec![[0.0f64; 12]; ny];
+        let mut mc = vec![[0usize; 12]; ny];
+        let mut dec_sum = vec![(0.0, 0usize, 0.0, 0usize); ny];
+        // Day-of-month: per year-month mean of logs first.
+        let mut lm = vec![[0.0f64; 12]; ny];
+        let mut lc = vec![[0usize; 12]; ny];
+        for d in 0..p.n_days {
+            if !s.normal(d) {
+                continue;
+            }
+            let date = p.dates[d];
+            let y = (date.year() - first_year) as usize;
+            let m = date.month0() as usize;
+            let a = ctx.adjusted(i, d);
+            ms[y][m] += a;
+            mc[y][m] += 1;
+            lm[y][m] += a.ln();
+            lc[y][m] += 1;
+            if m == 11 && date.day() <= 23 {
+                dec_sum[y].0 += a;
+                dec_sum[y].1 += 1;
+                if date.day() >= 17 {
+                    dec_sum[y].2 += a;
+                    dec_sum[y].3 += 1;
+                }
+            }
+        }
+        // Month profile over complete years.
+        let mut acc = [0.0; 12];
+        let mut years_used = 0;
+        for &y in complete {
+            let yi = (y - first_year) as usize;
+            if mc[yi].iter().all(|&c| c >= 8) {
+                let means: Vec<f64> = (0..12).map(|m| ms[yi][m] / mc[yi][m] as f64).collect();
+                let avg = stats::mean(&means);
+                for m in 0..12 {
+                    acc[m] += means[m] / avg;
+                }
+                years_used += 1;
+            }
+        }
+        if years_used > 0 {
+            month_index[i] = Some(acc.map(|x| x / years_used as f64));
+        }
+        // December vs November of the same year.
+        let (mut dl, mut xl, mut nd, mut nx) = (0.0, 0.0, 0, 0);
+        let mut nov_levels = Vec::new();
+        for yi in 0..ny {
+            if mc[yi][10] < 8 {
+                continue;
+            }
+            let nov = ms[yi][10] / mc[yi][10] as f64;
+            nov_levels.push(nov);
+            if dec_sum[yi].1 >= 8 {
+                dl += (dec_sum[yi].0 / dec_sum[yi].1 as f64 / nov).ln();
+                nd += 1;
+            }
+            if dec_sum[yi].3 >= 3 {
+                xl += (dec_sum[yi].2 / dec_sum[yi].3 as f64 / nov).ln();
+                nx += 1;
+            }
+        }
+        if nd > 0 {
+            dec_logs.0.push(i);
+            dec_logs.1.push(dl / nd as f64);
+            level_nov.push(stats::mean(&nov_levels));
+        }
+        if nx > 0 {
+            xmas_logs.0.push(i);
+            xmas_logs.1.push(xl / nx as f64);
+        }
+        dom_profile[i] = day_of_month(
+            ctx,
+            i,
+            first_year,
+            &lm,
+            &lc,
+            &mut dom_cells[i * n_months..(i + 1) * n_months],
+        );
+    }
+
+    StoreSeasons {
+        month_index,
+        dec_logs,
+        xmas_logs,
+        dom_profile,
+        dom_cells,
+        n_months,
+        level_nov,
+    }
+}
+
+/// One store's day-of-month profile (January to November: each normal day's log against its
+/// store-month's mean log), filling its calendar-month `cells` for days 1–3, 8–24 and the
+/// last three days; `None` when some day of the month never occurs.
+fn day_of_month(
+    ctx: &Ctx<'_>,
+    i: usize,
+    first_year: i32,
+    lm: &[[f64; 12]],
+    lc: &[[usize; 12]],
+    cells: &mut [[f64; 6]],
+) -> Option<[f64; 31]> {
+    let p = ctx.panel;
+    let s = &p.stores[i];
+    let mut ds = [0.0f64; 31];
+    let mut dc = [0usize; 31];
+    for d in 0..p.n_days {
+        if !s.normal(d) {
+            continue;
+        }
+        let date = p.dates[d];
+        let m = date.month0() as usize;
+        if m == 11 {
+            continue;
+        }
+        let y = (date.year() - first_year) as usize;
+        if lc[y][m] < 15 {
+            continue;
+        }
+        let x = ctx.adjusted(i, d).ln() - lm[y][m] / lc[y][m] as f64;
+        let day = date.day() as usize;
+        ds[day - 1] += x;
+        dc[day - 1] += 1;
+        let last = days_in_month(date);
+        let cell = &mut cells[y * 12 + m];
+        if day <= 3 {
+            cell[0] += x;
+            cell[1] += 1.0;
+        } else if (8..=24).contains(&day) {
+            cell[2] += x;
+            cell[3] += 1.0;
+        } else if day + 3 > last {
+            cell[4] += x;
+            cell[5] += 1.0;
+        }
+    }
+    dc.iter()
+        .all(|&c| c > 0)
+        .then(|| std::array::from_fn(|k| (ds[k] / dc[k] as f64).exp()))
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are

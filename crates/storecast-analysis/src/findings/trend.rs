@@ -108,59 +108,123 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
                 .p(pv),
             );
             if j == 0 {
-                // By type.
-                let mut labels = vec!["all".to_string()];
-                let mut vals = vec![e.est];
-                let mut iv = vec![e.ci()];
-                for t in 0..4 {
-                    let (ts, tl): (Vec<usize>, Vec<f64>) = st
-                        .iter()
-                        .zip(&logs)
-                        .filter(|(i, _)| usize::from(ctx.strata[**i]) == t)
-                        .map(|(i, l)| (*i, *l))
-                        .unzip();
-                    if let Some((te, tp)) = ctx.store_effect(1010 + t as u64, &ts, &tl) {
-                        stats_v.push(
-                            stat_from(
-                                &format!("yoy_growth_type_{}", type_label(t)),
-                                format!(
-                                    "Like-for-like growth of type-{} stores, {window_name}",
-                                    type_label(t)
-                                ),
-                                &te,
-                                Unit::Change,
-                                ts.len(),
-                            )
-                            .p(tp),
-                        );
-                        labels.push(format!("type {}", type_label(t)));
-                        vals.push(te.est);
-                        iv.push(te.ci());
-                        type_rows.push(vec![
-                            type_label(t).to_string(),
-                            ts.len().to_string(),
-                            text::pct(te.est),
-                            format!("{} to {}", text::pct(te.lo), text::pct(te.hi)),
-                        ]);
-                    }
-                }
-                charts.push(
-                    Chart::new(
-                        "yoy-by-type",
-                        Kind::Bar,
-                        format!("Like-for-like growth by store type, {window_name} (95% CI)"),
-                    )
-                    .axes("store type", "growth")
-                    .labels(labels)
-                    .series(Series::new("growth", vals).with_intervals(iv))
-                    .percent()
-                    .reference(0.0),
-                );
+                charts.push(by_type(
+                    ctx,
+                    &st,
+                    &logs,
+                    &e,
+                    &window_name,
+                    &mut stats_v,
+                    &mut type_rows,
+                ));
                 latest = Some((st.clone(), logs.clone()));
             }
         }
     }
-    // Full calendar year vs the year before, for stores with both years (nearly) complete.
+    full_year(ctx, &mut stats_v);
+    tables.push(movers(ctx, &per_store_p, &mut stats_v));
+    tables.push(Table::new(
+        "Like-for-like growth by store type",
+        &["type", "stores", "growth", "95% CI"],
+        type_rows,
+    ));
+    if let Some((_, logs)) = &latest {
+        charts.push(histogram(logs));
+    }
+    let chain_level = ctx.chain_level();
+    let n_stores = p.stores.len();
+    let open_days = ctx.open_days_per_year();
+    let finding = Finding {
+        id: "trend".into(),
+        title: "Trend: like-for-like growth".into(),
+        question: "Are sales growing year over year, for which store types, and which stores grow or decline?".into(),
+        method: "Like-for-like: the same calendar window (1 January to the last day of the data) in consecutive \
+                 years, each store's mean weekday- and promo-adjusted sales on normal days (at least 60 days in \
+                 each window), growth = ratio − 1, averaged over stores that have both windows (so the stores \
+                 missing the second half of 2014 drop out of comparisons needing it). Full year: stores with \
+                 every month of both years. Intervals: store bootstrap; tests: one-sample t-test of the log \
+                 growth. Store level: Welch t-test on the monthly log means of the two windows, Benjamini–Hochberg \
+                 across stores (a separate family from the report's tests)."
+            .into(),
+        statistics: stats_v,
+        effect_business: String::new(),
+        test: Some("One-sample t-test on log growth; per store Welch t-test on monthly means with BH correction".into()),
+        charts,
+        tables,
+        conclusion: String::new(),
+        links: Vec::new(),
+    };
+    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
+        conclude(f, wd, chain_level, n_stores, open_days)
+    });
+    Draft::new(finding, conclude)
+}
+
+/// Like-for-like growth by store type in the latest window: its statistics and table rows,
+/// and the chart beside the chain's growth `all`.
+fn by_type(
+    ctx: &Ctx<'_>,
+    st: &[usize],
+    logs: &[f64],
+    all: &crate::boot::Est,
+    window_name: &str,
+    stats_v: &mut Vec<Statistic>,
+    type_rows: &mut Vec<Vec<String>>,
+) -> Chart {
+    let e = all;
+    let mut labels = vec!["all".to_string()];
+    let mut vals = vec![e.est];
+    let mut iv = vec![e.ci()];
+    for t in 0..4 {
+        let (ts, tl): (Vec<usize>, Vec<f64>) = st
+            .iter()
+            .zip(logs)
+            .filter(|(i, _)| usize::from(ctx.strata[**i]) == t)
+            .map(|(i, l)| (*i, *l))
+            .unzip();
+        if let Some((te, tp)) = ctx.store_effect(1010 + t as u64, &ts, &tl) {
+            stats_v.push(
+                stat_from(
+                    &format!("yoy_growth_type_{}", type_label(t)),
+                    format!(
+                        "Like-for-like growth of type-{} stores, {window_name}",
+                        type_label(t)
+                    ),
+                    &te,
+                    Unit::Change,
+                    ts.len(),
+                )
+                .p(tp),
+            );
+            labels.push(format!("type {}", type_label(t)));
+            vals.push(te.est);
+            iv.push(te.ci());
+            type_rows.push(vec![
+                type_label(t).to_string(),
+                ts.len().to_string(),
+                text::pct(te.est),
+                format!("{} to {}", text::pct(te.lo), text::pct(te.hi)),
+            ]);
+        }
+    }
+    Chart::new(
+        "yoy-by-type",
+        Kind::Bar,
+        format!("Like-for-like growth by store type, {window_name} (95% CI)"),
+    )
+    .axes("store type", "growth")
+    .labels(labels)
+    .series(Series::new("growth", vals).with_intervals(iv))
+    .percent()
+    .reference(0.0)
+}
+
+/// Like-for-like growth of the last full calendar year against the year before, for stores
+/// with both years (nearly) complete.
+fn full_year(ctx: &Ctx<'_>, stats_v: &mut Vec<Statistic>) {
+    let p = ctx.panel;
+    let end = p.end();
+    let y1 = end.year();
     let full = (p.start.year()..y1).rev().find(|&y| {
         NaiveDate::from_ymd_opt(y, 12, 31).is_some_and(|d| d <= end)
             && NaiveDate::from_ymd_opt(y - 1, 1, 1).is_some_and(|d| d >= p.start)
@@ -195,7 +259,12 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             );
         }
     }
-    // Stores that grow or decline significantly (BH across stores).
+}
+
+/// The stores that grow or decline significantly (Welch t on monthly means, Benjamini–Hochberg
+/// across stores): their counts as statistics, and the table of the top ten each way.
+fn movers(ctx: &Ctx<'_>, per_store_p: &[(usize, f64, f64)], stats_v: &mut Vec<Statistic>) -> Table {
+    let p = ctx.panel;
     let ps: Vec<f64> = per_store_p.iter().map(|x| x.2).collect();
     let adj = stats::benjamini_hochberg(&ps);
     let mut sig: Vec<(usize, f64, f64)> = per_store_p
@@ -235,7 +304,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     let mut store_rows: Vec<Vec<String>> =
         sig.iter().filter(|x| x.1 < 0.0).take(10).map(row).collect();
     store_rows.extend(sig.iter().rev().filter(|x| x.1 > 0.0).take(10).map(row));
-    tables.push(Table::new(
+    Table::new(
         "Significant decliners (top) and growers (bottom), latest window",
         &[
             "store",
@@ -246,68 +315,36 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             "BH-adjusted p",
         ],
         store_rows,
-    ));
-    tables.push(Table::new(
-        "Like-for-like growth by store type",
-        &["type", "stores", "growth", "95% CI"],
-        type_rows,
-    ));
-    if let Some((_, logs)) = &latest {
-        let g: Vec<f64> = logs.iter().map(|l| l.exp_m1()).collect();
-        let edges: Vec<f64> = (-6..=6).map(|k| f64::from(k) * 0.05).collect();
-        let mut counts = vec![0.0; edges.len() + 1];
-        for x in &g {
-            let b = edges.iter().filter(|&&e| *x >= e).count();
-            counts[b] += 1.0;
-        }
-        let mut labels = vec![format!("< {}", text::pct(edges[0]))];
-        for k in 0..edges.len() - 1 {
-            labels.push(format!(
-                "{} to {}",
-                text::pct(edges[k]),
-                text::pct(edges[k + 1])
-            ));
-        }
-        labels.push(format!("≥ {}", text::pct(edges[edges.len() - 1])));
-        charts.push(
-            Chart::new(
-                "yoy-histogram",
-                Kind::Bar,
-                "Stores by like-for-like growth (latest window)",
-            )
-            .axes("growth", "stores")
-            .labels(labels)
-            .series(Series::new("stores", counts))
-            .from_zero(),
-        );
+    )
+}
+
+/// Stores by like-for-like growth in the latest window, in bins of 5 points.
+fn histogram(logs: &[f64]) -> Chart {
+    let g: Vec<f64> = logs.iter().map(|l| l.exp_m1()).collect();
+    let edges: Vec<f64> = (-6..=6).map(|k| f64::from(k) * 0.05).collect();
+    let mut counts = vec![0.0; edges.len() + 1];
+    for x in &g {
+        let b = edges.iter().filter(|&&e| *x >= e).count();
+        counts[b] += 1.0;
     }
-    let chain_level = ctx.chain_level();
-    let n_stores = p.stores.len();
-    let open_days = ctx.open_days_per_year();
-    let finding = Finding {
-        id: "trend".into(),
-        title: "Trend: like-for-like growth".into(),
-        question: "Are sales growing year over year, for which store types, and which stores grow or decline?".into(),
-        method: "Like-for-like: the same calendar window (1 January to the last day of the data) in consecutive \
-                 years, each store's mean weekday- and promo-adjusted sales on normal days (at least 60 days in \
-                 each window), growth = ratio − 1, averaged over stores that have both windows (so the stores \
-                 missing the second half of 2014 drop out of comparisons needing it). Full year: stores with \
-                 every month of both years. Intervals: store bootstrap; tests: one-sample t-test of the log \
-                 growth. Store level: Welch t-test on the monthly log means of the two windows, Benjamini–Hochberg \
-                 across stores (a separate family from the report's tests)."
-            .into(),
-        statistics: stats_v,
-        effect_business: String::new(),
-        test: Some("One-sample t-test on log growth; per store Welch t-test on monthly means with BH correction".into()),
-        charts,
-        tables,
-        conclusion: String::new(),
-        links: Vec::new(),
-    };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        conclude(f, wd, chain_level, n_stores, open_days)
-    });
-    Draft::new(finding, conclude)
+    let mut labels = vec![format!("< {}", text::pct(edges[0]))];
+    for k in 0..edges.len() - 1 {
+        labels.push(format!(
+            "{} to {}",
+            text::pct(edges[k]),
+            text::pct(edges[k + 1])
+        ));
+    }
+    labels.push(format!("≥ {}", text::pct(edges[edges.len() - 1])));
+    Chart::new(
+        "yoy-histogram",
+        Kind::Bar,
+        "Stores by like-for-like growth (latest window)",
+    )
+    .axes("growth", "stores")
+    .labels(labels)
+    .series(Series::new("stores", counts))
+    .from_zero()
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are
