@@ -71,73 +71,132 @@ fn surge(
 
 /// The holiday finding.
 pub fn draft(ctx: &Ctx<'_>) -> Draft {
-    let p = ctx.panel;
     let mut stats_v = Vec::new();
-    let mut chart_labels = Vec::new();
-    let mut chart_vals = Vec::new();
-    let mut chart_iv = Vec::new();
-    let mut surge_rows = Vec::new();
-    let mut headline_parts: Vec<(String, f64, f64)> = Vec::new();
 
-    // Surges around holiday closures.
-    let surges = [
-        surge(
-            ctx,
-            "pre_holiday_surge",
-            "Last open day before a holiday closure (not Christmas) vs the same weekday in neighbouring weeks",
-            |f| f & F_PRE != 0 && f & (F_PRE_XMAS | F_POST) == 0,
-            true,
-            true,
-        ),
-        surge(
-            ctx,
-            "pre_christmas_surge",
-            "Last open day before the Christmas closure vs the same weekday 1–3 weeks earlier",
-            |f| f & F_PRE_XMAS != 0 && f & F_POST == 0,
-            false,
-            false,
-        ),
-        surge(
-            ctx,
-            "post_closure_surge",
-            "First open day after a holiday closure vs the same weekday in neighbouring weeks",
-            |f| f & F_POST != 0 && f & F_PRE == 0,
-            true,
-            true,
-        ),
-    ];
-    for (j, sg) in surges.iter().enumerate() {
-        if let Some((e, pv)) = ctx.dated_effect(301 + j as u64, &sg.stores, &sg.events_by_store) {
-            stats_v.push(stat_from(sg.name, sg.label, &e, Unit::Change, sg.stores.len()).p(pv));
-            let eur = stats::mean(&sg.eur);
-            let per_store_year = sg.events as f64 / p.stores.len().max(1) as f64 / ctx.years();
-            surge_rows.push(vec![
-                sg.label.to_string(),
-                text::thousands(sg.events as f64),
+    let (mut fx, headline_parts) = closure_days(ctx, &mut stats_v);
+
+    let (open_rows, open_share_vals, open_labels) = holiday_openings(ctx, &mut stats_v);
+
+    // School holidays: same date, stores with vs without school holidays.
+    let school = school_effect(ctx);
+    if let Some((n_stores, e, pv, dates)) = school {
+        {
+            stats_v.push(
+                stat_from(
+                    "school_holiday_effect",
+                    "Sales on school-holiday days vs stores without school holidays on the same date",
+                    &e,
+                    Unit::Change,
+                    n_stores,
+                )
+                .p(pv),
+            );
+            fx.labels.push("school holiday".into());
+            fx.vals.push(e.est);
+            fx.iv.push(e.ci());
+            fx.rows.push(vec![
+                format!("School-holiday day ({dates} dates with both groups)"),
+                String::new(),
                 text::pct(e.est),
                 format!("{} to {}", text::pct(e.lo), text::pct(e.hi)),
-                text::eur_signed(eur),
-                format!("{per_store_year:.1}"),
+                text::eur_signed(e.est * ctx.chain_level()),
+                String::new(),
             ]);
-            chart_labels.push(
-                match sg.name {
-                    "pre_holiday_surge" => "day before holiday closure",
-                    "pre_christmas_surge" => "day before Christmas closure",
-                    _ => "day after holiday closure",
-                }
-                .to_string(),
-            );
-            chart_vals.push(e.est);
-            chart_iv.push(e.ci());
-            headline_parts.push((
-                sg.name.to_string(),
-                eur,
-                eur * per_store_year * p.stores.len() as f64,
-            ));
         }
     }
 
-    // Stores that open on state holidays.
+    let charts = vec![
+        Chart::new(
+            "holiday-effects",
+            Kind::Bar,
+            "Holiday effects on sales (95% CI)",
+        )
+        .axes("day", "sales vs comparable days")
+        .labels(fx.labels)
+        .series(Series::new("effect", fx.vals).with_intervals(fx.iv))
+        .percent()
+        .reference(0.0),
+        Chart::new(
+            "holiday-open-share",
+            Kind::Bar,
+            "Share of stores open on state holidays",
+        )
+        .axes("holiday", "share of store-days open")
+        .labels(open_labels)
+        .series(Series::new("open", open_share_vals))
+        .percent()
+        .from_zero(),
+    ];
+    let finding = Finding {
+        id: "holidays".into(),
+        title: "State holidays, holiday eves and school holidays".into(),
+        question: "What happens to sales on and around state holidays, and during school holidays?".into(),
+        method: "Holiday eves and catch-up days: the last open day before and the first open day after a \
+                 closure that contains a state holiday, compared with the nearest normal days with the same \
+                 weekday, promo and school-holiday status one to three weeks before and after (before only, and regardless of school holidays, for Christmas); a day that is both the day after one \
+                 closure and the day before the next (e.g. Easter Saturday) is left out; \
+                 calendar-adjusted; averaged per store on the log scale, then over stores. Holiday openers: \
+                 the same comparison for stores open on the holiday itself. School holidays: on each date \
+                 with at least 10 stores in and 10 stores out of school holidays, a store's weekday- and \
+                 promo-adjusted log sales minus the mean of the stores without school holidays that date, \
+                 school days minus non-school days per store. Intervals: two-way bootstraps over stores and \
+                 dates (days around closures, holiday openings) or weeks (school holidays), because the \
+                 holiday calendars are shared by many stores, with a z-test of the mean log ratio on the \
+                 bootstrap standard error (a store bootstrap and t-test where fewer than 10 dates exist, \
+                 e.g. Christmas)."
+            .into(),
+        statistics: stats_v,
+        effect_business: headline_parts
+            .iter()
+            .map(|(n, eur, year)| {
+                format!(
+                    "{}: {} per store and event (≈ {} a year chain-wide)",
+                    match n.as_str() {
+                        "pre_holiday_surge" => "holiday eve",
+                        "pre_christmas_surge" => "Christmas eve closure day",
+                        _ => "day after a holiday closure",
+                    },
+                    text::eur_signed(*eur),
+                    text::eur_big(*year)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+            + ".",
+        test: Some(
+            "z-test of the mean log ratio with a two-way (store × date or week) bootstrap standard \
+             error; one-sample t-test over stores where fewer than 10 dates exist"
+                .into(),
+        ),
+        charts,
+        tables: vec![
+            Table::new(
+                "Days around holiday closures and school holidays",
+                &["day", "store-days", "effect", "95% CI", "€ per store-day", "per store and year"],
+                fx.rows,
+            ),
+            Table::new(
+                "State holiday openings",
+                &["holiday", "store-days", "open", "stores ever open", "sales when open vs neighbouring weeks"],
+                open_rows,
+            ),
+        ],
+        conclusion: String::new(),
+        links: Vec::new(),
+    };
+    let conclude =
+        Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, &headline_parts));
+    Draft::new(finding, conclude)
+}
+
+/// The stores that open on state holidays: per kind of holiday, the share of store-days open
+/// and the sales when open against the same weekday in neighbouring weeks (statistics pushed);
+/// returns the table rows, the open shares and their labels.
+fn holiday_openings(
+    ctx: &Ctx<'_>,
+    stats_v: &mut Vec<Statistic>,
+) -> (Vec<Vec<String>>, Vec<f64>, Vec<String>) {
+    let p = ctx.panel;
     let mut open_rows = Vec::new();
     let mut open_share_vals = Vec::new();
     let mut open_labels = Vec::new();
@@ -218,117 +277,85 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         open_share_vals.push(share);
         open_labels.push(name.to_string());
     }
+    (open_rows, open_share_vals, open_labels)
+}
 
-    // School holidays: same date, stores with vs without school holidays.
-    let school = school_effect(ctx);
-    if let Some((n_stores, e, pv, dates)) = school {
-        {
-            stats_v.push(
-                stat_from(
-                    "school_holiday_effect",
-                    "Sales on school-holiday days vs stores without school holidays on the same date",
-                    &e,
-                    Unit::Change,
-                    n_stores,
-                )
-                .p(pv),
-            );
-            chart_labels.push("school holiday".into());
-            chart_vals.push(e.est);
-            chart_iv.push(e.ci());
-            surge_rows.push(vec![
-                format!("School-holiday day ({dates} dates with both groups)"),
-                String::new(),
+/// Effects of days around holidays: the table rows and the bars of the effects chart.
+#[derive(Default)]
+struct DayEffects {
+    rows: Vec<Vec<String>>,
+    labels: Vec<String>,
+    vals: Vec<f64>,
+    iv: Vec<(f64, f64)>,
+}
+
+/// The last open day before and the first after a holiday closure (and before Christmas):
+/// statistics pushed; returns their effects and, per kind of day, its € per store and event
+/// and € a year chain-wide.
+fn closure_days(
+    ctx: &Ctx<'_>,
+    stats_v: &mut Vec<Statistic>,
+) -> (DayEffects, Vec<(String, f64, f64)>) {
+    let p = ctx.panel;
+    let mut fx = DayEffects::default();
+    let mut headline_parts = Vec::new();
+    let surges = [
+        surge(
+            ctx,
+            "pre_holiday_surge",
+            "Last open day before a holiday closure (not Christmas) vs the same weekday in neighbouring weeks",
+            |f| f & F_PRE != 0 && f & (F_PRE_XMAS | F_POST) == 0,
+            true,
+            true,
+        ),
+        surge(
+            ctx,
+            "pre_christmas_surge",
+            "Last open day before the Christmas closure vs the same weekday 1–3 weeks earlier",
+            |f| f & F_PRE_XMAS != 0 && f & F_POST == 0,
+            false,
+            false,
+        ),
+        surge(
+            ctx,
+            "post_closure_surge",
+            "First open day after a holiday closure vs the same weekday in neighbouring weeks",
+            |f| f & F_POST != 0 && f & F_PRE == 0,
+            true,
+            true,
+        ),
+    ];
+    for (j, sg) in surges.iter().enumerate() {
+        if let Some((e, pv)) = ctx.dated_effect(301 + j as u64, &sg.stores, &sg.events_by_store) {
+            stats_v.push(stat_from(sg.name, sg.label, &e, Unit::Change, sg.stores.len()).p(pv));
+            let eur = stats::mean(&sg.eur);
+            let per_store_year = sg.events as f64 / p.stores.len().max(1) as f64 / ctx.years();
+            fx.rows.push(vec![
+                sg.label.to_string(),
+                text::thousands(sg.events as f64),
                 text::pct(e.est),
                 format!("{} to {}", text::pct(e.lo), text::pct(e.hi)),
-                text::eur_signed(e.est * ctx.chain_level()),
-                String::new(),
+                text::eur_signed(eur),
+                format!("{per_store_year:.1}"),
             ]);
+            fx.labels.push(
+                match sg.name {
+                    "pre_holiday_surge" => "day before holiday closure",
+                    "pre_christmas_surge" => "day before Christmas closure",
+                    _ => "day after holiday closure",
+                }
+                .to_string(),
+            );
+            fx.vals.push(e.est);
+            fx.iv.push(e.ci());
+            headline_parts.push((
+                sg.name.to_string(),
+                eur,
+                eur * per_store_year * p.stores.len() as f64,
+            ));
         }
     }
-
-    let charts = vec![
-        Chart::new(
-            "holiday-effects",
-            Kind::Bar,
-            "Holiday effects on sales (95% CI)",
-        )
-        .axes("day", "sales vs comparable days")
-        .labels(chart_labels)
-        .series(Series::new("effect", chart_vals).with_intervals(chart_iv))
-        .percent()
-        .reference(0.0),
-        Chart::new(
-            "holiday-open-share",
-            Kind::Bar,
-            "Share of stores open on state holidays",
-        )
-        .axes("holiday", "share of store-days open")
-        .labels(open_labels)
-        .series(Series::new("open", open_share_vals))
-        .percent()
-        .from_zero(),
-    ];
-    let finding = Finding {
-        id: "holidays".into(),
-        title: "State holidays, holiday eves and school holidays".into(),
-        question: "What happens to sales on and around state holidays, and during school holidays?".into(),
-        method: "Holiday eves and catch-up days: the last open day before and the first open day after a \
-                 closure that contains a state holiday, compared with the nearest normal days with the same \
-                 weekday, promo and school-holiday status one to three weeks before and after (before only, and regardless of school holidays, for Christmas); a day that is both the day after one \
-                 closure and the day before the next (e.g. Easter Saturday) is left out; \
-                 calendar-adjusted; averaged per store on the log scale, then over stores. Holiday openers: \
-                 the same comparison for stores open on the holiday itself. School holidays: on each date \
-                 with at least 10 stores in and 10 stores out of school holidays, a store's weekday- and \
-                 promo-adjusted log sales minus the mean of the stores without school holidays that date, \
-                 school days minus non-school days per store. Intervals: two-way bootstraps over stores and \
-                 dates (days around closures, holiday openings) or weeks (school holidays), because the \
-                 holiday calendars are shared by many stores, with a z-test of the mean log ratio on the \
-                 bootstrap standard error (a store bootstrap and t-test where fewer than 10 dates exist, \
-                 e.g. Christmas)."
-            .into(),
-        statistics: stats_v,
-        effect_business: headline_parts
-            .iter()
-            .map(|(n, eur, year)| {
-                format!(
-                    "{}: {} per store and event (≈ {} a year chain-wide)",
-                    match n.as_str() {
-                        "pre_holiday_surge" => "holiday eve",
-                        "pre_christmas_surge" => "Christmas eve closure day",
-                        _ => "day after a holiday closure",
-                    },
-                    text::eur_signed(*eur),
-                    text::eur_big(*year)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-            + ".",
-        test: Some(
-            "z-test of the mean log ratio with a two-way (store × date or week) bootstrap standard \
-             error; one-sample t-test over stores where fewer than 10 dates exist"
-                .into(),
-        ),
-        charts,
-        tables: vec![
-            Table::new(
-                "Days around holiday closures and school holidays",
-                &["day", "store-days", "effect", "95% CI", "€ per store-day", "per store and year"],
-                surge_rows,
-            ),
-            Table::new(
-                "State holiday openings",
-                &["holiday", "store-days", "open", "stores ever open", "sales when open vs neighbouring weeks"],
-                open_rows,
-            ),
-        ],
-        conclusion: String::new(),
-        links: Vec::new(),
-    };
-    let conclude =
-        Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, &headline_parts));
-    Draft::new(finding, conclude)
+    (fx, headline_parts)
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are

@@ -417,46 +417,8 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
             ass_iv.push(e[O_ASS_UP + i].ci());
         }
     }
-    for w in 0..WD {
-        let (name, label) = if w < 5 {
-            (
-                format!("promo_uplift_{}", WEEKDAYS[w].to_lowercase()),
-                format!("Sales uplift on {}", WEEKDAYS[w]),
-            )
-        } else {
-            (
-                "promo_saturday_after".to_string(),
-                "Saturday after a promo week vs Saturdays of neighbouring weeks".to_string(),
-            )
-        };
-        stats_v.push(
-            stat_from(&name, label, &e[O_WD_UP + w], Unit::Change, r.n)
-                .p(e[O_WD_LOG + w].p_vs(0.0)),
-        );
-    }
-    // Do types differ? Kruskal–Wallis on per-store log ratios.
-    let groups: Vec<Vec<f64>> = (0..4)
-        .map(|t| {
-            ctx.panel.by_type[t]
-                .iter()
-                .map(|&s| r.store_ratio[s].ln())
-                .filter(|x| x.is_finite())
-                .collect()
-        })
-        .collect();
-    let kw = stats::kruskal_wallis(&groups);
-    if kw.df >= 1.0 {
-        stats_v.push(
-            Statistic::new(
-                "promo_type_difference",
-                "Do store types differ in uplift? (Kruskal–Wallis ε²)",
-                kw.epsilon2,
-                Unit::EffectSize,
-                kw.n,
-            )
-            .p(kw.p),
-        );
-    }
+    stats_v.extend(weekday_stats(r));
+    stats_v.extend(type_difference(ctx, r));
 
     let pct_chart = |id: &str,
                      title: &str,
@@ -507,59 +469,9 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
             (0..WD).map(|w| e[O_WD_UP + w].ci()).collect(),
         ),
     ];
-    // Distribution of per-store uplift.
-    let ups: Vec<f64> = r
-        .store_ratio
-        .iter()
-        .filter(|x| x.is_finite())
-        .map(|x| x - 1.0)
-        .collect();
-    if !ups.is_empty() {
-        let lo = (stats::quantile(&ups, 0.005) * 40.0).floor() / 40.0;
-        let hi = (stats::quantile(&ups, 0.995) * 40.0).ceil() / 40.0;
-        let nb = (((hi - lo) * 40.0).round() as usize).clamp(1, 60);
-        let mut counts = vec![0.0; nb];
-        for u in &ups {
-            let b = (((u - lo) * 40.0).floor().max(0.0) as usize).min(nb - 1);
-            counts[b] += 1.0;
-        }
-        charts.push(
-            Chart::new("promo-store-histogram", Kind::Bar, "Stores by promo uplift")
-                .axes("uplift (bin start)", "stores")
-                .labels((0..nb).map(|b| text::pct(lo + b as f64 / 40.0)))
-                .series(Series::new("stores", counts)),
-        );
-    }
+    charts.extend(store_histogram(r));
 
-    let mut rows = Vec::new();
-    for t in 0..4 {
-        if r.n_type[t] >= 2 {
-            let up = e[O_TYPE_UP + t];
-            let eur = e[O_TYPE_EUR + t];
-            rows.push(vec![
-                type_label(t).to_string(),
-                r.n_type[t].to_string(),
-                text::pct(up.est),
-                format!("{} to {}", text::pct(up.lo), text::pct(up.hi)),
-                text::eur(e[O_TYPE_REF + t].est),
-                text::eur(eur.est),
-                text::eur(5.0 * eur.est),
-            ]);
-        }
-    }
-    let table = Table::new(
-        "Promo uplift by store type",
-        &[
-            "type",
-            "stores",
-            "uplift",
-            "95% CI",
-            "normal day (reference)",
-            "extra € per promo day",
-            "extra € per promo week (5 days)",
-        ],
-        rows,
-    );
+    let table = type_table(r);
     let eur_year = e[O_EUR].est * r.promo_days_per_year * r.n as f64;
     let finding = Finding {
         id: "promo".into(),
@@ -591,6 +503,114 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
     let conclude =
         Box::new(move |f: &Finding, wd: &super::Wording| uplift_conclusion(f, wd, eur_year));
     Draft::new(finding, conclude)
+}
+
+/// The promo uplift and the extra euros by store type.
+fn type_table(r: &PromoResult) -> Table {
+    let e = &r.est;
+    let mut rows = Vec::new();
+    for t in 0..4 {
+        if r.n_type[t] >= 2 {
+            let up = e[O_TYPE_UP + t];
+            let eur = e[O_TYPE_EUR + t];
+            rows.push(vec![
+                type_label(t).to_string(),
+                r.n_type[t].to_string(),
+                text::pct(up.est),
+                format!("{} to {}", text::pct(up.lo), text::pct(up.hi)),
+                text::eur(e[O_TYPE_REF + t].est),
+                text::eur(eur.est),
+                text::eur(5.0 * eur.est),
+            ]);
+        }
+    }
+    Table::new(
+        "Promo uplift by store type",
+        &[
+            "type",
+            "stores",
+            "uplift",
+            "95% CI",
+            "normal day (reference)",
+            "extra € per promo day",
+            "extra € per promo week (5 days)",
+        ],
+        rows,
+    )
+}
+
+/// Stores by promo uplift, in bins of 2.5 points.
+fn store_histogram(r: &PromoResult) -> Option<Chart> {
+    let ups: Vec<f64> = r
+        .store_ratio
+        .iter()
+        .filter(|x| x.is_finite())
+        .map(|x| x - 1.0)
+        .collect();
+    if ups.is_empty() {
+        return None;
+    }
+    {
+        let lo = (stats::quantile(&ups, 0.005) * 40.0).floor() / 40.0;
+        let hi = (stats::quantile(&ups, 0.995) * 40.0).ceil() / 40.0;
+        let nb = (((hi - lo) * 40.0).round() as usize).clamp(1, 60);
+        let mut counts = vec![0.0; nb];
+        for u in &ups {
+            let b = (((u - lo) * 40.0).floor().max(0.0) as usize).min(nb - 1);
+            counts[b] += 1.0;
+        }
+        Some(
+            Chart::new("promo-store-histogram", Kind::Bar, "Stores by promo uplift")
+                .axes("uplift (bin start)", "stores")
+                .labels((0..nb).map(|b| text::pct(lo + b as f64 / 40.0)))
+                .series(Series::new("stores", counts)),
+        )
+    }
+}
+
+/// The uplift on each weekday of a promo (Monday to Friday) and the Saturday after it.
+fn weekday_stats(r: &PromoResult) -> Vec<Statistic> {
+    let e = &r.est;
+    (0..WD)
+        .map(|w| {
+            let (name, label) = if w < 5 {
+                (
+                    format!("promo_uplift_{}", WEEKDAYS[w].to_lowercase()),
+                    format!("Sales uplift on {}", WEEKDAYS[w]),
+                )
+            } else {
+                (
+                    "promo_saturday_after".to_string(),
+                    "Saturday after a promo week vs Saturdays of neighbouring weeks".to_string(),
+                )
+            };
+            stat_from(&name, label, &e[O_WD_UP + w], Unit::Change, r.n).p(e[O_WD_LOG + w].p_vs(0.0))
+        })
+        .collect()
+}
+
+/// Whether store types differ in uplift: Kruskal–Wallis on the per-store log ratios.
+fn type_difference(ctx: &Ctx<'_>, r: &PromoResult) -> Option<Statistic> {
+    let groups: Vec<Vec<f64>> = (0..4)
+        .map(|t| {
+            ctx.panel.by_type[t]
+                .iter()
+                .map(|&s| r.store_ratio[s].ln())
+                .filter(|x| x.is_finite())
+                .collect()
+        })
+        .collect();
+    let kw = stats::kruskal_wallis(&groups);
+    (kw.df >= 1.0).then(|| {
+        Statistic::new(
+            "promo_type_difference",
+            "Do store types differ in uplift? (Kruskal–Wallis ε²)",
+            kw.epsilon2,
+            Unit::EffectSize,
+            kw.n,
+        )
+        .p(kw.p)
+    })
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are
