@@ -45,85 +45,17 @@ fn weekly_incl(ctx: &Ctx<'_>, i: usize, k: usize) -> f64 {
 pub fn draft(ctx: &Ctx<'_>) -> Draft {
     let p = ctx.panel;
     let w = ctx.cfg.event_weeks;
-    let control: Vec<bool> = p
-        .stores
-        .iter()
-        .map(|s| s.long_closures.is_empty())
-        .collect();
-    let index = ctx.control_index(&control);
-    let mut rows = Vec::new();
-    let mut ev_stores = Vec::new();
-    let mut reopen = Vec::new();
-    let mut settled = Vec::new();
-    let mut lengths = Vec::new();
     let prof_from = -(w as i64) - 1;
     let prof_len = w + 1 + REOPEN_WEEKS + w;
-    let mut profiles: Vec<Vec<f64>> = Vec::new();
-    let mut all_closures = 0usize;
-    for (i, s) in p.stores.iter().enumerate() {
-        let idx = &index[usize::from(ctx.strata[i])];
-        for &(a, b) in &s.long_closures {
-            all_closures += 1;
-            lengths.push((b - a + 1) as f64);
-            let r = b + 1;
-            if r >= p.n_days {
-                continue;
-            }
-            let ka = p.week(a);
-            let kr = if p.dow[r] == 0 {
-                p.week(r)
-            } else {
-                p.week(r) + 1
-            };
-            if ka < w + 1 || kr + REOPEN_WEEKS + w > p.n_weeks {
-                continue;
-            }
-            let gap = |k: usize| -> Option<f64> {
-                let g = weekly_incl(ctx, i, k) - idx[k];
-                g.is_finite().then_some(g)
-            };
-            let window = |ks: std::ops::Range<usize>| -> Option<f64> {
-                let len = ks.len();
-                let v: Vec<f64> = ks.filter_map(gap).collect();
-                (v.len() * 2 >= len && !v.is_empty()).then(|| stats::mean(&v))
-            };
-            let (Some(before), Some(re), Some(st)) = (
-                window(ka - w - 1..ka - 1),
-                window(kr..kr + REOPEN_WEEKS),
-                window(kr + REOPEN_WEEKS..kr + REOPEN_WEEKS + w),
-            ) else {
-                continue;
-            };
-            ev_stores.push(i);
-            reopen.push(re - before);
-            settled.push(st - before);
-            // Profile aligned on the reopening week; closed weeks are gaps.
-            let mut prof = Vec::with_capacity(prof_len);
-            for j in 0..prof_len as i64 {
-                let k = if j < w as i64 + 1 {
-                    (ka as i64) - (w as i64) - 1 + j
-                } else {
-                    kr as i64 + j - (w as i64) - 1
-                };
-                prof.push(
-                    usize::try_from(k)
-                        .ok()
-                        .and_then(gap)
-                        .map_or(f64::NAN, |g| (g - before).exp_m1()),
-                );
-            }
-            profiles.push(prof);
-            rows.push(vec![
-                s.id.to_string(),
-                s.store_type.code().to_string(),
-                p.dates[a].to_string(),
-                p.dates[b].to_string(),
-                (b - a + 1).to_string(),
-                text::pct((re - before).exp_m1()),
-                text::pct((st - before).exp_m1()),
-            ]);
-        }
-    }
+    let ClosureEvents {
+        mut rows,
+        ev_stores,
+        reopen,
+        settled,
+        lengths,
+        profiles,
+        all_closures,
+    } = closure_events(ctx);
     let mut stats_v = vec![Statistic::new(
         "long_closures",
         "Closures of 7 or more closed non-holiday days",
@@ -211,23 +143,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         );
     }
     if !lengths.is_empty() {
-        let bins = [7.0, 14.0, 28.0, 56.0, 112.0, f64::INFINITY];
-        let names = ["7–13 days", "14–27", "28–55", "56–111", "≥ 112"];
-        let counts: Vec<f64> = (0..5)
-            .map(|b| {
-                lengths
-                    .iter()
-                    .filter(|&&l| l >= bins[b] && l < bins[b + 1])
-                    .count() as f64
-            })
-            .collect();
-        charts.push(
-            Chart::new("closure-lengths", Kind::Bar, "Long closures by length")
-                .axes("closed days", "closures")
-                .labels(names)
-                .series(Series::new("closures", counts))
-                .from_zero(),
-        );
+        charts.push(length_chart(&lengths));
     }
     rows.sort_by(|a, b| {
         let la: usize = a[4].parse().unwrap_or(0);
@@ -265,6 +181,131 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     };
     let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, level));
     Draft::new(finding, conclude)
+}
+
+/// Every long closure, and those with enough weeks around them: the store, the reopening
+/// rush and the settled level against the weeks before (both as gaps to stores without long
+/// closures), the weekly profile around it and its table row.
+struct ClosureEvents {
+    rows: Vec<Vec<String>>,
+    ev_stores: Vec<usize>,
+    reopen: Vec<f64>,
+    settled: Vec<f64>,
+    lengths: Vec<f64>,
+    profiles: Vec<Vec<f64>>,
+    all_closures: usize,
+}
+
+/// [`ClosureEvents`] of the chain.
+fn closure_events(ctx: &Ctx<'_>) -> ClosureEvents {
+    let p = ctx.panel;
+    let w = ctx.cfg.event_weeks;
+    let control: Vec<bool> = p
+        .stores
+        .iter()
+        .map(|s| s.long_closures.is_empty())
+        .collect();
+    let index = ctx.control_index(&control);
+    let mut rows = Vec::new();
+    let mut ev_stores = Vec::new();
+    let mut reopen = Vec::new();
+    let mut settled = Vec::new();
+    let mut lengths = Vec::new();
+    let prof_len = w + 1 + REOPEN_WEEKS + w;
+    let mut profiles: Vec<Vec<f64>> = Vec::new();
+    let mut all_closures = 0usize;
+    for (i, s) in p.stores.iter().enumerate() {
+        let idx = &index[usize::from(ctx.strata[i])];
+        for &(a, b) in &s.long_closures {
+            all_closures += 1;
+            lengths.push((b - a + 1) as f64);
+            let r = b + 1;
+            if r >= p.n_days {
+                continue;
+            }
+            let ka = p.week(a);
+            let kr = if p.dow[r] == 0 {
+                p.week(r)
+            } else {
+                p.week(r) + 1
+            };
+            if ka < w + 1 || kr + REOPEN_WEEKS + w > p.n_weeks {
+                continue;
+            }
+            let gap = |k: usize| -> Option<f64> {
+                let g = weekly_incl(ctx, i, k) - idx[k];
+                g.is_finite().then_some(g)
+            };
+            let window = |ks: std::ops::Range<usize>| -> Option<f64> {
+                let len = ks.len();
+                let v: Vec<f64> = ks.filter_map(gap).collect();
+                (v.len() * 2 >= len && !v.is_empty()).then(|| stats::mean(&v))
+            };
+            let (Some(before), Some(re), Some(st)) = (
+                window(ka - w - 1..ka - 1),
+                window(kr..kr + REOPEN_WEEKS),
+                window(kr + REOPEN_WEEKS..kr + REOPEN_WEEKS + w),
+            ) else {
+                continue;
+            };
+            ev_stores.push(i);
+            reopen.push(re - before);
+            settled.push(st - before);
+            // Profile aligned on the reopening week; closed weeks are gaps.
+            let mut prof = Vec::with_capacity(prof_len);
+            for j in 0..prof_len as i64 {
+                let k = if j < w as i64 + 1 {
+                    (ka as i64) - (w as i64) - 1 + j
+                } else {
+                    kr as i64 + j - (w as i64) - 1
+                };
+                prof.push(
+                    usize::try_from(k)
+                        .ok()
+                        .and_then(gap)
+                        .map_or(f64::NAN, |g| (g - before).exp_m1()),
+                );
+            }
+            profiles.push(prof);
+            rows.push(vec![
+                s.id.to_string(),
+                s.store_type.code().to_string(),
+                p.dates[a].to_string(),
+                p.dates[b].to_string(),
+                (b - a + 1).to_string(),
+                text::pct((re - before).exp_m1()),
+                text::pct((st - before).exp_m1()),
+            ]);
+        }
+    }
+    ClosureEvents {
+        rows,
+        ev_stores,
+        reopen,
+        settled,
+        lengths,
+        profiles,
+        all_closures,
+    }
+}
+
+/// Long closures by length.
+fn length_chart(lengths: &[f64]) -> Chart {
+    let bins = [7.0, 14.0, 28.0, 56.0, 112.0, f64::INFINITY];
+    let names = ["7–13 days", "14–27", "28–55", "56–111", "≥ 112"];
+    let counts: Vec<f64> = (0..5)
+        .map(|b| {
+            lengths
+                .iter()
+                .filter(|&&l| l >= bins[b] && l < bins[b + 1])
+                .count() as f64
+        })
+        .collect();
+    Chart::new("closure-lengths", Kind::Bar, "Long closures by length")
+        .axes("closed days", "closures")
+        .labels(names)
+        .series(Series::new("closures", counts))
+        .from_zero()
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are

@@ -64,92 +64,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     let mut stats_v = Vec::new();
     let mut charts = Vec::new();
 
-    // Cross-section: distance vs sales.
-    let known: Vec<usize> = (0..p.stores.len())
-        .filter(|&i| {
-            p.stores[i].info.competition_distance.is_some()
-                && ctx.prof.open_day_sales[i].is_finite()
-        })
-        .collect();
-    let dist: Vec<f64> = known
-        .iter()
-        .map(|&i| p.stores[i].info.competition_distance.unwrap_or(f64::NAN))
-        .collect();
-    let sales: Vec<f64> = known.iter().map(|&i| ctx.prof.open_day_sales[i]).collect();
-    let cust: Vec<f64> = known
-        .iter()
-        .map(|&i| ctx.prof.open_day_customers[i])
-        .collect();
-    if known.len() >= 10 {
-        let sp = stats::spearman(&dist, &sales);
-        stats_v.push(
-            Statistic::new(
-                "distance_sales_spearman",
-                "Spearman correlation of competitor distance with sales per open day",
-                sp.rho,
-                Unit::Correlation,
-                sp.n,
-            )
-            .ci(sp.ci)
-            .p(sp.p),
-        );
-        let sc = stats::spearman(&dist, &cust);
-        stats_v.push(
-            Statistic::new(
-                "distance_customers_spearman",
-                "Spearman correlation of competitor distance with customers per open day",
-                sc.rho,
-                Unit::Correlation,
-                sc.n,
-            )
-            .ci(sc.ci)
-            .p(sc.p),
-        );
-        let mut labels = Vec::new();
-        let mut vals = Vec::new();
-        let mut iv = Vec::new();
-        for (b, (lo, hi, name)) in BANDS.iter().enumerate() {
-            let v: Vec<f64> = dist
-                .iter()
-                .zip(&sales)
-                .filter(|(d, _)| **d >= *lo && **d < *hi)
-                .map(|(_, s)| *s)
-                .collect();
-            if v.len() < 3 {
-                continue;
-            }
-            let e = ctx.boot.mean(600 + b as u64, &v, &vec![0; v.len()]);
-            labels.push(format!("{name} ({})", v.len()));
-            vals.push(e.est);
-            iv.push(e.ci());
-        }
-        charts.push(
-            Chart::new(
-                "competition-distance-bands",
-                Kind::Bar,
-                "Sales per open day by distance to the nearest competitor (95% CI)",
-            )
-            .axes("distance (stores)", "€ per open day")
-            .labels(labels)
-            .series(Series::new("mean sales", vals).with_intervals(iv))
-            .from_zero(),
-        );
-        charts.push(
-            Chart::new(
-                "competition-distance-scatter",
-                Kind::Scatter,
-                "Stores: competitor distance vs sales",
-            )
-            .axes("log10 distance (m)", "€ per open day")
-            .series(Series::points(
-                "store",
-                dist.iter()
-                    .zip(&sales)
-                    .map(|(d, s)| ((d.max(1.0)).log10(), *s))
-                    .collect(),
-            )),
-        );
-    }
+    charts.extend(distance(ctx, &mut stats_v));
 
     // Event study of openings inside the data range.
     let in_range = |i: usize| {
@@ -168,30 +83,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     let mut eur_store_year = f64::NAN;
     let mut tables = Vec::new();
     if let Some(es) = &study {
-        let mut order: Vec<usize> = (0..es.stores.len()).collect();
-        order.sort_by(|&a, &b| es.effects[a].total_cmp(&es.effects[b]));
-        let rows = order
-            .iter()
-            .map(|&k| {
-                let s = &p.stores[es.stores[k]];
-                vec![
-                    s.id.to_string(),
-                    s.store_type.code().to_string(),
-                    s.info
-                        .competition_open_date()
-                        .map_or(String::new(), |d| d.format("%Y-%m").to_string()),
-                    s.info
-                        .competition_distance
-                        .map_or(String::new(), |d| format!("{d:.0} m")),
-                    text::pct(es.effects[k]),
-                ]
-            })
-            .collect();
-        tables.push(Table::new(
-            "Competitor openings inside the data range (largest drop first)",
-            &["store", "type", "opened", "distance", "sales change"],
-            rows,
-        ));
+        tables.push(opening_table(ctx, es));
         stats_v.push(
             stat_from(
                 "competitor_opening_effect",
@@ -292,6 +184,127 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         conclude(f, wd, eur_store_year, n_stores, years)
     });
     Draft::new(finding, conclude)
+}
+
+/// The cross-section: competitor distance against sales and customers per open day (Spearman,
+/// pushed), with sales by distance band and the stores' scatter.
+fn distance(ctx: &Ctx<'_>, stats_v: &mut Vec<Statistic>) -> Vec<Chart> {
+    let p = ctx.panel;
+    let known: Vec<usize> = (0..p.stores.len())
+        .filter(|&i| {
+            p.stores[i].info.competition_distance.is_some()
+                && ctx.prof.open_day_sales[i].is_finite()
+        })
+        .collect();
+    let dist: Vec<f64> = known
+        .iter()
+        .map(|&i| p.stores[i].info.competition_distance.unwrap_or(f64::NAN))
+        .collect();
+    let sales: Vec<f64> = known.iter().map(|&i| ctx.prof.open_day_sales[i]).collect();
+    let cust: Vec<f64> = known
+        .iter()
+        .map(|&i| ctx.prof.open_day_customers[i])
+        .collect();
+    if known.len() < 10 {
+        return Vec::new();
+    }
+    {
+        let sp = stats::spearman(&dist, &sales);
+        stats_v.push(
+            Statistic::new(
+                "distance_sales_spearman",
+                "Spearman correlation of competitor distance with sales per open day",
+                sp.rho,
+                Unit::Correlation,
+                sp.n,
+            )
+            .ci(sp.ci)
+            .p(sp.p),
+        );
+        let sc = stats::spearman(&dist, &cust);
+        stats_v.push(
+            Statistic::new(
+                "distance_customers_spearman",
+                "Spearman correlation of competitor distance with customers per open day",
+                sc.rho,
+                Unit::Correlation,
+                sc.n,
+            )
+            .ci(sc.ci)
+            .p(sc.p),
+        );
+        let mut labels = Vec::new();
+        let mut vals = Vec::new();
+        let mut iv = Vec::new();
+        for (b, (lo, hi, name)) in BANDS.iter().enumerate() {
+            let v: Vec<f64> = dist
+                .iter()
+                .zip(&sales)
+                .filter(|(d, _)| **d >= *lo && **d < *hi)
+                .map(|(_, s)| *s)
+                .collect();
+            if v.len() < 3 {
+                continue;
+            }
+            let e = ctx.boot.mean(600 + b as u64, &v, &vec![0; v.len()]);
+            labels.push(format!("{name} ({})", v.len()));
+            vals.push(e.est);
+            iv.push(e.ci());
+        }
+        vec![
+            Chart::new(
+                "competition-distance-bands",
+                Kind::Bar,
+                "Sales per open day by distance to the nearest competitor (95% CI)",
+            )
+            .axes("distance (stores)", "€ per open day")
+            .labels(labels)
+            .series(Series::new("mean sales", vals).with_intervals(iv))
+            .from_zero(),
+            Chart::new(
+                "competition-distance-scatter",
+                Kind::Scatter,
+                "Stores: competitor distance vs sales",
+            )
+            .axes("log10 distance (m)", "€ per open day")
+            .series(Series::points(
+                "store",
+                dist.iter()
+                    .zip(&sales)
+                    .map(|(d, s)| ((d.max(1.0)).log10(), *s))
+                    .collect(),
+            )),
+        ]
+    }
+}
+
+/// The competitor openings inside the data range, largest drop first.
+fn opening_table(ctx: &Ctx<'_>, es: &super::EventStudy) -> Table {
+    let p = ctx.panel;
+    let mut order: Vec<usize> = (0..es.stores.len()).collect();
+    order.sort_by(|&a, &b| es.effects[a].total_cmp(&es.effects[b]));
+    let rows = order
+        .iter()
+        .map(|&k| {
+            let s = &p.stores[es.stores[k]];
+            vec![
+                s.id.to_string(),
+                s.store_type.code().to_string(),
+                s.info
+                    .competition_open_date()
+                    .map_or(String::new(), |d| d.format("%Y-%m").to_string()),
+                s.info
+                    .competition_distance
+                    .map_or(String::new(), |d| format!("{d:.0} m")),
+                text::pct(es.effects[k]),
+            ]
+        })
+        .collect();
+    Table::new(
+        "Competitor openings inside the data range (largest drop first)",
+        &["store", "type", "opened", "distance", "sales change"],
+        rows,
+    )
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are
