@@ -23,6 +23,99 @@ const KEY_RULES: [storecast_validate::RuleId; 5] = [
 
 /// The caveats finding.
 pub fn draft(ctx: &Ctx<'_>) -> Draft {
+    let (mut stats_v, gap_text) = data_gaps(ctx);
+    let href = ctx.cfg.validation_href.clone();
+    let mut links = Vec::new();
+    let mut rows = Vec::new();
+    let mut rule_labels = Vec::new();
+    let mut rule_counts = Vec::new();
+    if let Some(v) = ctx.validation {
+        for f in &v.findings {
+            links.push(Link {
+                label: format!(
+                    "{} ({} {})",
+                    f.title,
+                    text::thousands(f.count as f64),
+                    f.unit
+                ),
+                href: format!("{href}#{}", f.rule),
+            });
+            rows.push(vec![
+                f.rule.to_string(),
+                f.severity.name().to_string(),
+                text::thousands(f.count as f64),
+                f.unit.to_string(),
+                f.title.to_string(),
+            ]);
+            rule_labels.push(f.rule.to_string());
+            rule_counts.push(f.count as f64);
+        }
+        for rule in KEY_RULES {
+            let unit = v.finding(rule).map_or("", |f| f.unit);
+            stats_v.push(Statistic::new(
+                &format!("validation_{rule}"),
+                format!("Validation rule {rule}: failures ({unit})"),
+                v.count(rule) as f64,
+                Unit::Count,
+                v.summary.history_rows,
+            ));
+        }
+    } else {
+        links.push(Link {
+            label: "Validation report (run `storecast validate`)".into(),
+            href: href.clone(),
+        });
+    }
+    let mut charts = vec![coverage_chart(ctx)];
+    if !rule_counts.is_empty() {
+        charts.push(
+            Chart::new(
+                "validation-counts",
+                Kind::Bar,
+                "Validation findings by rule",
+            )
+            .axes("rule", "count")
+            .labels(rule_labels)
+            .series(Series::new("count", rule_counts))
+            .from_zero(),
+        );
+    }
+    let finding = Finding {
+        id: "caveats".into(),
+        title: "Data caveats".into(),
+        question: "What in the data limits these findings?".into(),
+        method: "Missing days are counted from the history grid (every store × every day of the range). Stores \
+                 missing part of the range simply drop out of comparisons that need the missing weeks (every \
+                 comparison is within a store). Open days with zero sales, state holidays and the days next to \
+                 closures are left out of the comparisons; sales outliers are kept (they enter only through \
+                 store-level ratios and means over many days). Rule counts come from the validation report."
+            .into(),
+        statistics: stats_v,
+        effect_business: String::new(),
+        test: None,
+        charts,
+        tables: if rows.is_empty() {
+            Vec::new()
+        } else {
+            vec![Table::new(
+                "Validation findings",
+                &["rule", "severity", "count", "unit", "what it checks"],
+                rows,
+            )]
+        },
+        conclusion: String::new(),
+        links,
+    };
+    let has_validation = ctx.validation.is_some();
+    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
+        conclude(f, wd, &gap_text, has_validation)
+    });
+    Draft::new(finding, conclude)
+}
+
+/// What the history grid lacks: stores and store-days without rows, open days without sales,
+/// stores without history, and the gap most stores share (its sentence).
+fn data_gaps(ctx: &Ctx<'_>) -> (Vec<Statistic>, String) {
     let p = ctx.panel;
     let n = p.stores.len();
     // Missing days per store, grouped by the range they span.
@@ -101,49 +194,12 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             p.dates[b]
         );
     }
-    let href = ctx.cfg.validation_href.clone();
-    let mut links = Vec::new();
-    let mut rows = Vec::new();
-    let mut rule_labels = Vec::new();
-    let mut rule_counts = Vec::new();
-    if let Some(v) = ctx.validation {
-        for f in &v.findings {
-            links.push(Link {
-                label: format!(
-                    "{} ({} {})",
-                    f.title,
-                    text::thousands(f.count as f64),
-                    f.unit
-                ),
-                href: format!("{href}#{}", f.rule),
-            });
-            rows.push(vec![
-                f.rule.to_string(),
-                f.severity.name().to_string(),
-                text::thousands(f.count as f64),
-                f.unit.to_string(),
-                f.title.to_string(),
-            ]);
-            rule_labels.push(f.rule.to_string());
-            rule_counts.push(f.count as f64);
-        }
-        for rule in KEY_RULES {
-            let unit = v.finding(rule).map_or("", |f| f.unit);
-            stats_v.push(Statistic::new(
-                &format!("validation_{rule}"),
-                format!("Validation rule {rule}: failures ({unit})"),
-                v.count(rule) as f64,
-                Unit::Count,
-                v.summary.history_rows,
-            ));
-        }
-    } else {
-        links.push(Link {
-            label: "Validation report (run `storecast validate`)".into(),
-            href: href.clone(),
-        });
-    }
-    // Coverage: stores reporting per week.
+    (stats_v, gap_text)
+}
+
+/// Stores with data, by week.
+fn coverage_chart(ctx: &Ctx<'_>) -> Chart {
+    let p = ctx.panel;
     let coverage: Vec<f64> = (0..p.n_weeks)
         .map(|k| {
             p.stores
@@ -159,58 +215,12 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     let week_labels: Vec<String> = (0..p.n_weeks)
         .map(|k| p.dates[p.day(k, 0).or_else(|| p.day(k, 6)).unwrap_or(0)].to_string())
         .collect();
-    let mut charts = vec![
-        Chart::new("data-coverage", Kind::Line, "Stores with data, by week")
-            .axes("week", "stores with rows")
-            .labels(week_labels)
-            .series(Series::new("stores", coverage))
-            .from_zero()
-            .zoomable(),
-    ];
-    if !rule_counts.is_empty() {
-        charts.push(
-            Chart::new(
-                "validation-counts",
-                Kind::Bar,
-                "Validation findings by rule",
-            )
-            .axes("rule", "count")
-            .labels(rule_labels)
-            .series(Series::new("count", rule_counts))
-            .from_zero(),
-        );
-    }
-    let finding = Finding {
-        id: "caveats".into(),
-        title: "Data caveats".into(),
-        question: "What in the data limits these findings?".into(),
-        method: "Missing days are counted from the history grid (every store × every day of the range). Stores \
-                 missing part of the range simply drop out of comparisons that need the missing weeks (every \
-                 comparison is within a store). Open days with zero sales, state holidays and the days next to \
-                 closures are left out of the comparisons; sales outliers are kept (they enter only through \
-                 store-level ratios and means over many days). Rule counts come from the validation report."
-            .into(),
-        statistics: stats_v,
-        effect_business: String::new(),
-        test: None,
-        charts,
-        tables: if rows.is_empty() {
-            Vec::new()
-        } else {
-            vec![Table::new(
-                "Validation findings",
-                &["rule", "severity", "count", "unit", "what it checks"],
-                rows,
-            )]
-        },
-        conclusion: String::new(),
-        links,
-    };
-    let has_validation = ctx.validation.is_some();
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        conclude(f, wd, &gap_text, has_validation)
-    });
-    Draft::new(finding, conclude)
+    Chart::new("data-coverage", Kind::Line, "Stores with data, by week")
+        .axes("week", "stores with rows")
+        .labels(week_labels)
+        .series(Series::new("stores", coverage))
+        .from_zero()
+        .zoomable()
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are

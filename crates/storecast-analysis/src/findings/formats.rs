@@ -23,49 +23,8 @@ struct Metric {
 
 /// The formats finding.
 pub fn draft(ctx: &Ctx<'_>) -> Draft {
-    let p = ctx.panel;
-    let prof = &ctx.prof;
-    let metrics = [
-        Metric {
-            key: "sales",
-            label: "sales per open day",
-            unit: Unit::EurPerStoreDay,
-            values: prof.open_day_sales.clone(),
-        },
-        Metric {
-            key: "customers",
-            label: "customers per open day",
-            unit: Unit::Customers,
-            values: prof.open_day_customers.clone(),
-        },
-        Metric {
-            key: "basket",
-            label: "basket (sales per customer)",
-            unit: Unit::EurPerCustomer,
-            values: prof
-                .open_day_sales
-                .iter()
-                .zip(&prof.open_day_customers)
-                .map(|(s, c)| if *c > 0.0 { s / c } else { f64::NAN })
-                .collect(),
-        },
-    ];
-    let type_groups: Vec<(String, Vec<usize>)> = (0..4)
-        .filter(|&t| !p.by_type[t].is_empty())
-        .map(|t| (format!("type {}", type_label(t)), p.by_type[t].clone()))
-        .collect();
-    let ass_groups: Vec<(String, Vec<usize>)> = Assortment::ALL
-        .iter()
-        .map(|a| {
-            (
-                format!("assortment {} ({})", a.code(), a.name()),
-                (0..p.stores.len())
-                    .filter(|&i| p.stores[i].assortment == *a)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+    let metrics = metrics(ctx);
+    let (type_groups, ass_groups) = groups(ctx);
 
     let mut stats_v = Vec::new();
     let mut tables = Vec::new();
@@ -204,6 +163,61 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         ))
     );
     d
+}
+
+/// The measures compared: sales, customers and basket per open day of each store.
+fn metrics(ctx: &Ctx<'_>) -> [Metric; 3] {
+    let prof = &ctx.prof;
+    [
+        Metric {
+            key: "sales",
+            label: "sales per open day",
+            unit: Unit::EurPerStoreDay,
+            values: prof.open_day_sales.clone(),
+        },
+        Metric {
+            key: "customers",
+            label: "customers per open day",
+            unit: Unit::Customers,
+            values: prof.open_day_customers.clone(),
+        },
+        Metric {
+            key: "basket",
+            label: "basket (sales per customer)",
+            unit: Unit::EurPerCustomer,
+            values: prof
+                .open_day_sales
+                .iter()
+                .zip(&prof.open_day_customers)
+                .map(|(s, c)| if *c > 0.0 { s / c } else { f64::NAN })
+                .collect(),
+        },
+    ]
+}
+
+/// Named groups of stores (their indices).
+type Groups = Vec<(String, Vec<usize>)>;
+
+/// The stores of each store type and of each assortment (empty groups left out).
+fn groups(ctx: &Ctx<'_>) -> (Groups, Groups) {
+    let p = ctx.panel;
+    let type_groups: Vec<(String, Vec<usize>)> = (0..4)
+        .filter(|&t| !p.by_type[t].is_empty())
+        .map(|t| (format!("type {}", type_label(t)), p.by_type[t].clone()))
+        .collect();
+    let ass_groups: Vec<(String, Vec<usize>)> = Assortment::ALL
+        .iter()
+        .map(|a| {
+            (
+                format!("assortment {} ({})", a.code(), a.name()),
+                (0..p.stores.len())
+                    .filter(|&i| p.stores[i].assortment == *a)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    (type_groups, ass_groups)
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are

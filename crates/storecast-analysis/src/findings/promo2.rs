@@ -22,47 +22,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     let mut stats_v = Vec::new();
     let mut charts = Vec::new();
 
-    // Cross-section (Welch on log store means).
-    let mut cross = Vec::new();
-    for (key, label, vals) in [
-        ("sales", "sales per open day", &ctx.prof.open_day_sales),
-        (
-            "customers",
-            "customers per open day",
-            &ctx.prof.open_day_customers,
-        ),
-    ] {
-        let a: Vec<f64> = (0..n)
-            .filter(|&i| part[i])
-            .map(|i| vals[i].ln())
-            .filter(|x| x.is_finite())
-            .collect();
-        let b: Vec<f64> = (0..n)
-            .filter(|&i| !part[i])
-            .map(|i| vals[i].ln())
-            .filter(|x| x.is_finite())
-            .collect();
-        if a.len() < 3 || b.len() < 3 {
-            continue;
-        }
-        let t = stats::welch_t(&a, &b);
-        let q = stats::t_crit(t.df, 0.05);
-        stats_v.push(
-            Statistic::new(
-                &format!("promo2_participants_{key}"),
-                format!("Participants' {label} vs non-participants (geometric means)"),
-                t.estimate.exp_m1(),
-                Unit::Change,
-                a.len() + b.len(),
-            )
-            .ci((
-                (t.estimate - q * t.se).exp_m1(),
-                (t.estimate + q * t.se).exp_m1(),
-            ))
-            .p(t.p),
-        );
-        cross.push((label, stats::mean(&a).exp(), stats::mean(&b).exp()));
-    }
+    let cross = participants(ctx, &part, &mut stats_v);
 
     // Joiners inside the range.
     let control: Vec<bool> = part.iter().map(|x| !x).collect();
@@ -100,38 +60,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     }
 
     // Relaunch (interval) months vs other months, after joining.
-    let index = ctx.control_index(&control);
-    let mut st = Vec::new();
-    let mut logs = Vec::new();
-    for i in (0..n).filter(|&i| part[i]) {
-        let info = &p.stores[i].info;
-        let (Some(since), Some(interval)) = (info.promo2_since_date(), info.promo_interval) else {
-            continue;
-        };
-        let idx = &index[usize::from(ctx.strata[i])];
-        let (mut a, mut na, mut b, mut nb) = (0.0, 0, 0.0, 0);
-        for (k, &ix) in idx.iter().enumerate().take(p.n_weeks) {
-            let Some(d) = p.day(k, 3) else { continue };
-            if p.dates[d] < since {
-                continue;
-            }
-            let g = ctx.weekly[i][k] - ix;
-            if !g.is_finite() {
-                continue;
-            }
-            if interval.contains_month(p.dates[d].month()) {
-                a += g;
-                na += 1;
-            } else {
-                b += g;
-                nb += 1;
-            }
-        }
-        if na >= 4 && nb >= 4 {
-            st.push(i);
-            logs.push(a / na as f64 - b / nb as f64);
-        }
-    }
+    let (st, logs) = relaunch_months(ctx, &part, &control);
     if let Some((e, pv)) = ctx.store_effect(710, &st, &logs) {
         stats_v.push(
             stat_from(
@@ -213,6 +142,97 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         None => "Not enough participating stores to value the relaunch months.".into(),
     };
     d
+}
+
+/// Participants against non-participants: sales and customers per open day (Welch on log
+/// store means, pushed); returns each measure's geometric means.
+fn participants(
+    ctx: &Ctx<'_>,
+    part: &[bool],
+    stats_v: &mut Vec<Statistic>,
+) -> Vec<(&'static str, f64, f64)> {
+    let n = ctx.panel.stores.len();
+    let mut cross = Vec::new();
+    for (key, label, vals) in [
+        ("sales", "sales per open day", &ctx.prof.open_day_sales),
+        (
+            "customers",
+            "customers per open day",
+            &ctx.prof.open_day_customers,
+        ),
+    ] {
+        let a: Vec<f64> = (0..n)
+            .filter(|&i| part[i])
+            .map(|i| vals[i].ln())
+            .filter(|x| x.is_finite())
+            .collect();
+        let b: Vec<f64> = (0..n)
+            .filter(|&i| !part[i])
+            .map(|i| vals[i].ln())
+            .filter(|x| x.is_finite())
+            .collect();
+        if a.len() < 3 || b.len() < 3 {
+            continue;
+        }
+        let t = stats::welch_t(&a, &b);
+        let q = stats::t_crit(t.df, 0.05);
+        stats_v.push(
+            Statistic::new(
+                &format!("promo2_participants_{key}"),
+                format!("Participants' {label} vs non-participants (geometric means)"),
+                t.estimate.exp_m1(),
+                Unit::Change,
+                a.len() + b.len(),
+            )
+            .ci((
+                (t.estimate - q * t.se).exp_m1(),
+                (t.estimate + q * t.se).exp_m1(),
+            ))
+            .p(t.p),
+        );
+        cross.push((label, stats::mean(&a).exp(), stats::mean(&b).exp()));
+    }
+    cross
+}
+
+/// Per participant with enough weeks: its mean weekly gap to non-participants in Promo2
+/// relaunch months minus that in its other months, after joining.
+fn relaunch_months(ctx: &Ctx<'_>, part: &[bool], control: &[bool]) -> (Vec<usize>, Vec<f64>) {
+    let p = ctx.panel;
+    let n = p.stores.len();
+    let index = ctx.control_index(control);
+    let mut st = Vec::new();
+    let mut logs = Vec::new();
+    for i in (0..n).filter(|&i| part[i]) {
+        let info = &p.stores[i].info;
+        let (Some(since), Some(interval)) = (info.promo2_since_date(), info.promo_interval) else {
+            continue;
+        };
+        let idx = &index[usize::from(ctx.strata[i])];
+        let (mut a, mut na, mut b, mut nb) = (0.0, 0, 0.0, 0);
+        for (k, &ix) in idx.iter().enumerate().take(p.n_weeks) {
+            let Some(d) = p.day(k, 3) else { continue };
+            if p.dates[d] < since {
+                continue;
+            }
+            let g = ctx.weekly[i][k] - ix;
+            if !g.is_finite() {
+                continue;
+            }
+            if interval.contains_month(p.dates[d].month()) {
+                a += g;
+                na += 1;
+            } else {
+                b += g;
+                nb += 1;
+            }
+        }
+        if na >= 4 && nb >= 4 {
+            st.push(i);
+            logs.push(a / na as f64 - b / nb as f64);
+        }
+    }
+    (st, logs)
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are

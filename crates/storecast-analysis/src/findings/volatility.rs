@@ -149,24 +149,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
             .percent()
             .from_zero(),
         );
-        // Histogram in 1-point bins.
-        let hi = (stats::quantile(&v, 0.995) * 100.0).ceil() as usize;
-        let lo = (stats::quantile(&v, 0.0) * 100.0).floor() as usize;
-        let nb = (hi.saturating_sub(lo)).clamp(1, 60);
-        let mut counts = vec![0.0; nb];
-        for x in &v {
-            let b = ((x * 100.0).floor() as usize)
-                .saturating_sub(lo)
-                .min(nb - 1);
-            counts[b] += 1.0;
-        }
-        charts.push(
-            Chart::new("volatility-histogram", Kind::Bar, "Stores by volatility")
-                .axes("typical daily deviation (bin start)", "stores")
-                .labels((0..nb).map(|b| format!("{}%", lo + b)))
-                .series(Series::new("stores", counts))
-                .from_zero(),
-        );
+        charts.push(histogram(&v));
         charts.push(
             Chart::new(
                 "volatility-vs-level",
@@ -179,35 +162,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
                 lv.iter().zip(&v).map(|(a, b)| (*a, *b)).collect(),
             )),
         );
-        let mut order: Vec<usize> = (0..st.len()).collect();
-        order.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-        let rows: Vec<Vec<String>> = order
-            .iter()
-            .take(20)
-            .map(|&k| {
-                let s = &p.stores[st[k]];
-                vec![
-                    s.id.to_string(),
-                    s.store_type.code().to_string(),
-                    s.assortment.code().to_string(),
-                    text::eur(ctx.prof.level[st[k]]),
-                    text::share(v[k]),
-                    format!("{:.1}×", v[k] / med),
-                ]
-            })
-            .collect();
-        tables.push(Table::new(
-            "The 20 hardest-to-forecast stores",
-            &[
-                "store",
-                "type",
-                "assortment",
-                "normal day",
-                "volatility",
-                "× median",
-            ],
-            rows,
-        ));
+        tables.push(hardest_table(ctx, &st, &v, med));
     }
     let finding = Finding {
         id: "volatility".into(),
@@ -230,6 +185,59 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     let level = ctx.chain_level();
     let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, level));
     Draft::new(finding, conclude)
+}
+
+/// Stores by volatility, in bins of one point.
+fn histogram(v: &[f64]) -> Chart {
+    let hi = (stats::quantile(v, 0.995) * 100.0).ceil() as usize;
+    let lo = (stats::quantile(v, 0.0) * 100.0).floor() as usize;
+    let nb = (hi.saturating_sub(lo)).clamp(1, 60);
+    let mut counts = vec![0.0; nb];
+    for x in v {
+        let b = ((x * 100.0).floor() as usize)
+            .saturating_sub(lo)
+            .min(nb - 1);
+        counts[b] += 1.0;
+    }
+    Chart::new("volatility-histogram", Kind::Bar, "Stores by volatility")
+        .axes("typical daily deviation (bin start)", "stores")
+        .labels((0..nb).map(|b| format!("{}%", lo + b)))
+        .series(Series::new("stores", counts))
+        .from_zero()
+}
+
+/// The 20 stores with the highest volatility (`v` of the stores `st`; `med` its median).
+fn hardest_table(ctx: &Ctx<'_>, st: &[usize], v: &[f64], med: f64) -> Table {
+    let p = ctx.panel;
+    let mut order: Vec<usize> = (0..st.len()).collect();
+    order.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .take(20)
+        .map(|&k| {
+            let s = &p.stores[st[k]];
+            vec![
+                s.id.to_string(),
+                s.store_type.code().to_string(),
+                s.assortment.code().to_string(),
+                text::eur(ctx.prof.level[st[k]]),
+                text::share(v[k]),
+                format!("{:.1}×", v[k] / med),
+            ]
+        })
+        .collect();
+    Table::new(
+        "The 20 hardest-to-forecast stores",
+        &[
+            "store",
+            "type",
+            "assortment",
+            "normal day",
+            "volatility",
+            "× median",
+        ],
+        rows,
+    )
 }
 
 /// The conclusion and its headline candidates, written once the report's p-values are
