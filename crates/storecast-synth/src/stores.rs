@@ -163,9 +163,36 @@ fn opening_months(cfg: &SynthConfig) -> Vec<NaiveDate> {
 /// Draws every store. `global` decides the chain-level allocations (types, states, …);
 /// each store's own values come from its own stream, so they do not depend on other stores.
 pub(crate) fn sample_stores(cfg: &SynthConfig, global: &mut ChaCha8Rng) -> Vec<StoreTruth> {
-    let n = usize::from(cfg.stores);
-    let fx = &cfg.effects;
+    let al = allocate(cfg, global);
+    // Share of the remaining stores that still get a (pre-range) CompetitionOpenSince.
+    let other_since_share = ((OPEN_SINCE_SHARE - IN_RANGE_COMPETITOR_SHARE)
+        / (1.0 - IN_RANGE_COMPETITOR_SHARE))
+        .clamp(0.0, 1.0);
+    (0..usize::from(cfg.stores))
+        .map(|i| one_store(cfg, &al, i, other_since_share))
+        .collect()
+}
 
+/// The chain-level allocations, drawn from the chain's stream in a fixed order.
+struct Allocation {
+    types: Vec<StoreType>,
+    assortments: Vec<Assortment>,
+    states: Vec<usize>,
+    sunday: Vec<bool>,
+    holiday_open: Vec<bool>,
+    /// Stores whose distance is blank (under quirks).
+    blank_distance: Vec<usize>,
+    /// Stores whose competitor opens inside the range.
+    in_range: Vec<bool>,
+    refurb: Vec<bool>,
+    /// The months a competitor may open in.
+    months: Vec<NaiveDate>,
+}
+
+/// Types, assortments and states by quota; Sunday and holiday openers; blank distances,
+/// in-range competitors and refurbishments.
+fn allocate(cfg: &SynthConfig, global: &mut ChaCha8Rng) -> Allocation {
+    let n = usize::from(cfg.stores);
     // Types by quota, shuffled.
     let mut types: Vec<StoreType> = quotas(n, &TYPE_SHARES)
         .into_iter()
@@ -250,143 +277,165 @@ pub(crate) fn sample_stores(cfg: &SynthConfig, global: &mut ChaCha8Rng) -> Vec<S
     for &i in all.iter().take(count(REFURB_SHARE, n)) {
         refurb[i] = true;
     }
+    Allocation {
+        types,
+        assortments,
+        states,
+        sunday,
+        holiday_open,
+        blank_distance,
+        in_range,
+        refurb,
+        months,
+    }
+}
 
-    // Share of the remaining stores that still get a (pre-range) CompetitionOpenSince.
-    let other_since_share = ((OPEN_SINCE_SHARE - IN_RANGE_COMPETITOR_SHARE)
-        / (1.0 - IN_RANGE_COMPETITOR_SHARE))
+/// Store `i`'s truth, from its own stream (a fixed draw order, whatever its attributes).
+fn one_store(cfg: &SynthConfig, al: &Allocation, i: usize, other_since_share: f64) -> StoreTruth {
+    let fx = &cfg.effects;
+    let id = (i + 1) as u16;
+    let mut rng = stream(cfg.seed, Stream::StoreAttributes(id));
+    let t = al.types[i];
+    let a = al.assortments[i];
+    // Fixed draw order: every store consumes the same draws whatever its attributes.
+    let z_base = normal(&mut rng);
+    let z_promo = normal(&mut rng);
+    let z_growth = normal(&mut rng);
+    let z_basket = normal(&mut rng);
+    let z_distance = normal(&mut rng);
+    let u_since: f64 = rng.gen();
+    let since_back = -(1.0 - rng.gen::<f64>()).ln() * 4.0;
+    let since_month: u32 = rng.gen_range(1..=12);
+    let opening_idx = rng.gen_range(0..al.months.len().max(1));
+    let u_promo2: f64 = rng.gen();
+    let promo2_week: u32 = rng.gen_range(1..=52);
+    let promo2_year_u: f64 = rng.gen();
+    let promo2_interval = rng.gen_range(0..3);
+    let refurb_len: u64 = rng.gen_range(21..=56);
+    let refurb_u: f64 = rng.gen();
+
+    // Store values are rounded to a few decimals: readable in effects.json, and
+    // the rounded value is the one simulated, so the JSON holds the exact truth.
+    let base_level = round_to(
+        fx.base_median * fx.type_level[t.index()] * (fx.base_sigma * z_base).exp(),
+        2,
+    );
+    let promo_uplift = round_to(
+        (fx.promo_uplift[t.index()] + fx.promo_uplift_jitter * z_promo).max(-0.5),
+        5,
+    );
+    let growth_per_year = round_to(
+        fx.growth_per_year[t.index()] + fx.growth_jitter * z_growth,
+        5,
+    );
+    let basket = round_to(
+        fx.basket_assortment[a.index()]
+            * fx.basket_type[t.index()]
+            * (fx.basket_store_sigma * z_basket).exp(),
+        3,
+    );
+
+    let distance = ((DISTANCE_MEDIAN * (DISTANCE_SIGMA * z_distance).exp() / 10.0).round() * 10.0)
+        .clamp(20.0, 75_860.0) as u32;
+    let blank = cfg.quirks && al.blank_distance.contains(&i);
+
+    let competitor_opening = if al.in_range[i] {
+        let date = al.months[opening_idx.min(al.months.len() - 1)];
+        // Closeness 1 at 50 m, 0 at 20 km and beyond (log scale).
+        let closeness = ((20_000f64.ln() - f64::from(distance).ln())
+            / (20_000f64.ln() - 50f64.ln()))
         .clamp(0.0, 1.0);
+        let drop = round_to(
+            fx.competitor_drop_min + (fx.competitor_drop_max - fx.competitor_drop_min) * closeness,
+            5,
+        );
+        Some(CompetitorOpening { date, drop })
+    } else {
+        None
+    };
+    let competition_open_since = match competitor_opening {
+        Some(c) => Some(c.date),
+        None if !al.blank_distance.contains(&i) && u_since < other_since_share => {
+            let year = (cfg.start.year() - 1 - since_back.floor() as i32).max(1961);
+            NaiveDate::from_ymd_opt(year, since_month, 1)
+        }
+        None => None,
+    };
 
-    (0..n)
-        .map(|i| {
-            let id = (i + 1) as u16;
-            let mut rng = stream(cfg.seed, Stream::StoreAttributes(id));
-            let t = types[i];
-            let a = assortments[i];
-            // Fixed draw order: every store consumes the same draws whatever its attributes.
-            let z_base = normal(&mut rng);
-            let z_promo = normal(&mut rng);
-            let z_growth = normal(&mut rng);
-            let z_basket = normal(&mut rng);
-            let z_distance = normal(&mut rng);
-            let u_since: f64 = rng.gen();
-            let since_back = -(1.0 - rng.gen::<f64>()).ln() * 4.0;
-            let since_month: u32 = rng.gen_range(1..=12);
-            let opening_idx = rng.gen_range(0..months.len().max(1));
-            let u_promo2: f64 = rng.gen();
-            let promo2_week: u32 = rng.gen_range(1..=52);
-            let promo2_year_u: f64 = rng.gen();
-            let promo2_interval = rng.gen_range(0..3);
-            let refurb_len: u64 = rng.gen_range(21..=56);
-            let refurb_u: f64 = rng.gen();
+    let promo2 = (u_promo2 < PROMO2_SHARE)
+        .then(|| promo2(cfg, promo2_week, promo2_year_u, promo2_interval))
+        .flatten();
+    let refurbishment = if al.refurb[i] {
+        refurbishment(cfg, refurb_len, refurb_u)
+    } else {
+        None
+    };
 
-            // Store values are rounded to a few decimals: readable in effects.json, and
-            // the rounded value is the one simulated, so the JSON holds the exact truth.
-            let base_level = round_to(
-                fx.base_median * fx.type_level[t.index()] * (fx.base_sigma * z_base).exp(),
-                2,
-            );
-            let promo_uplift = round_to(
-                (fx.promo_uplift[t.index()] + fx.promo_uplift_jitter * z_promo).max(-0.5),
-                5,
-            );
-            let growth_per_year = round_to(
-                fx.growth_per_year[t.index()] + fx.growth_jitter * z_growth,
-                5,
-            );
-            let basket = round_to(
-                fx.basket_assortment[a.index()]
-                    * fx.basket_type[t.index()]
-                    * (fx.basket_store_sigma * z_basket).exp(),
-                3,
-            );
+    StoreTruth {
+        store: id,
+        store_type: t,
+        assortment: a,
+        state: state_code(al.states[i]).to_string(),
+        base_level,
+        promo_uplift,
+        growth_per_year,
+        basket,
+        opens_sundays: al.sunday[i],
+        opens_on_holidays: al.holiday_open[i],
+        competition_distance: (!blank).then_some(distance),
+        competition_open_since,
+        competitor_opening,
+        promo2,
+        refurbishment,
+    }
+}
 
-            let distance = ((DISTANCE_MEDIAN * (DISTANCE_SIGMA * z_distance).exp() / 10.0).round()
-                * 10.0)
-                .clamp(20.0, 75_860.0) as u32;
-            let blank = cfg.quirks && blank_distance.contains(&i);
+/// A Promo2 participation from the store's draws (its week, year and interval), moved a year
+/// back when it would start after the history.
+fn promo2(
+    cfg: &SynthConfig,
+    promo2_week: u32,
+    promo2_year_u: f64,
+    promo2_interval: usize,
+) -> Option<Promo2> {
+    let last_year = cfg.train_end.year().max(2009);
+    let span = f64::from(last_year - 2009 + 1);
+    let mut year = 2009 + (promo2_year_u * span).floor() as i32;
+    let interval = [
+        PromoInterval::JanAprJulOct,
+        PromoInterval::FebMayAugNov,
+        PromoInterval::MarJunSepDec,
+    ][promo2_interval];
+    let mut start = NaiveDate::from_isoywd_opt(year, promo2_week, Weekday::Mon);
+    if start.is_some_and(|s| s > cfg.train_end) {
+        year -= 1;
+        start = NaiveDate::from_isoywd_opt(year, promo2_week, Weekday::Mon);
+    }
+    start.map(|start| Promo2 {
+        since_week: promo2_week,
+        since_year: year,
+        interval,
+        start,
+    })
+}
 
-            let competitor_opening = if in_range[i] {
-                let date = months[opening_idx.min(months.len() - 1)];
-                // Closeness 1 at 50 m, 0 at 20 km and beyond (log scale).
-                let closeness = ((20_000f64.ln() - f64::from(distance).ln())
-                    / (20_000f64.ln() - 50f64.ln()))
-                .clamp(0.0, 1.0);
-                let drop = round_to(
-                    fx.competitor_drop_min
-                        + (fx.competitor_drop_max - fx.competitor_drop_min) * closeness,
-                    5,
-                );
-                Some(CompetitorOpening { date, drop })
-            } else {
-                None
-            };
-            let competition_open_since = match competitor_opening {
-                Some(c) => Some(c.date),
-                None if !blank_distance.contains(&i) && u_since < other_since_share => {
-                    let year = (cfg.start.year() - 1 - since_back.floor() as i32).max(1961);
-                    NaiveDate::from_ymd_opt(year, since_month, 1)
-                }
-                None => None,
-            };
-
-            let promo2 = if u_promo2 < PROMO2_SHARE {
-                let last_year = cfg.train_end.year().max(2009);
-                let span = f64::from(last_year - 2009 + 1);
-                let mut year = 2009 + (promo2_year_u * span).floor() as i32;
-                let interval = [
-                    PromoInterval::JanAprJulOct,
-                    PromoInterval::FebMayAugNov,
-                    PromoInterval::MarJunSepDec,
-                ][promo2_interval];
-                let mut start = NaiveDate::from_isoywd_opt(year, promo2_week, Weekday::Mon);
-                if start.is_some_and(|s| s > cfg.train_end) {
-                    year -= 1;
-                    start = NaiveDate::from_isoywd_opt(year, promo2_week, Weekday::Mon);
-                }
-                start.map(|start| Promo2 {
-                    since_week: promo2_week,
-                    since_year: year,
-                    interval,
-                    start,
-                })
-            } else {
-                None
-            };
-
-            let refurbishment = if refurb[i] {
-                let earliest = cfg.start.checked_add_days(Days::new(30));
-                let latest = cfg.train_end.checked_sub_days(Days::new(30 + refurb_len));
-                match (earliest, latest) {
-                    (Some(e), Some(l)) if l > e => {
-                        let span = (l - e).num_days() as f64;
-                        let from = e + Days::new((refurb_u * span).floor() as u64);
-                        Some((from, from + Days::new(refurb_len - 1)))
-                    }
-                    _ => None,
-                }
-            } else {
-                None
-            };
-
-            StoreTruth {
-                store: id,
-                store_type: t,
-                assortment: a,
-                state: state_code(states[i]).to_string(),
-                base_level,
-                promo_uplift,
-                growth_per_year,
-                basket,
-                opens_sundays: sunday[i],
-                opens_on_holidays: holiday_open[i],
-                competition_distance: (!blank).then_some(distance),
-                competition_open_since,
-                competitor_opening,
-                promo2,
-                refurbishment,
-            }
-        })
-        .collect()
+/// A refurbishment of `refurb_len` days placed at `refurb_u` of the range, a month clear of
+/// either end.
+fn refurbishment(
+    cfg: &SynthConfig,
+    refurb_len: u64,
+    refurb_u: f64,
+) -> Option<(NaiveDate, NaiveDate)> {
+    let earliest = cfg.start.checked_add_days(Days::new(30));
+    let latest = cfg.train_end.checked_sub_days(Days::new(30 + refurb_len));
+    match (earliest, latest) {
+        (Some(e), Some(l)) if l > e => {
+            let span = (l - e).num_days() as f64;
+            let from = e + Days::new((refurb_u * span).floor() as u64);
+            Some((from, from + Days::new(refurb_len - 1)))
+        }
+        _ => None,
+    }
 }
 
 /// `v` rounded to `decimals` decimal places.

@@ -740,7 +740,19 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
             ..Example::default()
         });
     }
-    // Contiguity: starts the day after the history, every store covers every day.
+    test_coverage(c, req, history_end, &dates_by_store, &last_row, &open_days);
+}
+
+/// test.csv's dates: it starts the day after the history and every store covers every day;
+/// and each of its stores has recent history enough to forecast from.
+fn test_coverage(
+    c: &mut Collector<'_>,
+    req: &storecast_data::ForecastRequests,
+    history_end: Option<NaiveDate>,
+    dates_by_store: &BTreeMap<u16, Vec<NaiveDate>>,
+    last_row: &HashMap<u16, NaiveDate>,
+    open_days: &HashMap<u16, usize>,
+) {
     if let (Some((first, last)), Some(end)) = (req.date_range(), history_end) {
         let expected = end + Duration::days(1);
         if first != expected {
@@ -754,7 +766,7 @@ fn forecast_rules(load: &LoadReport, c: &mut Collector<'_>) {
             });
         }
         let span = usize::try_from((last - first).num_days() + 1).unwrap_or(0);
-        for (store, dates) in &dates_by_store {
+        for (store, dates) in dates_by_store {
             let distinct: HashSet<&NaiveDate> = dates.iter().collect();
             if distinct.len() < span {
                 let missing: Vec<NaiveDate> = first

@@ -218,7 +218,6 @@ pub fn build_model_state(
     let requests = chain.requests.clone().unwrap_or_default();
     let scenario = Scenario::new(&chain.history, &requests)?;
     let forecaster = Forecaster::new(artifact)?;
-    let tl = &scenario.tl;
     let frame = scenario.features(&chain.stores, &scenario.all_cells());
     let forecasts = forecaster.forecast_frame(&scenario, &frame)?;
     let residuals = &forecaster.artifact.residuals;
@@ -230,77 +229,23 @@ pub fn build_model_state(
     let mut i = 0;
     while i < forecasts.len() {
         let store = forecasts[i].store;
-        let s = tl.store_index(store).unwrap_or(0);
         let j = forecasts[i..]
             .iter()
             .position(|f| f.store != store)
             .map_or(forecasts.len(), |k| i + k);
-        let days: Vec<DayForecast> = forecasts[i..j].to_vec();
-        let vol = f64::from(frame.row(i)[F::store_volatility as usize]);
-        let sum_cells: Vec<SumCell> = days
-            .iter()
-            .filter(|d| d.open)
-            .map(|d| SumCell {
-                store,
-                date: d.date,
-                forecast: d.sales,
-                volatility: vol,
-            })
-            .collect();
-        let seed = u64::from(store);
-        let total = residuals.sum_interval(&sum_cells, DRAWS, seed);
-        let mut weeks: BTreeMap<NaiveDate, Vec<SumCell>> = BTreeMap::new();
-        for c in &sum_cells {
-            let monday =
-                c.date - chrono::Duration::days(i64::from(c.date.weekday().num_days_from_monday()));
-            weeks.entry(monday).or_default().push(*c);
-        }
-        let weeks = weeks
-            .into_iter()
-            .map(|(m, cs)| {
-                (
-                    m,
-                    residuals.sum_interval(&cs, DRAWS, seed ^ m.num_days_from_ce() as u64),
-                )
-            })
-            .collect();
-        let last_year: f64 = days
-            .iter()
-            .filter_map(|d| {
-                let di = tl.day_index(d.date)? as isize - 364;
-                tl.sales_before(s, di, scenario.origin).map(f64::from)
-            })
-            .sum();
-        let lfl = storecast_model::lfl::store_like_for_like(
-            tl,
-            s,
-            scenario.origin,
-            days.iter()
-                .filter_map(|d| Some((tl.day_index(d.date)?, d.open, d.sales))),
-        );
-        let info = chain.stores.get(store);
-        let st = info.map_or(StoreType::A, |x| x.store_type);
-        last_year_chain.add(last_year, &lfl);
-        last_year_type.entry(st).or_default().add(last_year, &lfl);
+        let (forecast, sum_cells, st) =
+            store_forecast(chain, &scenario, &frame, &forecaster, &forecasts, i, j);
+        last_year_chain.add(forecast.last_year, &forecast.lfl);
+        last_year_type
+            .entry(st)
+            .or_default()
+            .add(forecast.last_year, &forecast.lfl);
         chain_cells.extend_from_slice(&sum_cells);
         type_cells
             .entry(st)
             .or_default()
             .extend_from_slice(&sum_cells);
-        stores.insert(
-            store,
-            StoreForecast {
-                store,
-                store_type: st.code().to_string(),
-                assortment: info.map_or("", |x| x.assortment.name()).to_string(),
-                days,
-                weeks,
-                total,
-                last_year,
-                lfl,
-                volatility: vol,
-            },
-        );
+        stores.insert(store, forecast);
         i = j;
     }
     let series = |scope: String, cells: &[SumCell], ly: &Scope| {
@@ -390,6 +335,81 @@ pub fn build_model_state(
         })
         .collect();
     Ok(m)
+}
+
+/// One store's forecast (rows `i..j` of the frame): its days, weekly and six-week totals with
+/// their bands, last year's sales and like-for-like; with its open days as cells of the
+/// chain's totals and its store type.
+fn store_forecast(
+    chain: &ChainData,
+    scenario: &Scenario,
+    frame: &storecast_model::features::Frame,
+    forecaster: &Forecaster,
+    forecasts: &[DayForecast],
+    i: usize,
+    j: usize,
+) -> (StoreForecast, Vec<SumCell>, StoreType) {
+    let tl = &scenario.tl;
+    let residuals = &forecaster.artifact.residuals;
+    let store = forecasts[i].store;
+    let s = tl.store_index(store).unwrap_or(0);
+    let days: Vec<DayForecast> = forecasts[i..j].to_vec();
+    let vol = f64::from(frame.row(i)[F::store_volatility as usize]);
+    let sum_cells: Vec<SumCell> = days
+        .iter()
+        .filter(|d| d.open)
+        .map(|d| SumCell {
+            store,
+            date: d.date,
+            forecast: d.sales,
+            volatility: vol,
+        })
+        .collect();
+    let seed = u64::from(store);
+    let total = residuals.sum_interval(&sum_cells, DRAWS, seed);
+    let mut weeks: BTreeMap<NaiveDate, Vec<SumCell>> = BTreeMap::new();
+    for c in &sum_cells {
+        let monday =
+            c.date - chrono::Duration::days(i64::from(c.date.weekday().num_days_from_monday()));
+        weeks.entry(monday).or_default().push(*c);
+    }
+    let weeks = weeks
+        .into_iter()
+        .map(|(m, cs)| {
+            (
+                m,
+                residuals.sum_interval(&cs, DRAWS, seed ^ m.num_days_from_ce() as u64),
+            )
+        })
+        .collect();
+    let last_year: f64 = days
+        .iter()
+        .filter_map(|d| {
+            let di = tl.day_index(d.date)? as isize - 364;
+            tl.sales_before(s, di, scenario.origin).map(f64::from)
+        })
+        .sum();
+    let lfl = storecast_model::lfl::store_like_for_like(
+        tl,
+        s,
+        scenario.origin,
+        days.iter()
+            .filter_map(|d| Some((tl.day_index(d.date)?, d.open, d.sales))),
+    );
+    let info = chain.stores.get(store);
+    let st = info.map_or(StoreType::A, |x| x.store_type);
+    let forecast = StoreForecast {
+        store,
+        store_type: st.code().to_string(),
+        assortment: info.map_or("", |x| x.assortment.name()).to_string(),
+        days,
+        weeks,
+        total,
+        last_year,
+        lfl,
+        volatility: vol,
+    };
+    (forecast, sum_cells, st)
 }
 
 /// Fills `m.explanations` on a background thread: read from the cache file in `cache_dir`
