@@ -1,7 +1,7 @@
 //! Errors of writing the analysis outputs.
 //!
 //! Why this module exists: the analysis itself cannot fail (it reports what it can estimate),
-//! but writing files can; the CLI needs the path that failed.
+//! but writing and rendering it can; the CLI needs the path or template that failed.
 
 use std::path::PathBuf;
 
@@ -19,4 +19,7 @@ pub enum AnalysisError {
     /// The analysis could not be serialised.
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The HTML template failed to render.
+    #[error(transparent)]
+    Render(#[from] storecast_charts::render::RenderError),
 }

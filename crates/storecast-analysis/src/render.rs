@@ -12,7 +12,7 @@ use crate::AnalysisError;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use storecast_charts::{html_escape, standalone_page};
+use storecast_charts::standalone_page;
 
 /// Pretty JSON of the whole analysis.
 pub fn to_json(analysis: &Analysis) -> Result<String, AnalysisError> {
@@ -169,52 +169,34 @@ fn md_table_block(out: &mut String, t: &Table) {
     md_table(out, &t.headers, &t.rows);
 }
 
-fn numeric(cell: &str) -> bool {
-    let t: String = cell
-        .chars()
-        .filter(|c| !matches!(c, '%' | '€' | ',' | '+' | ' ' | '×' | '<'))
-        .map(|c| if c == '−' { '-' } else { c })
-        .collect();
-    !t.is_empty() && t.parse::<f64>().is_ok()
-}
-
-fn html_table(out: &mut String, headers: &[String], rows: &[Vec<String>], caption: Option<&str>) {
-    out.push_str("<table>");
-    if let Some(c) = caption {
-        let _ = write!(out, "<caption>{}</caption>", html_escape(c));
-    }
-    out.push_str("<tr>");
-    for h in headers {
-        let _ = write!(out, "<th>{}</th>", html_escape(h));
-    }
-    out.push_str("</tr>");
-    for r in rows {
-        out.push_str("<tr>");
-        for c in r {
-            let class = if numeric(c) { " class=\"num\"" } else { "" };
-            let _ = write!(out, "<td{class}>{}</td>", html_escape(c));
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</table>");
-}
+/// The analysis's template, rendered in the shared document environment.
+const TEMPLATE: &str = include_str!("../templates/analysis.html");
 
 /// The body of the HTML report (without page chrome), for embedding in a page that loads the
-/// chart scripts itself.
-pub fn body_html(a: &Analysis) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<header class=\"top\"><h1>{}</h1><p>{}</p></header><main>",
-        html_escape(&a.title),
-        html_escape(&subtitle(a))
-    );
-    // Key numbers as cards.
-    let card = |f: &str, s: &str| -> Option<(String, String)> {
+/// chart scripts itself: the analysis's figures handed to its template.
+pub fn body_html(a: &Analysis) -> Result<String, AnalysisError> {
+    let mut env = storecast_charts::render::environment()?;
+    env.add_template("analysis.html", TEMPLATE)
+        .map_err(|source| storecast_charts::render::RenderError {
+            template: "analysis.html".into(),
+            source,
+        })?;
+    Ok(storecast_charts::render::render(
+        &env,
+        "analysis.html",
+        page_view(a),
+    )?)
+}
+
+/// What the template reads: the analysis as text, key figures as cards, every chart as its
+/// embedded HTML with an id unique in the page.
+fn page_view(a: &Analysis) -> serde_json::Value {
+    use serde_json::json;
+    let card = |f: &str, s: &str| -> Option<serde_json::Value> {
         let st = a.finding(f)?.stat(s)?;
-        Some((text::value(st.estimate, st.unit), st.label.clone()))
+        Some(json!({"value": text::value(st.estimate, st.unit), "label": st.label}))
     };
-    let cards: Vec<(String, String)> = [
+    let cards: Vec<serde_json::Value> = [
         ("promo", "promo_uplift"),
         ("promo", "promo_eur_per_store_day"),
         ("seasonality", "december_vs_november"),
@@ -225,110 +207,44 @@ pub fn body_html(a: &Analysis) -> String {
     .iter()
     .filter_map(|(f, s)| card(f, s))
     .collect();
-    if !cards.is_empty() {
-        out.push_str("<div class=\"cards\">");
-        for (v, l) in cards {
-            let _ = write!(
-                out,
-                "<div class=\"card\"><b>{}</b>{}</div>",
-                html_escape(&v),
-                html_escape(&l)
-            );
-        }
-        out.push_str("</div>");
-    }
-    out.push_str("<section class=\"finding\" id=\"headlines\"><h2>Headline conclusions</h2><ol>");
-    for h in &a.headlines {
-        let _ = write!(
-            out,
-            "<li>{} <a href=\"#{}\">details</a></li>",
-            html_escape(&h.text),
-            html_escape(&h.finding_id)
-        );
-    }
-    out.push_str("</ol></section>");
-    out.push_str("<nav class=\"toc\"><b>Contents</b><ol>");
-    for f in &a.findings {
-        let _ = write!(
-            out,
-            "<li><a href=\"#{}\">{}</a></li>",
-            html_escape(&f.id),
-            html_escape(&f.title)
-        );
-    }
-    out.push_str("</ol></nav>");
     let mut ids: HashSet<String> = HashSet::new();
-    for f in &a.findings {
-        let _ = write!(
-            out,
-            "<section class=\"finding\" id=\"{}\"><h2>{}</h2><p class=\"stat\"><b>Question.</b> {}</p>",
-            html_escape(&f.id),
-            html_escape(&f.title),
-            html_escape(&f.question)
-        );
-        if !f.conclusion.is_empty() {
-            let _ = write!(
-                out,
-                "<p class=\"conclusion\">{}</p>",
-                html_escape(&f.conclusion)
-            );
-        }
-        if !f.effect_business.is_empty() {
-            let _ = write!(
-                out,
-                "<p><b>For the business.</b> {}</p>",
-                html_escape(&f.effect_business)
-            );
-        }
-        for c in &f.charts {
-            let mut c = c.clone();
-            let base = c.id.clone();
-            let mut k = 2;
-            while !ids.insert(c.id.clone()) {
-                c.id = format!("{base}-{k}");
-                k += 1;
-            }
-            out.push_str(&c.embed());
-        }
-        if !f.statistics.is_empty() {
-            let rows: Vec<Vec<String>> = f.statistics.iter().map(stat_row).collect();
-            html_table(&mut out, &stat_headers(a), &rows, None);
-        }
-        for t in &f.tables {
-            if !t.rows.is_empty() {
-                html_table(&mut out, &t.headers, &t.rows, Some(&t.title));
-            }
-        }
-        out.push_str("<details><summary>How it was computed</summary>");
-        if let Some(t) = &f.test {
-            let _ = write!(out, "<p><b>Test.</b> {}</p>", html_escape(t));
-        }
-        let _ = write!(out, "<p>{}</p></details>", html_escape(&f.method));
-        if !f.links.is_empty() {
-            out.push_str("<p><b>See also:</b></p><ul>");
-            for l in &f.links {
-                let _ = write!(
-                    out,
-                    "<li><a href=\"{}\">{}</a></li>",
-                    html_escape(&l.href),
-                    html_escape(&l.label)
-                );
-            }
-            out.push_str("</ul>");
-        }
-        out.push_str("</section>");
-    }
-    let _ = write!(
-        out,
-        "<p class=\"muted\">Normal day: {}.</p></main>",
-        html_escape(&a.methods.normal_day)
-    );
-    out
+    let findings: Vec<serde_json::Value> = a
+        .findings
+        .iter()
+        .map(|f| {
+            let charts: Vec<String> = f
+                .charts
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    let base = c.id.clone();
+                    let mut k = 2;
+                    while !ids.insert(c.id.clone()) {
+                        c.id = format!("{base}-{k}");
+                        k += 1;
+                    }
+                    c.embed()
+                })
+                .collect();
+            json!({
+                "id": f.id, "title": f.title, "question": f.question,
+                "conclusion": f.conclusion, "effect_business": f.effect_business,
+                "charts": charts,
+                "stats": f.statistics.iter().map(stat_row).collect::<Vec<_>>(),
+                "tables": f.tables, "test": f.test, "method": f.method, "links": f.links,
+            })
+        })
+        .collect();
+    json!({
+        "title": a.title, "subtitle": subtitle(a), "cards": cards,
+        "headlines": a.headlines, "findings": findings,
+        "stat_headers": stat_headers(a), "normal_day": a.methods.normal_day,
+    })
 }
 
 /// One self-contained HTML page (inline CSS and chart scripts; works offline).
-pub fn to_html(a: &Analysis) -> String {
-    standalone_page(&a.title, &body_html(a))
+pub fn to_html(a: &Analysis) -> Result<String, AnalysisError> {
+    Ok(standalone_page(&a.title, &body_html(a)?))
 }
 
 /// Writes `analysis.json`, `analysis.md` and `analysis.html` into `out_dir` (created if
@@ -341,7 +257,7 @@ pub fn write_outputs(a: &Analysis, out_dir: &Path) -> Result<Vec<PathBuf>, Analy
     let files = [
         ("analysis.json", to_json(a)?),
         ("analysis.md", to_markdown(a)),
-        ("analysis.html", to_html(a)),
+        ("analysis.html", to_html(a)?),
     ];
     let mut written = Vec::new();
     for (name, body) in files {

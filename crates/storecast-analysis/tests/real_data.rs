@@ -61,7 +61,7 @@ fn real_data_analysis_is_sane_and_fast() {
         assert!(!f.charts.is_empty(), "{} has no chart", f.id);
     }
 
-    let html = to_html(&a);
+    let html = to_html(&a).expect("renders");
     let charts: usize = a.findings.iter().map(|f| f.charts.len()).sum();
     assert_eq!(
         html.matches("class=\"chart-spec\" data-for=").count(),

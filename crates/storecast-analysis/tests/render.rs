@@ -29,7 +29,7 @@ fn small_analysis() -> storecast_analysis::Analysis {
 #[test]
 fn html_has_one_chart_spec_per_chart_and_unique_canvas_ids() {
     let a = small_analysis();
-    let html = to_html(&a);
+    let html = to_html(&a).expect("renders");
     let charts: Vec<&Chart> = a.findings.iter().flat_map(|f| f.charts.iter()).collect();
     assert!(
         charts.len() >= 12,

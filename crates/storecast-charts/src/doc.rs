@@ -2,6 +2,7 @@
 //! of paragraphs, tables, bullet lists and charts, rendered to Markdown and to self-contained
 //! HTML from the same data, so the two never disagree.
 
+use crate::render::RenderError;
 use crate::{html_escape, standalone_page, Chart};
 use serde::Serialize;
 
@@ -87,33 +88,6 @@ pub struct Doc {
     pub sections: Vec<Section>,
 }
 
-fn bold_html(text: &str) -> String {
-    let escaped = html_escape(text);
-    let mut out = String::new();
-    let mut open = false;
-    for (i, part) in escaped.split("**").enumerate() {
-        if i > 0 {
-            out.push_str(if open { "</b>" } else { "<b>" });
-            open = !open;
-        }
-        out.push_str(part);
-    }
-    if open {
-        out.push_str("</b>");
-    }
-    out
-}
-
-fn numeric(cell: &str) -> bool {
-    let t = cell
-        .trim()
-        .trim_end_matches('%')
-        .trim_end_matches('€')
-        .trim()
-        .replace([',', '+', ' '], "");
-    !t.is_empty() && t.parse::<f64>().is_ok()
-}
-
 impl Doc {
     /// Markdown rendering.
     pub fn to_markdown(&self) -> String {
@@ -150,70 +124,52 @@ impl Doc {
         out
     }
 
-    /// The body HTML (for embedding in an app page that loads the chart scripts itself).
-    pub fn body_html(&self) -> String {
-        let mut out = String::new();
-        out.push_str("<nav class=\"toc\"><b>Contents</b><ol>");
-        for s in &self.sections {
-            out.push_str(&format!(
-                "<li><a href=\"#{}\">{}</a></li>",
-                html_escape(&s.id),
-                html_escape(&s.heading)
-            ));
-        }
-        out.push_str("</ol></nav>");
-        for s in &self.sections {
-            out.push_str(&format!(
-                "<section class=\"finding\" id=\"{}\"><h2>{}</h2>",
-                html_escape(&s.id),
-                html_escape(&s.heading)
-            ));
-            for b in &s.blocks {
-                match b {
-                    Block::Para(t) => out.push_str(&format!("<p>{}</p>", bold_html(t))),
-                    Block::Callout(t) => {
-                        out.push_str(&format!("<p class=\"conclusion\">{}</p>", bold_html(t)))
-                    }
-                    Block::List(items) => {
-                        out.push_str("<ul>");
-                        for i in items {
-                            out.push_str(&format!("<li>{}</li>", bold_html(i)));
-                        }
-                        out.push_str("</ul>");
-                    }
-                    Block::Table { headers, rows } => {
-                        out.push_str("<table><tr>");
-                        for h in headers {
-                            out.push_str(&format!("<th>{}</th>", html_escape(h)));
-                        }
-                        out.push_str("</tr>");
-                        for r in rows {
-                            out.push_str("<tr>");
-                            for c in r {
-                                let class = if numeric(c) { " class=\"num\"" } else { "" };
-                                out.push_str(&format!("<td{class}>{}</td>", bold_html(c)));
-                            }
-                            out.push_str("</tr>");
-                        }
-                        out.push_str("</table>");
-                    }
-                    Block::Chart(c) => out.push_str(&c.embed()),
-                }
-            }
-            out.push_str("</section>");
-        }
-        out
+    /// The body HTML (for embedding in an app page that loads the chart scripts itself),
+    /// rendered by the shared `storecast/doc.html` template.
+    pub fn body_html(&self) -> Result<String, RenderError> {
+        let env = crate::render::environment()?;
+        let sections: Vec<serde_json::Value> = self
+            .sections
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id,
+                    "heading": s.heading,
+                    "blocks": s.blocks.iter().map(block_view).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        crate::render::render(
+            &env,
+            "storecast/doc.html",
+            serde_json::json!({ "sections": sections }),
+        )
     }
 
     /// A complete self-contained HTML page.
-    pub fn to_html(&self) -> String {
+    pub fn to_html(&self) -> Result<String, RenderError> {
         let body = format!(
             "<header class=\"top\"><h1>{}</h1><p>{}</p></header><main>{}</main>",
             html_escape(&self.title),
             html_escape(&self.subtitle),
-            self.body_html()
+            self.body_html()?
         );
-        standalone_page(&self.title, &body)
+        Ok(standalone_page(&self.title, &body))
+    }
+}
+
+/// What the template reads of a block: its kind and its content (a chart as its embedded
+/// HTML).
+fn block_view(b: &Block) -> serde_json::Value {
+    use serde_json::json;
+    match b {
+        Block::Para(t) => json!({"kind": "para", "text": t}),
+        Block::Callout(t) => json!({"kind": "callout", "text": t}),
+        Block::List(items) => json!({"kind": "list", "items": items}),
+        Block::Table { headers, rows } => {
+            json!({"kind": "table", "headers": headers, "rows": rows})
+        }
+        Block::Chart(c) => json!({"kind": "chart", "html": c.embed()}),
     }
 }
 
@@ -238,9 +194,10 @@ mod tests {
         };
         let md = doc.to_markdown();
         assert!(md.contains("## Alpha") && md.contains("| x | 1.5% |") && md.contains("_Chart: C"));
-        let html = doc.to_html();
+        let html = doc.to_html().expect("renders");
         assert!(html.contains("some <b>bold</b> &lt;text&gt;"));
         assert!(html.contains("<td class=\"num\">1.5%</td>"));
-        assert_eq!(doc.body_html().matches("class=\"chart-spec\"").count(), 1);
+        let body = doc.body_html().expect("renders");
+        assert_eq!(body.matches("class=\"chart-spec\"").count(), 1);
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod doc;
 pub mod format;
+pub mod render;
 mod text;
 pub use doc::{Block, Doc, Section};
 pub use format::{Locale, Numbers};

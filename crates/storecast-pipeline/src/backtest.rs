@@ -79,7 +79,7 @@ pub fn backtest(
     put("predictions.csv", &predictions_csv(&bt)?)?;
     let doc = storecast_reports::methodology(&bt, &coverage, &chain.origin, None);
     put("methodology.md", doc.to_markdown().as_bytes())?;
-    put("methodology.html", doc.to_html().as_bytes())?;
+    put("methodology.html", doc.to_html()?.as_bytes())?;
     Ok(BacktestRun {
         backtest: bt,
         coverage,

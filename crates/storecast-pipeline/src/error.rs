@@ -25,6 +25,9 @@ pub enum PipelineError {
     /// An artifact could not be read or written.
     #[error(transparent)]
     Artifact(#[from] storecast_model::artifact::ArtifactError),
+    /// A document template failed to render.
+    #[error(transparent)]
+    Render(#[from] storecast_charts::render::RenderError),
     /// A file could not be written.
     #[error("writing {path}: {source}")]
     Write {

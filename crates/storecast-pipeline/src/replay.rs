@@ -274,7 +274,7 @@ pub fn replay(
         serde_json::to_vec_pretty(&replay).map_err(|e| PipelineError::Input(e.to_string()))?;
     write(&settings.out.join("replay.json"), json)?;
     let doc = storecast_reports::replay::replay(&replay, &chain.origin);
-    write(&settings.out.join("replay.html"), doc.to_html())?;
+    write(&settings.out.join("replay.html"), doc.to_html()?)?;
     write(&settings.out.join("replay.md"), doc.to_markdown())?;
     Ok(replay)
 }

@@ -39,7 +39,8 @@ pub fn analysis(
         .map_err(|e| PipelineError::Input(format!("the analysis as JSON: {e}")))?;
     write(
         &app_dir.join("analysis.body.html"),
-        storecast_analysis::body_html(&a),
+        storecast_analysis::body_html(&a)
+            .map_err(|e| PipelineError::Input(format!("rendering the analysis: {e}")))?,
     )?;
     write(&app_dir.join("analysis.json"), json)?;
     Ok(a)
@@ -57,9 +58,9 @@ pub fn model_reports(
 ) -> Result<(), PipelineError> {
     let version = Some(artifact.model_version.as_str());
     let doc = storecast_reports::methodology(backtest, &artifact.coverage, data_origin, version);
-    write(&out.join("methodology.html"), doc.to_html())?;
+    write(&out.join("methodology.html"), doc.to_html()?)?;
     write(&out.join("methodology.md"), doc.to_markdown())?;
-    write(&app_dir.join("methodology.body.html"), doc.body_html())?;
+    write(&app_dir.join("methodology.body.html"), doc.body_html()?)?;
     business_report(
         backtest,
         artifact,
@@ -110,7 +111,7 @@ pub fn business_report(
             source,
         }
     })?;
-    write(&app_dir.join("business.body.html"), business.body_html())?;
+    write(&app_dir.join("business.body.html"), business.body_html()?)?;
     Ok(files)
 }
 

@@ -1667,12 +1667,12 @@ fn rollout_section(f: &Figures<'_>) -> Section {
 }
 
 /// Writes `report.html` (self-contained) and `report.md` into `out_dir` (created if needed);
-/// returns their paths (HTML, Markdown).
+/// returns their paths (HTML, Markdown). A template that fails to render is an error here too.
 pub fn write_report(doc: &Doc, out_dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(out_dir)?;
     let html = out_dir.join("report.html");
     let md = out_dir.join("report.md");
-    std::fs::write(&html, doc.to_html())?;
+    std::fs::write(&html, doc.to_html().map_err(std::io::Error::other)?)?;
     std::fs::write(&md, doc.to_markdown())?;
     Ok((html, md))
 }

@@ -438,7 +438,7 @@ fn report_renders_headline_first_with_charts_and_no_external_urls() {
     assert!(cs.len() >= 4, "{} charts", cs.len());
     let ids: BTreeSet<&str> = cs.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids.len(), cs.len());
-    let html = doc.to_html();
+    let html = doc.to_html().expect("renders");
     // (The renderer script mentions the spec element in a comment; count the embedded ones.)
     assert_eq!(
         html.matches("class=\"chart-spec\" data-for=").count(),
@@ -453,7 +453,7 @@ fn report_renders_headline_first_with_charts_and_no_external_urls() {
         );
     }
     // Self-contained: the report's own content has no URL, the page loads nothing remote.
-    let body = doc.body_html();
+    let body = doc.body_html().expect("renders");
     assert!(!body.contains("http://") && !body.contains("https://"));
     for bad in [
         "src=\"http",
@@ -501,7 +501,10 @@ fn write_report_writes_both_files() {
     assert_eq!(html, out.join("report.html"));
     assert_eq!(md, out.join("report.md"));
     assert_eq!(std::fs::read_to_string(&md).expect("md"), doc.to_markdown());
-    assert_eq!(std::fs::read_to_string(&html).expect("html"), doc.to_html());
+    assert_eq!(
+        std::fs::read_to_string(&html).expect("html"),
+        doc.to_html().expect("renders")
+    );
 }
 
 #[test]

@@ -223,8 +223,12 @@ fn offline_reports_render_every_chart() {
         None,
     );
     let path = dir.path().join("methodology.html");
-    std::fs::write(&path, doc.to_html()).expect("write");
-    let n = doc.body_html().matches("class=\"chart-spec\"").count();
+    std::fs::write(&path, doc.to_html().expect("renders")).expect("write");
+    let n = doc
+        .body_html()
+        .expect("renders")
+        .matches("class=\"chart-spec\"")
+        .count();
     b.open_file(&path).expect("open");
     b.wait_for(
         &format!("window.storecastCharts && Object.keys(window.storecastCharts).length === {n}"),
@@ -245,7 +249,11 @@ fn offline_reports_render_every_chart() {
     );
     let (html, _) =
         storecast_reports::business::write_report(&doc, dir.path()).expect("report written");
-    let n = doc.body_html().matches("class=\"chart-spec\"").count();
+    let n = doc
+        .body_html()
+        .expect("renders")
+        .matches("class=\"chart-spec\"")
+        .count();
     assert!(n >= 4);
     b.open_file(&html).expect("open");
     b.wait_for(
