@@ -151,7 +151,7 @@ pub fn analyze(
     let mut candidates: Vec<(String, HeadlineCandidate)> = Vec::new();
     for d in drafts {
         let mut f = d.finding;
-        let c = (d.conclude)(&f, &wording);
+        let c = d.conclude.conclude(&f, &wording);
         f.conclusion = c.text;
         for h in c.headlines {
             candidates.push((f.id.clone(), h));

@@ -156,54 +156,57 @@ pub fn draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd));
+    let conclude = Words;
     Draft::new(finding, conclude)
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, wd: &super::Wording) -> Conclusion {
-    let mut c = Conclusion::default();
-    let mut t = String::new();
-    if let (Some(cu), Some(ba), Some(sh)) = (
-        f.stat("promo_customers_uplift"),
-        f.stat("promo_basket_uplift"),
-        f.stat("promo_traffic_share"),
-    ) {
-        t.push_str(&format!(
-            "On promo days customers change by {} and the basket by {}: {} of the promo effect is \
-                 traffic. ",
-            wd.full(cu),
-            wd.full(ba),
-            text::share(sh.estimate)
-        ));
-        if wd.sure(cu) && sh.estimate.is_finite() {
-            c.headlines.push(HeadlineCandidate {
-                    text: format!(
-                        "Promotions work mainly through {}: {} of the promo uplift is more customers ({}), the rest bigger baskets ({}).",
-                        if sh.estimate >= 0.5 { "traffic" } else { "basket size" },
-                        text::share(sh.estimate),
-                        text::pct(cu.estimate),
-                        text::pct(ba.estimate)
-                    ),
-                    eur_per_year: None,
-                    score: 1.5,
-                });
-        }
-    }
-    if let Some(s) = f.stat("store_traffic_share") {
-        if s.estimate >= 1.0 {
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words;
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let mut c = Conclusion::default();
+        let mut t = String::new();
+        if let (Some(cu), Some(ba), Some(sh)) = (
+            f.stat("promo_customers_uplift"),
+            f.stat("promo_basket_uplift"),
+            f.stat("promo_traffic_share"),
+        ) {
             t.push_str(&format!(
-                    "Between stores, differences in sales come entirely from customer numbers (traffic share {}): busier stores even have slightly smaller baskets.",
-                    text::share(s.estimate)
-                ));
-        } else {
-            t.push_str(&format!(
-                    "Between stores, {} of the differences in sales come from customer numbers, the rest from basket size.",
-                    text::share(s.estimate.max(0.0))
-                ));
+                "On promo days customers change by {} and the basket by {}: {} of the promo effect is \
+                     traffic. ",
+                wd.full(cu),
+                wd.full(ba),
+                text::share(sh.estimate)
+            ));
+            if wd.sure(cu) && sh.estimate.is_finite() {
+                c.headlines.push(HeadlineCandidate {
+                        text: format!(
+                            "Promotions work mainly through {}: {} of the promo uplift is more customers ({}), the rest bigger baskets ({}).",
+                            if sh.estimate >= 0.5 { "traffic" } else { "basket size" },
+                            text::share(sh.estimate),
+                            text::pct(cu.estimate),
+                            text::pct(ba.estimate)
+                        ),
+                        eur_per_year: None,
+                        score: 1.5,
+                    });
+            }
         }
+        if let Some(s) = f.stat("store_traffic_share") {
+            if s.estimate >= 1.0 {
+                t.push_str(&format!(
+                        "Between stores, differences in sales come entirely from customer numbers (traffic share {}): busier stores even have slightly smaller baskets.",
+                        text::share(s.estimate)
+                    ));
+            } else {
+                t.push_str(&format!(
+                        "Between stores, {} of the differences in sales come from customer numbers, the rest from basket size.",
+                        text::share(s.estimate.max(0.0))
+                    ));
+            }
+        }
+        c.text = t.trim().to_string();
+        c
     }
-    c.text = t.trim().to_string();
-    c
 }

@@ -107,9 +107,10 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         links,
     };
     let has_validation = ctx.validation.is_some();
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        conclude(f, wd, &gap_text, has_validation)
-    });
+    let conclude = Words {
+        gap_text,
+        has_validation,
+    };
     Draft::new(finding, conclude)
 }
 
@@ -223,40 +224,50 @@ fn coverage_chart(ctx: &Ctx<'_>) -> Chart {
         .zoomable()
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, _wd: &super::Wording, gap_text: &str, has_validation: bool) -> Conclusion {
-    let mut c = Conclusion::default();
-    let mut t = String::new();
-    if !gap_text.is_empty() {
-        t.push_str(&format!(
-            "{gap_text}: findings that need those weeks rest on the other stores. "
-        ));
-    }
-    if let Some(s) = f.stat("validation_sales_outlier") {
-        t.push_str(&format!(
-                "The validation report flags {} outlier days (kept; they barely move store-level ratios). ",
-                text::thousands(s.estimate)
-            ));
-    }
-    if let Some(s) = f.stat("validation_open_missing") {
-        if s.estimate > 0.0 {
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
+    gap_text: String,
+    has_validation: bool,
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, _wd: &super::Wording) -> Conclusion {
+        let Words {
+            gap_text,
+            has_validation,
+        } = self;
+        let mut c = Conclusion::default();
+        let mut t = String::new();
+        if !gap_text.is_empty() {
             t.push_str(&format!(
-                "{} forecast rows have a blank Open flag. ",
-                text::thousands(s.estimate)
+                "{gap_text}: findings that need those weeks rest on the other stores. "
             ));
         }
+        if let Some(s) = f.stat("validation_sales_outlier") {
+            t.push_str(&format!(
+                    "The validation report flags {} outlier days (kept; they barely move store-level ratios). ",
+                    text::thousands(s.estimate)
+                ));
+        }
+        if let Some(s) = f.stat("validation_open_missing") {
+            if s.estimate > 0.0 {
+                t.push_str(&format!(
+                    "{} forecast rows have a blank Open flag. ",
+                    text::thousands(s.estimate)
+                ));
+            }
+        }
+        let oz = f
+            .stat("open_days_without_sales")
+            .map_or(0.0, |s| s.estimate);
+        t.push_str(&format!(
+            "{} open days without sales are left out.",
+            text::thousands(oz)
+        ));
+        if !has_validation {
+            t.push_str(" No validation report was given; run the validation for the full list.");
+        }
+        c.text = t.trim().to_string();
+        c
     }
-    let oz = f
-        .stat("open_days_without_sales")
-        .map_or(0.0, |s| s.estimate);
-    t.push_str(&format!(
-        "{} open days without sales are left out.",
-        text::thousands(oz)
-    ));
-    if !has_validation {
-        t.push_str(" No validation report was given; run the validation for the full list.");
-    }
-    c.text = t.trim().to_string();
-    c
 }

@@ -179,7 +179,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, level));
+    let conclude = Words { level };
     Draft::new(finding, conclude)
 }
 
@@ -308,41 +308,47 @@ fn length_chart(lengths: &[f64]) -> Chart {
         .from_zero()
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, wd: &super::Wording, level: f64) -> Conclusion {
-    let mut c = Conclusion::default();
-    let n = f.stat("long_closures").map_or(0.0, |s| s.estimate);
-    let mut t = format!(
-        "{} long closures found{}. ",
-        text::thousands(n),
-        f.stat("long_closure_median_days")
-            .map_or(String::new(), |s| format!(
-                ", median {:.0} days",
-                s.estimate
-            ))
-    );
-    match (f.stat("reopening_effect"), f.stat("after_reopening_level")) {
-        (Some(r), Some(s)) => {
-            t.push_str(&format!(
-                    "In the first two weeks after reopening sales are {} vs before the closure; afterwards {}.",
-                    wd.full(r),
-                    wd.full(s)
-                ));
-            if wd.sure(s) && s.estimate > 0.0 {
-                c.headlines.push(HeadlineCandidate {
-                        text: format!(
-                            "Refurbished stores come back stronger: {} sales after reopening ({} per store and open day).",
-                            text::pct(s.estimate),
-                            text::eur_signed(s.estimate * level)
-                        ),
-                        eur_per_year: None,
-                        score: 1.2,
-                    });
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
+    level: f64,
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let &Words { level } = self;
+        let mut c = Conclusion::default();
+        let n = f.stat("long_closures").map_or(0.0, |s| s.estimate);
+        let mut t = format!(
+            "{} long closures found{}. ",
+            text::thousands(n),
+            f.stat("long_closure_median_days")
+                .map_or(String::new(), |s| format!(
+                    ", median {:.0} days",
+                    s.estimate
+                ))
+        );
+        match (f.stat("reopening_effect"), f.stat("after_reopening_level")) {
+            (Some(r), Some(s)) => {
+                t.push_str(&format!(
+                        "In the first two weeks after reopening sales are {} vs before the closure; afterwards {}.",
+                        wd.full(r),
+                        wd.full(s)
+                    ));
+                if wd.sure(s) && s.estimate > 0.0 {
+                    c.headlines.push(HeadlineCandidate {
+                            text: format!(
+                                "Refurbished stores come back stronger: {} sales after reopening ({} per store and open day).",
+                                text::pct(s.estimate),
+                                text::eur_signed(s.estimate * level)
+                            ),
+                            eur_per_year: None,
+                            score: 1.2,
+                        });
+                }
             }
+            _ => t.push_str("Too few closures with enough weeks before and after to compare."),
         }
-        _ => t.push_str("Too few closures with enough weeks before and after to compare."),
+        c.text = t.trim().to_string();
+        c
     }
-    c.text = t.trim().to_string();
-    c
 }

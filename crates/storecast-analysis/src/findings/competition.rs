@@ -180,9 +180,11 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     };
     let n_stores = p.stores.len();
     let years = ctx.years();
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        conclude(f, wd, eur_store_year, n_stores, years)
-    });
+    let conclude = Words {
+        eur_store_year,
+        n_stores,
+        years,
+    };
     Draft::new(finding, conclude)
 }
 
@@ -307,60 +309,68 @@ fn opening_table(ctx: &Ctx<'_>, es: &super::EventStudy) -> Table {
     )
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(
-    f: &Finding,
-    wd: &super::Wording,
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
     eur_store_year: f64,
     n_stores: usize,
     years: f64,
-) -> Conclusion {
-    let mut c = Conclusion::default();
-    let mut t = String::new();
-    if let Some(s) = f.stat("distance_sales_spearman") {
-        t.push_str(&format!(
-                "Across stores, competitor distance and sales are {} related (Spearman ρ = {}): {}. ",
-                if s.estimate.abs() < 0.1 { "barely" } else if s.estimate.abs() < 0.3 { "weakly" } else { "clearly" },
-                wd.full(s),
-                if !wd.sure(s) {
-                    "distance to the nearest competitor does not explain which stores sell less"
-                } else if s.estimate < 0.0 {
-                    "stores with a closer competitor tend to sell MORE (dense, busy locations), so distance is not a reason for weak sales"
-                } else {
-                    "stores with distant competitors tend to sell more"
-                }
-            ));
-    }
-    match f.stat("competitor_opening_effect") {
-        Some(s) if wd.sure(s) => {
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let &Words {
+            eur_store_year,
+            n_stores,
+            years,
+        } = self;
+        let mut c = Conclusion::default();
+        let mut t = String::new();
+        if let Some(s) = f.stat("distance_sales_spearman") {
             t.push_str(&format!(
-                "When a competitor opens nearby, the store's sales change by {} over {} openings.",
-                wd.full(s),
-                s.n
-            ));
-            if s.estimate < 0.0 {
-                let openings_per_year = s.n as f64 / years;
-                let year = -eur_store_year * openings_per_year;
-                c.headlines.push(HeadlineCandidate {
-                        text: format!(
-                            "A new competitor costs a store {} of sales (≈ {} a year per store); {} of {} stores were hit in the data — watch openings and defend with promotions.",
-                            text::pct(s.estimate),
-                            text::eur_big(-eur_store_year),
-                            s.n,
-                            n_stores
-                        ),
-                        eur_per_year: Some(year),
-                        score: year,
-                    });
+                    "Across stores, competitor distance and sales are {} related (Spearman ρ = {}): {}. ",
+                    if s.estimate.abs() < 0.1 { "barely" } else if s.estimate.abs() < 0.3 { "weakly" } else { "clearly" },
+                    wd.full(s),
+                    if !wd.sure(s) {
+                        "distance to the nearest competitor does not explain which stores sell less"
+                    } else if s.estimate < 0.0 {
+                        "stores with a closer competitor tend to sell MORE (dense, busy locations), so distance is not a reason for weak sales"
+                    } else {
+                        "stores with distant competitors tend to sell more"
+                    }
+                ));
+        }
+        match f.stat("competitor_opening_effect") {
+            Some(s) if wd.sure(s) => {
+                t.push_str(&format!(
+                    "When a competitor opens nearby, the store's sales change by {} over {} openings.",
+                    wd.full(s),
+                    s.n
+                ));
+                if s.estimate < 0.0 {
+                    let openings_per_year = s.n as f64 / years;
+                    let year = -eur_store_year * openings_per_year;
+                    c.headlines.push(HeadlineCandidate {
+                            text: format!(
+                                "A new competitor costs a store {} of sales (≈ {} a year per store); {} of {} stores were hit in the data — watch openings and defend with promotions.",
+                                text::pct(s.estimate),
+                                text::eur_big(-eur_store_year),
+                                s.n,
+                                n_stores
+                            ),
+                            eur_per_year: Some(year),
+                            score: year,
+                        });
+                }
+            }
+            Some(s) => t.push_str(&format!(
+                "Competitor openings show no reliable change in the store's sales: {}.",
+                wd.full(s)
+            )),
+            None => {
+                t.push_str("Too few competitor openings inside the data range for an event study.")
             }
         }
-        Some(s) => t.push_str(&format!(
-            "Competitor openings show no reliable change in the store's sales: {}.",
-            wd.full(s)
-        )),
-        None => t.push_str("Too few competitor openings inside the data range for an event study."),
+        c.text = t.trim().to_string();
+        c
     }
-    c.text = t.trim().to_string();
-    c
 }

@@ -149,7 +149,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd));
+    let conclude = Words;
     let mut d = Draft::new(finding, conclude);
     d.finding.effect_business = format!(
         "Chain mean {} per open day; see the table for each format's level and spread.",
@@ -220,77 +220,80 @@ fn groups(ctx: &Ctx<'_>) -> (Groups, Groups) {
     (type_groups, ass_groups)
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, wd: &super::Wording) -> Conclusion {
-    let mut c = Conclusion::default();
-    let by = |prefix: &str| -> Vec<&Statistic> {
-        f.statistics
-            .iter()
-            .filter(|s| s.name.starts_with(prefix) && !s.name.ends_with("_difference"))
-            .collect()
-    };
-    let sales = by("sales_type_");
-    let basket = by("basket_type_");
-    let mut t = String::new();
-    if let (Some(hi), Some(lo)) = (
-        sales
-            .iter()
-            .max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-        sales
-            .iter()
-            .min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-    ) {
-        let diff = f.stat("sales_type_difference");
-        t.push_str(&format!(
-            "Type {} stores sell most per open day ({}), type {} least ({}); {}",
-            hi.name.trim_start_matches("sales_type_"),
-            text::eur(hi.estimate),
-            lo.name.trim_start_matches("sales_type_"),
-            text::eur(lo.estimate),
-            diff.map_or(String::new(), |d| format!(
-                "the format explains {} of the rank variance ({}).",
-                text::share(d.estimate),
-                wd.certainty(d)
-            ))
-        ));
-        if let (Some(bh), Some(bl)) = (
-            basket
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words;
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let mut c = Conclusion::default();
+        let by = |prefix: &str| -> Vec<&Statistic> {
+            f.statistics
+                .iter()
+                .filter(|s| s.name.starts_with(prefix) && !s.name.ends_with("_difference"))
+                .collect()
+        };
+        let sales = by("sales_type_");
+        let basket = by("basket_type_");
+        let mut t = String::new();
+        if let (Some(hi), Some(lo)) = (
+            sales
                 .iter()
                 .max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-            basket
+            sales
                 .iter()
                 .min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
         ) {
+            let diff = f.stat("sales_type_difference");
             t.push_str(&format!(
-                " Baskets range from {} (type {}) to {} (type {}).",
-                text::value(bl.estimate, Unit::EurPerCustomer),
-                bl.name.trim_start_matches("basket_type_"),
-                text::value(bh.estimate, Unit::EurPerCustomer),
-                bh.name.trim_start_matches("basket_type_")
+                "Type {} stores sell most per open day ({}), type {} least ({}); {}",
+                hi.name.trim_start_matches("sales_type_"),
+                text::eur(hi.estimate),
+                lo.name.trim_start_matches("sales_type_"),
+                text::eur(lo.estimate),
+                diff.map_or(String::new(), |d| format!(
+                    "the format explains {} of the rank variance ({}).",
+                    text::share(d.estimate),
+                    wd.certainty(d)
+                ))
             ));
+            if let (Some(bh), Some(bl)) = (
+                basket
+                    .iter()
+                    .max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+                basket
+                    .iter()
+                    .min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+            ) {
+                t.push_str(&format!(
+                    " Baskets range from {} (type {}) to {} (type {}).",
+                    text::value(bl.estimate, Unit::EurPerCustomer),
+                    bl.name.trim_start_matches("basket_type_"),
+                    text::value(bh.estimate, Unit::EurPerCustomer),
+                    bh.name.trim_start_matches("basket_type_")
+                ));
+            }
+            if let Some(d) = f.stat("sales_assortment_difference") {
+                t.push_str(&format!(
+                    " Assortment explains {} of the rank variance in sales ({}).",
+                    text::share(d.estimate),
+                    wd.certainty(d)
+                ));
+            }
+            if hi.estimate > 1.3 * lo.estimate {
+                c.headlines.push(HeadlineCandidate {
+                        text: format!(
+                            "Set targets per format: type {} stores turn over {} per open day vs {} for type {}.",
+                            hi.name.trim_start_matches("sales_type_"),
+                            text::eur(hi.estimate),
+                            text::eur(lo.estimate),
+                            lo.name.trim_start_matches("sales_type_")
+                        ),
+                        eur_per_year: None,
+                        score: 0.5,
+                    });
+            }
         }
-        if let Some(d) = f.stat("sales_assortment_difference") {
-            t.push_str(&format!(
-                " Assortment explains {} of the rank variance in sales ({}).",
-                text::share(d.estimate),
-                wd.certainty(d)
-            ));
-        }
-        if hi.estimate > 1.3 * lo.estimate {
-            c.headlines.push(HeadlineCandidate {
-                    text: format!(
-                        "Set targets per format: type {} stores turn over {} per open day vs {} for type {}.",
-                        hi.name.trim_start_matches("sales_type_"),
-                        text::eur(hi.estimate),
-                        text::eur(lo.estimate),
-                        lo.name.trim_start_matches("sales_type_")
-                    ),
-                    eur_per_year: None,
-                    score: 0.5,
-                });
-        }
+        c.text = t;
+        c
     }
-    c.text = t;
-    c
 }

@@ -184,8 +184,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude =
-        Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, &headline_parts));
+    let conclude = Words { headline_parts };
     Draft::new(finding, conclude)
 }
 
@@ -358,81 +357,87 @@ fn closure_days(
     (fx, headline_parts)
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, wd: &super::Wording, headline_parts: &[(String, f64, f64)]) -> Conclusion {
-    let mut c = Conclusion::default();
-    let mut parts = Vec::new();
-    let describe = |s: &Statistic, what: &str| {
-        if wd.sure(s) {
-            format!("{what} {}", wd.full(s))
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
+    headline_parts: Vec<(String, f64, f64)>,
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let Words { headline_parts } = self;
+        let mut c = Conclusion::default();
+        let mut parts = Vec::new();
+        let describe = |s: &Statistic, what: &str| {
+            if wd.sure(s) {
+                format!("{what} {}", wd.full(s))
+            } else {
+                format!(
+                    "{what} show no clear change ({}, {})",
+                    text::pct(s.estimate),
+                    wd.certainty(s)
+                )
+            }
+        };
+        if let Some(s) = f.stat("pre_holiday_surge") {
+            parts.push(describe(s, "Holiday eves sell"));
+        }
+        if let Some(s) = f.stat("pre_christmas_surge") {
+            parts.push(describe(s, "the last day before Christmas sells"));
+        }
+        if let Some(s) = f.stat("post_closure_surge") {
+            parts.push(describe(s, "the first day after a holiday closure sells"));
+        }
+        let mut t = if parts.is_empty() {
+            "Too few holiday closures to measure the days around them.".to_string()
         } else {
-            format!(
-                "{what} show no clear change ({}, {})",
+            format!("{}.", parts.join("; "))
+        };
+        if let Some(s) = f.stat("school_holiday_effect") {
+            t.push_str(&format!(
+                " School-holiday days are {} vs stores without school holidays on the same date ({}).",
                 text::pct(s.estimate),
                 wd.certainty(s)
-            )
+            ));
         }
-    };
-    if let Some(s) = f.stat("pre_holiday_surge") {
-        parts.push(describe(s, "Holiday eves sell"));
-    }
-    if let Some(s) = f.stat("pre_christmas_surge") {
-        parts.push(describe(s, "the last day before Christmas sells"));
-    }
-    if let Some(s) = f.stat("post_closure_surge") {
-        parts.push(describe(s, "the first day after a holiday closure sells"));
-    }
-    let mut t = if parts.is_empty() {
-        "Too few holiday closures to measure the days around them.".to_string()
-    } else {
-        format!("{}.", parts.join("; "))
-    };
-    if let Some(s) = f.stat("school_holiday_effect") {
-        t.push_str(&format!(
-            " School-holiday days are {} vs stores without school holidays on the same date ({}).",
-            text::pct(s.estimate),
-            wd.certainty(s)
-        ));
-    }
-    let closed: Vec<String> = f
-        .statistics
-        .iter()
-        .filter(|s| s.name.starts_with("holiday_open_share_"))
-        .map(|s| {
-            format!(
-                "{} open on {}",
-                text::share(s.estimate),
-                s.label.trim_start_matches("Share of store-days open on a ")
-            )
-        })
-        .collect();
-    if !closed.is_empty() {
-        t.push_str(&format!(" Store-days: {}.", closed.join(", ")));
-    }
-    for (name, eur, year) in headline_parts {
-        if let Some(s) = f.stat(name) {
-            if wd.sure(s) && s.estimate > 0.0 {
-                let what = match name.as_str() {
-                    "pre_holiday_surge" => "Stock and staff up for holiday eves",
-                    "pre_christmas_surge" => "The last day before Christmas is a peak",
-                    _ => "Customers catch up after holiday closures",
-                };
-                c.headlines.push(HeadlineCandidate {
-                    text: format!(
-                        "{what}: {} sales ({} per store), ≈ {} a year chain-wide.",
-                        text::pct(s.estimate),
-                        text::eur_signed(*eur),
-                        text::eur_big(*year)
-                    ),
-                    eur_per_year: Some(*year),
-                    score: *year,
-                });
+        let closed: Vec<String> = f
+            .statistics
+            .iter()
+            .filter(|s| s.name.starts_with("holiday_open_share_"))
+            .map(|s| {
+                format!(
+                    "{} open on {}",
+                    text::share(s.estimate),
+                    s.label.trim_start_matches("Share of store-days open on a ")
+                )
+            })
+            .collect();
+        if !closed.is_empty() {
+            t.push_str(&format!(" Store-days: {}.", closed.join(", ")));
+        }
+        for (name, eur, year) in headline_parts {
+            if let Some(s) = f.stat(name) {
+                if wd.sure(s) && s.estimate > 0.0 {
+                    let what = match name.as_str() {
+                        "pre_holiday_surge" => "Stock and staff up for holiday eves",
+                        "pre_christmas_surge" => "The last day before Christmas is a peak",
+                        _ => "Customers catch up after holiday closures",
+                    };
+                    c.headlines.push(HeadlineCandidate {
+                        text: format!(
+                            "{what}: {} sales ({} per store), ≈ {} a year chain-wide.",
+                            text::pct(s.estimate),
+                            text::eur_signed(*eur),
+                            text::eur_big(*year)
+                        ),
+                        eur_per_year: Some(*year),
+                        score: *year,
+                    });
+                }
             }
         }
+        c.text = t;
+        c
     }
-    c.text = t;
-    c
 }
 
 /// Per store: mean over school-holiday days minus mean over other days of (adjusted log sales −

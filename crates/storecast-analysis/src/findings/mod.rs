@@ -3,10 +3,11 @@
 //!
 //! Why this module exists: a conclusion may only say "significant" after the p-values of the
 //! whole report have been corrected for multiple comparisons. So each finding is built in two
-//! steps: a [`Draft`] holds the numbers (raw p-values) and a closure that writes the conclusion
-//! and the headline from the *final* finding, run after the correction. The shared pieces —
-//! store profiles that turn sales into weekday- and promo-adjusted sales, weekly log levels,
-//! difference-in-differences around events — live here so every finding uses the same ones.
+//! steps: a [`Draft`] holds the numbers (raw p-values) and a [`Conclude`] that writes the
+//! conclusion and the headline from the *final* finding, run after the correction. The shared
+//! pieces — store profiles that turn sales into weekday- and promo-adjusted sales, weekly log
+//! levels, difference-in-differences around events — live here so every finding uses the same
+//! ones.
 
 pub mod basket;
 pub mod caveats;
@@ -49,8 +50,15 @@ pub struct Conclusion {
     pub headlines: Vec<HeadlineCandidate>,
 }
 
-/// Writes the conclusion from the final finding (adjusted p-values filled in) and alpha.
-pub type Conclude = Box<dyn FnOnce(&Finding, &Wording) -> Conclusion>;
+/// The last step of every finding: compute → draft → **conclude**. A finding's module computes
+/// its figures, drafts the [`Finding`] (statistics with raw p-values, charts, tables, method)
+/// and keeps, in a type of its own, the figures its words need; once the report's p-values are
+/// corrected, that type writes the conclusion and the headline candidates from the final
+/// finding.
+pub trait Conclude {
+    /// The conclusion of `f` (adjusted p-values filled in), worded with `wd`.
+    fn conclude(&self, f: &Finding, wd: &Wording) -> Conclusion;
+}
 
 /// What a conclusion needs besides the finding.
 #[derive(Debug, Clone)]
@@ -90,13 +98,16 @@ pub struct Draft {
     /// The finding (conclusion empty).
     pub finding: Finding,
     /// Writes the conclusion afterwards.
-    pub conclude: Conclude,
+    pub conclude: Box<dyn Conclude>,
 }
 
 impl Draft {
     /// A finding with its conclusion writer.
-    pub fn new(finding: Finding, conclude: Conclude) -> Self {
-        Self { finding, conclude }
+    pub fn new(finding: Finding, conclude: impl Conclude + 'static) -> Self {
+        Self {
+            finding,
+            conclude: Box::new(conclude),
+        }
     }
 }
 

@@ -500,8 +500,7 @@ fn uplift_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude =
-        Box::new(move |f: &Finding, wd: &super::Wording| uplift_conclusion(f, wd, eur_year));
+    let conclude = UpliftWords { eur_year };
     Draft::new(finding, conclude)
 }
 
@@ -613,72 +612,78 @@ fn type_difference(ctx: &Ctx<'_>, r: &PromoResult) -> Option<Statistic> {
     })
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn uplift_conclusion(f: &Finding, wd: &super::Wording, eur_year: f64) -> Conclusion {
-    let mut c = Conclusion::default();
-    let Some(all) = f.stat("promo_uplift") else {
-        return c;
-    };
-    let types: Vec<&Statistic> = f
-        .statistics
-        .iter()
-        .filter(|s| s.name.starts_with("promo_uplift_type_"))
-        .collect();
-    let best = types
-        .iter()
-        .max_by(|a, b| a.estimate.total_cmp(&b.estimate));
-    let worst = types
-        .iter()
-        .min_by(|a, b| a.estimate.total_cmp(&b.estimate));
-    let eur = f
-        .stat("promo_eur_per_store_day")
-        .map_or(f64::NAN, |s| s.estimate);
-    let mut t = if wd.sure(all) {
-        format!(
-                "Promotions lift sales by {} against the neighbouring non-promo weeks, about {} per store \
-                 and promo day; this is {}.",
-                text::with_ci(all),
-                text::eur_signed(eur),
-                wd.certainty(all)
-            )
-    } else {
-        format!(
-                "The data show no reliable promotion effect: {} against the neighbouring non-promo weeks.",
-                wd.full(all)
-            )
-    };
-    if let (Some(b), Some(w)) = (best, worst) {
-        if b.name != w.name && wd.sure(all) {
-            let differ = f.stat("promo_type_difference").is_some_and(|s| wd.sure(s));
-            t.push_str(&format!(
-                " Type {} gains most ({}), type {} least ({}){}.",
-                b.name.trim_start_matches("promo_uplift_type_"),
-                text::pct(b.estimate),
-                w.name.trim_start_matches("promo_uplift_type_"),
-                text::pct(w.estimate),
-                if differ {
-                    "; the types differ significantly"
-                } else {
-                    "; the difference between types is not significant"
-                }
-            ));
-        }
-    }
-    if wd.sure(all) {
-        c.headlines.push(HeadlineCandidate {
-                text: format!(
-                    "Promotions work: {} sales on promo days ({} per store and day), worth about {} a year chain-wide.",
-                    text::pct(all.estimate),
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct UpliftWords {
+    eur_year: f64,
+}
+
+impl super::Conclude for UpliftWords {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let &UpliftWords { eur_year } = self;
+        let mut c = Conclusion::default();
+        let Some(all) = f.stat("promo_uplift") else {
+            return c;
+        };
+        let types: Vec<&Statistic> = f
+            .statistics
+            .iter()
+            .filter(|s| s.name.starts_with("promo_uplift_type_"))
+            .collect();
+        let best = types
+            .iter()
+            .max_by(|a, b| a.estimate.total_cmp(&b.estimate));
+        let worst = types
+            .iter()
+            .min_by(|a, b| a.estimate.total_cmp(&b.estimate));
+        let eur = f
+            .stat("promo_eur_per_store_day")
+            .map_or(f64::NAN, |s| s.estimate);
+        let mut t = if wd.sure(all) {
+            format!(
+                    "Promotions lift sales by {} against the neighbouring non-promo weeks, about {} per store \
+                     and promo day; this is {}.",
+                    text::with_ci(all),
                     text::eur_signed(eur),
-                    text::eur_big(eur_year)
-                ),
-                eur_per_year: Some(eur_year),
-                score: eur_year,
-            });
+                    wd.certainty(all)
+                )
+        } else {
+            format!(
+                    "The data show no reliable promotion effect: {} against the neighbouring non-promo weeks.",
+                    wd.full(all)
+                )
+        };
+        if let (Some(b), Some(w)) = (best, worst) {
+            if b.name != w.name && wd.sure(all) {
+                let differ = f.stat("promo_type_difference").is_some_and(|s| wd.sure(s));
+                t.push_str(&format!(
+                    " Type {} gains most ({}), type {} least ({}){}.",
+                    b.name.trim_start_matches("promo_uplift_type_"),
+                    text::pct(b.estimate),
+                    w.name.trim_start_matches("promo_uplift_type_"),
+                    text::pct(w.estimate),
+                    if differ {
+                        "; the types differ significantly"
+                    } else {
+                        "; the difference between types is not significant"
+                    }
+                ));
+            }
+        }
+        if wd.sure(all) {
+            c.headlines.push(HeadlineCandidate {
+                    text: format!(
+                        "Promotions work: {} sales on promo days ({} per store and day), worth about {} a year chain-wide.",
+                        text::pct(all.estimate),
+                        text::eur_signed(eur),
+                        text::eur_big(eur_year)
+                    ),
+                    eur_per_year: Some(eur_year),
+                    score: eur_year,
+                });
+        }
+        c.text = t;
+        c
     }
-    c.text = t;
-    c
 }
 
 fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
@@ -768,7 +773,14 @@ fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
+    Draft::new(finding, ValueWords)
+}
+
+/// The promo-value finding's words need nothing besides the corrected finding.
+struct ValueWords;
+
+impl super::Conclude for ValueWords {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
         let mut c = Conclusion::default();
         let types: Vec<&Statistic> = f
             .statistics
@@ -790,28 +802,27 @@ fn value_draft(ctx: &Ctx<'_>, r: &PromoResult) -> Draft {
             .collect();
         if wd.sure(chain) {
             c.text = format!(
-                "One more promo week brings roughly {}: about {} for the whole chain (95% CI {} to {}) before promo costs.",
-                parts.join(", "),
-                text::eur_big(chain.estimate),
-                text::eur_big(chain.ci_low.unwrap_or(f64::NAN)),
-                text::eur_big(chain.ci_high.unwrap_or(f64::NAN))
-            );
-            c.headlines.push(HeadlineCandidate {
-                text: format!(
-                    "One more promo week ≈ {} extra turnover chain-wide ({}); compare with its cost.",
+                    "One more promo week brings roughly {}: about {} for the whole chain (95% CI {} to {}) before promo costs.",
+                    parts.join(", "),
                     text::eur_big(chain.estimate),
-                    parts.join(", ")
-                ),
-                eur_per_year: Some(chain.estimate),
-                score: chain.estimate,
-            });
+                    text::eur_big(chain.ci_low.unwrap_or(f64::NAN)),
+                    text::eur_big(chain.ci_high.unwrap_or(f64::NAN))
+                );
+            c.headlines.push(HeadlineCandidate {
+                    text: format!(
+                        "One more promo week ≈ {} extra turnover chain-wide ({}); compare with its cost.",
+                        text::eur_big(chain.estimate),
+                        parts.join(", ")
+                    ),
+                    eur_per_year: Some(chain.estimate),
+                    score: chain.estimate,
+                });
         } else {
             c.text = format!(
-                "An extra promo week shows no reliable extra turnover ({} chain-wide, 95% CI includes zero).",
-                text::eur_big(chain.estimate)
-            );
+                    "An extra promo week shows no reliable extra turnover ({} chain-wide, 95% CI includes zero).",
+                    text::eur_big(chain.estimate)
+                );
         }
         c
-    });
-    Draft::new(finding, conclude)
+    }
 }

@@ -130,8 +130,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
     };
     let level = ctx.chain_level();
     let open_days = ctx.open_days_per_year();
-    let conclude =
-        Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, level, open_days));
+    let conclude = Words { level, open_days };
     let mut d = Draft::new(finding, conclude);
     d.finding.effect_business = match d.finding.stat("promo2_interval_month_effect") {
         Some(s) => format!(
@@ -235,55 +234,62 @@ fn relaunch_months(ctx: &Ctx<'_>, part: &[bool], control: &[bool]) -> (Vec<usize
     (st, logs)
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, wd: &super::Wording, level: f64, open_days: f64) -> Conclusion {
-    let mut c = Conclusion::default();
-    let mut t = String::new();
-    if let Some(s) = f.stat("promo2_participants_sales") {
-        t.push_str(&format!(
-                "Promo2 stores sell {} {} per open day than the others ({}) — mostly a sign of which stores were chosen. ",
-                text::share(s.estimate.abs()),
-                if s.estimate < 0.0 { "less" } else { "more" },
-                wd.certainty(s)
-            ));
-    }
-    for (name, what) in [
-        ("promo2_join_effect", "Joining Promo2"),
-        ("promo2_interval_month_effect", "A relaunch month"),
-    ] {
-        if let Some(s) = f.stat(name) {
-            if wd.sure(s) {
-                t.push_str(&format!("{what} changes sales by {}. ", wd.full(s)));
-            } else {
-                t.push_str(&format!(
-                    "{what} shows no reliable change in sales: {}. ",
-                    wd.full(s)
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
+    level: f64,
+    open_days: f64,
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let &Words { level, open_days } = self;
+        let mut c = Conclusion::default();
+        let mut t = String::new();
+        if let Some(s) = f.stat("promo2_participants_sales") {
+            t.push_str(&format!(
+                    "Promo2 stores sell {} {} per open day than the others ({}) — mostly a sign of which stores were chosen. ",
+                    text::share(s.estimate.abs()),
+                    if s.estimate < 0.0 { "less" } else { "more" },
+                    wd.certainty(s)
                 ));
+        }
+        for (name, what) in [
+            ("promo2_join_effect", "Joining Promo2"),
+            ("promo2_interval_month_effect", "A relaunch month"),
+        ] {
+            if let Some(s) = f.stat(name) {
+                if wd.sure(s) {
+                    t.push_str(&format!("{what} changes sales by {}. ", wd.full(s)));
+                } else {
+                    t.push_str(&format!(
+                        "{what} shows no reliable change in sales: {}. ",
+                        wd.full(s)
+                    ));
+                }
             }
         }
+        let join = f.stat("promo2_join_effect");
+        let relaunch = f.stat("promo2_interval_month_effect");
+        let any_sure = join.is_some_and(|s| wd.sure(s)) || relaunch.is_some_and(|s| wd.sure(s));
+        if !any_sure && (join.is_some() || relaunch.is_some()) {
+            c.headlines.push(HeadlineCandidate {
+                    text: "Review Promo2: within stores, neither joining it nor its relaunch months show a reliable sales lift.".into(),
+                    eur_per_year: None,
+                    score: 2.0,
+                });
+        } else if let Some(s) = relaunch.filter(|s| wd.sure(s)) {
+            let year = s.estimate * level * open_days / 3.0;
+            c.headlines.push(HeadlineCandidate {
+                    text: format!(
+                        "Promo2 relaunch months lift a participating store's sales by {} (≈ {} per store and year).",
+                        text::pct(s.estimate),
+                        text::eur_big(year)
+                    ),
+                    eur_per_year: None,
+                    score: 2.0,
+                });
+        }
+        c.text = t.trim().to_string();
+        c
     }
-    let join = f.stat("promo2_join_effect");
-    let relaunch = f.stat("promo2_interval_month_effect");
-    let any_sure = join.is_some_and(|s| wd.sure(s)) || relaunch.is_some_and(|s| wd.sure(s));
-    if !any_sure && (join.is_some() || relaunch.is_some()) {
-        c.headlines.push(HeadlineCandidate {
-                text: "Review Promo2: within stores, neither joining it nor its relaunch months show a reliable sales lift.".into(),
-                eur_per_year: None,
-                score: 2.0,
-            });
-    } else if let Some(s) = relaunch.filter(|s| wd.sure(s)) {
-        let year = s.estimate * level * open_days / 3.0;
-        c.headlines.push(HeadlineCandidate {
-                text: format!(
-                    "Promo2 relaunch months lift a participating store's sales by {} (≈ {} per store and year).",
-                    text::pct(s.estimate),
-                    text::eur_big(year)
-                ),
-                eur_per_year: None,
-                score: 2.0,
-            });
-    }
-    c.text = t.trim().to_string();
-    c
 }

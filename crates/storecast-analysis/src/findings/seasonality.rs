@@ -140,9 +140,11 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        conclude(f, wd, chain_level, dec_eur_chain, n)
-    });
+    let conclude = Words {
+        chain_level,
+        dec_eur_chain,
+        n,
+    };
     Draft::new(finding, conclude)
 }
 
@@ -479,93 +481,99 @@ fn day_of_month(
         .then(|| std::array::from_fn(|k| (ds[k] / dc[k] as f64).exp()))
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(
-    f: &Finding,
-    wd: &super::Wording,
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
     chain_level: f64,
     dec_eur_chain: f64,
     n: usize,
-) -> Conclusion {
-    let mut c = Conclusion::default();
-    let mut t = String::new();
-    if let Some(s) = f.stat("december_vs_november") {
-        t.push_str(&format!("December (1–23) sells {} vs November", wd.full(s)));
-        if let Some(x) = f.stat("christmas_week_vs_november") {
-            t.push_str(&format!(
-                ", the last week before Christmas {}",
-                text::pct(x.estimate)
-            ));
-        }
-        t.push_str(". ");
-        if wd.sure(s) && s.estimate > 0.0 {
-            c.headlines.push(HeadlineCandidate {
-                    text: format!(
-                        "December is the peak: {} vs November (last week before Christmas {}), ≈ {} extra turnover chain-wide — stock and staff for it.",
-                        text::pct(s.estimate),
-                        f.stat("christmas_week_vs_november").map_or("n/a".into(), |x| text::pct(x.estimate)),
-                        text::eur_big(dec_eur_chain)
-                    ),
-                    eur_per_year: Some(dec_eur_chain),
-                    score: dec_eur_chain,
-                });
-        }
-    }
-    let months: Vec<&Statistic> = f
-        .statistics
-        .iter()
-        .filter(|s| s.name.starts_with("month_index_"))
-        .collect();
-    if let (Some(hi), Some(lo)) = (
-        months
-            .iter()
-            .max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-        months
-            .iter()
-            .min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-    ) {
-        t.push_str(&format!(
-            "Over the year, {} is strongest ({} vs the yearly mean) and {} weakest ({}). ",
-            text::capitalise(hi.name.trim_start_matches("month_index_")),
-            text::pct(hi.estimate - 1.0),
-            text::capitalise(lo.name.trim_start_matches("month_index_")),
-            text::pct(lo.estimate - 1.0)
-        ));
-    }
-    if let Some(s) = f.stat("month_start_effect") {
-        if wd.sure(s) {
-            t.push_str(&format!(
-                "The first three days of a month sell {} vs mid-month.",
-                wd.full(s)
-            ));
-            let year = s.estimate * chain_level * 36.0 * n as f64;
-            c.headlines.push(HeadlineCandidate {
-                    text: format!(
-                        "Paydays matter: the first three days of each month sell {} vs mid-month (≈ {} a year chain-wide) — schedule promotions and staff accordingly.",
-                        text::pct(s.estimate),
-                        text::eur_big(year)
-                    ),
-                    eur_per_year: Some(year.abs()),
-                    score: year.abs(),
-                });
-        } else {
-            t.push_str(&format!(
-                    "The first three days of a month show no reliable difference from mid-month ({}, {}).",
-                    text::pct(s.estimate),
-                    wd.certainty(s)
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let &Words {
+            chain_level,
+            dec_eur_chain,
+            n,
+        } = self;
+        let mut c = Conclusion::default();
+        let mut t = String::new();
+        if let Some(s) = f.stat("december_vs_november") {
+            t.push_str(&format!("December (1–23) sells {} vs November", wd.full(s)));
+            if let Some(x) = f.stat("christmas_week_vs_november") {
+                t.push_str(&format!(
+                    ", the last week before Christmas {}",
+                    text::pct(x.estimate)
                 ));
+            }
+            t.push_str(". ");
+            if wd.sure(s) && s.estimate > 0.0 {
+                c.headlines.push(HeadlineCandidate {
+                        text: format!(
+                            "December is the peak: {} vs November (last week before Christmas {}), ≈ {} extra turnover chain-wide — stock and staff for it.",
+                            text::pct(s.estimate),
+                            f.stat("christmas_week_vs_november").map_or("n/a".into(), |x| text::pct(x.estimate)),
+                            text::eur_big(dec_eur_chain)
+                        ),
+                        eur_per_year: Some(dec_eur_chain),
+                        score: dec_eur_chain,
+                    });
+            }
         }
+        let months: Vec<&Statistic> = f
+            .statistics
+            .iter()
+            .filter(|s| s.name.starts_with("month_index_"))
+            .collect();
+        if let (Some(hi), Some(lo)) = (
+            months
+                .iter()
+                .max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+            months
+                .iter()
+                .min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+        ) {
+            t.push_str(&format!(
+                "Over the year, {} is strongest ({} vs the yearly mean) and {} weakest ({}). ",
+                text::capitalise(hi.name.trim_start_matches("month_index_")),
+                text::pct(hi.estimate - 1.0),
+                text::capitalise(lo.name.trim_start_matches("month_index_")),
+                text::pct(lo.estimate - 1.0)
+            ));
+        }
+        if let Some(s) = f.stat("month_start_effect") {
+            if wd.sure(s) {
+                t.push_str(&format!(
+                    "The first three days of a month sell {} vs mid-month.",
+                    wd.full(s)
+                ));
+                let year = s.estimate * chain_level * 36.0 * n as f64;
+                c.headlines.push(HeadlineCandidate {
+                        text: format!(
+                            "Paydays matter: the first three days of each month sell {} vs mid-month (≈ {} a year chain-wide) — schedule promotions and staff accordingly.",
+                            text::pct(s.estimate),
+                            text::eur_big(year)
+                        ),
+                        eur_per_year: Some(year.abs()),
+                        score: year.abs(),
+                    });
+            } else {
+                t.push_str(&format!(
+                        "The first three days of a month show no reliable difference from mid-month ({}, {}).",
+                        text::pct(s.estimate),
+                        wd.certainty(s)
+                    ));
+            }
+        }
+        if let Some(s) = f.stat("month_end_effect") {
+            t.push_str(&format!(
+                " The last three days: {} ({}).",
+                text::pct(s.estimate),
+                wd.certainty(s)
+            ));
+        }
+        c.text = t.trim().to_string();
+        c
     }
-    if let Some(s) = f.stat("month_end_effect") {
-        t.push_str(&format!(
-            " The last three days: {} ({}).",
-            text::pct(s.estimate),
-            wd.certainty(s)
-        ));
-    }
-    c.text = t.trim().to_string();
-    c
 }
 
 fn days_in_month(date: NaiveDate) -> usize {

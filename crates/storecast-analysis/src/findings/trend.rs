@@ -154,9 +154,11 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| {
-        conclude(f, wd, chain_level, n_stores, open_days)
-    });
+    let conclude = Words {
+        chain_level,
+        n_stores,
+        open_days,
+    };
     Draft::new(finding, conclude)
 }
 
@@ -347,77 +349,83 @@ fn histogram(logs: &[f64]) -> Chart {
     .from_zero()
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(
-    f: &Finding,
-    wd: &super::Wording,
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
     chain_level: f64,
     n_stores: usize,
     open_days: f64,
-) -> Conclusion {
-    let mut c = Conclusion::default();
-    let mut t = String::new();
-    if let Some(s) = f.stat("yoy_growth") {
-        t.push_str(&format!(
-            "Like-for-like sales {} by {} year over year. ",
-            if s.estimate >= 0.0 { "grew" } else { "fell" },
-            wd.full(s)
-        ));
-        let types: Vec<&Statistic> = f
-            .statistics
-            .iter()
-            .filter(|x| x.name.starts_with("yoy_growth_type_"))
-            .collect();
-        if let (Some(hi), Some(lo)) = (
-            types
-                .iter()
-                .max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-            types
-                .iter()
-                .min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-        ) {
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let &Words {
+            chain_level,
+            n_stores,
+            open_days,
+        } = self;
+        let mut c = Conclusion::default();
+        let mut t = String::new();
+        if let Some(s) = f.stat("yoy_growth") {
             t.push_str(&format!(
-                "Type {} grows most ({}), type {} least ({}). ",
-                hi.name.trim_start_matches("yoy_growth_type_"),
-                text::pct(hi.estimate),
-                lo.name.trim_start_matches("yoy_growth_type_"),
-                text::pct(lo.estimate)
+                "Like-for-like sales {} by {} year over year. ",
+                if s.estimate >= 0.0 { "grew" } else { "fell" },
+                wd.full(s)
             ));
+            let types: Vec<&Statistic> = f
+                .statistics
+                .iter()
+                .filter(|x| x.name.starts_with("yoy_growth_type_"))
+                .collect();
+            if let (Some(hi), Some(lo)) = (
+                types
+                    .iter()
+                    .max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+                types
+                    .iter()
+                    .min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+            ) {
+                t.push_str(&format!(
+                    "Type {} grows most ({}), type {} least ({}). ",
+                    hi.name.trim_start_matches("yoy_growth_type_"),
+                    text::pct(hi.estimate),
+                    lo.name.trim_start_matches("yoy_growth_type_"),
+                    text::pct(lo.estimate)
+                ));
+            }
+            if wd.sure(s) {
+                let year = s.estimate * chain_level * open_days * n_stores as f64;
+                c.headlines.push(HeadlineCandidate {
+                    text: format!(
+                        "Like-for-like sales are {} year over year ({} a year chain-wide).",
+                        text::pct(s.estimate),
+                        text::eur_big(year)
+                    ),
+                    eur_per_year: Some(year.abs()),
+                    score: year.abs() * 0.5,
+                });
+            }
         }
-        if wd.sure(s) {
-            let year = s.estimate * chain_level * open_days * n_stores as f64;
+        if let Some(s) = f.stat("full_year_growth") {
+            t.push_str(&format!("Full-year growth: {}. ", wd.full(s)));
+        }
+        let up = f.stat("growing_stores").map_or(0.0, |s| s.estimate);
+        let down = f.stat("declining_stores").map_or(0.0, |s| s.estimate);
+        let n = f.stat("growing_stores").map_or(0, |s| s.n);
+        t.push_str(&format!(
+                "{} of {} stores grow and {} decline significantly (BH-adjusted, across stores); the table lists them.",
+                up, n, down
+            ));
+        if down > 0.0 {
             c.headlines.push(HeadlineCandidate {
-                text: format!(
-                    "Like-for-like sales are {} year over year ({} a year chain-wide).",
-                    text::pct(s.estimate),
-                    text::eur_big(year)
-                ),
-                eur_per_year: Some(year.abs()),
-                score: year.abs() * 0.5,
-            });
+                    text: format!(
+                        "{} stores decline significantly year over year and {} grow — review the decliners listed in the trend section.",
+                        down, up
+                    ),
+                    eur_per_year: None,
+                    score: 1.1,
+                });
         }
+        c.text = t.trim().to_string();
+        c
     }
-    if let Some(s) = f.stat("full_year_growth") {
-        t.push_str(&format!("Full-year growth: {}. ", wd.full(s)));
-    }
-    let up = f.stat("growing_stores").map_or(0.0, |s| s.estimate);
-    let down = f.stat("declining_stores").map_or(0.0, |s| s.estimate);
-    let n = f.stat("growing_stores").map_or(0, |s| s.n);
-    t.push_str(&format!(
-            "{} of {} stores grow and {} decline significantly (BH-adjusted, across stores); the table lists them.",
-            up, n, down
-        ));
-    if down > 0.0 {
-        c.headlines.push(HeadlineCandidate {
-                text: format!(
-                    "{} stores decline significantly year over year and {} grow — review the decliners listed in the trend section.",
-                    down, up
-                ),
-                eur_per_year: None,
-                score: 1.1,
-            });
-    }
-    c.text = t.trim().to_string();
-    c
 }

@@ -183,7 +183,7 @@ pub fn draft(ctx: &Ctx<'_>) -> Draft {
         links: Vec::new(),
     };
     let level = ctx.chain_level();
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd, level));
+    let conclude = Words { level };
     Draft::new(finding, conclude)
 }
 
@@ -240,45 +240,51 @@ fn hardest_table(ctx: &Ctx<'_>, st: &[usize], v: &[f64], med: f64) -> Table {
     )
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, wd: &super::Wording, level: f64) -> Conclusion {
-    let mut c = Conclusion::default();
-    let Some(m) = f.stat("volatility_median") else {
-        c.text = "Too few stores with enough history to measure volatility.".into();
-        return c;
-    };
-    let hard = f.stat("volatile_stores").map_or(0.0, |s| s.estimate);
-    let mut t = format!(
-            "A typical store's day deviates about {} from its expected level (about {} on a normal day); {} stores \
-             are above 1.5 × that and need wider safety stock.",
-            text::share(m.estimate),
-            text::eur(m.estimate * level),
-            hard
-        );
-    if let Some(s) = f.stat("volatility_level_spearman") {
-        let what = if wd.sure(s) && s.estimate < 0.0 {
-            "Smaller stores are more volatile"
-        } else if wd.sure(s) {
-            "Bigger stores are more volatile"
-        } else {
-            "Volatility hardly depends on store size"
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words {
+    level: f64,
+}
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let &Words { level } = self;
+        let mut c = Conclusion::default();
+        let Some(m) = f.stat("volatility_median") else {
+            c.text = "Too few stores with enough history to measure volatility.".into();
+            return c;
         };
-        t.push_str(&format!(
-            " {what} (Spearman ρ = {}; {}).",
-            text::value(s.estimate, s.unit),
-            wd.certainty(s)
-        ));
+        let hard = f.stat("volatile_stores").map_or(0.0, |s| s.estimate);
+        let mut t = format!(
+                "A typical store's day deviates about {} from its expected level (about {} on a normal day); {} stores \
+                 are above 1.5 × that and need wider safety stock.",
+                text::share(m.estimate),
+                text::eur(m.estimate * level),
+                hard
+            );
+        if let Some(s) = f.stat("volatility_level_spearman") {
+            let what = if wd.sure(s) && s.estimate < 0.0 {
+                "Smaller stores are more volatile"
+            } else if wd.sure(s) {
+                "Bigger stores are more volatile"
+            } else {
+                "Volatility hardly depends on store size"
+            };
+            t.push_str(&format!(
+                " {what} (Spearman ρ = {}; {}).",
+                text::value(s.estimate, s.unit),
+                wd.certainty(s)
+            ));
+        }
+        c.headlines.push(HeadlineCandidate {
+                text: format!(
+                    "{} stores are hard to forecast (daily deviation > 1.5 × the typical {}); the volatility section lists them for their managers.",
+                    hard,
+                    text::share(m.estimate)
+                ),
+                eur_per_year: None,
+                score: 1.0,
+            });
+        c.text = t;
+        c
     }
-    c.headlines.push(HeadlineCandidate {
-            text: format!(
-                "{} stores are hard to forecast (daily deviation > 1.5 × the typical {}); the volatility section lists them for their managers.",
-                hard,
-                text::share(m.estimate)
-            ),
-            eur_per_year: None,
-            score: 1.0,
-        });
-    c.text = t;
-    c
 }

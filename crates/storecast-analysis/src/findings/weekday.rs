@@ -298,83 +298,86 @@ pub fn draft(ctx: &Ctx<'_>, r: &WeekdayResult) -> Draft {
         conclusion: String::new(),
         links: Vec::new(),
     };
-    let conclude = Box::new(move |f: &Finding, wd: &super::Wording| conclude(f, wd));
+    let conclude = Words;
     Draft::new(finding, conclude)
 }
 
-/// The conclusion and its headline candidates, written once the report's p-values are
-/// corrected.
-fn conclude(f: &Finding, wd: &super::Wording) -> Conclusion {
-    let mut c = Conclusion::default();
-    let days: Vec<&Statistic> = f
-        .statistics
-        .iter()
-        .filter(|s| s.name.starts_with("weekday_index_"))
-        .collect();
-    let (Some(best), Some(worst)) = (
-        days.iter().max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-        days.iter().min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
-    ) else {
-        return c;
-    };
-    let day = |s: &Statistic| {
-        let d = s.name.trim_start_matches("weekday_index_");
-        text::capitalise(d)
-    };
-    let mut t = format!(
-            "In ordinary (non-promo) weeks {} is the strongest day ({} vs the store's Mon–Sat mean; {}), {} the weakest ({}).",
-            day(best),
-            text::pct(best.estimate - 1.0),
-            wd.certainty(best),
-            day(worst),
-            text::pct(worst.estimate - 1.0)
-        );
-    let closed = f
-        .stat("sunday_closed_share")
-        .map_or(f64::NAN, |s| s.estimate);
-    let openers = f.stat("sunday_openers").map_or(0.0, |s| s.estimate);
-    match (f.stat("sunday_index"), f.stat("sunday_sales")) {
-        (Some(si), Some(ss)) => {
-            t.push_str(&format!(
-                    " {} of stores never open on Sundays; the {} regular Sunday openers sell {} on a Sunday, {} vs their Mon–Sat mean ({}).",
-                    text::share(closed),
-                    openers,
-                    text::eur(ss.estimate),
-                    text::pct(si.estimate - 1.0),
-                    wd.certainty(si)
-                ));
-            let year = ss.estimate * 52.0 * openers;
-            c.headlines.push(HeadlineCandidate {
-                    text: format!(
-                        "Sundays: {} of stores stay closed; the {} openers take {} per Sunday ({} vs their weekdays), ≈ {} a year.",
+/// What the conclusion reads besides the corrected finding: figures computed with it.
+struct Words;
+
+impl super::Conclude for Words {
+    fn conclude(&self, f: &Finding, wd: &super::Wording) -> Conclusion {
+        let mut c = Conclusion::default();
+        let days: Vec<&Statistic> = f
+            .statistics
+            .iter()
+            .filter(|s| s.name.starts_with("weekday_index_"))
+            .collect();
+        let (Some(best), Some(worst)) = (
+            days.iter().max_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+            days.iter().min_by(|a, b| a.estimate.total_cmp(&b.estimate)),
+        ) else {
+            return c;
+        };
+        let day = |s: &Statistic| {
+            let d = s.name.trim_start_matches("weekday_index_");
+            text::capitalise(d)
+        };
+        let mut t = format!(
+                "In ordinary (non-promo) weeks {} is the strongest day ({} vs the store's Mon–Sat mean; {}), {} the weakest ({}).",
+                day(best),
+                text::pct(best.estimate - 1.0),
+                wd.certainty(best),
+                day(worst),
+                text::pct(worst.estimate - 1.0)
+            );
+        let closed = f
+            .stat("sunday_closed_share")
+            .map_or(f64::NAN, |s| s.estimate);
+        let openers = f.stat("sunday_openers").map_or(0.0, |s| s.estimate);
+        match (f.stat("sunday_index"), f.stat("sunday_sales")) {
+            (Some(si), Some(ss)) => {
+                t.push_str(&format!(
+                        " {} of stores never open on Sundays; the {} regular Sunday openers sell {} on a Sunday, {} vs their Mon–Sat mean ({}).",
                         text::share(closed),
                         openers,
                         text::eur(ss.estimate),
                         text::pct(si.estimate - 1.0),
-                        text::eur_big(year)
-                    ),
-                    eur_per_year: Some(year),
-                    score: year,
-                });
+                        wd.certainty(si)
+                    ));
+                let year = ss.estimate * 52.0 * openers;
+                c.headlines.push(HeadlineCandidate {
+                        text: format!(
+                            "Sundays: {} of stores stay closed; the {} openers take {} per Sunday ({} vs their weekdays), ≈ {} a year.",
+                            text::share(closed),
+                            openers,
+                            text::eur(ss.estimate),
+                            text::pct(si.estimate - 1.0),
+                            text::eur_big(year)
+                        ),
+                        eur_per_year: Some(year),
+                        score: year,
+                    });
+            }
+            _ => t.push_str(&format!(
+                " {} of stores never open on Sundays; too few open regularly to value a Sunday.",
+                text::share(closed)
+            )),
         }
-        _ => t.push_str(&format!(
-            " {} of stores never open on Sundays; too few open regularly to value a Sunday.",
-            text::share(closed)
-        )),
+        if wd.sure(best) {
+            c.headlines.push(HeadlineCandidate {
+                text: format!(
+                    "Plan staff and stock by weekday: {} sells {} vs the weekly mean, {} {}.",
+                    day(best),
+                    text::pct(best.estimate - 1.0),
+                    day(worst),
+                    text::pct(worst.estimate - 1.0)
+                ),
+                eur_per_year: None,
+                score: 1.0,
+            });
+        }
+        c.text = t;
+        c
     }
-    if wd.sure(best) {
-        c.headlines.push(HeadlineCandidate {
-            text: format!(
-                "Plan staff and stock by weekday: {} sells {} vs the weekly mean, {} {}.",
-                day(best),
-                text::pct(best.estimate - 1.0),
-                day(worst),
-                text::pct(worst.estimate - 1.0)
-            ),
-            eur_per_year: None,
-            score: 1.0,
-        });
-    }
-    c.text = t;
-    c
 }
