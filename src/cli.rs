@@ -48,6 +48,8 @@ pub enum Command {
         #[command(flatten)]
         model: ModelArgs,
         #[command(flatten)]
+        origins: OriginArgs,
+        #[command(flatten)]
         output: OutputArgs,
     },
     /// Business performance report for decision makers (report.html, report.md), from a
@@ -552,6 +554,41 @@ impl ModelArgs {
     /// The backtest's configuration.
     pub fn backtest(&self) -> storecast_model::backtest::BacktestConfig {
         storecast_pipeline::backtest_config(&self.settings())
+    }
+}
+
+/// A backtest at chosen origins instead of the rolling folds: the error by time of year.
+#[derive(Debug, Clone, Args)]
+pub struct OriginArgs {
+    /// First forecast days, comma separated (e.g. 2014-03-01,2014-04-12): one fold each,
+    /// trained on the history before it.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "DATES",
+        conflicts_with = "every"
+    )]
+    pub origins: Vec<chrono::NaiveDate>,
+    /// One origin every STEP (6w, 42d) from --from, while the horizon fits in the history.
+    #[arg(long, value_name = "STEP", value_parser = storecast_pipeline::origins::parse_step, requires = "from")]
+    pub every: Option<i64>,
+    /// The first origin of --every.
+    #[arg(long, value_name = "DATE", requires = "every")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Days forecast from each origin (and each rolling fold's length).
+    #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u16).range(7..=366))]
+    pub horizon: u16,
+}
+
+impl OriginArgs {
+    /// The chosen origins, when any were asked for.
+    pub fn spec(&self) -> Option<storecast_pipeline::origins::OriginSpec> {
+        use storecast_pipeline::origins::OriginSpec;
+        match (self.every, self.from) {
+            (Some(step_days), Some(from)) => Some(OriginSpec::Every { step_days, from }),
+            _ if !self.origins.is_empty() => Some(OriginSpec::Dates(self.origins.clone())),
+            _ => None,
+        }
     }
 }
 

@@ -75,6 +75,47 @@ pub fn backtest_table(bt: &BacktestResult) {
     }
 }
 
+/// The backtest at chosen origins: per origin (then pooled) each forecast's RMSPE on open
+/// days, WAPE and MASE over every store-day, bias, the origin's cost and its stores without
+/// recent history (with their RMSPE).
+pub fn origin_table(rows: &[storecast_pipeline::backtest::OriginRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "\n{:<11} {:<28} {:>7} {:>7} {:>7} {:>8} {:>9} {:>7} {:>14}",
+        "origin",
+        "model",
+        "RMSPE",
+        "WAPE",
+        "MASE",
+        "bias",
+        "open days",
+        "secs",
+        "no recent (RMSPE)"
+    );
+    for r in rows {
+        let s = &r.score;
+        println!(
+            "{:<11} {:<28} {:>7.4} {:>7.4} {:>7.4} {:>+8.4} {:>9} {:>7.1} {:>6}{}",
+            r.origin.map_or("all".to_string(), |d| d.to_string()),
+            s.model.name(),
+            s.rmspe,
+            s.wape,
+            s.mase,
+            s.bias,
+            s.open_days,
+            r.seconds,
+            r.no_recent_stores,
+            if s.no_recent_days > 0 {
+                format!(" ({:.4})", s.rmspe_no_recent)
+            } else {
+                String::new()
+            },
+        );
+    }
+}
+
 /// One line per coverage row.
 pub fn coverage(rows: &[CoverageRow]) {
     for c in rows {

@@ -2,7 +2,8 @@
 //! jobs, with progress bars and their results printed (or one JSON document).
 
 use crate::cli::{
-    DataArgs, ExplainArgs, ForecastArgs, ModelArgs, OutputArgs, ReportArgs, TrainArgs, WhatifArgs,
+    DataArgs, ExplainArgs, ForecastArgs, ModelArgs, OriginArgs, OutputArgs, ReportArgs, TrainArgs,
+    WhatifArgs,
 };
 use crate::cmd::{load_strict, print_json};
 use crate::render;
@@ -48,17 +49,26 @@ pub fn backtest(
     data: &DataArgs,
     out: &Path,
     args: &ModelArgs,
+    origins: &OriginArgs,
     output: OutputArgs,
 ) -> Result<ExitCode> {
     let chain = load_strict(data)?;
+    let mut cfg = args.backtest();
+    cfg.horizon = usize::from(origins.horizon);
+    if let Some(spec) = origins.spec() {
+        let range = chain.history.date_range().context("the history is empty")?;
+        cfg.origins = storecast_pipeline::origins::resolve(&spec, cfg.horizon, range)?;
+        cfg.same_season = false;
+    }
     let mut bars = output.bars();
-    let run = storecast_pipeline::backtest(&chain, &args.backtest(), out, &mut bars)?;
+    let run = storecast_pipeline::backtest(&chain, &cfg, out, &mut bars)?;
     drop(bars);
     if output.json {
         print_json(&run.summary())?;
         return Ok(ExitCode::SUCCESS);
     }
     render::backtest_table(&run.backtest);
+    render::origin_table(&storecast_pipeline::backtest::origin_rows(&run.backtest));
     render::coverage(&run.coverage);
     for f in &run.files {
         eprintln!("wrote {}", f.display());

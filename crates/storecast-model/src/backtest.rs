@@ -45,6 +45,10 @@ pub struct BacktestConfig {
     /// [`ensemble::default_members`]).
     #[serde(default)]
     pub members: Vec<MemberSpec>,
+    /// Chosen origins (first forecast days) instead of the rolling folds, oldest first; each
+    /// scores the `horizon` days from it.
+    #[serde(default)]
+    pub origins: Vec<NaiveDate>,
 }
 
 impl Default for BacktestConfig {
@@ -57,6 +61,7 @@ impl Default for BacktestConfig {
             params,
             ridge_lambda: 10.0,
             same_season: false,
+            origins: Vec::new(),
         }
     }
 }
@@ -97,6 +102,8 @@ pub enum FoldKind {
     Rolling,
     /// The same six weeks one year before the forecast window.
     SameSeason,
+    /// An origin chosen by the caller (`backtest --origins`).
+    Chosen,
 }
 
 impl FoldKind {
@@ -105,6 +112,7 @@ impl FoldKind {
         match self {
             Self::Rolling => "rolling",
             Self::SameSeason => "same season",
+            Self::Chosen => "chosen origin",
         }
     }
 }
@@ -216,6 +224,15 @@ pub struct Fold {
     pub scored_rows: usize,
     /// Share of last-year forecasts that fell back to the median.
     pub last_year_fallback: f64,
+    /// Store-days of the horizon with a row and no sales (scored by WAPE and MASE).
+    #[serde(default)]
+    pub closed_days: usize,
+    /// Stores scored whose history has no row in the four weeks before the origin.
+    #[serde(default)]
+    pub no_recent_stores: usize,
+    /// Seconds the fold took (features, fits, forecasts).
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 /// One scored store-day with every model's forecast.
@@ -249,6 +266,22 @@ pub struct Prediction {
     pub model: f64,
     /// Each baseline's forecast, in [`ModelKind::BASELINES`] order.
     pub baselines: [f64; ModelKind::BASELINES.len()],
+    /// The store's MASE scale at the origin ([`crate::origins::mase_scales`]); NaN (written
+    /// null) for a store without a week-apart pair of days before it.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub mase_scale: f64,
+    /// The store had no row in the four weeks before the origin.
+    #[serde(default)]
+    pub no_recent_history: bool,
+}
+
+fn nan() -> f64 {
+    f64::NAN
+}
+
+/// A number, or NaN where JSON holds null (how serde_json writes NaN).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Prediction {
@@ -460,6 +493,14 @@ pub fn same_season_origin(tl: &Timeline, first_rolling: usize, horizon: usize) -
 
 /// All fold origins, oldest first, with their kind.
 pub fn all_origins(tl: &Timeline, cfg: &BacktestConfig) -> Vec<(usize, FoldKind)> {
+    if !cfg.origins.is_empty() {
+        return cfg
+            .origins
+            .iter()
+            .filter_map(|d| tl.day_index(*d))
+            .map(|o| (o, FoldKind::Chosen))
+            .collect();
+    }
     let rolling = fold_origins(tl.days, cfg.folds, cfg.horizon);
     let mut out: Vec<(usize, FoldKind)> = Vec::new();
     if cfg.same_season {
@@ -482,6 +523,10 @@ struct FoldRun {
     member_logs: Vec<Vec<f64>>,
     /// Each baseline's forecasts, in [`ModelKind::BASELINES`] order.
     baselines: Vec<baselines::BaselineForecast>,
+    /// Each store's MASE scale at the origin.
+    scales: Vec<f64>,
+    /// Each store's flag: no row in the four weeks before the origin.
+    no_recent: Vec<bool>,
 }
 
 fn run_fold(
@@ -537,6 +582,20 @@ fn run_fold(
         train_rows: frame.len(),
         scored_rows: scored.len(),
         last_year_fallback: fallback,
+        closed_days: crate::origins::closed_days(tl, origin, cfg.horizon),
+        no_recent_stores: 0,
+        seconds: 0.0,
+    };
+    let no_recent: Vec<bool> = (0..tl.stores.len())
+        .map(|s| crate::origins::without_recent_history(tl, s, origin))
+        .collect();
+    let scored_stores: std::collections::BTreeSet<u32> = scored.iter().map(|&(s, _)| s).collect();
+    let fold = Fold {
+        no_recent_stores: scored_stores
+            .into_iter()
+            .filter(|&s| no_recent[s as usize])
+            .count(),
+        ..fold
     };
     Ok(FoldRun {
         fold,
@@ -544,6 +603,8 @@ fn run_fold(
         eval,
         member_logs,
         baselines,
+        scales: crate::origins::mase_scales(tl, origin),
+        no_recent,
     })
 }
 
@@ -576,6 +637,8 @@ fn push_predictions(
             model_raw: f64::NAN,
             model: f64::NAN,
             baselines: std::array::from_fn(|k| run.baselines[k].sales[i]),
+            mase_scale: run.scales[s as usize],
+            no_recent_history: run.no_recent[s as usize],
         });
     }
 }
@@ -599,12 +662,16 @@ pub fn run(
             of: origins.len(),
             origin: tl.date(origin),
         });
+        let started = std::time::Instant::now();
         let fold = run_fold(tl, stores, cfg, (index, origin, kind), progress)?;
         push_predictions(tl, stores, &fold, tl.date(origin), &mut predictions);
         for (all, m) in logs.iter_mut().zip(&fold.member_logs) {
             all.extend_from_slice(m);
         }
-        folds.push(fold.fold);
+        folds.push(Fold {
+            seconds: started.elapsed().as_secs_f64(),
+            ..fold.fold
+        });
     }
     let ensemble = EnsembleBacktest {
         members: specs.iter().map(|m| m.name.clone()).collect(),
@@ -820,6 +887,8 @@ mod tests {
                     model_raw: f64::NAN,
                     model: f64::NAN,
                     baselines: [actual; 3],
+                    mase_scale: f64::NAN,
+                    no_recent_history: false,
                 });
             }
         }
@@ -847,6 +916,9 @@ mod tests {
                 train_rows: 0,
                 scored_rows: 600,
                 last_year_fallback: 0.0,
+                closed_days: 0,
+                no_recent_stores: 0,
+                seconds: 0.0,
             })
             .collect();
         blend_and_score(&mut r);

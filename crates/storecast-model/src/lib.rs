@@ -54,6 +54,7 @@ pub fn horizon_cells(tl: &Timeline, origin: usize, horizon: usize) -> Vec<(u32, 
 }
 pub mod backtest;
 pub mod baselines;
+pub mod origins;
 
 /// Log sales of each row of a training frame.
 pub fn log_targets(tl: &Timeline, frame: &Frame) -> Vec<f32> {

@@ -372,6 +372,9 @@ pub(crate) mod tests {
                 train_rows: 10_000,
                 scored_rows: n,
                 last_year_fallback: 0.0,
+                closed_days: 0,
+                no_recent_stores: 0,
+                seconds: 0.0,
             },
             Fold {
                 index: 2,
@@ -382,6 +385,9 @@ pub(crate) mod tests {
                 train_rows: 11_000,
                 scored_rows: n,
                 last_year_fallback: 0.0,
+                closed_days: 0,
+                no_recent_stores: 0,
+                seconds: 0.0,
             },
         ];
         let mut scores = Vec::new();

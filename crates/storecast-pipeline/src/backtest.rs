@@ -32,6 +32,50 @@ pub struct BacktestSummary {
     pub coverage: Vec<CoverageRow>,
     /// Files written.
     pub files: Vec<PathBuf>,
+    /// By origin and pooled: RMSPE, WAPE and MASE of the model and each baseline, with each
+    /// origin's cost (chosen origins only).
+    pub origins: Vec<OriginRow>,
+}
+
+/// One forecast's scores at one origin (or pooled), with the origin's cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct OriginRow {
+    /// The origin (None: every origin pooled).
+    pub origin: Option<chrono::NaiveDate>,
+    /// Its scores.
+    #[serde(flatten)]
+    pub score: storecast_model::origins::OriginScore,
+    /// Seconds the origin took (pooled: their sum).
+    pub seconds: f64,
+    /// Scored stores without a row in the four weeks before the origin (pooled: their sum).
+    pub no_recent_stores: usize,
+}
+
+/// The origin table of a backtest at chosen origins (empty for rolling folds).
+pub fn origin_rows(bt: &BacktestResult) -> Vec<OriginRow> {
+    if !bt
+        .folds
+        .iter()
+        .any(|f| f.kind == backtest::FoldKind::Chosen)
+    {
+        return Vec::new();
+    }
+    storecast_model::origins::origin_table(bt)
+        .into_iter()
+        .map(|score| {
+            let fold = bt.folds.iter().find(|f| f.index == score.fold);
+            OriginRow {
+                origin: fold.map(|f| f.origin),
+                seconds: fold
+                    .map_or_else(|| bt.folds.iter().map(|f| f.seconds).sum(), |f| f.seconds),
+                no_recent_stores: fold.map_or_else(
+                    || bt.folds.iter().map(|f| f.no_recent_stores).sum(),
+                    |f| f.no_recent_stores,
+                ),
+                score,
+            }
+        })
+        .collect()
 }
 
 impl BacktestRun {
@@ -41,6 +85,7 @@ impl BacktestRun {
             scores: score_rows(&self.backtest),
             coverage: self.coverage.clone(),
             files: self.files.clone(),
+            origins: origin_rows(&self.backtest),
         }
     }
 }
@@ -55,6 +100,11 @@ pub fn backtest(
 ) -> Result<BacktestRun, PipelineError> {
     let tl = Timeline::build(&chain.history, None)
         .ok_or_else(|| PipelineError::Input("the history is empty".into()))?;
+    if !cfg.origins.is_empty() {
+        let range = (tl.date(0), tl.date(tl.days - 1));
+        let spec = crate::origins::OriginSpec::Dates(cfg.origins.clone());
+        crate::origins::resolve(&spec, cfg.horizon, range)?;
+    }
     let mut bt = {
         let mut events = training_events(progress);
         backtest::run(&tl, &chain.stores, cfg, &mut events)

@@ -22,6 +22,7 @@ pub mod input;
 pub mod models;
 pub mod operations;
 pub mod ops;
+pub mod origins;
 pub mod progress;
 pub mod replay;
 pub mod reports;

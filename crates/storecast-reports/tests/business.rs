@@ -567,6 +567,8 @@ fn planted() -> BacktestResult {
                 model,
                 // Median, last year, ridge (ModelKind::BASELINES order).
                 baselines: [base * 1.05, base * 0.9, base],
+                mase_scale: f64::NAN,
+                no_recent_history: false,
             });
         }
     }
@@ -585,6 +587,9 @@ fn planted() -> BacktestResult {
             train_rows: 0,
             scored_rows: n,
             last_year_fallback: 0.0,
+            closed_days: 0,
+            no_recent_stores: 0,
+            seconds: 0.0,
         }],
         scale: 1.0,
         fold_scales: vec![1.0],

@@ -143,6 +143,9 @@ pub fn artifact(version: &str, model_text: &str, last_rmspe: f64) -> ModelArtifa
         train_rows: 1000,
         scored_rows: 100,
         last_year_fallback: 0.0,
+        closed_days: 0,
+        no_recent_stores: 0,
+        seconds: 0.0,
     };
     let mut a = ModelArtifact {
         format_version: FORMAT_VERSION,

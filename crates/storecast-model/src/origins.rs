@@ -1,0 +1,142 @@
+//! Backtests at chosen origins, scored the way forecasting benchmarks score.
+//!
+//! Why this module exists: model choices made on a few spring folds can hurt the rest of the
+//! year, and the error is far from flat over the year (the weeks from December into January
+//! are the hardest). A backtest at any origin (`storecast backtest --origins ...`) shows the
+//! error by time of year; this module holds what that needs beyond the rolling folds: the
+//! scale of MASE (each store's in-sample seasonal-naive error before the origin), the flag of
+//! stores without recent history at an origin, and the table by origin of RMSPE (open days),
+//! WAPE and MASE (every store-day, closed days included: a closed day's forecast is 0 from the
+//! opening plan, so it adds no error, but it counts in MASE's mean) for the model and each
+//! baseline.
+
+use crate::backtest::{BacktestResult, Prediction};
+use crate::kind::ModelKind;
+use crate::timeline::Timeline;
+use serde::Serialize;
+
+/// Days before an origin whose absence flags a store as without recent history.
+pub const RECENT_DAYS: usize = 28;
+/// Days before an origin over which the MASE scale is measured.
+pub const SCALE_DAYS: usize = 364;
+/// The seasonal-naive lag of the MASE scale (the same weekday a week earlier).
+pub const SCALE_LAG: usize = 7;
+
+/// Each store's MASE scale at `origin`: the mean absolute difference of its sales from the
+/// same weekday a week earlier over the [`SCALE_DAYS`] before the origin (days with a row;
+/// closed days count as 0). NaN for a store without such pairs.
+pub fn mase_scales(tl: &Timeline, origin: usize) -> Vec<f64> {
+    let from = origin.saturating_sub(SCALE_DAYS).max(SCALE_LAG);
+    (0..tl.stores.len())
+        .map(|s| {
+            let (sum, n) = (from..origin.min(tl.days))
+                .filter_map(|d| {
+                    let now = tl.actual_sales(s, d)?;
+                    let before = tl.actual_sales(s, d - SCALE_LAG)?;
+                    Some(f64::from((now - before).abs()))
+                })
+                .fold((0.0, 0usize), |(a, n), x| (a + x, n + 1));
+            if n == 0 {
+                f64::NAN
+            } else {
+                sum / n as f64
+            }
+        })
+        .collect()
+}
+
+/// Whether store `s` has no row in the [`RECENT_DAYS`] before `origin` (its forecast rests
+/// on older history and chain-level patterns).
+pub fn without_recent_history(tl: &Timeline, s: usize, origin: usize) -> bool {
+    (origin.saturating_sub(RECENT_DAYS)..origin.min(tl.days))
+        .all(|d| tl.actual_sales(s, d).is_none())
+}
+
+/// Store-days of the horizon with a row and no sales (closed, or open without sales): scored
+/// by WAPE and MASE as 0 against a forecast of 0.
+pub fn closed_days(tl: &Timeline, origin: usize, horizon: usize) -> usize {
+    (0..tl.stores.len())
+        .map(|s| {
+            (origin..(origin + horizon).min(tl.days))
+                .filter(|&d| tl.actual_sales(s, d).is_some_and(|v| v <= 0.0))
+                .count()
+        })
+        .sum()
+}
+
+/// One forecast's scores on one origin (or all pooled, `fold` 0).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OriginScore {
+    /// The forecast.
+    pub model: ModelKind,
+    /// The fold (0: every origin pooled).
+    pub fold: usize,
+    /// RMSPE over open days with sales.
+    pub rmspe: f64,
+    /// Σ|error| / Σ sales over every store-day.
+    pub wape: f64,
+    /// Mean over every store-day of |error| / the store's MASE scale.
+    pub mase: f64,
+    /// Σ(forecast − actual) / Σ actual.
+    pub bias: f64,
+    /// RMSPE over the store-days of stores without recent history at the origin.
+    pub rmspe_no_recent: f64,
+    /// Store-days scored (open with sales).
+    pub open_days: usize,
+    /// Store-days of those stores without recent history.
+    pub no_recent_days: usize,
+}
+
+/// The scores of `model` on the predictions `keep` selects, with `closed` closed store-days.
+fn score(bt: &BacktestResult, model: ModelKind, fold: usize, closed: usize) -> OriginScore {
+    let keep = |p: &&Prediction| fold == 0 || p.fold == fold;
+    let rows: Vec<&Prediction> = bt.predictions.iter().filter(keep).collect();
+    let (mut sq, mut abs, mut sum, mut err, mut scaled, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0);
+    let (mut sq_gap, mut n_gap) = (0.0, 0usize);
+    for p in &rows {
+        let f = p.forecast(model);
+        if p.actual <= 0.0 || !f.is_finite() {
+            continue;
+        }
+        let r = (p.actual - f) / p.actual;
+        sq += r * r;
+        abs += (p.actual - f).abs();
+        sum += p.actual;
+        err += f - p.actual;
+        if p.mase_scale > 0.0 {
+            scaled += (p.actual - f).abs() / p.mase_scale;
+        }
+        n += 1;
+        if p.no_recent_history {
+            sq_gap += r * r;
+            n_gap += 1;
+        }
+    }
+    let nan_if = |x: f64, k: usize| if k == 0 { f64::NAN } else { x };
+    OriginScore {
+        model,
+        fold,
+        rmspe: nan_if((sq / n.max(1) as f64).sqrt(), n),
+        wape: nan_if(abs / sum, n),
+        mase: nan_if(scaled / (n + closed).max(1) as f64, n),
+        bias: nan_if(err / sum, n),
+        rmspe_no_recent: nan_if((sq_gap / n_gap.max(1) as f64).sqrt(), n_gap),
+        open_days: n,
+        no_recent_days: n_gap,
+    }
+}
+
+/// The model's and every baseline's scores by origin, then pooled over all origins.
+pub fn origin_table(bt: &BacktestResult) -> Vec<OriginScore> {
+    let models = [ModelKind::Model]
+        .into_iter()
+        .chain(ModelKind::BASELINES)
+        .collect::<Vec<_>>();
+    let folds = bt.folds.iter().map(|f| (f.index, f.closed_days));
+    let pooled = bt.folds.iter().map(|f| f.closed_days).sum::<usize>();
+    folds
+        .chain([(0, pooled)])
+        .flat_map(|(fold, closed)| models.iter().map(move |m| (fold, closed, *m)))
+        .map(|(fold, closed, m)| score(bt, m, fold, closed))
+        .collect()
+}
