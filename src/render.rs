@@ -76,20 +76,23 @@ pub fn backtest_table(bt: &BacktestResult) {
 }
 
 /// The backtest at chosen origins: per origin (then pooled) each forecast's RMSPE on open
-/// days, WAPE and MASE over every store-day, bias, the origin's cost and its stores without
+/// days with the mean log error, WAPE and MASE over every store-day, bias, the share of the
+/// squared error in the worst 1 % of store-days, the origin's cost and its stores without
 /// recent history (with their RMSPE).
 pub fn origin_table(rows: &[storecast_pipeline::backtest::OriginRow]) {
     if rows.is_empty() {
         return;
     }
     println!(
-        "\n{:<11} {:<28} {:>7} {:>7} {:>7} {:>8} {:>9} {:>7} {:>14}",
+        "\n{:<11} {:<28} {:>7} {:>8} {:>7} {:>7} {:>8} {:>7} {:>9} {:>6} {:>14}",
         "origin",
         "model",
         "RMSPE",
+        "log err",
         "WAPE",
         "MASE",
         "bias",
+        "worst1%",
         "open days",
         "secs",
         "no recent (RMSPE)"
@@ -97,13 +100,15 @@ pub fn origin_table(rows: &[storecast_pipeline::backtest::OriginRow]) {
     for r in rows {
         let s = &r.score;
         println!(
-            "{:<11} {:<28} {:>7.4} {:>7.4} {:>7.4} {:>+8.4} {:>9} {:>7.1} {:>6}{}",
+            "{:<11} {:<28} {:>7.4} {:>+8.4} {:>7.4} {:>7.4} {:>+8.4} {:>6.0}% {:>9} {:>6.1} {:>6}{}",
             r.origin.map_or("all".to_string(), |d| d.to_string()),
             s.model.name(),
             s.rmspe,
+            s.mean_log_error,
             s.wape,
             s.mase,
             s.bias,
+            s.worst_share * 100.0,
             s.open_days,
             r.seconds,
             r.no_recent_stores,

@@ -273,6 +273,10 @@ pub struct Prediction {
     /// The store had no row in the four weeks before the origin.
     #[serde(default)]
     pub no_recent_history: bool,
+    /// Whether last year's sales of the day were known (the `ly_sales` feature); `None` in
+    /// backtests written before it was recorded.
+    #[serde(default)]
+    pub last_year_known: Option<bool>,
 }
 
 fn nan() -> f64 {
@@ -639,6 +643,7 @@ fn push_predictions(
             baselines: std::array::from_fn(|k| run.baselines[k].sales[i]),
             mase_scale: run.scales[s as usize],
             no_recent_history: run.no_recent[s as usize],
+            last_year_known: Some(x[F::ly_sales as usize].is_finite()),
         });
     }
 }
@@ -889,6 +894,7 @@ mod tests {
                     baselines: [actual; 3],
                     mase_scale: f64::NAN,
                     no_recent_history: false,
+                    last_year_known: Some(true),
                 });
             }
         }

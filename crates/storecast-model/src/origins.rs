@@ -17,6 +17,8 @@ use serde::Serialize;
 
 /// Days before an origin whose absence flags a store as without recent history.
 pub const RECENT_DAYS: usize = 28;
+/// The share of worst store-days whose part of the squared error is reported.
+pub const WORST_SHARE: f64 = 0.01;
 /// Days before an origin over which the MASE scale is measured.
 pub const SCALE_DAYS: usize = 364;
 /// The seasonal-naive lag of the MASE scale (the same weekday a week earlier).
@@ -79,6 +81,11 @@ pub struct OriginScore {
     pub mase: f64,
     /// Σ(forecast − actual) / Σ actual.
     pub bias: f64,
+    /// Mean of ln(forecast / actual) over open days (the bias a log-trained model sees).
+    pub mean_log_error: f64,
+    /// Share of the squared percentage error (what RMSPE sums) carried by the worst
+    /// [`WORST_SHARE`] of store-days.
+    pub worst_share: f64,
     /// RMSPE over the store-days of stores without recent history at the origin.
     pub rmspe_no_recent: f64,
     /// Store-days scored (open with sales).
@@ -93,6 +100,7 @@ fn score(bt: &BacktestResult, model: ModelKind, fold: usize, closed: usize) -> O
     let rows: Vec<&Prediction> = bt.predictions.iter().filter(keep).collect();
     let (mut sq, mut abs, mut sum, mut err, mut scaled, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0);
     let (mut sq_gap, mut n_gap) = (0.0, 0usize);
+    let (mut log_err, mut squares) = (0.0, Vec::with_capacity(rows.len()));
     for p in &rows {
         let f = p.forecast(model);
         if p.actual <= 0.0 || !f.is_finite() {
@@ -100,6 +108,10 @@ fn score(bt: &BacktestResult, model: ModelKind, fold: usize, closed: usize) -> O
         }
         let r = (p.actual - f) / p.actual;
         sq += r * r;
+        squares.push(r * r);
+        if f > 0.0 {
+            log_err += (f / p.actual).ln();
+        }
         abs += (p.actual - f).abs();
         sum += p.actual;
         err += f - p.actual;
@@ -113,6 +125,9 @@ fn score(bt: &BacktestResult, model: ModelKind, fold: usize, closed: usize) -> O
         }
     }
     let nan_if = |x: f64, k: usize| if k == 0 { f64::NAN } else { x };
+    squares.sort_by(|a, b| b.total_cmp(a));
+    let worst = ((n as f64 * WORST_SHARE).ceil() as usize).min(n);
+    let worst_sq: f64 = squares.iter().take(worst).sum();
     OriginScore {
         model,
         fold,
@@ -120,6 +135,8 @@ fn score(bt: &BacktestResult, model: ModelKind, fold: usize, closed: usize) -> O
         wape: nan_if(abs / sum, n),
         mase: nan_if(scaled / (n + closed).max(1) as f64, n),
         bias: nan_if(err / sum, n),
+        mean_log_error: nan_if(log_err / n.max(1) as f64, n),
+        worst_share: nan_if(worst_sq / sq, n),
         rmspe_no_recent: nan_if((sq_gap / n_gap.max(1) as f64).sqrt(), n_gap),
         open_days: n,
         no_recent_days: n_gap,

@@ -156,6 +156,7 @@ pub fn methodology(
         Some(validation_section(bt)),
         Some(fold_variation(bt)),
         Some(backtest_section(bt)),
+        origins_section(bt),
         Some(segments_section(bt)),
         Some(residuals_section(bt)),
         intervals_section(coverage),
@@ -306,12 +307,26 @@ fn backtest_section(bt: &BacktestResult) -> Section {
 
 /// The last fold's error by segment.
 fn segments_section(bt: &BacktestResult) -> Section {
-    let last = bt.last_fold();
-    let mut seg = Section::new("segments", "Where the error is: by segment (last fold)").para(
-        "The same last-fold predictions, cut by store type, assortment, horizon week, weekday, promo and holidays. A segment where the model is much worse than elsewhere is a place to look before a roll-out.",
-    );
+    // At chosen origins spread over the year, the cuts pool every origin; otherwise the most
+    // recent fold.
+    let (scope, heading, which) = if chosen_origins(bt) {
+        (
+            None,
+            "Where the error is: by segment (every origin)",
+            "every origin's",
+        )
+    } else {
+        (
+            Some(bt.last_fold()),
+            "Where the error is: by segment (last fold)",
+            "the last fold's",
+        )
+    };
+    let mut seg = Section::new("segments", heading).para(format!(
+        "The model's and the median baseline's errors on {which} predictions, cut by store type, assortment, horizon week, weekday, promo, holidays and whether last year's sales of the day were known. A segment where the model is much worse than elsewhere is a place to look before a roll-out.",
+    ));
     for cut in CUTS {
-        let groups = by_cut(bt, cut, &[ModelKind::Model, ModelKind::Median], Some(last));
+        let groups = by_cut(bt, cut, &[ModelKind::Model, ModelKind::Median], scope);
         let rows: Vec<Vec<String>> = groups
             .iter()
             .map(|(k, ms)| {
@@ -490,4 +505,100 @@ fn features_section(bt: &BacktestResult) -> Section {
                 format!("Bias correction for the final model: ×{:.3} (tuned on all folds).", bt.scale),
                 ensemble_line(bt),
             ])
+}
+
+/// Whether the backtest ran at chosen origins (`backtest --origins`).
+fn chosen_origins(bt: &BacktestResult) -> bool {
+    bt.folds
+        .iter()
+        .any(|f| f.kind == storecast_model::backtest::FoldKind::Chosen)
+}
+
+/// The error by origin over the year (chosen origins only): RMSPE with the mean log error
+/// beside it, WAPE and MASE over every store-day, the best baseline's WAPE, and the share of
+/// the squared error that the worst 1 % of store-days carry.
+fn origins_section(bt: &BacktestResult) -> Option<Section> {
+    use storecast_model::origins::{origin_table, WORST_SHARE};
+    if !chosen_origins(bt) {
+        return None;
+    }
+    let table = origin_table(bt);
+    let row = |m: ModelKind, fold: usize| table.iter().find(|r| r.model == m && r.fold == fold);
+    let best_wape = |fold: usize| {
+        ModelKind::BASELINES
+            .iter()
+            .filter_map(|b| row(*b, fold))
+            .map(|r| r.wape)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let label = |fold: usize| {
+        bt.folds
+            .iter()
+            .find(|f| f.index == fold)
+            .map_or("all origins".to_string(), |f| f.origin.to_string())
+    };
+    let folds: Vec<usize> = bt.folds.iter().map(|f| f.index).chain([0]).collect();
+    let rows: Vec<Vec<String>> = folds
+        .iter()
+        .filter_map(|&k| {
+            let m = row(ModelKind::Model, k)?;
+            Some(vec![
+                label(k),
+                f4(m.rmspe),
+                spct(m.mean_log_error),
+                pct(m.wape),
+                format!("{:.3}", m.mase),
+                pct(best_wape(k)),
+                pct(m.worst_share),
+                m.open_days.to_string(),
+            ])
+        })
+        .collect();
+    let pooled = row(ModelKind::Model, 0)?;
+    let chart = Chart::new(
+        "origins-wape",
+        Kind::Line,
+        "WAPE by origin: the model against the best baseline (lower is better)",
+    )
+    .axes("origin", "WAPE")
+    .labels(bt.folds.iter().map(|f| f.origin.to_string()))
+    .percent()
+    .from_zero()
+    .series(Series::new(
+        "model",
+        bt.folds
+            .iter()
+            .map(|f| row(ModelKind::Model, f.index).map_or(f64::NAN, |r| r.wape))
+            .collect(),
+    ))
+    .series(Series::new(
+        "best baseline",
+        bt.folds.iter().map(|f| best_wape(f.index)).collect(),
+    ));
+    Some(
+        Section::new("origins", "The error over the year: one fold per origin")
+            .para(format!(
+                "{} origins from {} to {}, each trained only on the history before it and scored on the next {} days. RMSPE counts open days with sales; WAPE and MASE count every store-day (a closed day is forecast 0 from the opening plan, so it adds no error, but it counts in MASE's mean; MASE divides by each store's seasonal-naive error over the year before the origin). The mean log error beside RMSPE is the bias a model trained on log sales sees. Over all origins, the worst {} of store-days carry {} of the squared percentage error behind RMSPE: where RMSPE jumps while WAPE does not, a few days with collapsed sales (a partial closure, an unrecorded event) decide it.",
+                bt.folds.len(),
+                bt.folds.first().map_or(String::new(), |f| f.origin.to_string()),
+                bt.folds.last().map_or(String::new(), |f| f.origin.to_string()),
+                bt.config.horizon,
+                pct(WORST_SHARE),
+                pct(pooled.worst_share),
+            ))
+            .table(
+                &[
+                    "origin",
+                    "RMSPE",
+                    "mean log error",
+                    "WAPE",
+                    "MASE",
+                    "best baseline WAPE",
+                    "worst 1% share",
+                    "store-days",
+                ],
+                rows,
+            )
+            .chart(chart),
+    )
 }

@@ -84,6 +84,18 @@ pub const CUTS: &[Cut] = &[
         },
         order: alpha,
     },
+    Cut {
+        name: "last year",
+        key: |p| {
+            match p.last_year_known {
+                Some(true) => "last year's sales known",
+                Some(false) => "no last-year sales",
+                None => "not recorded (older backtest)",
+            }
+            .into()
+        },
+        order: alpha,
+    },
 ];
 
 /// Metrics of several models per group of a cut, optionally restricted to one fold.

@@ -569,6 +569,7 @@ fn planted() -> BacktestResult {
                 baselines: [base * 1.05, base * 0.9, base],
                 mase_scale: f64::NAN,
                 no_recent_history: false,
+                last_year_known: Some(true),
             });
         }
     }
@@ -754,4 +755,48 @@ fn the_report_quotes_the_monitoring_thresholds_in_use() {
         "the RMSPE factor in use"
     );
     assert!(md.contains("exceeds 0.37 against"), "the PSI limit in use");
+}
+
+/// A backtest at chosen origins gets its own section in the methodology: one row per origin
+/// and the pooled one, the mean log error beside RMSPE, the worst 1 % share; its segments pool
+/// every origin and cut by whether last year's sales were known. Rolling folds get neither.
+#[test]
+fn the_methodology_shows_the_error_by_origin_for_chosen_origins() {
+    let rolling = storecast_reports::methodology(bt(), &[], "synth", None);
+    assert!(!rolling.sections.iter().any(|s| s.id == "origins"));
+    let mut chosen = bt().clone();
+    for f in &mut chosen.folds {
+        f.kind = storecast_model::backtest::FoldKind::Chosen;
+    }
+    let doc = storecast_reports::methodology(&chosen, &[], "synth", None);
+    let section = doc
+        .sections
+        .iter()
+        .find(|s| s.id == "origins")
+        .expect("the origins section");
+    let rows: Vec<&Vec<String>> = section
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            storecast_charts::Block::Table { rows, .. } => Some(rows),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(rows.len(), chosen.folds.len() + 1);
+    assert_eq!(rows[0][0], chosen.folds[0].origin.to_string());
+    assert_eq!(rows.last().map(|r| r[0].as_str()), Some("all origins"));
+    let md = doc.to_markdown();
+    assert!(md.contains("by segment (every origin)"), "{md}");
+    assert!(md.contains("last year's sales known"), "{md}");
+    let table = storecast_model::origins::origin_table(&chosen);
+    let pooled = table
+        .iter()
+        .find(|r| r.model == storecast_model::ModelKind::Model && r.fold == 0)
+        .expect("pooled");
+    assert!(
+        pooled.worst_share > 0.01 && pooled.worst_share < 1.0,
+        "{pooled:?}"
+    );
+    assert!(pooled.mean_log_error.abs() < 0.1, "{pooled:?}");
 }
