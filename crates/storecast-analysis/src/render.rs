@@ -3,8 +3,9 @@
 //!
 //! Why this module exists: the analysis is data; presenting it is a separate concern, and the
 //! three views must show the same numbers. The Markdown reads as a short report for the sales
-//! team (headline conclusions first, then one section per finding); the HTML adds the charts
-//! through `storecast-charts` (one canvas and one JSON spec per chart, inline Chart.js).
+//! team (headline conclusions first, then one section per finding); the HTML is its template
+//! (`templates/analysis.html`) rendered in the shared document environment of
+//! `storecast-charts`, with the charts embedded (one canvas and one JSON spec per chart).
 
 use crate::model::{Analysis, Finding, Statistic, Table};
 use crate::text;

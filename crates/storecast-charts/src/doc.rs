@@ -1,6 +1,7 @@
 //! A small document model for generated reports (methodology, business performance): sections
 //! of paragraphs, tables, bullet lists and charts, rendered to Markdown and to self-contained
-//! HTML from the same data, so the two never disagree.
+//! HTML (through the `storecast/doc.html` template of [`crate::render`]) from the same data,
+//! so the two never disagree.
 
 use crate::render::RenderError;
 use crate::{html_escape, standalone_page, Chart};

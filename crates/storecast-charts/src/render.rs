@@ -1,9 +1,9 @@
 //! One renderer for every generated document: minijinja templates shipped in the binary.
 //!
-//! Why this module exists: the reports (methodology, business, replay), the statistical
-//! analysis and the app's pages are HTML built from typed results. Building that HTML once,
-//! with templates, keeps the markup in one language and the figures in the data: a template
-//! shows, it never computes. This module holds what every document shares: the escaping
+//! Why this module exists: the reports (methodology, business, replay) and the statistical
+//! analysis are HTML built from typed results, as the app's pages and the validation report
+//! are (their own minijinja templates). Building document HTML with templates keeps the markup
+//! in one language and the figures in the data: a template shows, it never computes. This module holds what every document shares: the escaping
 //! (the same as [`crate::html_escape`], so text reads the same everywhere), the `bold` filter
 //! (`**bold**` → `<b>`), the `numeric` test (right-aligned number cells) and the table macro.
 //! Crates with documents of their own add their templates to [`environment`].
