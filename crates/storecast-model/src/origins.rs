@@ -10,7 +10,7 @@
 //! opening plan, so it adds no error, but it counts in MASE's mean) for the model and each
 //! baseline.
 
-use crate::backtest::{BacktestResult, Prediction};
+use crate::backtest::BacktestResult;
 use crate::kind::ModelKind;
 use crate::timeline::Timeline;
 use serde::Serialize;
@@ -54,8 +54,9 @@ pub fn without_recent_history(tl: &Timeline, s: usize, origin: usize) -> bool {
         .all(|d| tl.actual_sales(s, d).is_none())
 }
 
-/// Store-days of the horizon with a row and no sales (closed, or open without sales): scored
-/// by WAPE and MASE as 0 against a forecast of 0.
+/// Store-days of the horizon with a row and no sales: the closed days, whose forecast is 0
+/// from the opening plan, counted in MASE's mean with no error. The rare open day without
+/// sales is counted with them, though the model forecast it (RMSPE cannot score it either).
 pub fn closed_days(tl: &Timeline, origin: usize, horizon: usize) -> usize {
     (0..tl.stores.len())
         .map(|s| {
@@ -96,12 +97,14 @@ pub struct OriginScore {
 
 /// The scores of `model` on the predictions `keep` selects, with `closed` closed store-days.
 fn score(bt: &BacktestResult, model: ModelKind, fold: usize, closed: usize) -> OriginScore {
-    let keep = |p: &&Prediction| fold == 0 || p.fold == fold;
-    let rows: Vec<&Prediction> = bt.predictions.iter().filter(keep).collect();
+    let rows = bt
+        .predictions
+        .iter()
+        .filter(|p| fold == 0 || p.fold == fold);
     let (mut sq, mut abs, mut sum, mut err, mut scaled, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0);
     let (mut sq_gap, mut n_gap) = (0.0, 0usize);
-    let (mut log_err, mut squares) = (0.0, Vec::with_capacity(rows.len()));
-    for p in &rows {
+    let (mut log_err, mut squares) = (0.0, Vec::new());
+    for p in rows {
         let f = p.forecast(model);
         if p.actual <= 0.0 || !f.is_finite() {
             continue;

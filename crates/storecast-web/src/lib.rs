@@ -132,6 +132,10 @@ async fn openapi_json() -> Result<Response, error::AppError> {
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
+/// The largest request body of every route but the delivery of actuals (64 KiB: far above a
+/// what-if, an override or a sign-in).
+const BODY_LIMIT: usize = 64 * 1024;
+
 /// Every route of the JSON API with its documentation: the router and the OpenAPI document are
 /// built together from this one list (each handler's `#[utoipa::path]` gives its method, path
 /// and answers), so a route cannot be served undocumented nor documented unserved. The
@@ -165,7 +169,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::validation))
         .routes(routes!(api::analysis))
         .routes(routes!(openapi_json))
-        .layer(RequestBodyLimitLayer::new(64 * 1024));
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
     let uploads = OpenApiRouter::new()
         .routes(routes!(operations::post_actuals))
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -210,7 +214,7 @@ pub fn router(state: AppState) -> Router {
         .map(tower_governor::GovernorLayer::new);
     // Pages and unknown API routes take small bodies; the API's routes carry their own limits.
     let app = api
-        .merge(pages.layer(RequestBodyLimitLayer::new(64 * 1024)))
+        .merge(pages.layer(RequestBodyLimitLayer::new(BODY_LIMIT)))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::middleware,
