@@ -53,11 +53,11 @@ pub fn resolve(
     let latest = last - span;
     let mut origins = match spec {
         OriginSpec::Dates(d) => d.clone(),
-        OriginSpec::Every { step_days, from } => std::iter::successors(Some(*from), |d| {
-            Some(*d + Duration::days(*step_days)).filter(|n| *n <= latest)
-        })
-        .take_while(|d| *d <= latest)
-        .collect(),
+        OriginSpec::Every { step_days, from } => {
+            std::iter::successors(Some(*from), |d| Some(*d + Duration::days(*step_days)))
+                .take_while(|d| *d <= latest)
+                .collect()
+        }
     };
     origins.sort();
     origins.dedup();
