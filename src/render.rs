@@ -61,16 +61,10 @@ pub fn backtest_table(bt: &BacktestResult) {
         );
     }
     if !bt.ensemble.correction_scores.is_empty() {
-        let scores: Vec<String> = bt
-            .ensemble
-            .correction_scores
-            .iter()
-            .map(|(c, r)| format!("{} {r:.4}", c.label()))
-            .collect();
         println!(
             "bias correction chosen on held-out folds: {} (pooled RMSPE: {})",
             bt.ensemble.correction.label(),
-            scores.join(", ")
+            bt.ensemble.correction_summary(bt.folds.len())
         );
     }
 }

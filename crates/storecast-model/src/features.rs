@@ -676,6 +676,69 @@ pub fn build_with_regions(
     cells: &[(u32, u32)],
     regions: &[f32],
 ) -> Frame {
+    let parts = store_chunks(cells, build_threads(cells.len()));
+    if parts.len() <= 1 {
+        return build_part(tl, stores, origin, cells, regions);
+    }
+    let frames: Vec<Frame> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| scope.spawn(|| build_part(tl, stores, origin, part, regions)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut frame = Frame {
+        rows: Vec::with_capacity(cells.len()),
+        x: Vec::with_capacity(cells.len() * N_FEATURES),
+    };
+    for part in frames {
+        frame.rows.extend(part.rows);
+        frame.x.extend(part.x);
+    }
+    frame
+}
+
+/// Cells below which features are built on one thread (a what-if or one store's weeks).
+const PARALLEL_CELLS: usize = 4096;
+
+/// Threads for `cells` rows: every core for a batch, one for a small request.
+fn build_threads(cells: usize) -> usize {
+    if cells < PARALLEL_CELLS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// `cells` cut into at most `parts` runs of about equal length, each cut at a change of
+/// store (a store's profile is computed once, in one part), in order.
+fn store_chunks(cells: &[(u32, u32)], parts: usize) -> Vec<&[(u32, u32)]> {
+    let target = cells.len().div_ceil(parts.max(1)).max(1);
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = cells;
+    while !rest.is_empty() {
+        let mut end = target.min(rest.len());
+        while end < rest.len() && rest[end].0 == rest[end - 1].0 {
+            end += 1;
+        }
+        let (head, tail) = rest.split_at(end);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+/// [`build_with_regions`] on one thread.
+fn build_part(
+    tl: &Timeline,
+    stores: &StoreTable,
+    origin: usize,
+    cells: &[(u32, u32)],
+    regions: &[f32],
+) -> Frame {
     let mut frame = Frame {
         rows: Vec::with_capacity(cells.len()),
         x: Vec::with_capacity(cells.len() * N_FEATURES),
@@ -890,6 +953,26 @@ mod tests {
         assert_eq!(FEATURE_NAMES[F::promo as usize], "promo");
         assert_eq!(FEATURE_DRIVERS[F::promo as usize], Driver::Promotion);
         assert_eq!(FEATURE_NAMES[F::ly_week_mean as usize], "ly_week_mean");
+    }
+
+    #[test]
+    fn store_chunks_cut_only_where_the_store_changes() {
+        let cells_of = |lens: &[u32]| -> Vec<(u32, u32)> {
+            (0u32..)
+                .zip(lens)
+                .flat_map(|(s, &n)| (0..n).map(move |d| (s, d)))
+                .collect()
+        };
+        let lens = |parts: Vec<&[(u32, u32)]>| parts.iter().map(|p| p.len()).collect::<Vec<_>>();
+        let even = cells_of(&[6, 6, 6, 6]);
+        assert_eq!(lens(store_chunks(&even, 2)), [12, 12]);
+        assert_eq!(lens(store_chunks(&even, 4)), [6, 6, 6, 6]);
+        // The cut at 8 falls inside the second store: the part runs to that store's end.
+        let cells = cells_of(&[3, 10, 2]);
+        assert_eq!(lens(store_chunks(&cells, 2)), [13, 2]);
+        assert_eq!(store_chunks(&cells, 2).concat(), cells);
+        assert_eq!(store_chunks(&cells, 1), vec![&cells[..]]);
+        assert!(store_chunks(&[], 2).is_empty());
     }
 
     #[test]

@@ -17,6 +17,11 @@ pub struct Metrics {
     pub wape: f64,
     /// Relative bias: Σ(ŷ - y) / Σy (positive = over-forecast).
     pub bias: f64,
+    /// Mean log error: mean(ln(ŷ / y)) over days with a positive forecast (positive =
+    /// over-forecast): the bias a model trained on log sales sees, which a few large days do
+    /// not sway. NaN (written null) in results written before it was recorded.
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub mean_log_error: f64,
     /// Store-days scored.
     pub n: usize,
 }
@@ -25,6 +30,7 @@ impl Metrics {
     /// Scores predictions against actuals; pairs with actual ≤ 0 are skipped.
     pub fn compute(actual: &[f64], predicted: &[f64]) -> Metrics {
         let (mut sq, mut ap, mut abs, mut sum, mut err, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
+        let (mut log_err, mut n_log) = (0.0, 0usize);
         for (&y, &p) in actual.iter().zip(predicted) {
             if y <= 0.0 {
                 continue;
@@ -36,6 +42,10 @@ impl Metrics {
             sum += y;
             err += p - y;
             n += 1;
+            if p > 0.0 {
+                log_err += (p / y).ln();
+                n_log += 1;
+            }
         }
         if n == 0 {
             return Metrics {
@@ -43,6 +53,7 @@ impl Metrics {
                 mape: f64::NAN,
                 wape: f64::NAN,
                 bias: f64::NAN,
+                mean_log_error: f64::NAN,
                 n,
             };
         }
@@ -51,9 +62,24 @@ impl Metrics {
             mape: ap / n as f64,
             wape: abs / sum,
             bias: err / sum,
+            mean_log_error: if n_log == 0 {
+                f64::NAN
+            } else {
+                log_err / n_log as f64
+            },
             n,
         }
     }
+}
+
+/// NaN (a serde default for metrics written before a field existed).
+pub(crate) fn nan() -> f64 {
+    f64::NAN
+}
+
+/// A number, or NaN where JSON holds null (how serde_json writes NaN).
+pub(crate) fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// The multiplier `c` in `grid` minimising RMSPE of `c · predicted` (tuned on backtests only).
@@ -85,6 +111,12 @@ mod tests {
         assert!((m.mape - (0.1 + 0.25) / 3.0).abs() < 1e-12);
         assert!((m.wape - 60.0 / 350.0).abs() < 1e-12);
         assert!((m.bias - (-40.0 / 350.0)).abs() < 1e-12);
+        let mle = ((110.0f64 / 100.0).ln() + (150.0f64 / 200.0).ln() + 0.0) / 3.0;
+        assert!(
+            (m.mean_log_error - mle).abs() < 1e-12,
+            "{}",
+            m.mean_log_error
+        );
     }
 
     #[test]

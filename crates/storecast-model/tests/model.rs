@@ -39,6 +39,30 @@ fn perturb_after(h: &SalesHistory, from: chrono::NaiveDate) -> SalesHistory {
 }
 
 #[test]
+fn features_built_on_every_core_equal_those_built_store_by_store() {
+    let data = synthetic(30, 5);
+    let tl = Timeline::build(&data.history, None).expect("timeline");
+    let origin = tl.days - 42;
+    let cells = training_cells(&tl, origin);
+    assert!(cells.len() > 10_000, "a batch large enough to be split");
+    let all = features::build(&tl, &data.stores, origin, &cells);
+    let mut one_by_one = features::Frame::default();
+    for chunk in cells.chunk_by(|a, b| a.0 == b.0) {
+        let f = features::build(&tl, &data.stores, origin, chunk);
+        one_by_one.rows.extend(f.rows);
+        one_by_one.x.extend(f.x);
+    }
+    assert_eq!(all.rows, cells);
+    assert_eq!(all.rows, one_by_one.rows);
+    let same = all
+        .x
+        .iter()
+        .zip(&one_by_one.x)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    assert!(same && all.x.len() == one_by_one.x.len());
+}
+
+#[test]
 fn features_do_not_change_when_data_after_the_origin_changes() {
     let data = synthetic(40, 3);
     let tl = Timeline::build(&data.history, None).expect("timeline");

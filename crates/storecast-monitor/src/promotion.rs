@@ -355,6 +355,7 @@ pub(crate) mod tests {
             mape: rmspe * 0.8,
             wape: rmspe * 0.7,
             bias: 0.0,
+            mean_log_error: 0.0,
             n,
         }
     }

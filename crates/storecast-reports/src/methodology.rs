@@ -24,12 +24,7 @@ fn ensemble_line(bt: &BacktestResult) -> String {
         ),
         _ => "A single LightGBM fit (an ensemble is `train --members 3`).".into(),
     };
-    let scores: Vec<String> = e
-        .correction_scores
-        .iter()
-        .map(|(c, r)| format!("{} {}", c.label(), f4(*r)))
-        .collect();
-    if scores.is_empty() {
+    if e.correction_scores.is_empty() {
         return model;
     }
     let per_type = e.blend.as_ref().map_or(String::new(), |b| {
@@ -43,8 +38,8 @@ fn ensemble_line(bt: &BacktestResult) -> String {
         )
     });
     format!(
-        "{model} Bias correction, chosen by the pooled RMSPE of held-out folds (each fold corrected with values tuned on the others): {}; applied: {}{per_type}.",
-        scores.join(", "),
+        "{model} Bias correction, chosen by the pooled RMSPE of held-out folds (each fold corrected with values tuned on the others) among those that lower the RMSPE of most folds: {}; applied: {}{per_type}.",
+        e.correction_summary(bt.folds.len()),
         e.correction.label(),
     )
 }
@@ -323,7 +318,7 @@ fn segments_section(bt: &BacktestResult) -> Section {
         )
     };
     let mut seg = Section::new("segments", heading).para(format!(
-        "The model's and the median baseline's errors on {which} predictions, cut by store type, assortment, horizon week, weekday, promo, holidays and whether last year's sales of the day were known. A segment where the model is much worse than elsewhere is a place to look before a roll-out.",
+        "The model's and the median baseline's errors on {which} predictions, cut by store type, assortment, horizon week, weekday, promo, holidays and whether last year's sales of the day were known. The mean log error beside RMSPE is the bias a few collapsed days cannot sway (negative: under-forecast); the bias column weighs by euros. A segment where the model is much worse than elsewhere is a place to look before a roll-out.",
     ));
     for cut in CUTS {
         let groups = by_cut(bt, cut, &[ModelKind::Model, ModelKind::Median], scope);
@@ -333,6 +328,7 @@ fn segments_section(bt: &BacktestResult) -> Section {
                 vec![
                     k.clone(),
                     f4(ms[0].rmspe),
+                    spct(ms[0].mean_log_error),
                     pct(ms[0].wape),
                     spct(ms[0].bias),
                     f4(ms[1].rmspe),
@@ -344,6 +340,7 @@ fn segments_section(bt: &BacktestResult) -> Section {
             &[
                 cut.name,
                 "model RMSPE",
+                "model mean log error",
                 "model WAPE",
                 "model bias",
                 "median RMSPE",

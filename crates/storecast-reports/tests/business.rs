@@ -799,4 +799,20 @@ fn the_methodology_shows_the_error_by_origin_for_chosen_origins() {
         "{pooled:?}"
     );
     assert!(pooled.mean_log_error.abs() < 0.1, "{pooled:?}");
+    // Each segment row has the mean log error beside its RMSPE, the same as the pooled
+    // score's over the model's predictions.
+    assert!(
+        md.contains("| model RMSPE | model mean log error |"),
+        "{md}"
+    );
+    let m = chosen
+        .score(
+            storecast_model::backtest::MODEL,
+            storecast_model::backtest::FoldScope::All,
+        )
+        .expect("pooled");
+    assert!(
+        m.mean_log_error.is_finite() && m.mean_log_error.abs() < 0.1,
+        "{m:?}"
+    );
 }

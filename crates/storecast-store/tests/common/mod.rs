@@ -132,6 +132,7 @@ pub fn artifact(version: &str, model_text: &str, last_rmspe: f64) -> ModelArtifa
         mape: rmspe * 0.8,
         wape: rmspe * 0.7,
         bias: 0.01,
+        mean_log_error: 0.01,
         n: 100,
     };
     let fold = |index: usize, origin: NaiveDate| Fold {
