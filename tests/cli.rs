@@ -574,10 +574,38 @@ fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
         "15",
         "--threads",
         "1",
+        "--learning-rate",
+        "0.3",
+        "--leaves",
+        "15",
+        "--depth",
+        "4",
         "--out",
         &p("bt"),
         "--json",
     ]));
+    // The tree shape flags reach the fit (as the backtest records them).
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("bt").join("backtest.json"))
+            .expect("backtest.json"),
+    )
+    .expect("json");
+    let params = &written["config"]["params"];
+    assert_eq!(params["learning_rate"], 0.3, "{params}");
+    assert_eq!(
+        (params["num_leaves"].as_u64(), params["max_depth"].as_u64()),
+        (Some(15), Some(4))
+    );
+    let refused = storecast(
+        &["backtest", "--learning-rate", "0", "--out", &p("no")],
+        dir.path(),
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a learning rate"));
+    assert!(
+        !dir.path().join("no").exists(),
+        "a refused command writes nothing"
+    );
     assert!(doc["scores"]
         .as_array()
         .expect("scores")

@@ -14,7 +14,7 @@ use storecast_model::ModelKind;
 use storecast_model::{training, ForecastError, ModelArtifact};
 
 /// The model's settings a user chooses (the rest are the tuned defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelSettings {
     /// Backtest folds of six weeks, ending on the last history day.
     pub folds: usize,
@@ -24,6 +24,12 @@ pub struct ModelSettings {
     pub threads: Option<usize>,
     /// LightGBM fits in the ensemble (1 = a single model).
     pub members: usize,
+    /// Shrinkage per tree; `None` keeps the tuned default.
+    pub learning_rate: Option<f64>,
+    /// Leaves per tree; `None` keeps the tuned default.
+    pub leaves: Option<u32>,
+    /// Depth limit of a tree; `None` keeps the tuned default.
+    pub depth: Option<u32>,
 }
 
 impl Default for ModelSettings {
@@ -33,6 +39,9 @@ impl Default for ModelSettings {
             trees: None,
             threads: None,
             members: 1,
+            learning_rate: None,
+            leaves: None,
+            depth: None,
         }
     }
 }
@@ -44,6 +53,16 @@ pub fn backtest_config(m: &ModelSettings) -> BacktestConfig {
         folds: m.folds,
         ..BacktestConfig::default()
     };
+    // The tree shape first: the ensemble's members derive theirs from it.
+    if let Some(r) = m.learning_rate {
+        cfg.params.learning_rate = r;
+    }
+    if let Some(l) = m.leaves {
+        cfg.params.num_leaves = l;
+    }
+    if let Some(d) = m.depth {
+        cfg.params.max_depth = d;
+    }
     cfg.members = storecast_model::ensemble::default_members(&cfg.params)
         .into_iter()
         .take(m.members)
@@ -84,10 +103,10 @@ pub fn provisional_config(threads: Option<usize>) -> BacktestConfig {
         folds: 1,
         trees: Some(PROVISIONAL_TREES),
         threads,
-        members: 1,
+        learning_rate: Some(PROVISIONAL_LEARNING_RATE),
+        ..ModelSettings::default()
     });
     cfg.same_season = false;
-    cfg.params.learning_rate = PROVISIONAL_LEARNING_RATE;
     cfg
 }
 

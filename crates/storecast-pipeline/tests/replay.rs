@@ -33,7 +33,7 @@ fn quick(folds: usize) -> storecast_model::backtest::BacktestConfig {
         folds,
         trees: Some(60),
         threads: Some(1),
-        members: 1,
+        ..ModelSettings::default()
     });
     cfg.same_season = false;
     cfg.params.learning_rate = 0.2;

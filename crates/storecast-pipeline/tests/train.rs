@@ -52,9 +52,9 @@ fn quick_retrain() -> storecast_model::backtest::BacktestConfig {
         folds: 1,
         trees: Some(30),
         threads: Some(1),
-        members: 1,
+        learning_rate: Some(0.2),
+        ..ModelSettings::default()
     });
-    bt.params.learning_rate = 0.2;
     bt.same_season = false;
     bt
 }
@@ -63,13 +63,13 @@ fn quick_retrain() -> storecast_model::backtest::BacktestConfig {
 fn train_reports_its_steps_in_order_and_saves_a_signed_model() {
     let chain = chain();
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut cfg = backtest_config(&ModelSettings {
+    let cfg = backtest_config(&ModelSettings {
         folds: 2,
         trees: Some(40),
         threads: Some(1),
-        members: 1,
+        learning_rate: Some(0.2),
+        ..ModelSettings::default()
     });
-    cfg.params.learning_rate = 0.2;
     let settings = TrainSettings {
         backtest: cfg,
         out: dir.path().join("model.json"),
