@@ -541,7 +541,7 @@ pub struct ModelArgs {
     pub members: u8,
     /// Shrinkage per tree (default: the tuned 0.08); with --trees, --leaves and --depth, the
     /// tree shape to compare on a backtest.
-    #[arg(long, value_parser = learning_rate)]
+    #[arg(long, value_parser = fraction)]
     pub learning_rate: Option<f64>,
     /// Leaves per tree (default: the tuned 63).
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1024))]
@@ -549,14 +549,27 @@ pub struct ModelArgs {
     /// Depth limit of a tree (default: the tuned 10).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub depth: Option<u32>,
+    /// Share of the features each tree may use (default: the tuned 0.7).
+    #[arg(long, value_parser = fraction)]
+    pub feature_fraction: Option<f64>,
+    /// Loss on log sales: `regression` (squared error, the default) or `huber` (robust to
+    /// rare collapsed days).
+    #[arg(long, value_parser = objective)]
+    pub objective: Option<storecast_model::Objective>,
 }
 
-/// A learning rate in (0, 1].
-fn learning_rate(s: &str) -> Result<f64, String> {
+/// A learning rate or a feature fraction: a number in (0, 1].
+fn fraction(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if r > 0.0 && r <= 1.0 => Ok(r),
-        _ => Err(format!("{s:?} is not a learning rate in (0, 1]")),
+        _ => Err(format!("{s:?} is not a number in (0, 1]")),
     }
+}
+
+/// A loss by the name artifacts and reports use.
+fn objective(s: &str) -> Result<storecast_model::Objective, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("{s:?} is not a loss: regression or huber"))
 }
 
 impl ModelArgs {
@@ -570,6 +583,8 @@ impl ModelArgs {
             learning_rate: self.learning_rate,
             leaves: self.leaves,
             depth: self.depth,
+            feature_fraction: self.feature_fraction,
+            objective: self.objective,
         }
     }
 

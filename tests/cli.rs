@@ -580,6 +580,10 @@ fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
         "15",
         "--depth",
         "4",
+        "--feature-fraction",
+        "0.5",
+        "--objective",
+        "huber",
         "--out",
         &p("bt"),
         "--json",
@@ -596,12 +600,19 @@ fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
         (params["num_leaves"].as_u64(), params["max_depth"].as_u64()),
         (Some(15), Some(4))
     );
+    assert_eq!(
+        (
+            params["feature_fraction"].as_f64(),
+            params["objective"].as_str()
+        ),
+        (Some(0.5), Some("huber"))
+    );
     let refused = storecast(
         &["backtest", "--learning-rate", "0", "--out", &p("no")],
         dir.path(),
     );
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a learning rate"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a number in (0, 1]"));
     assert!(
         !dir.path().join("no").exists(),
         "a refused command writes nothing"

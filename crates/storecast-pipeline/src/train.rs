@@ -30,6 +30,10 @@ pub struct ModelSettings {
     pub leaves: Option<u32>,
     /// Depth limit of a tree; `None` keeps the tuned default.
     pub depth: Option<u32>,
+    /// Share of the features each tree may use; `None` keeps the tuned default.
+    pub feature_fraction: Option<f64>,
+    /// Loss on log sales; `None` keeps the tuned default.
+    pub objective: Option<storecast_model::Objective>,
 }
 
 impl Default for ModelSettings {
@@ -42,6 +46,8 @@ impl Default for ModelSettings {
             learning_rate: None,
             leaves: None,
             depth: None,
+            feature_fraction: None,
+            objective: None,
         }
     }
 }
@@ -62,6 +68,12 @@ pub fn backtest_config(m: &ModelSettings) -> BacktestConfig {
     }
     if let Some(d) = m.depth {
         cfg.params.max_depth = d;
+    }
+    if let Some(f) = m.feature_fraction {
+        cfg.params.feature_fraction = f;
+    }
+    if let Some(o) = m.objective {
+        cfg.params.objective = o;
     }
     cfg.members = storecast_model::ensemble::default_members(&cfg.params)
         .into_iter()
