@@ -676,7 +676,10 @@ pub fn build_with_regions(
     cells: &[(u32, u32)],
     regions: &[f32],
 ) -> Frame {
-    let parts = store_chunks(cells, build_threads(cells.len()));
+    let parts = store_chunks(
+        cells,
+        crate::cores::batch_threads(cells.len(), PARALLEL_CELLS),
+    );
     if parts.len() <= 1 {
         return build_part(tl, stores, origin, cells, regions);
     }
@@ -703,15 +706,6 @@ pub fn build_with_regions(
 
 /// Cells below which features are built on one thread (a what-if or one store's weeks).
 const PARALLEL_CELLS: usize = 4096;
-
-/// Threads for `cells` rows: every core for a batch, one for a small request.
-fn build_threads(cells: usize) -> usize {
-    if cells < PARALLEL_CELLS {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    }
-}
 
 /// `cells` cut into at most `parts` runs of about equal length, each cut at a change of
 /// store (a store's profile is computed once, in one part), in order.

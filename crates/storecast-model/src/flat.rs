@@ -26,7 +26,7 @@ const BLOCK_ROWS: usize = 64;
 /// Rows that descend a tree in lockstep.
 const LANES: usize = 8;
 /// Below this many rows a batch runs on the calling thread.
-const PARALLEL_ROWS: usize = 512;
+pub(crate) const PARALLEL_ROWS: usize = 512;
 
 /// Errors reading a model or predicting with it.
 #[derive(Debug, Error)]
@@ -634,11 +634,7 @@ impl FlatForest {
     pub fn predict_raw(&self, x: &[f32], n_features: usize) -> Result<Vec<f64>, FlatError> {
         let rows = self.check_shape(x, n_features)?;
         let mut out = vec![0.0; rows];
-        let threads = if rows >= PARALLEL_ROWS {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            1
-        };
+        let threads = crate::cores::batch_threads(rows, PARALLEL_ROWS);
         for_chunks(x, n_features, &mut out, 1, threads, |xs, o| {
             self.raw_chunk(xs, o)
         });

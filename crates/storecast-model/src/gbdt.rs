@@ -134,7 +134,7 @@ impl GbdtParams {
         if self.threads > 0 {
             self.threads
         } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            crate::cores::free_cores()
         }
     }
 
@@ -485,11 +485,7 @@ fn predict_on(
     let nf = n_features as i32;
     // Small requests (an API call) run on one thread, batches on all cores.
     let rows = x.len() / n_features.max(1);
-    let threads = if rows >= 512 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        1
-    };
+    let threads = crate::cores::batch_threads(rows, crate::flat::PARALLEL_ROWS);
     if contributions {
         booster.predict_contrib(x, nf, true)
     } else {

@@ -5,6 +5,7 @@
 //! together against it (the leakage test perturbs data after the origin and checks that no
 //! feature moves).
 
+pub mod cores;
 pub mod ensemble;
 pub mod features;
 pub mod flat;

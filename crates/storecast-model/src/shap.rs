@@ -257,11 +257,7 @@ impl Explainer {
     /// `predict_contrib` and `Gbdt::contributions`. Big batches run on all free cores.
     pub fn contributions(&self, x: &[f32], n_features: usize) -> Result<Vec<f64>, FlatError> {
         let rows = self.forest.check_shape(x, n_features)?;
-        let threads = if rows >= PARALLEL_ROWS {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            1
-        };
+        let threads = crate::cores::batch_threads(rows, PARALLEL_ROWS);
         self.contributions_with_threads(x, n_features, threads)
     }
 
