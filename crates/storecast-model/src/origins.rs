@@ -10,8 +10,9 @@
 //! opening plan, so it adds no error, but it counts in MASE's mean) for the model and each
 //! baseline.
 
-use crate::backtest::BacktestResult;
+use crate::backtest::{BacktestResult, Prediction};
 use crate::kind::ModelKind;
+use crate::metrics::Metrics;
 use crate::timeline::Timeline;
 use serde::Serialize;
 
@@ -82,7 +83,8 @@ pub struct OriginScore {
     pub mase: f64,
     /// Σ(forecast − actual) / Σ actual.
     pub bias: f64,
-    /// Mean of ln(forecast / actual) over open days (the bias a log-trained model sees).
+    /// Mean of ln(forecast / actual) over open days with a positive forecast (the bias a
+    /// log-trained model sees; [`Metrics::mean_log_error`]).
     pub mean_log_error: f64,
     /// Share of the squared percentage error (what RMSPE sums) carried by the worst
     /// [`WORST_SHARE`] of store-days.
@@ -95,50 +97,46 @@ pub struct OriginScore {
     pub no_recent_days: usize,
 }
 
-/// The scores of `model` on the predictions `keep` selects, with `closed` closed store-days.
+/// The scores of `model` on the predictions of `fold` (0: all), with `closed` closed
+/// store-days: RMSPE, WAPE, bias and the mean log error as [`Metrics::compute`] scores them,
+/// with MASE, the worst store-days' share and the stores without recent history beside.
 fn score(bt: &BacktestResult, model: ModelKind, fold: usize, closed: usize) -> OriginScore {
-    let rows = bt
+    let rows: Vec<(&Prediction, f64)> = bt
         .predictions
         .iter()
-        .filter(|p| fold == 0 || p.fold == fold);
-    let (mut sq, mut abs, mut sum, mut err, mut scaled, mut n) = (0.0, 0.0, 0.0, 0.0, 0.0, 0);
-    let (mut sq_gap, mut n_gap) = (0.0, 0usize);
-    let (mut log_err, mut squares) = (0.0, Vec::new());
-    for p in rows {
-        let f = p.forecast(model);
-        if p.actual <= 0.0 || !f.is_finite() {
-            continue;
-        }
+        .filter(|p| fold == 0 || p.fold == fold)
+        .map(|p| (p, p.forecast(model)))
+        .filter(|(p, f)| p.actual > 0.0 && f.is_finite())
+        .collect();
+    let (actual, forecast): (Vec<f64>, Vec<f64>) = rows.iter().map(|(p, f)| (p.actual, *f)).unzip();
+    let m = Metrics::compute(&actual, &forecast);
+    let (mut scaled, mut sq_gap, mut n_gap) = (0.0, 0.0, 0usize);
+    let mut squares = Vec::with_capacity(rows.len());
+    for (p, f) in &rows {
         let r = (p.actual - f) / p.actual;
-        sq += r * r;
         squares.push(r * r);
-        if f > 0.0 {
-            log_err += (f / p.actual).ln();
-        }
-        abs += (p.actual - f).abs();
-        sum += p.actual;
-        err += f - p.actual;
         if p.mase_scale > 0.0 {
             scaled += (p.actual - f).abs() / p.mase_scale;
         }
-        n += 1;
         if p.no_recent_history {
             sq_gap += r * r;
             n_gap += 1;
         }
     }
+    let n = m.n;
     let nan_if = |x: f64, k: usize| if k == 0 { f64::NAN } else { x };
+    let sq: f64 = squares.iter().sum();
     squares.sort_by(|a, b| b.total_cmp(a));
     let worst = ((n as f64 * WORST_SHARE).ceil() as usize).min(n);
     let worst_sq: f64 = squares.iter().take(worst).sum();
     OriginScore {
         model,
         fold,
-        rmspe: nan_if((sq / n.max(1) as f64).sqrt(), n),
-        wape: nan_if(abs / sum, n),
+        rmspe: m.rmspe,
+        wape: m.wape,
         mase: nan_if(scaled / (n + closed).max(1) as f64, n),
-        bias: nan_if(err / sum, n),
-        mean_log_error: nan_if(log_err / n.max(1) as f64, n),
+        bias: m.bias,
+        mean_log_error: m.mean_log_error,
         worst_share: nan_if(worst_sq / sq, n),
         rmspe_no_recent: nan_if((sq_gap / n_gap.max(1) as f64).sqrt(), n_gap),
         open_days: n,
