@@ -779,6 +779,35 @@ pub enum BenchCommand {
     /// a 60/30/10 forecast/history/explain mix, a what-if flood); prints p50/p90/p99/max,
     /// req/s, errors and 503s per route, start-up time and the server's peak RSS.
     Serve(ServeBenchArgs),
+    /// Every step (load, validate, analyze, features, train, forecast, explain one store,
+    /// serve start-up) on synthetic chains of growing size: seconds, peak memory, rows/s and
+    /// each step's growth exponent; writes scale.json and scale.html (log-log charts).
+    Scale {
+        /// Stores of each chain (comma separated).
+        #[arg(long, value_delimiter = ',', default_values_t = storecast_bench::scale::DEFAULT_SIZES)]
+        sizes: Vec<u16>,
+        /// Seed of every chain.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Boosting rounds (default: the tuned 800; fewer to explore, time per tree is what grows).
+        #[arg(long)]
+        trees: Option<u32>,
+        /// Backtest folds of six weeks (plus the same-season fold), as `train --folds`.
+        #[arg(long, default_value_t = 3)]
+        folds: usize,
+        /// Worker threads (default: free cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Output directory (scale.json, scale.html).
+        #[arg(long)]
+        out: PathBuf,
+        /// Loopback address for the server's start-up.
+        #[arg(long, default_value = "127.0.0.1:8099")]
+        addr: String,
+        /// Measure in this process instead of one child process per size (what each child runs).
+        #[arg(long, hide = true)]
+        in_process: bool,
+    },
     /// Run `storecast demo` from a clean temporary folder: seconds to the first page and to
     /// the full model served, page latencies while it trains, both models' last-fold RMSPE,
     /// and a rerun's seconds to the first page.

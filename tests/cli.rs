@@ -1031,3 +1031,81 @@ fn a_sigkill_during_the_daemons_retrain_leaves_everything_consistent_and_the_nex
     assert_eq!(versions, 2, "the candidate is registered");
     run_ok(&["audit", "verify", "--db", "ops.db"], dir);
 }
+
+/// `bench scale` on two tiny chains: each size in its own process, every step measured, the
+/// exponents fitted, the JSON and the page written (the figures themselves are the bench's
+/// output, never asserted on time).
+#[test]
+fn bench_scale_measures_every_step_at_each_size_and_writes_its_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = path_in(&dir, "scale");
+    let text = run_ok(
+        &[
+            "bench",
+            "scale",
+            "--sizes",
+            "12,24",
+            "--trees",
+            "5",
+            "--folds",
+            "1",
+            "--addr",
+            "127.0.0.1:8131",
+            "--out",
+            &out,
+        ],
+        dir.path(),
+    );
+    assert!(text.contains("exponent (time)"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("scale/scale.json")).expect("scale.json"),
+    )
+    .expect("json");
+    let sizes = json["sizes"].as_array().expect("sizes");
+    assert_eq!(sizes.len(), 2);
+    assert_eq!(sizes[0]["stores"], 12);
+    assert_eq!(sizes[1]["stores"], 24);
+    // The larger chain has twice the stores and so about twice the history rows.
+    let rows = |i: usize| sizes[i]["history_rows"].as_f64().expect("rows");
+    assert!(
+        (rows(1) / rows(0) - 2.0).abs() < 0.1,
+        "{} {}",
+        rows(0),
+        rows(1)
+    );
+    for s in sizes {
+        let steps: Vec<&str> = s["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|c| c["step"].as_str().expect("step"))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "load",
+                "validate",
+                "analyze",
+                "features",
+                "train",
+                "forecast",
+                "explain",
+                "serve_start_up"
+            ]
+        );
+        for c in s["steps"].as_array().expect("steps") {
+            assert!(c["seconds"].as_f64().expect("seconds") > 0.0, "{c}");
+            assert!(c["peak_rss_mib"].as_f64().expect("rss") > 1.0, "{c}");
+        }
+    }
+    let train = json["growth"]
+        .as_array()
+        .expect("growth")
+        .iter()
+        .find(|g| g["step"] == "train")
+        .expect("train growth");
+    assert!(train["exponent"].as_f64().is_some(), "{train}");
+    let html = std::fs::read_to_string(dir.path().join("scale/scale.html")).expect("page");
+    assert!(html.contains("\"log_axes\":true"), "the charts are log-log");
+    assert!(html.contains("scale-seconds") && html.contains("scale-memory"));
+}

@@ -41,7 +41,33 @@ pub fn run(what: BenchCommand) -> Result<ExitCode> {
             only: a.only,
             addr: a.addr,
             explain_cache: a.explain_cache,
+            registry: None,
         })?,
+        BenchCommand::Scale {
+            sizes,
+            seed,
+            trees,
+            folds,
+            threads,
+            out,
+            addr,
+            in_process,
+        } => {
+            storecast_bench::scale(&storecast_bench::ScaleBench {
+                exe: std::env::current_exe().context("locating the storecast binary")?,
+                sizes,
+                seed,
+                model: storecast_pipeline::train::ModelSettings {
+                    folds,
+                    trees,
+                    threads,
+                    ..Default::default()
+                },
+                out,
+                addr,
+                in_process,
+            })?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

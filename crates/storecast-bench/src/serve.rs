@@ -56,6 +56,19 @@ pub struct ServeBench {
     pub addr: String,
     /// Directory of the explanation cache.
     pub explain_cache: Option<PathBuf>,
+    /// The registry whose key the model is signed with (`None`: the server's default).
+    pub registry: Option<PathBuf>,
+}
+
+/// How long the server took to start, and its memory meanwhile.
+#[derive(Debug, Clone, Copy)]
+pub struct StartUp {
+    /// Seconds until `/healthz` answered.
+    pub listening: f64,
+    /// Seconds until the model's explanations were ready.
+    pub ready: f64,
+    /// The server's peak resident memory, in MiB.
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// Peak resident memory of another process (Linux `VmHWM`), in MiB.
@@ -254,6 +267,9 @@ fn start_server(args: &ServeBench, db: &Path, log: &Path) -> Result<Server> {
     if let Some(c) = &args.explain_cache {
         cmd.arg("--explain-cache").arg(c);
     }
+    if let Some(r) = &args.registry {
+        cmd.arg("--registry").arg(r);
+    }
     if std::env::var_os("OMP_WAIT_POLICY").is_none() {
         cmd.env("OMP_WAIT_POLICY", "PASSIVE");
     }
@@ -262,8 +278,9 @@ fn start_server(args: &ServeBench, db: &Path, log: &Path) -> Result<Server> {
     Ok(Server(cmd.spawn().context("starting `storecast serve`")?))
 }
 
-/// `storecast bench serve`: the app on a loopback port under random-store workloads.
-pub fn serve(args: &ServeBench) -> Result<()> {
+/// The server of `args` on a fresh database with one admin: the server, its address, an
+/// admin's token and its log file (all in `tmp`).
+fn launch(args: &ServeBench, tmp: &Path) -> Result<(Server, SocketAddr, String, PathBuf)> {
     let addr: SocketAddr = args
         .addr
         .parse()
@@ -271,15 +288,46 @@ pub fn serve(args: &ServeBench) -> Result<()> {
     if !addr.ip().is_loopback() {
         bail!("bench serve only runs on a loopback address, not {addr}");
     }
-    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
-    let db = tmp.path().join("bench.db");
+    let db = tmp.join("bench.db");
     let token = Store::open(&db)?
         .add_user("bench", "bench", Role::Admin)?
         .1
         .expose()
         .to_string();
-    let log = tmp.path().join("serve.log");
-    let mut server = start_server(args, &db, &log)?;
+    let log = tmp.join("serve.log");
+    let server = start_server(args, &db, &log)?;
+    Ok((server, addr, token, log))
+}
+
+/// The server's log after a failure, on stderr.
+fn show_log(log: &Path) {
+    let tail = std::fs::read_to_string(log).unwrap_or_default();
+    eprintln!("server log:\n{tail}");
+}
+
+/// Starts the server of `args`, waits until its explanations are ready, and stops it.
+pub fn start_up(args: &ServeBench) -> Result<StartUp> {
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let (mut server, addr, token, log) = launch(args, tmp.path())?;
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match rt.block_on(wait_ready(addr, &token, &mut server)) {
+        Ok((listening, ready)) => Ok(StartUp {
+            listening,
+            ready,
+            peak_rss_mib: peak_rss_of(server.0.id()),
+        }),
+        Err(e) => {
+            drop(server);
+            show_log(&log);
+            Err(e)
+        }
+    }
+}
+
+/// `storecast bench serve`: the app on a loopback port under random-store workloads.
+pub fn serve(args: &ServeBench) -> Result<()> {
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let (mut server, addr, token, log) = launch(args, tmp.path())?;
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let result = rt.block_on(async {
         let (listening, ready) = wait_ready(addr, &token, &mut server).await?;
@@ -320,8 +368,7 @@ pub fn serve(args: &ServeBench) -> Result<()> {
     let rss = peak_rss_of(server.0.id());
     drop(server);
     if let Err(e) = result {
-        let tail = std::fs::read_to_string(&log).unwrap_or_default();
-        eprintln!("server log:\n{tail}");
+        show_log(&log);
         return Err(e);
     }
     match rss {

@@ -73,7 +73,10 @@
         backgroundColor: kind === "bar" ? color + "cc" : color, borderWidth: kind === "bar" ? 0 : 2,
         pointRadius: kind === "line" ? (s.values.length > 60 ? 0 : 2) : 3, spanGaps: false };
       if (s.dashed) ds.borderDash = [6, 4];
-      if (kind === "scatter") { ds.data = s.points.map(function (p) { return { x: p[0], y: p[1] }; }); }
+      if (kind === "scatter") {
+        ds.data = s.points.map(function (p) { return { x: p[0], y: p[1] }; });
+        if (spec.log_axes) ds.showLine = true;
+      }
       else { ds.data = s.values; }
       // Floating bars (a waterfall): each bar from its range's start to its end.
       if (s.ranges) { ds.data = s.ranges; ds._ranges = s.ranges; }
@@ -107,6 +110,7 @@
              ticks: { callback: function (v) { return fmt(spec, v); } } }
       }
     };
+    if (spec.log_axes) { opts.scales.x.type = "logarithmic"; opts.scales.y.type = "logarithmic"; }
     if (spec.zoom && window.ChartZoom) {
       opts.plugins.zoom = { zoom: { wheel: { enabled: true }, drag: { enabled: true }, mode: "x" } };
     }

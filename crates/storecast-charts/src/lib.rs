@@ -139,6 +139,10 @@ pub struct Chart {
     /// Format y values as percentages (values are fractions).
     #[serde(default)]
     pub percent: bool,
+    /// Logarithmic x and y axes (a scatter's points joined by lines): a power law reads as a
+    /// straight line whose slope is its exponent.
+    #[serde(default)]
+    pub log_axes: bool,
 }
 
 impl Chart {
@@ -156,6 +160,7 @@ impl Chart {
             reference_y: None,
             zoom: false,
             percent: false,
+            log_axes: false,
         }
     }
 
@@ -193,6 +198,12 @@ impl Chart {
     /// Values are fractions shown as percentages.
     pub fn percent(mut self) -> Self {
         self.percent = true;
+        self
+    }
+
+    /// Logarithmic axes (see [`Chart::log_axes`](Chart#structfield.log_axes)).
+    pub fn log_axes(mut self) -> Self {
+        self.log_axes = true;
         self
     }
 

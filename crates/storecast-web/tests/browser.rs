@@ -269,4 +269,32 @@ fn offline_reports_render_every_chart() {
     assert!(b.console_errors().expect("log").is_empty());
     b.screenshot(&screenshot_dir().join("business-report.png"))
         .expect("screenshot");
+    // A log-log chart (the page of `bench scale`): both axes logarithmic, lines through points.
+    use storecast_charts::{Chart, Doc, Kind, Section, Series};
+    let chart = Chart::new("loglog", Kind::Scatter, "Seconds by chain size")
+        .axes("stores", "seconds")
+        .log_axes()
+        .series(Series::points(
+            "train",
+            vec![(1115.0, 280.0), (3345.0, 850.0), (11150.0, 2900.0)],
+        ));
+    let doc = Doc {
+        title: "scale".into(),
+        subtitle: String::new(),
+        sections: vec![Section::new("s", "Scale").chart(chart)],
+    };
+    let path = dir.path().join("scale.html");
+    std::fs::write(&path, doc.to_html().expect("renders")).expect("write");
+    b.open_file(&path).expect("open");
+    b.wait_for(
+        "window.storecastCharts && window.storecastCharts.loglog === 3",
+        WAIT,
+    )
+    .expect("the log-log chart drawn");
+    assert_eq!(
+        b.eval("var c = document.getElementById('loglog')._chart; return c.scales.x.type + ' ' + c.scales.y.type + ' ' + c.data.datasets[0].showLine;")
+            .expect("axes"),
+        "logarithmic logarithmic true"
+    );
+    assert!(b.console_errors().expect("log").is_empty());
 }
