@@ -669,6 +669,8 @@ pub fn build(tl: &Timeline, stores: &StoreTable, origin: usize, cells: &[(u32, u
 }
 
 /// [`build`] with the region codes already computed (they only depend on the calendar).
+/// Each core fills its own run of stores straight into the one matrix (no part is built
+/// apart and copied: the peak memory is the matrix itself).
 pub fn build_with_regions(
     tl: &Timeline,
     stores: &StoreTable,
@@ -676,32 +678,27 @@ pub fn build_with_regions(
     cells: &[(u32, u32)],
     regions: &[f32],
 ) -> Frame {
+    let mut x = vec![0.0f32; cells.len() * N_FEATURES];
     let parts = store_chunks(
         cells,
         crate::cores::batch_threads(cells.len(), PARALLEL_CELLS),
     );
     if parts.len() <= 1 {
-        return build_part(tl, stores, origin, cells, regions);
+        fill_part(tl, stores, origin, cells, regions, &mut x);
+    } else {
+        std::thread::scope(|scope| {
+            let mut rest: &mut [f32] = &mut x;
+            for part in &parts {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(part.len() * N_FEATURES);
+                rest = tail;
+                scope.spawn(move || fill_part(tl, stores, origin, part, regions, head));
+            }
+        });
     }
-    let frames: Vec<Frame> = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .iter()
-            .map(|part| scope.spawn(|| build_part(tl, stores, origin, part, regions)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut frame = Frame {
-        rows: Vec::with_capacity(cells.len()),
-        x: Vec::with_capacity(cells.len() * N_FEATURES),
-    };
-    for part in frames {
-        frame.rows.extend(part.rows);
-        frame.x.extend(part.x);
+    Frame {
+        rows: cells.to_vec(),
+        x,
     }
-    frame
 }
 
 /// Cells below which features are built on one thread (a what-if or one store's weeks).
@@ -725,20 +722,18 @@ fn store_chunks(cells: &[(u32, u32)], parts: usize) -> Vec<&[(u32, u32)]> {
     out
 }
 
-/// [`build_with_regions`] on one thread.
-fn build_part(
+/// The features of `cells` written into `out` (`cells.len() * N_FEATURES` values), on one
+/// thread.
+fn fill_part(
     tl: &Timeline,
     stores: &StoreTable,
     origin: usize,
     cells: &[(u32, u32)],
     regions: &[f32],
-) -> Frame {
-    let mut frame = Frame {
-        rows: Vec::with_capacity(cells.len()),
-        x: Vec::with_capacity(cells.len() * N_FEATURES),
-    };
+    out: &mut [f32],
+) {
     let mut current: Option<(u32, Profile, PlanArrays)> = None;
-    for &(s, d) in cells {
+    for (&(s, d), dst) in cells.iter().zip(out.chunks_exact_mut(N_FEATURES)) {
         if current.as_ref().map(|c| c.0) != Some(s) {
             let su = s as usize;
             let arr = plan_arrays(tl, su);
@@ -747,7 +742,7 @@ fn build_part(
         let Some((_, prof, arr)) = current.as_ref() else {
             continue;
         };
-        let row = row_features(
+        dst.copy_from_slice(&row_features(
             tl,
             stores,
             origin,
@@ -756,11 +751,8 @@ fn build_part(
             prof,
             arr,
             regions[s as usize],
-        );
-        frame.rows.push((s, d));
-        frame.x.extend_from_slice(&row);
+        ));
     }
-    frame
 }
 
 /// Last year's sales of the same weekday (52 weeks back) and the mean of its week, relative
