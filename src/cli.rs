@@ -197,6 +197,18 @@ pub struct TrainArgs {
     /// marked as such: what the app serves while the full model trains.
     #[arg(long)]
     pub provisional: bool,
+    /// Train on several machines with LightGBM's data-parallel learner: run the same command
+    /// on every machine with its own --rank; each computes the features of its share of the
+    /// stores; rank 0 writes the model.
+    #[arg(long, requires_all = ["rank", "machines"])]
+    pub distributed: bool,
+    /// This machine's position in --machines (0 writes the model).
+    #[arg(long, requires = "distributed")]
+    pub rank: Option<usize>,
+    /// Every machine as host:port, comma separated, the same list on every rank (the port is
+    /// the one its rank listens on).
+    #[arg(long, value_delimiter = ',', requires = "distributed")]
+    pub machines: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -1109,3 +1109,164 @@ fn bench_scale_measures_every_step_at_each_size_and_writes_its_page() {
     assert!(html.contains("\"log_axes\":true"), "the charts are log-log");
     assert!(html.contains("scale-seconds") && html.contains("scale-memory"));
 }
+
+/// A free loopback port (bound, then released for the child to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Root mean squared percentage error of `forecast.csv` against the chain's `test_truth.csv`
+/// (both `Id,Sales`), on the days with sales.
+fn rmspe_against_truth(forecast: &Path, truth: &Path) -> f64 {
+    let read = |p: &Path| -> std::collections::HashMap<u32, f64> {
+        std::fs::read_to_string(p)
+            .expect("csv")
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let mut f = l.split(',');
+                Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+            })
+            .collect()
+    };
+    let (f, t) = (read(forecast), read(truth));
+    let errors: Vec<f64> = t
+        .iter()
+        .filter(|(_, &y)| y > 0.0)
+        .map(|(id, &y)| ((f[id] - y) / y).powi(2))
+        .collect();
+    assert!(errors.len() > 1000, "{} scored days", errors.len());
+    (errors.iter().sum::<f64>() / errors.len() as f64).sqrt()
+}
+
+/// Issue 38: two ranks as two processes on loopback ports train one model with LightGBM's
+/// data-parallel learner, each on half the stores; rank 0 writes a signed artifact that loads,
+/// forecasts every requested day, and scores within noise of the model one process trains on
+/// the same data with the same settings.
+#[test]
+fn two_ranks_on_loopback_train_one_model_that_scores_like_a_single_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = path_in(&dir, "chain");
+    run_ok(
+        &["synth", "--stores", "120", "--seed", "11", "--out", &chain],
+        dir.path(),
+    );
+    let registry = path_in(&dir, "registry");
+    let settings = |out: &str| -> Vec<String> {
+        [
+            "train",
+            "--data",
+            &chain,
+            "--registry",
+            &registry,
+            "--trees",
+            "60",
+            "--folds",
+            "1",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            out,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let machines = format!("127.0.0.1:{},127.0.0.1:{}", free_port(), free_port());
+    let rank = |r: &str, out: &str| {
+        let mut args = settings(out);
+        args.extend(["--distributed", "--machines", &machines, "--rank", r].map(String::from));
+        Command::new(env!("CARGO_BIN_EXE_storecast"))
+            .args(&args)
+            .current_dir(dir.path())
+            .env_remove("STORECAST_DATA")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rank starts")
+    };
+    let one = rank("1", &path_in(&dir, "rank1.json"));
+    let zero = rank("0", &path_in(&dir, "distributed.json"));
+    for (name, child) in [("rank 0", zero), ("rank 1", one)] {
+        let out = child.wait_with_output().expect("rank ends");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        !dir.path().join("rank1.json").exists(),
+        "only rank 0 writes the model"
+    );
+    let single = settings(&path_in(&dir, "single.json"));
+    run_ok(
+        &single.iter().map(String::as_str).collect::<Vec<_>>(),
+        dir.path(),
+    );
+
+    let artifact: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("distributed.json")).expect("rank 0 wrote the model"),
+    )
+    .expect("json");
+    let origin = artifact["data_origin"].as_str().expect("origin");
+    assert!(origin.contains("trained on 2 machines"), "{origin}");
+    assert!(
+        artifact["signature"].is_string(),
+        "signed like any artifact"
+    );
+    // Rank 0 trained on its half of the stores' rows; the trees split on both halves.
+    let single_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("single.json")).expect("single"))
+            .expect("json");
+    let rows = |a: &serde_json::Value| a["train_rows"].as_f64().expect("rows");
+    let share = rows(&artifact) / rows(&single_json);
+    assert!(
+        (0.4..0.6).contains(&share),
+        "rank 0 held {share:.2} of the rows"
+    );
+    // Yet its trees were grown on every rank's rows: the first tree's root counts the rows
+    // of both ranks (bagged at 0.8), not rank 0's half (a model fit on one rank alone would).
+    let root = |a: &serde_json::Value| -> f64 {
+        let text = a["lightgbm_model"].as_str().expect("model text");
+        let at = text.find("internal_count=").expect("tree") + "internal_count=".len();
+        text[at..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("count")
+    };
+    let seen = root(&artifact) / rows(&single_json);
+    assert!(
+        (0.7..0.9).contains(&seen),
+        "the distributed root saw {seen:.2} of all rows (one process: {:.2})",
+        root(&single_json) / rows(&single_json)
+    );
+
+    let truth = dir.path().join("chain/test_truth.csv");
+    let mut scores = Vec::new();
+    for model in ["distributed.json", "single.json"] {
+        let out = path_in(&dir, &format!("{model}.csv"));
+        run_ok(
+            &[
+                "forecast", "--data", &chain, "--model", model, "--out", &out, "--quiet",
+            ],
+            dir.path(),
+        );
+        scores.push(rmspe_against_truth(Path::new(&out), &truth));
+    }
+    let (distributed, single) = (scores[0], scores[1]);
+    eprintln!("RMSPE on the test weeks: two ranks {distributed:.4}, one process {single:.4}");
+    assert!(
+        single < 0.25,
+        "the single-process model learned ({single:.4})"
+    );
+    assert!(
+        (distributed / single - 1.0).abs() < 0.05,
+        "two ranks {distributed:.4} vs one process {single:.4}: more than 5 % apart"
+    );
+}

@@ -16,8 +16,27 @@ use storecast_pipeline::input::{self, OnPlan};
 pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     let chain = load_strict(&a.data)?;
     let mut bars = a.output.bars();
-    let trained = storecast_pipeline::train(&chain, &a.settings(), &mut bars)
-        .with_context(|| format!("training the model into {}", a.out.display()))?;
+    let context = || format!("training the model into {}", a.out.display());
+    let trained = match (a.distributed, a.rank) {
+        (true, Some(rank)) => {
+            let cluster = storecast_cluster::Cluster::new(&a.machines, rank)?;
+            let trained =
+                storecast_pipeline::train_distributed(&chain, &a.settings(), &cluster, &mut bars)
+                    .with_context(context)?;
+            match trained {
+                Some(t) => t,
+                None => {
+                    drop(bars);
+                    println!(
+                        "rank {rank} of {}: trained with the others; rank 0 writes the model",
+                        cluster.size()
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+        _ => storecast_pipeline::train(&chain, &a.settings(), &mut bars).with_context(context)?,
+    };
     drop(bars);
     let summary = trained.summary();
     if a.output.json {

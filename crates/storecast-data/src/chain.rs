@@ -69,6 +69,35 @@ impl LoadReport {
 }
 
 impl ChainData {
+    /// The part of the chain whose stores `keep` accepts: their history rows (in file order,
+    /// lines kept), their store rows and their forecast requests. The fingerprint and origin
+    /// stay the whole chain's: the part is a share of that input (a rank of a distributed
+    /// training computes features for its own stores only).
+    pub fn restricted(&self, keep: impl Fn(u16) -> bool) -> ChainData {
+        let mut history = SalesHistory::default();
+        for i in (0..self.history.len()).filter(|&i| keep(self.history.store[i])) {
+            history.push(self.history.row(i), self.history.line[i]);
+        }
+        let stores = StoreTable::from_rows(
+            self.stores
+                .rows
+                .iter()
+                .filter(|s| keep(s.store))
+                .cloned()
+                .collect(),
+        );
+        let requests = self.requests.as_ref().map(|r| ForecastRequests {
+            rows: r.rows.iter().filter(|q| keep(q.store)).cloned().collect(),
+        });
+        ChainData {
+            history,
+            stores,
+            requests,
+            fingerprint: self.fingerprint.clone(),
+            origin: self.origin.clone(),
+        }
+    }
+
     /// Loads `train.csv`, `store.csv` and (if present) `test.csv` from `dir`, each optionally
     /// gzipped, keeping going past bad rows.
     pub fn load_dir(dir: &Path) -> Result<LoadReport, LoadError> {

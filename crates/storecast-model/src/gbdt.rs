@@ -138,6 +138,19 @@ impl GbdtParams {
         }
     }
 
+    /// LightGBM's parameters: these settings, and the data-parallel learner over the machines
+    /// of a joined network ([`storecast_cluster::Cluster::join`]), whose ranks each hold some
+    /// of the rows.
+    fn lightgbm_params(&self) -> serde_json::Value {
+        let mut p = self.to_json();
+        let machines = storecast_cluster::joined_machines();
+        if machines > 1 {
+            p["tree_learner"] = "data".into();
+            p["num_machines"] = machines.into();
+        }
+        p
+    }
+
     fn to_json(&self) -> serde_json::Value {
         let cats: Vec<String> = self.categorical.iter().map(|c| c.to_string()).collect();
         let mut p = serde_json::json!({
@@ -234,7 +247,7 @@ impl Gbdt {
             let mut data = Dataset::from_slice(x, y, n_features as i32, true).map_err(lib)?;
             let owned: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             data.set_feature_names(&owned).map_err(lib)?;
-            let booster = Booster::train(data, &params.to_json()).map_err(lib)?;
+            let booster = Booster::train(data, &params.lightgbm_params()).map_err(lib)?;
             booster.save_string().map_err(lib)?
         };
         Self::from_text(text, n_features)

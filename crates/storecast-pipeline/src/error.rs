@@ -55,6 +55,9 @@ pub enum PipelineError {
         #[source]
         source: storecast_data::LoadError,
     },
+    /// A distributed training's machines are wrong or could not meet.
+    #[error("distributed training: {0}")]
+    Cluster(#[from] storecast_cluster::ClusterError),
     /// The input cannot be used for this job.
     #[error("{0}")]
     Input(String),

@@ -37,7 +37,7 @@ pub use ingest::{ingest, Delivery, Ingested};
 pub use ops::{chain_from_db, monitor, retrain, MonitorRun, Retrained};
 pub use progress::{Progress, Recorder, Silent};
 pub use train::{
-    backtest_config, provisional_config, score_rows, train, ModelSettings, ScoreRow, TrainResult,
-    TrainSettings, TrainSummary,
+    backtest_config, provisional_config, score_rows, train, train_distributed, ModelSettings,
+    ScoreRow, TrainResult, TrainSettings, TrainSummary,
 };
 pub use validate::{validate, ValidateSettings, Validated};

@@ -148,18 +148,93 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> Result<TrainResult, PipelineError> {
     let t = Instant::now();
-    let registry = storecast_store::Registry::open(&settings.registry).map_err(|source| {
-        PipelineError::Registry {
-            path: settings.registry.display().to_string(),
-            source,
+    let registry = open_registry(settings)?;
+    let trained = fit(chain, settings, progress)?;
+    finish(chain, settings, &registry, trained, progress, t)
+}
+
+/// One rank of a training on several machines: the same job as [`train`], on this rank's
+/// stores only (their features computed here), every fit made by LightGBM's data-parallel
+/// learner with the other ranks. Rank 0 signs and saves the model (one artifact like any
+/// other) and returns it; the others return `None`. The backtest inside scores the stores of
+/// the rank that runs it: rank 0's artifact carries its share's figures, an interleaved sample
+/// of the chain (its origin says so).
+pub fn train_distributed(
+    chain: &ChainData,
+    settings: &TrainSettings,
+    cluster: &storecast_cluster::Cluster,
+    progress: &mut dyn Progress,
+) -> Result<Option<TrainResult>, PipelineError> {
+    let t = Instant::now();
+    // Rank 0 checks its registry before the others wait on it for a whole training.
+    let registry = (cluster.rank() == 0)
+        .then(|| open_registry(settings))
+        .transpose()?;
+    let (part, mine) = partition(chain, cluster);
+    let joined = cluster.join()?;
+    let mut trained = fit(&part, settings, progress)?;
+    drop(joined);
+    drop(part);
+    let Some(registry) = registry else {
+        return Ok(None);
+    };
+    trained.artifact.data_origin = format!(
+        "{} (trained on {} machines; its backtest scores rank 0's {mine} of {} stores)",
+        chain.origin,
+        cluster.size(),
+        chain.stores.rows.len()
+    );
+    trained.artifact.seal();
+    finish(chain, settings, &registry, trained, progress, t).map(Some)
+}
+
+/// This rank's share of `chain` (every `size`-th store of the sorted ids) and its store count.
+pub fn partition(chain: &ChainData, cluster: &storecast_cluster::Cluster) -> (ChainData, usize) {
+    let mut ids: Vec<u16> = chain.stores.rows.iter().map(|s| s.store).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut mine = vec![false; usize::from(u16::MAX) + 1];
+    let mut count = 0;
+    for (position, &id) in ids.iter().enumerate() {
+        if cluster.owns(position) {
+            mine[usize::from(id)] = true;
+            count += 1;
         }
-    })?;
-    let mut trained = {
+    }
+    (chain.restricted(|s| mine[usize::from(s)]), count)
+}
+
+fn open_registry(settings: &TrainSettings) -> Result<storecast_store::Registry, PipelineError> {
+    storecast_store::Registry::open(&settings.registry).map_err(|source| PipelineError::Registry {
+        path: settings.registry.display().to_string(),
+        source,
+    })
+}
+
+/// Backtest, calibration and final fit of [`training::train`], with progress.
+fn fit(
+    chain: &ChainData,
+    settings: &TrainSettings,
+    progress: &mut dyn Progress,
+) -> Result<training::Trained, PipelineError> {
+    let trained = {
         let mut events = training_events(progress);
         training::train(chain, &settings.backtest, &mut events)
             .map_err(|e| PipelineError::model("training the model")(ForecastError::from(e)))?
     };
     progress.report(steps::FINAL_FIT, 1, 1);
+    Ok(trained)
+}
+
+/// Marks, signs and saves a trained model, and precomputes its explanation table.
+fn finish(
+    chain: &ChainData,
+    settings: &TrainSettings,
+    registry: &storecast_store::Registry,
+    mut trained: training::Trained,
+    progress: &mut dyn Progress,
+    t: Instant,
+) -> Result<TrainResult, PipelineError> {
     if settings.provisional {
         trained.artifact.provisional = true;
         trained.artifact.seal();
@@ -170,7 +245,7 @@ pub fn train(
     let explanations = explain_ahead(
         chain,
         &trained.artifact,
-        &cache_store(&registry, dir),
+        &cache_store(registry, dir),
         progress,
     );
     Ok(TrainResult {

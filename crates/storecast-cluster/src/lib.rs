@@ -1,0 +1,236 @@
+//! Training on several machines through LightGBM's own data-parallel learner.
+//!
+//! Why this crate: a chain many times the data's 1,115 stores, or forecasts at store ×
+//! product-group level, outgrow one machine's memory and cores. LightGBM already ships a
+//! data-parallel learner (`tree_learner=data`): each machine holds some rows, builds gradient
+//! histograms on them, and the machines sum their histograms over TCP before every split; the
+//! bin boundaries are found across machines when the dataset is built. storecast does not
+//! write a distributed learner; it gives LightGBM its ranks and rows:
+//! - [`Cluster`]: the machines (`host:port`, one per rank, the same list on every rank), this
+//!   rank, and which stores are this rank's (every `size`-th store of the sorted ids, so each
+//!   rank gets a like sample of store types, sizes and the stores with a gap in their history);
+//! - [`Cluster::join`]: LightGBM's network started (`LGBM_NetworkInit`), kept while the
+//!   returned [`Joined`] lives, freed on drop; meanwhile [`joined_machines`] tells the model's
+//!   fit to ask LightGBM for the data-parallel learner.
+//!
+//! Every rank must run the same fits in the same order (they meet at every histogram sum), so
+//! the job above this one runs the same training on every rank, each on its own stores.
+//! LightGBM's network is process-wide state; so is its mirror here.
+
+use std::ffi::{CStr, CString};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use thiserror::Error;
+
+/// Errors of a cluster's settings or of joining it.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ClusterError {
+    /// Fewer than two machines.
+    #[error("a distributed training needs at least two machines, got {0}")]
+    TooFew(usize),
+    /// The rank is not a position in the list.
+    #[error("rank {rank} is not one of the {size} machines (ranks 0 to {last})", last = size - 1)]
+    Rank {
+        /// Rank given.
+        rank: usize,
+        /// Machines listed.
+        size: usize,
+    },
+    /// A machine that does not resolve to an address.
+    #[error("machine {0:?} is not host:port")]
+    Address(String),
+    /// The same address twice.
+    #[error("machine {0} is listed twice")]
+    Duplicate(SocketAddr),
+    /// A network is already joined in this process.
+    #[error("this process has already joined a network")]
+    AlreadyJoined,
+    /// LightGBM could not start its network (a machine unreachable within the time-out, a
+    /// port taken).
+    #[error("LightGBM's network: {0}")]
+    Network(String),
+}
+
+/// The machines of a distributed training and this process's rank among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    machines: Vec<SocketAddr>,
+    rank: usize,
+    timeout_minutes: u32,
+}
+
+/// Minutes a rank waits for the others to connect before it gives up.
+pub const DEFAULT_TIMEOUT_MINUTES: u32 = 2;
+
+impl Cluster {
+    /// The cluster of `machines` (`host:port`, the same list in the same order on every rank),
+    /// as seen by `rank`.
+    pub fn new<S: AsRef<str>>(machines: &[S], rank: usize) -> Result<Self, ClusterError> {
+        let mut addrs: Vec<SocketAddr> = Vec::with_capacity(machines.len());
+        for m in machines {
+            let m = m.as_ref().trim();
+            let addr = m
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.find(SocketAddr::is_ipv4))
+                .ok_or_else(|| ClusterError::Address(m.to_string()))?;
+            if addrs.contains(&addr) {
+                return Err(ClusterError::Duplicate(addr));
+            }
+            addrs.push(addr);
+        }
+        if addrs.len() < 2 {
+            return Err(ClusterError::TooFew(addrs.len()));
+        }
+        if rank >= addrs.len() {
+            return Err(ClusterError::Rank {
+                rank,
+                size: addrs.len(),
+            });
+        }
+        Ok(Self {
+            machines: addrs,
+            rank,
+            timeout_minutes: DEFAULT_TIMEOUT_MINUTES,
+        })
+    }
+
+    /// The same cluster with another time-out for the other ranks to connect.
+    pub fn with_timeout(mut self, minutes: u32) -> Self {
+        self.timeout_minutes = minutes.max(1);
+        self
+    }
+
+    /// This process's rank (0 writes the model).
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// Machines in the cluster.
+    pub fn size(&self) -> usize {
+        self.machines.len()
+    }
+
+    /// Whether the store at `position` among the chain's sorted store ids is this rank's.
+    pub fn owns(&self, position: usize) -> bool {
+        position % self.size() == self.rank
+    }
+
+    /// The machine list as LightGBM reads it (`ip:port,ip:port`).
+    fn machine_list(&self) -> String {
+        self.machines
+            .iter()
+            .map(|a| format!("{}:{}", a.ip(), a.port()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Starts LightGBM's network: binds this rank's port and connects to every other rank
+    /// (each waits up to the time-out for the others). Fits in this process use the
+    /// data-parallel learner until the returned guard is dropped.
+    pub fn join(&self) -> Result<Joined, ClusterError> {
+        let _held = JOIN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if joined_machines() > 1 {
+            return Err(ClusterError::AlreadyJoined);
+        }
+        let machines =
+            CString::new(self.machine_list()).map_err(|e| ClusterError::Network(e.to_string()))?;
+        let port = i32::from(self.machines[self.rank].port());
+        let size = i32::try_from(self.size()).map_err(|_| ClusterError::TooFew(0))?;
+        let timeout = i32::try_from(self.timeout_minutes).unwrap_or(i32::MAX);
+        // SAFETY: `machines` is a NUL-terminated string that outlives the call; the other
+        // arguments are plain integers. LightGBM copies what it keeps.
+        #[allow(unsafe_code)]
+        let code =
+            unsafe { lightgbm3_sys::LGBM_NetworkInit(machines.as_ptr(), port, timeout, size) };
+        if code != 0 {
+            return Err(ClusterError::Network(last_error()));
+        }
+        MACHINES.store(self.size(), Ordering::SeqCst);
+        Ok(Joined { _private: () })
+    }
+}
+
+/// Serialises joining and leaving (LightGBM's network is one per process).
+static JOIN: Mutex<()> = Mutex::new(());
+
+/// Machines of the network this process has joined (1: none).
+static MACHINES: AtomicUsize = AtomicUsize::new(1);
+
+/// Machines of the network this process has joined, 1 when it trains alone: the model's fit
+/// asks LightGBM for the data-parallel learner over that many machines when above 1.
+pub fn joined_machines() -> usize {
+    MACHINES.load(Ordering::SeqCst)
+}
+
+/// LightGBM's network, joined while this lives.
+#[derive(Debug)]
+pub struct Joined {
+    _private: (),
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        let _held = JOIN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // SAFETY: no arguments; LightGBM closes its sockets (a no-op without a network).
+        #[allow(unsafe_code)]
+        let _ = unsafe { lightgbm3_sys::LGBM_NetworkFree() };
+        MACHINES.store(1, Ordering::SeqCst);
+    }
+}
+
+/// LightGBM's message for its last failed call.
+fn last_error() -> String {
+    // SAFETY: LightGBM returns a pointer to a NUL-terminated thread-local buffer that stays
+    // valid until its next call on this thread; it is copied at once.
+    #[allow(unsafe_code)]
+    let text = unsafe { CStr::from_ptr(lightgbm3_sys::LGBM_GetLastError()) };
+    text.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_is_two_or_more_distinct_machines_and_a_rank_among_them() {
+        let c = Cluster::new(&["127.0.0.1:12400", "127.0.0.1:12401"], 1).expect("valid");
+        assert_eq!((c.rank(), c.size()), (1, 2));
+        assert_eq!(c.machine_list(), "127.0.0.1:12400,127.0.0.1:12401");
+        assert_eq!(
+            Cluster::new(&["127.0.0.1:1"], 0),
+            Err(ClusterError::TooFew(1))
+        );
+        assert_eq!(
+            Cluster::new(&["127.0.0.1:1", "127.0.0.1:2"], 2),
+            Err(ClusterError::Rank { rank: 2, size: 2 })
+        );
+        assert!(matches!(
+            Cluster::new(&["127.0.0.1:1", "127.0.0.1:1"], 0),
+            Err(ClusterError::Duplicate(_))
+        ));
+        assert!(matches!(
+            Cluster::new(&["127.0.0.1", "127.0.0.1:2"], 0),
+            Err(ClusterError::Address(_))
+        ));
+    }
+
+    #[test]
+    fn every_store_position_belongs_to_exactly_one_rank() {
+        let list = ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"];
+        let ranks: Vec<Cluster> = (0..3)
+            .map(|r| Cluster::new(&list, r).expect("valid"))
+            .collect();
+        for position in 0..100 {
+            let owners = ranks.iter().filter(|c| c.owns(position)).count();
+            assert_eq!(owners, 1, "position {position}");
+        }
+        // Interleaved: ranks take turns, so each gets every third store.
+        assert!(ranks[0].owns(0) && ranks[1].owns(1) && ranks[2].owns(2) && ranks[0].owns(3));
+    }
+}
