@@ -27,10 +27,18 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
                 Some(t) => t,
                 None => {
                     drop(bars);
-                    println!(
-                        "rank {rank} of {}: trained with the others; rank 0 writes the model",
-                        cluster.size()
-                    );
+                    if a.output.json {
+                        print_json(&serde_json::json!({
+                            "rank": rank,
+                            "machines": cluster.size(),
+                            "model_written_by_rank": 0,
+                        }))?;
+                    } else {
+                        println!(
+                            "rank {rank} of {}: trained with the others; rank 0 writes the model",
+                            cluster.size()
+                        );
+                    }
                     return Ok(ExitCode::SUCCESS);
                 }
             }
