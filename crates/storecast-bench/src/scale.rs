@@ -17,8 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use storecast_charts::{Chart, Doc, Kind, Section, Series};
 use storecast_data::ChainData;
-use storecast_model::{features, training_cells, Timeline};
-use storecast_pipeline::input::OnPlan;
+use storecast_model::{features, training_cells, Forecaster, Scenario, Timeline};
 use storecast_pipeline::progress::Silent;
 use storecast_pipeline::train::{backtest_config, train, ModelSettings, TrainSettings};
 use storecast_validate::{validate, ValidateConfig};
@@ -172,13 +171,25 @@ fn measure<T>(step: Step, rows: usize, f: impl FnOnce() -> Result<T>) -> Result<
         rows,
         rows_per_s: rows as f64 / seconds.max(1e-9),
     };
-    eprintln!(
-        "  {:<18} {:>9.3} s  {:>8} MiB",
-        step.label(),
-        seconds,
-        cost.peak_rss_mib.map_or("?".into(), |m| format!("{m:.0}"))
-    );
+    cost.print("");
     Ok((out, cost))
+}
+
+/// A peak in MiB as printed ("?" where the kernel gave none).
+fn mib(peak: Option<f64>) -> String {
+    peak.map_or("?".into(), |m| format!("{m:.0}"))
+}
+
+impl StepCost {
+    /// The step's progress line on stderr, with `extra` after it.
+    fn print(&self, extra: &str) {
+        eprintln!(
+            "  {:<18} {:>9.3} s  {:>8} MiB{extra}",
+            self.step.label(),
+            self.seconds,
+            mib(self.peak_rss_mib)
+        );
+    }
 }
 
 /// Writes the synthetic chain of `stores` stores into `dir`.
@@ -235,22 +246,22 @@ fn run_steps(b: &ScaleBench, dir: &Path, costs: &mut SizeCosts) -> Result<PathBu
     })?;
     costs.steps.push(c);
     costs.train_parts = trained.timings.clone();
-    let plan = OnPlan::new(chain, trained.artifact)?;
-    let requests = plan.chain.requests.clone().context("no test.csv")?;
-    let (_, c) = measure(Step::Forecast, requests.len(), || {
-        let sc = storecast_model::Scenario::new(&plan.chain.history, &requests)?;
-        Ok(plan
-            .forecaster
-            .forecast_requests(&sc, &plan.chain.stores, &requests)?)
+    let forecaster = Forecaster::new(trained.artifact)?;
+    let requests = chain.requests.as_ref().context("no test.csv")?;
+    // The scenario is part of the forecast's cost; the explanation below reuses it.
+    let (scenario, c) = measure(Step::Forecast, requests.len(), || {
+        let sc = Scenario::new(&chain.history, requests)?;
+        forecaster.forecast_requests(&sc, &chain.stores, requests)?;
+        Ok(sc)
     })?;
     costs.steps.push(c);
     let store = requests.rows.first().map_or(1, |r| r.store);
-    let cells = plan.scenario.store_cells(store);
+    let cells = scenario.store_cells(store);
     let explain = || {
         Ok(storecast_explain::explain(
-            &plan.forecaster,
-            &plan.scenario,
-            &plan.chain.stores,
+            &forecaster,
+            &scenario,
+            &chain.stores,
             &cells,
         )?)
     };
@@ -276,20 +287,15 @@ fn serve_step(b: &ScaleBench, dir: &Path, model: PathBuf, rows: usize) -> Result
         addr: b.addr.clone(),
         explain_cache: None,
     })?;
-    eprintln!(
-        "  {:<18} {:>9.2} s  {:>8} MiB (listening after {:.2} s)",
-        Step::ServeStartUp.label(),
-        up.ready,
-        up.peak_rss_mib.map_or("?".into(), |m| format!("{m:.0}")),
-        up.listening
-    );
-    Ok(StepCost {
+    let cost = StepCost {
         step: Step::ServeStartUp,
         seconds: up.ready,
         peak_rss_mib: up.peak_rss_mib,
         rows,
         rows_per_s: rows as f64 / up.ready.max(1e-9),
-    })
+    };
+    cost.print(&format!(" (listening after {:.2} s)", up.listening));
+    Ok(cost)
 }
 
 /// Least-squares slope of `ln y` on `ln x` (`None` under two usable points).
@@ -450,8 +456,7 @@ fn table(r: &ScaleReport) -> (Vec<String>, Vec<Vec<String>>) {
                         .iter()
                         .find(|c| c.step == g.step)
                         .map_or("–".into(), |c| {
-                            let mib = c.peak_rss_mib.map_or("?".into(), |m| format!("{m:.0}"));
-                            format!("{:.3} s, {mib} MiB", c.seconds)
+                            format!("{:.3} s, {} MiB", c.seconds, mib(c.peak_rss_mib))
                         }),
                 );
             }
