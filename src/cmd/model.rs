@@ -17,33 +17,22 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     let chain = load_strict(&a.data)?;
     let mut bars = a.output.bars();
     let context = || format!("training the model into {}", a.out.display());
-    let trained = match (a.distributed, a.rank) {
-        (true, Some(rank)) => {
+    // `--rank` comes only with `--distributed` (and the reverse): clap requires both.
+    let trained = match a.rank {
+        Some(rank) => {
             let cluster = storecast_cluster::Cluster::new(&a.machines, rank)?;
-            let trained =
+            let written =
                 storecast_pipeline::train_distributed(&chain, &a.settings(), &cluster, &mut bars)
                     .with_context(context)?;
-            match trained {
-                Some(t) => t,
-                None => {
-                    drop(bars);
-                    if a.output.json {
-                        print_json(&serde_json::json!({
-                            "rank": rank,
-                            "machines": cluster.size(),
-                            "model_written_by_rank": 0,
-                        }))?;
-                    } else {
-                        println!(
-                            "rank {rank} of {}: trained with the others; rank 0 writes the model",
-                            cluster.size()
-                        );
-                    }
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
+            let Some(trained) = written else {
+                drop(bars);
+                return other_rank(a.output.json, rank, cluster.size());
+            };
+            trained
         }
-        _ => storecast_pipeline::train(&chain, &a.settings(), &mut bars).with_context(context)?,
+        None => {
+            storecast_pipeline::train(&chain, &a.settings(), &mut bars).with_context(context)?
+        }
     };
     drop(bars);
     let summary = trained.summary();
@@ -69,6 +58,21 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
         summary.saved_to.display(),
         summary.seconds
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a rank other than 0 says when the distributed training is done (rank 0 writes the
+/// model and reports it).
+fn other_rank(json: bool, rank: usize, machines: usize) -> Result<ExitCode> {
+    if json {
+        print_json(&serde_json::json!({
+            "rank": rank,
+            "machines": machines,
+            "model_written_by_rank": 0,
+        }))?;
+    } else {
+        println!("rank {rank} of {machines}: trained with the others; rank 0 writes the model");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
