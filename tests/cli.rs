@@ -1177,9 +1177,10 @@ fn two_ranks_on_loopback_train_one_model_that_scores_like_a_single_process() {
         .collect()
     };
     let machines = format!("127.0.0.1:{},127.0.0.1:{}", free_port(), free_port());
-    let rank = |r: &str, out: &str| {
+    let rank = |r: &str, out: &str, extra: &[&str]| {
         let mut args = settings(out);
         args.extend(["--distributed", "--machines", &machines, "--rank", r].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
         Command::new(env!("CARGO_BIN_EXE_storecast"))
             .args(&args)
             .current_dir(dir.path())
@@ -1189,8 +1190,10 @@ fn two_ranks_on_loopback_train_one_model_that_scores_like_a_single_process() {
             .spawn()
             .expect("rank starts")
     };
-    let one = rank("1", &path_in(&dir, "rank1.json"));
-    let zero = rank("0", &path_in(&dir, "distributed.json"));
+    // Rank 1 answers --json (see below for what else reaches its stdout).
+    let one = rank("1", &path_in(&dir, "rank1.json"), &["--json"]);
+    let zero = rank("0", &path_in(&dir, "distributed.json"), &[]);
+    let mut outputs = Vec::new();
     for (name, child) in [("rank 0", zero), ("rank 1", one)] {
         let out = child.wait_with_output().expect("rank ends");
         assert!(
@@ -1198,7 +1201,22 @@ fn two_ranks_on_loopback_train_one_model_that_scores_like_a_single_process() {
             "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        outputs.push(out);
     }
+    // LightGBM's log goes to stderr through its callback, except one line ("Listening...")
+    // that its listener thread prints to stdout: the callback is thread-local in LightGBM.
+    // Whatever else rank 1 prints on stdout is its JSON.
+    let stdout = String::from_utf8_lossy(&outputs[1].stdout);
+    let (lightgbm, ours): (Vec<&str>, Vec<&str>) =
+        stdout.lines().partition(|l| l.starts_with("[LightGBM]"));
+    assert!(
+        lightgbm.len() <= 1,
+        "LightGBM's log on stdout: {lightgbm:?}"
+    );
+    let said: serde_json::Value = serde_json::from_str(&ours.join("\n"))
+        .unwrap_or_else(|e| panic!("rank 1's stdout is not JSON ({e}): {stdout}"));
+    assert_eq!(said["rank"], 1);
+    assert_eq!(said["machines"], 2);
     assert!(
         !dir.path().join("rank1.json").exists(),
         "only rank 0 writes the model"

@@ -141,6 +141,7 @@ impl Cluster {
         let port = i32::from(self.machines[self.rank].port());
         let size = i32::try_from(self.size()).map_err(|_| ClusterError::TooFew(0))?;
         let timeout = i32::try_from(self.timeout_minutes).unwrap_or(i32::MAX);
+        log_to_stderr();
         // SAFETY: `machines` is a NUL-terminated string that outlives the call; the other
         // arguments are plain integers. LightGBM copies what it keeps.
         #[allow(unsafe_code)]
@@ -182,6 +183,29 @@ impl Drop for Joined {
         let _ = unsafe { lightgbm3_sys::LGBM_NetworkFree() };
         MACHINES.store(1, Ordering::SeqCst);
     }
+}
+
+/// Sends LightGBM's log to stderr. Its network logs at its default level (the training's
+/// `verbosity` is not set yet) and writes to stdout, where it would mix into a rank's output
+/// (`--json` must print JSON alone).
+fn log_to_stderr() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `to_stderr` has the signature LightGBM calls and lives for the process.
+        #[allow(unsafe_code)]
+        let _ = unsafe { lightgbm3_sys::LGBM_RegisterLogCallback(Some(to_stderr)) };
+    });
+}
+
+/// LightGBM's log callback: each message to stderr.
+extern "C" fn to_stderr(message: *const std::os::raw::c_char) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: LightGBM passes a NUL-terminated string valid for the call; it is copied at once.
+    #[allow(unsafe_code)]
+    let text = unsafe { CStr::from_ptr(message) };
+    eprint!("{}", text.to_string_lossy());
 }
 
 /// LightGBM's message for its last failed call.
