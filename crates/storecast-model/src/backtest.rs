@@ -532,15 +532,14 @@ struct FoldRun {
 }
 
 fn run_fold(
-    tl: &Timeline,
-    stores: &StoreTable,
+    (tl, stores, regions): (&Timeline, &StoreTable, &[f32]),
     cfg: &BacktestConfig,
     (index, origin, kind): (usize, usize, FoldKind),
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FoldRun, GbdtError> {
     progress(Progress::Step("features"));
     let train = crate::training_cells(tl, origin);
-    let frame = features::build(tl, stores, origin, &train);
+    let frame = features::build_with_regions(tl, stores, origin, &train, regions);
     let y = crate::log_targets(tl, &frame);
     let scored: Vec<(u32, u32)> = crate::horizon_cells(tl, origin, cfg.horizon)
         .into_iter()
@@ -549,7 +548,7 @@ fn run_fold(
                 .is_some_and(|v| v > 0.0)
         })
         .collect();
-    let eval = features::build(tl, stores, origin, &scored);
+    let eval = features::build_with_regions(tl, stores, origin, &scored, regions);
     let mut member_logs = Vec::new();
     for m in cfg.member_specs() {
         progress(Progress::Step("lightgbm"));
@@ -653,6 +652,18 @@ pub fn run(
     cfg: &BacktestConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<BacktestResult, GbdtError> {
+    run_with_regions(tl, stores, &features::regions(tl), cfg, progress)
+}
+
+/// [`run`] with the region codes of `tl`'s stores given (inferred on a whole chain of which
+/// `tl` holds a share; see [`features::RegionCodes`]).
+pub fn run_with_regions(
+    tl: &Timeline,
+    stores: &StoreTable,
+    regions: &[f32],
+    cfg: &BacktestConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<BacktestResult, GbdtError> {
     let origins = all_origins(tl, cfg);
     let mut folds = Vec::new();
     let mut predictions = Vec::new();
@@ -666,7 +677,7 @@ pub fn run(
             origin: tl.date(origin),
         });
         let started = std::time::Instant::now();
-        let fold = run_fold(tl, stores, cfg, (index, origin, kind), progress)?;
+        let fold = run_fold((tl, stores, regions), cfg, (index, origin, kind), progress)?;
         push_predictions(tl, stores, &fold, tl.date(origin), &mut predictions);
         for (all, m) in logs.iter_mut().zip(&fold.member_logs) {
             all.extend_from_slice(m);

@@ -596,42 +596,93 @@ fn plan_arrays(tl: &Timeline, s: usize) -> PlanArrays {
     }
 }
 
-/// Region codes: stores that share the same public and school holiday calendar are in the
-/// same German state (the data has no state column, the calendar reveals it).
-pub fn regions(tl: &Timeline) -> Vec<f32> {
-    // A window every store covers in the real data (before the 2014-H2 gap).
-    let window = 1..tl.days.min(540);
-    let mut keys: HashMap<Vec<u32>, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(tl.stores.len());
-    let mut sigs = Vec::new();
-    for s in 0..tl.stores.len() {
-        let sig: Vec<u32> = window
-            .clone()
-            .filter_map(|d| {
-                let p = tl.plan(s, d as isize);
-                let code = u32::from(p.state_holiday != StateHoliday::None)
-                    | (u32::from(p.school_holiday) << 1);
-                (code != 0).then_some(d as u32 * 4 + code)
+/// The code of a store whose region has fewer than [`MIN_REGION_STORES`] stores, or that the
+/// codes were not inferred with.
+pub const LUMPED_REGION: f32 = 99.0;
+
+/// Stores a region needs to get a code of its own: smaller "regions" are noise (a store with
+/// odd data) and share [`LUMPED_REGION`].
+pub const MIN_REGION_STORES: usize = 5;
+
+/// Region codes by store id: stores that share the same public and school holiday calendar
+/// are in the same German state (the data has no state column, the calendar reveals it).
+///
+/// Why a type: the codes number the regions by their store count, so they depend on which
+/// stores are counted. Inferred once on the whole chain, they code each store the same way on
+/// any share of it (a rank of a distributed training holds every N-th store; inferred on that
+/// share alone, two regions of close size could swap numbers).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RegionCodes {
+    by_store: HashMap<u16, f32>,
+}
+
+impl RegionCodes {
+    /// Infers the codes from the holiday calendars of `tl`'s stores.
+    pub fn infer(tl: &Timeline) -> Self {
+        // A window every store covers in the real data (before the 2014-H2 gap).
+        let window = 1..tl.days.min(540);
+        let sigs: Vec<Vec<u32>> = (0..tl.stores.len())
+            .map(|s| {
+                window
+                    .clone()
+                    .filter_map(|d| {
+                        let p = tl.plan(s, d as isize);
+                        let code = u32::from(p.state_holiday != StateHoliday::None)
+                            | (u32::from(p.school_holiday) << 1);
+                        (code != 0).then_some(d as u32 * 4 + code)
+                    })
+                    .collect()
             })
             .collect();
-        *keys.entry(sig.clone()).or_default() += 1;
-        sigs.push(sig);
+        let mut sizes: HashMap<&Vec<u32>, usize> = HashMap::new();
+        for sig in &sigs {
+            *sizes.entry(sig).or_default() += 1;
+        }
+        // Number regions by size (largest first), ties by signature for determinism.
+        let mut ranked: Vec<(&Vec<u32>, usize)> = sizes.iter().map(|(k, n)| (*k, *n)).collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let code: HashMap<&Vec<u32>, f32> = ranked
+            .iter()
+            .enumerate()
+            .map(|(i, (k, n))| {
+                (
+                    *k,
+                    if *n >= MIN_REGION_STORES {
+                        i as f32
+                    } else {
+                        LUMPED_REGION
+                    },
+                )
+            })
+            .collect();
+        let by_store = tl
+            .stores
+            .iter()
+            .zip(&sigs)
+            .map(|(&id, sig)| (id, code.get(sig).copied().unwrap_or(LUMPED_REGION)))
+            .collect();
+        Self { by_store }
     }
-    // Number regions by size (largest first), ties by signature for determinism.
-    let mut ranked: Vec<(&Vec<u32>, &usize)> = keys.iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let code: HashMap<&Vec<u32>, usize> = ranked
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (*k, i))
-        .collect();
-    for sig in &sigs {
-        let c = code.get(sig).copied().unwrap_or(0);
-        // Small singleton "regions" are noise (a store with odd data): lump them together.
-        let size = keys.get(sig).copied().unwrap_or(0);
-        out.push(if size >= 5 { c as f32 } else { 99.0 });
+
+    /// Infers the codes from a sales history's calendar (none without a history).
+    pub fn of_history(history: &storecast_data::SalesHistory) -> Option<Self> {
+        Timeline::build(history, None).map(|tl| Self::infer(&tl))
     }
-    out
+
+    /// The code of store `id` ([`LUMPED_REGION`] for a store the codes do not know).
+    pub fn of(&self, id: u16) -> f32 {
+        self.by_store.get(&id).copied().unwrap_or(LUMPED_REGION)
+    }
+
+    /// The codes of `tl`'s stores, by dense store index (what the feature builder reads).
+    pub fn by_index(&self, tl: &Timeline) -> Vec<f32> {
+        tl.stores.iter().map(|&id| self.of(id)).collect()
+    }
+}
+
+/// Region codes of `tl`'s stores, inferred on those stores (see [`RegionCodes`]).
+pub fn regions(tl: &Timeline) -> Vec<f32> {
+    RegionCodes::infer(tl).by_index(tl)
 }
 
 /// A feature matrix (row-major) with the store-days it describes.

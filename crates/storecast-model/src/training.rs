@@ -100,9 +100,44 @@ impl Aggregate {
     }
 }
 
+/// The misses of one held-out fold's sums: (sum, [80 %, 95 %] miss in band half-widths).
+type FoldMisses = Vec<(Aggregate, [f64; 2])>;
+
+/// Draws per simulated sum.
+const SUM_DRAWS: usize = 200;
+
+/// Sums below which the simulation stays on the calling thread.
+const PARALLEL_SUMS: usize = 64;
+
+/// Misses of the held-out folds' sums, each (training folds, held-out fold) simulated once:
+/// the widening of the whole backtest and the honest coverage ask for the same pairs.
+struct Misses<'a> {
+    bt: &'a BacktestResult,
+    memo: BTreeMap<(Vec<usize>, usize), FoldMisses>,
+}
+
+impl<'a> Misses<'a> {
+    fn new(bt: &'a BacktestResult) -> Self {
+        Self {
+            bt,
+            memo: BTreeMap::new(),
+        }
+    }
+
+    /// The misses of fold `test`'s sums, simulated from residual blocks of the folds in
+    /// `train`.
+    fn of(&mut self, train: &[usize], test: usize) -> &FoldMisses {
+        let bt = self.bt;
+        self.memo
+            .entry((train.to_vec(), test))
+            .or_insert_with(|| fold_misses(bt, train, test))
+    }
+}
+
 /// Misses (in band half-widths, [80 %, 95 %]) of the sums of fold `test`, simulated from
-/// residual blocks of the folds in `train`.
-fn fold_misses(bt: &BacktestResult, train: &[usize], test: usize) -> Vec<(Aggregate, [f64; 2])> {
+/// residual blocks of the folds in `train`. The sums are simulated on every core, each with
+/// its own seed, so the result does not depend on how they are shared out.
+fn fold_misses(bt: &BacktestResult, train: &[usize], test: usize) -> FoldMisses {
     let fit: Vec<&backtest::Prediction> = bt
         .predictions
         .iter()
@@ -117,33 +152,68 @@ fn fold_misses(bt: &BacktestResult, train: &[usize], test: usize) -> Vec<(Aggreg
             groups.entry((agg, scope, period)).or_default().push(p);
         }
     }
-    groups
+    let groups: Vec<(Aggregate, Vec<&backtest::Prediction>)> = groups
         .into_iter()
-        .map(|((agg, _, _), ps)| {
-            let cells: Vec<SumCell> = ps
-                .iter()
-                .map(|p| SumCell {
-                    store: p.store,
-                    date: p.date,
-                    forecast: p.model,
-                    volatility: p.volatility,
-                })
-                .collect();
-            let actual: f64 = ps.iter().map(|p| p.actual).sum();
-            (agg, blocks.simulate(&cells, 200, 7).miss(actual))
-        })
-        .collect()
+        .map(|((agg, _, _), ps)| (agg, ps))
+        .collect();
+    let miss = |(agg, ps): &(Aggregate, Vec<&backtest::Prediction>)| {
+        let cells: Vec<SumCell> = ps
+            .iter()
+            .map(|p| SumCell {
+                store: p.store,
+                date: p.date,
+                forecast: p.model,
+                volatility: p.volatility,
+            })
+            .collect();
+        let actual: f64 = ps.iter().map(|p| p.actual).sum();
+        (*agg, blocks.simulate(&cells, SUM_DRAWS, 7).miss(actual))
+    };
+    let threads = crate::cores::batch_threads(groups.len(), PARALLEL_SUMS);
+    let parts = balanced_runs(&groups, threads, |(_, ps)| ps.len());
+    if parts.len() <= 1 {
+        return groups.iter().map(miss).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| scope.spawn(|| part.iter().map(miss).collect::<FoldMisses>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// `items` cut into at most `parts` consecutive runs of about equal total `weight`, in order.
+fn balanced_runs<T>(items: &[T], parts: usize, weight: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let total: usize = items.iter().map(&weight).sum();
+    let target = total.div_ceil(parts.max(1)).max(1);
+    let mut out = Vec::with_capacity(parts);
+    let (mut start, mut run) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        run += weight(item);
+        if run >= target && out.len() + 1 < parts {
+            out.push(&items[start..=i]);
+            (start, run) = (i + 1, 0);
+        }
+    }
+    if start < items.len() {
+        out.push(&items[start..]);
+    }
+    out
 }
 
 /// Widening factors from leave-one-fold-out misses over `folds`.
-fn widen_on(bt: &BacktestResult, folds: &[usize]) -> Widen {
+fn widen_on(misses: &mut Misses, folds: &[usize]) -> Widen {
     if folds.len() < 2 {
         return Widen::default();
     }
     let mut by_kind: BTreeMap<(SumKind, usize), Vec<f64>> = BTreeMap::new();
     for &f in folds {
         let train: Vec<usize> = folds.iter().copied().filter(|&g| g != f).collect();
-        for (agg, m) in fold_misses(bt, &train, f) {
+        for (agg, m) in misses.of(&train, f) {
             for (level, v) in m.iter().enumerate() {
                 by_kind.entry((agg.kind(), level)).or_default().push(*v);
             }
@@ -165,11 +235,27 @@ fn widen_on(bt: &BacktestResult, folds: &[usize]) -> Widen {
 
 /// Residual blocks for sums from every fold, with widening factors tuned on the folds.
 pub fn sum_blocks(bt: &BacktestResult, intervals: &IntervalCalibration) -> ResidualBlocks {
+    sum_blocks_with(&mut Misses::new(bt), intervals)
+}
+
+fn sum_blocks_with(misses: &mut Misses, intervals: &IntervalCalibration) -> ResidualBlocks {
+    let bt = misses.bt;
     let all: Vec<&backtest::Prediction> = bt.predictions.iter().collect();
     let mut blocks = ResidualBlocks::fit(&all, intervals.volatility_cuts);
     let folds: Vec<usize> = bt.folds.iter().map(|f| f.index).collect();
-    blocks.widen = widen_on(bt, &folds);
+    blocks.widen = widen_on(misses, &folds);
     blocks
+}
+
+/// The day bands, the sums' residual blocks and the held-out coverage of both: what
+/// [`IntervalCalibration::fit`], [`sum_blocks`] and [`coverage_rows`] give, with each
+/// held-out fold's sums simulated once.
+pub fn calibrate(bt: &BacktestResult) -> (IntervalCalibration, ResidualBlocks, Vec<CoverageRow>) {
+    let intervals = IntervalCalibration::fit(&bt.predictions);
+    let mut misses = Misses::new(bt);
+    let residuals = sum_blocks_with(&mut misses, &intervals);
+    let coverage = coverage_rows_with(&mut misses);
+    (intervals, residuals, coverage)
 }
 
 /// A filter on backtest predictions.
@@ -180,6 +266,11 @@ type Keep = Box<dyn Fn(&backtest::Prediction) -> bool>;
 /// folds) are calibrated on the other folds, and the held-out fold's actuals are checked.
 /// With fewer than three folds, the last fold is checked against the earlier ones.
 pub fn coverage_rows(bt: &BacktestResult) -> Vec<CoverageRow> {
+    coverage_rows_with(&mut Misses::new(bt))
+}
+
+fn coverage_rows_with(misses: &mut Misses) -> Vec<CoverageRow> {
+    let bt = misses.bt;
     let folds: Vec<usize> = bt.folds.iter().map(|f| f.index).collect();
     let held_out: Vec<usize> = if folds.len() >= 3 {
         folds.clone()
@@ -234,8 +325,8 @@ pub fn coverage_rows(bt: &BacktestResult) -> Vec<CoverageRow> {
     let mut sums: BTreeMap<Aggregate, (usize, usize, usize)> = BTreeMap::new();
     for &h in &held_out {
         let train = others(h);
-        let widen = widen_on(bt, &train);
-        for (agg, m) in fold_misses(bt, &train, h) {
+        let widen = widen_on(misses, &train);
+        for &(agg, m) in misses.of(&train, h) {
             let k = widen.factors(agg.kind());
             let e = sums.entry(agg).or_default();
             e.0 += usize::from(m[0] <= k[0]);
@@ -282,24 +373,34 @@ pub fn train(
     cfg: &BacktestConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Trained, GbdtError> {
+    train_with_regions(data, None, cfg, progress)
+}
+
+/// [`train`] with the region codes given: those of the whole chain when `data` holds a share
+/// of it (a rank of a distributed training); `None` infers them on `data`.
+pub fn train_with_regions(
+    data: &ChainData,
+    regions: Option<&features::RegionCodes>,
+    cfg: &BacktestConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Trained, GbdtError> {
     let mut timings = Vec::new();
     let t = Instant::now();
     let tl = Timeline::build(&data.history, None)
         .ok_or_else(|| GbdtError::Library("no sales history to train on".into()))?;
-    let mut bt = backtest::run(&tl, &data.stores, cfg, progress)?;
+    let regions = regions.map_or_else(|| features::regions(&tl), |r| r.by_index(&tl));
+    let mut bt = backtest::run_with_regions(&tl, &data.stores, &regions, cfg, progress)?;
     bt.window = window_profile(data);
     timings.push(("backtest".to_string(), t.elapsed().as_secs_f64()));
     let t = Instant::now();
-    let intervals = IntervalCalibration::fit(&bt.predictions);
-    let residuals = sum_blocks(&bt, &intervals);
-    let coverage = coverage_rows(&bt);
+    let (intervals, residuals, coverage) = calibrate(&bt);
     timings.push(("intervals".to_string(), t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     progress(Progress::Step("final features"));
     let origin = tl.days;
     let cells = crate::training_cells(&tl, origin);
-    let frame = features::build(&tl, &data.stores, origin, &cells);
+    let frame = features::build_with_regions(&tl, &data.stores, origin, &cells, &regions);
     let y = crate::log_targets(&tl, &frame);
     let train_rows = frame.len();
     timings.push(("final features".to_string(), t.elapsed().as_secs_f64()));
@@ -376,4 +477,22 @@ pub fn train(
         backtest: bt,
         timings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_runs;
+
+    #[test]
+    fn runs_share_the_weight_evenly_and_keep_every_item_in_order() {
+        // Weights 1,1,1,1 then one heavy item of 4: the first run ends when half is reached.
+        let items = [1usize, 1, 1, 1, 4];
+        let runs = balanced_runs(&items, 2, |w| *w);
+        assert_eq!(runs, vec![&items[..4], &items[4..]]);
+        let runs = balanced_runs(&items, 3, |w| *w);
+        assert_eq!(runs.concat(), items.to_vec());
+        assert!(runs.len() <= 3);
+        assert_eq!(balanced_runs(&items, 1, |w| *w), vec![&items[..]]);
+        assert!(balanced_runs::<usize>(&[], 2, |w| *w).is_empty());
+    }
 }

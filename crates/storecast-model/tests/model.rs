@@ -62,6 +62,68 @@ fn features_built_on_every_core_equal_those_built_store_by_store() {
     assert!(same && all.x.len() == one_by_one.x.len());
 }
 
+/// A share of the chain in which the second-largest region outnumbers the largest: inferred
+/// on the share alone, the two regions swap codes.
+fn share_that_swaps_regions(data: &ChainData, whole: &features::RegionCodes) -> ChainData {
+    let ids: Vec<u16> = data.stores.rows.iter().map(|s| s.store).collect();
+    let of = |code: f32| -> Vec<u16> {
+        ids.iter()
+            .copied()
+            .filter(|&i| whole.of(i) == code)
+            .collect()
+    };
+    let (first, second) = (of(0.0), of(1.0));
+    assert!(
+        second.len() > features::MIN_REGION_STORES,
+        "the chain has a second region of {} stores",
+        second.len()
+    );
+    let keep: Vec<u16> = first[..features::MIN_REGION_STORES]
+        .iter()
+        .chain(&second)
+        .copied()
+        .collect();
+    data.restricted(|s| keep.contains(&s))
+}
+
+#[test]
+fn a_share_of_the_chain_gets_the_features_the_whole_chain_gives_its_stores() {
+    let data = synthetic(60, 5);
+    let tl = Timeline::build(&data.history, None).expect("timeline");
+    let whole = features::RegionCodes::infer(&tl);
+    let share = share_that_swaps_regions(&data, &whole);
+    let part = Timeline::build(&share.history, None).expect("timeline");
+    assert_eq!(part.days, tl.days, "the share covers the same days");
+    // Inferred on the share alone, the codes differ (what a rank would have computed).
+    let alone = features::regions(&part);
+    assert_ne!(alone, whole.by_index(&part), "the share's own codes swap");
+    // With the whole chain's codes, every feature of every store-day is the whole chain's.
+    let origin = tl.days - 42;
+    let cells = training_cells(&part, origin);
+    let got =
+        features::build_with_regions(&part, &share.stores, origin, &cells, &whole.by_index(&part));
+    let all = features::build(&tl, &data.stores, origin, &training_cells(&tl, origin));
+    let index: std::collections::HashMap<(u16, u32), usize> = all
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, &(s, d))| ((tl.stores[s as usize], d), i))
+        .collect();
+    for (i, &(s, d)) in got.rows.iter().enumerate() {
+        let j = index[&(part.stores[s as usize], d)];
+        let (a, b) = (got.row(i), all.row(j));
+        for (k, name) in FEATURE_NAMES.iter().enumerate() {
+            assert!(
+                a[k].to_bits() == b[k].to_bits() || (a[k].is_nan() && b[k].is_nan()),
+                "{name} of store {} day {d}: {} on the share, {} on the chain",
+                part.stores[s as usize],
+                a[k],
+                b[k]
+            );
+        }
+    }
+}
+
 #[test]
 fn features_do_not_change_when_data_after_the_origin_changes() {
     let data = synthetic(40, 3);

@@ -10,6 +10,7 @@ use storecast_data::ChainData;
 use storecast_explain::table::{CacheStore, Filled};
 use storecast_model::artifact::CoverageRow;
 use storecast_model::backtest::{BacktestConfig, BacktestResult};
+use storecast_model::features::RegionCodes;
 use storecast_model::ModelKind;
 use storecast_model::{training, ForecastError, ModelArtifact};
 
@@ -149,7 +150,7 @@ pub fn train(
 ) -> Result<TrainResult, PipelineError> {
     let t = Instant::now();
     let registry = open_registry(settings)?;
-    let trained = fit(chain, settings, progress)?;
+    let trained = fit(chain, None, settings, progress)?;
     finish(chain, settings, &registry, trained, progress, t)
 }
 
@@ -170,11 +171,12 @@ pub fn train_distributed(
     let registry = (cluster.rank() == 0)
         .then(|| open_registry(settings))
         .transpose()?;
-    let (part, mine) = partition(chain, cluster);
+    let share = partition(chain, cluster);
     let joined = cluster.join()?;
-    let mut trained = fit(&part, settings, progress)?;
+    let mut trained = fit(&share.chain, Some(&share.regions), settings, progress)?;
     drop(joined);
-    drop(part);
+    let mine = share.stores;
+    drop(share);
     let Some(registry) = registry else {
         return Ok(None);
     };
@@ -188,8 +190,20 @@ pub fn train_distributed(
     finish(chain, settings, &registry, trained, progress, t).map(Some)
 }
 
-/// This rank's share of `chain` (every `size`-th store of the sorted ids) and its store count.
-pub fn partition(chain: &ChainData, cluster: &storecast_cluster::Cluster) -> (ChainData, usize) {
+/// A rank's share of a chain.
+#[derive(Debug)]
+pub struct Share {
+    /// The rank's stores (every `size`-th store of the sorted ids) and their history.
+    pub chain: ChainData,
+    /// How many stores the share holds.
+    pub stores: usize,
+    /// The region codes of the whole chain: a feature of a store is the same on every rank
+    /// and in a single-process training.
+    pub regions: RegionCodes,
+}
+
+/// This rank's share of `chain`.
+pub fn partition(chain: &ChainData, cluster: &storecast_cluster::Cluster) -> Share {
     let mut ids: Vec<u16> = chain.stores.rows.iter().map(|s| s.store).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -201,7 +215,11 @@ pub fn partition(chain: &ChainData, cluster: &storecast_cluster::Cluster) -> (Ch
             count += 1;
         }
     }
-    (chain.restricted(|s| mine[usize::from(s)]), count)
+    Share {
+        chain: chain.restricted(|s| mine[usize::from(s)]),
+        stores: count,
+        regions: RegionCodes::of_history(&chain.history).unwrap_or_default(),
+    }
 }
 
 fn open_registry(settings: &TrainSettings) -> Result<storecast_store::Registry, PipelineError> {
@@ -214,12 +232,13 @@ fn open_registry(settings: &TrainSettings) -> Result<storecast_store::Registry, 
 /// Backtest, calibration and final fit of [`training::train`], with progress.
 fn fit(
     chain: &ChainData,
+    regions: Option<&RegionCodes>,
     settings: &TrainSettings,
     progress: &mut dyn Progress,
 ) -> Result<training::Trained, PipelineError> {
     let trained = {
         let mut events = training_events(progress);
-        training::train(chain, &settings.backtest, &mut events)
+        training::train_with_regions(chain, regions, &settings.backtest, &mut events)
             .map_err(|e| PipelineError::model("training the model")(ForecastError::from(e)))?
     };
     progress.report(steps::FINAL_FIT, 1, 1);
