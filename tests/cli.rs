@@ -1097,6 +1097,19 @@ fn bench_scale_measures_every_step_at_each_size_and_writes_its_page() {
             assert!(c["seconds"].as_f64().expect("seconds") > 0.0, "{c}");
             assert!(c["peak_rss_mib"].as_f64().expect("rss") > 1.0, "{c}");
         }
+        // The model of each size is scored: its backtest, and its forecast against the
+        // chain's true sales (test_truth.csv) on the days with sales of the six weeks.
+        let accuracy = &s["accuracy"];
+        for key in ["backtest_rmspe", "test_rmspe", "test_wape"] {
+            let v = accuracy[key].as_f64().unwrap_or(f64::NAN);
+            assert!(v > 0.0 && v < 1.0, "{key}: {accuracy}");
+        }
+        let days = accuracy["test_days"].as_u64().expect("test_days");
+        let stores = s["stores"].as_u64().expect("stores");
+        assert!(
+            days > 30 * stores && days <= 42 * stores,
+            "{days} of {stores} stores"
+        );
     }
     let train = json["growth"]
         .as_array()

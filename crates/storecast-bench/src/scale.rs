@@ -122,6 +122,43 @@ pub struct SizeCosts {
     pub steps: Vec<StepCost>,
     /// The train job's own parts (backtest, intervals, final features, final fit), seconds.
     pub train_parts: Vec<(String, f64)>,
+    /// How well the model trained at this size forecasts (a cost cut that hurt it shows).
+    pub accuracy: Option<Accuracy>,
+}
+
+/// The accuracy of the model trained at one size.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Accuracy {
+    /// RMSPE of its backtest, every fold pooled.
+    pub backtest_rmspe: f64,
+    /// RMSPE of its forecast of the six weeks after the history, against the synthetic
+    /// chain's true sales (`test_truth.csv`), on days with sales.
+    pub test_rmspe: f64,
+    /// WAPE of that forecast.
+    pub test_wape: f64,
+    /// Store-days with sales it was scored on.
+    pub test_days: usize,
+}
+
+/// The true sales of `dir`'s `test.csv` rows, by id (the synthetic chain's `test_truth.csv`).
+fn true_sales(dir: &Path) -> Result<std::collections::HashMap<u32, f64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        #[serde(rename = "Id")]
+        id: u32,
+        #[serde(rename = "Sales")]
+        sales: f64,
+    }
+    let path = dir.join("test_truth.csv");
+    let mut reader =
+        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
+    reader
+        .deserialize::<Row>()
+        .map(|r| {
+            let r = r.with_context(|| format!("reading {}", path.display()))?;
+            Ok((r.id, r.sales))
+        })
+        .collect()
 }
 
 /// How a step grows: `seconds ∝ rows^exponent`.
@@ -249,12 +286,38 @@ fn run_steps(b: &ScaleBench, dir: &Path, costs: &mut SizeCosts) -> Result<PathBu
     let forecaster = Forecaster::new(trained.artifact)?;
     let requests = chain.requests.as_ref().context("no test.csv")?;
     // The scenario is part of the forecast's cost; the explanation below reuses it.
-    let (scenario, c) = measure(Step::Forecast, requests.len(), || {
+    let ((scenario, forecasts), c) = measure(Step::Forecast, requests.len(), || {
         let sc = Scenario::new(&chain.history, requests)?;
-        forecaster.forecast_requests(&sc, &chain.stores, requests)?;
-        Ok(sc)
+        let forecasts = forecaster.forecast_requests(&sc, &chain.stores, requests)?;
+        Ok((sc, forecasts))
     })?;
     costs.steps.push(c);
+    let truth = true_sales(dir)?;
+    let (actual, predicted): (Vec<f64>, Vec<f64>) = requests
+        .rows
+        .iter()
+        .zip(&forecasts)
+        .filter_map(|(r, f)| truth.get(&r.id).map(|&y| (y, f.sales)))
+        .unzip();
+    let test = storecast_model::metrics::Metrics::compute(&actual, &predicted);
+    costs.accuracy = trained
+        .backtest
+        .score_of(
+            storecast_model::ModelKind::Model,
+            storecast_model::backtest::FoldScope::All,
+        )
+        .map(|b| Accuracy {
+            backtest_rmspe: b.rmspe,
+            test_rmspe: test.rmspe,
+            test_wape: test.wape,
+            test_days: test.n,
+        });
+    if let Some(a) = costs.accuracy {
+        eprintln!(
+            "  accuracy           backtest RMSPE {:.4}, next six weeks RMSPE {:.4} (WAPE {:.4})",
+            a.backtest_rmspe, a.test_rmspe, a.test_wape
+        );
+    }
     let store = requests.rows.first().map_or(1, |r| r.store);
     let cells = scenario.store_cells(store);
     let explain = || {
@@ -353,6 +416,7 @@ fn one_size(b: &ScaleBench, stores: u16) -> Result<SizeCosts> {
         history_rows: 0,
         steps: Vec::new(),
         train_parts: Vec::new(),
+        accuracy: None,
     };
     let model = run_steps(b, tmp.path(), &mut costs)?;
     costs
@@ -445,7 +509,7 @@ fn table(r: &ScaleReport) -> (Vec<String>, Vec<Vec<String>>) {
     }
     headers.push("exponent (time)".into());
     headers.push("exponent (memory)".into());
-    let rows = r
+    let mut rows: Vec<Vec<String>> = r
         .growth
         .iter()
         .map(|g| {
@@ -465,6 +529,20 @@ fn table(r: &ScaleReport) -> (Vec<String>, Vec<Vec<String>>) {
             row
         })
         .collect();
+    let accuracy = |name: &str, value: fn(&Accuracy) -> f64| {
+        let mut row = vec![name.to_string()];
+        for s in &r.sizes {
+            row.push(
+                s.accuracy
+                    .as_ref()
+                    .map_or("–".into(), |a| format!("{:.4}", value(a))),
+            );
+        }
+        row.extend(["–".to_string(), "–".to_string()]);
+        row
+    };
+    rows.push(accuracy("model: backtest RMSPE", |a| a.backtest_rmspe));
+    rows.push(accuracy("model: next 6 weeks RMSPE", |a| a.test_rmspe));
     (headers, rows)
 }
 
@@ -566,6 +644,7 @@ mod tests {
                 rows_per_s: rows as f64 / secs,
             }],
             train_parts: Vec::new(),
+            accuracy: None,
         };
         // Time quadruples when rows double: exponent 2; memory linear.
         let g = growth(&[size(10, 1_000, 1.0), size(20, 2_000, 4.0)]);

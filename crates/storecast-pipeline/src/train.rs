@@ -35,6 +35,8 @@ pub struct ModelSettings {
     pub feature_fraction: Option<f64>,
     /// Loss on log sales; `None` keeps the tuned default.
     pub objective: Option<storecast_model::Objective>,
+    /// Most rows one tree samples (0 = no cap); `None` keeps the default cap.
+    pub max_rows_per_tree: Option<u64>,
 }
 
 impl Default for ModelSettings {
@@ -49,6 +51,7 @@ impl Default for ModelSettings {
             depth: None,
             feature_fraction: None,
             objective: None,
+            max_rows_per_tree: None,
         }
     }
 }
@@ -75,6 +78,9 @@ pub fn backtest_config(m: &ModelSettings) -> BacktestConfig {
     }
     if let Some(o) = m.objective {
         cfg.params.objective = o;
+    }
+    if let Some(cap) = m.max_rows_per_tree {
+        cfg.params.max_rows_per_tree = (cap > 0).then_some(cap);
     }
     cfg.members = storecast_model::ensemble::default_members(&cfg.params)
         .into_iter()
