@@ -209,6 +209,10 @@ pub struct TrainArgs {
     /// the one its rank listens on).
     #[arg(long, value_delimiter = ',', requires = "distributed")]
     pub machines: Vec<String>,
+    /// Seconds a rank waits for every other rank to answer before it gives up with an error
+    /// naming the missing ones (nothing trained, nothing written).
+    #[arg(long, default_value_t = storecast_cluster::DEFAULT_TIMEOUT.as_secs(), requires = "distributed")]
+    pub wait: u64,
     #[command(flatten)]
     pub output: OutputArgs,
 }

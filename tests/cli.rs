@@ -1160,6 +1160,67 @@ fn rmspe_against_truth(forecast: &Path, truth: &Path) -> f64 {
 /// forecasts every requested day, and scores within noise of the model one process trains on
 /// the same data with the same settings.
 #[test]
+fn a_rank_whose_partners_never_come_fails_with_their_names_and_writes_nothing() {
+    // Rank 0 of 3, the others never started. Left to LightGBM, a lone rank aborts (SIGABRT)
+    // or retries for minutes; storecast meets the ranks first and fails after --wait.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = path_in(&dir, "chain");
+    run_ok(
+        &["synth", "--stores", "20", "--seed", "11", "--out", &chain],
+        dir.path(),
+    );
+    let machines = format!(
+        "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}",
+        free_port(),
+        free_port(),
+        free_port()
+    );
+    let (out_path, registry) = (path_in(&dir, "model.json"), path_in(&dir, "registry"));
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_storecast"))
+        .args([
+            "train",
+            "--data",
+            &chain,
+            "--registry",
+            &registry,
+            "--out",
+            &out_path,
+            "--trees",
+            "5",
+            "--quiet",
+            "--distributed",
+            "--machines",
+            &machines,
+            "--rank",
+            "0",
+            "--wait",
+            "2",
+        ])
+        .current_dir(dir.path())
+        .env_remove("STORECAST_DATA")
+        .output()
+        .expect("runs");
+    let waited = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error, not a signal: {stderr}"
+    );
+    assert!(
+        stderr.contains("rank 1 (127.0.0.1:") && stderr.contains("rank 2 (127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("within 2 s"), "{stderr}");
+    assert!(waited < 30.0, "gave up after {waited:.1} s");
+    assert!(
+        !std::path::Path::new(&out_path).exists(),
+        "no model written"
+    );
+}
+
+#[test]
 fn two_ranks_on_loopback_train_one_model_that_scores_like_a_single_process() {
     let dir = tempfile::tempdir().expect("tempdir");
     let chain = path_in(&dir, "chain");

@@ -20,7 +20,8 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     // `--rank` comes only with `--distributed` (and the reverse): clap requires both.
     let trained = match a.rank {
         Some(rank) => {
-            let cluster = storecast_cluster::Cluster::new(&a.machines, rank)?;
+            let cluster = storecast_cluster::Cluster::new(&a.machines, rank)?
+                .with_timeout(std::time::Duration::from_secs(a.wait));
             let written =
                 storecast_pipeline::train_distributed(&chain, &a.settings(), &cluster, &mut bars)
                     .with_context(context)?;

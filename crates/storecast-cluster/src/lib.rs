@@ -9,9 +9,10 @@
 //! - [`Cluster`]: the machines (`host:port`, one per rank, the same list on every rank), this
 //!   rank, and which stores are this rank's (every `size`-th store of the sorted ids, so each
 //!   rank gets a like sample of store types, sizes and the stores with a gap in their history);
-//! - [`Cluster::join`]: LightGBM's network started (`LGBM_NetworkInit`), kept while the
-//!   returned [`Joined`] lives, freed on drop; meanwhile [`joined_machines`] tells the model's
-//!   fit to ask LightGBM for the data-parallel learner.
+//! - [`Cluster::join`]: every rank met first ([`rendezvous`]: LightGBM aborts the process
+//!   when a rank never comes), then LightGBM's network started (`LGBM_NetworkInit`), kept
+//!   while the returned [`Joined`] lives, freed on drop; meanwhile [`joined_machines`] tells
+//!   the model's fit to ask LightGBM for the data-parallel learner.
 //!
 //! Every rank must run the same fits in the same order (they meet at every histogram sum), so
 //! the job above this one runs the same training on every rank, each on its own stores.
@@ -21,7 +22,10 @@ use std::ffi::{CStr, CString};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 use thiserror::Error;
+
+pub mod rendezvous;
 
 /// Errors of a cluster's settings or of joining it.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -46,6 +50,22 @@ pub enum ClusterError {
     /// A network is already joined in this process.
     #[error("this process has already joined a network")]
     AlreadyJoined,
+    /// This rank's port could not be bound.
+    #[error("cannot listen on port {port}: {message}")]
+    Port {
+        /// The port of this rank.
+        port: u16,
+        /// The system's reason.
+        message: String,
+    },
+    /// Ranks that did not answer within the time-out.
+    #[error("{} did not answer within {seconds} s: is every rank started, with the same --machines?", missing.iter().map(|(r, a)| format!("rank {r} ({a})")).collect::<Vec<_>>().join(", "))]
+    Unreachable {
+        /// The missing ranks and their addresses.
+        missing: Vec<(usize, SocketAddr)>,
+        /// The time-out.
+        seconds: u64,
+    },
     /// LightGBM could not start its network (a machine unreachable within the time-out, a
     /// port taken).
     #[error("LightGBM's network: {0}")]
@@ -57,11 +77,16 @@ pub enum ClusterError {
 pub struct Cluster {
     machines: Vec<SocketAddr>,
     rank: usize,
-    timeout_minutes: u32,
+    timeout: Duration,
 }
 
-/// Minutes a rank waits for the others to connect before it gives up.
-pub const DEFAULT_TIMEOUT_MINUTES: u32 = 2;
+/// How long a rank waits for the others to answer before it gives up.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// LightGBM's socket time-out once the ranks have met (minutes): how long one rank may wait
+/// for another inside a fit (a histogram sum) before LightGBM fails the training. The ranks
+/// hold like shares, so their waits are short; the margin is for a slow machine.
+const LIGHTGBM_SOCKET_MINUTES: i32 = 60;
 
 impl Cluster {
     /// The cluster of `machines` (`host:port`, the same list in the same order on every rank),
@@ -92,13 +117,13 @@ impl Cluster {
         Ok(Self {
             machines: addrs,
             rank,
-            timeout_minutes: DEFAULT_TIMEOUT_MINUTES,
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
-    /// The same cluster with another time-out for the other ranks to connect.
-    pub fn with_timeout(mut self, minutes: u32) -> Self {
-        self.timeout_minutes = minutes.max(1);
+    /// The same cluster with another time-out for the other ranks to answer.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -126,9 +151,9 @@ impl Cluster {
             .join(",")
     }
 
-    /// Starts LightGBM's network: binds this rank's port and connects to every other rank
-    /// (each waits up to the time-out for the others). Fits in this process use the
-    /// data-parallel learner until the returned guard is dropped.
+    /// Meets every other rank (each waits up to the time-out for the others), then starts
+    /// LightGBM's network on the same ports. Fits in this process use the data-parallel
+    /// learner until the returned guard is dropped.
     pub fn join(&self) -> Result<Joined, ClusterError> {
         let _held = JOIN
             .lock()
@@ -140,18 +165,35 @@ impl Cluster {
             CString::new(self.machine_list()).map_err(|e| ClusterError::Network(e.to_string()))?;
         let port = i32::from(self.machines[self.rank].port());
         let size = i32::try_from(self.size()).map_err(|_| ClusterError::TooFew(0))?;
-        let timeout = i32::try_from(self.timeout_minutes).unwrap_or(i32::MAX);
+        self.meet()?;
         log_to_stderr();
         // SAFETY: `machines` is a NUL-terminated string that outlives the call; the other
         // arguments are plain integers. LightGBM copies what it keeps.
         #[allow(unsafe_code)]
-        let code =
-            unsafe { lightgbm3_sys::LGBM_NetworkInit(machines.as_ptr(), port, timeout, size) };
+        let code = unsafe {
+            lightgbm3_sys::LGBM_NetworkInit(machines.as_ptr(), port, LIGHTGBM_SOCKET_MINUTES, size)
+        };
         if code != 0 {
             return Err(ClusterError::Network(last_error()));
         }
         MACHINES.store(self.size(), Ordering::SeqCst);
         Ok(Joined { _private: () })
+    }
+}
+
+impl Cluster {
+    /// Every other rank met within the time-out ([`rendezvous::meet`]).
+    fn meet(&self) -> Result<(), ClusterError> {
+        rendezvous::meet(&self.machines, self.rank, self.timeout).map_err(|f| match f {
+            rendezvous::Failure::Bind(e) => ClusterError::Port {
+                port: self.machines[self.rank].port(),
+                message: e.to_string(),
+            },
+            rendezvous::Failure::Missing(ranks) => ClusterError::Unreachable {
+                missing: ranks.into_iter().map(|r| (r, self.machines[r])).collect(),
+                seconds: self.timeout.as_secs(),
+            },
+        })
     }
 }
 
@@ -256,5 +298,46 @@ mod tests {
         }
         // Interleaved: ranks take turns, so each gets every third store.
         assert!(ranks[0].owns(0) && ranks[1].owns(1) && ranks[2].owns(2) && ranks[0].owns(3));
+    }
+
+    /// A free loopback port (bound, then released).
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    }
+
+    #[test]
+    fn a_rank_whose_partner_never_comes_gets_an_error_and_keeps_running() {
+        // Rank 1 of 2, whose rank 0 is never started. Left to LightGBM, the rank's listener
+        // thread throws after the time-out and the C++ runtime aborts the process (SIGABRT:
+        // seen before the rendezvous). With it, `join` returns an error naming rank 0 and
+        // this test goes on.
+        let machines = [
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+        ];
+        let alone = Cluster::new(&machines, 1)
+            .expect("valid")
+            .with_timeout(Duration::from_secs(2));
+        let started = std::time::Instant::now();
+        let joined = alone.join();
+        let waited = started.elapsed().as_secs_f64();
+        match &joined {
+            Err(
+                e @ ClusterError::Unreachable {
+                    missing,
+                    seconds: 2,
+                },
+            ) => {
+                assert_eq!(missing.len(), 1);
+                assert_eq!(missing[0].0, 0);
+                assert!(e.to_string().contains("rank 0 (127.0.0.1:"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!((2.0..15.0).contains(&waited), "gave up after {waited:.1} s");
+        assert_eq!(joined_machines(), 1);
     }
 }

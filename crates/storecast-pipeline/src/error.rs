@@ -56,7 +56,7 @@ pub enum PipelineError {
         source: storecast_data::LoadError,
     },
     /// A distributed training's machines are wrong or could not meet.
-    #[error("distributed training: {0}")]
+    #[error("distributed training")]
     Cluster(#[from] storecast_cluster::ClusterError),
     /// The input cannot be used for this job.
     #[error("{0}")]
