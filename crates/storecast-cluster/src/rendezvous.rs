@@ -12,8 +12,16 @@
 //!
 //! One direction per pair means two ranks never wait on each other's answer at once. The
 //! greeting side closes first, so the listening port holds no `TIME_WAIT` connection and
-//! LightGBM can bind it at once. The ranks reach LightGBM within milliseconds of each other,
-//! well inside its connection retries (20, over about two minutes).
+//! LightGBM can bind it at once.
+//!
+//! The meeting and LightGBM share each rank's port, so no LightGBM connection may reach a
+//! meeting listener: it would be read as a bad hello and closed, and LightGBM, which takes a
+//! closed link for an empty message, would spin on it forever (seen once in CI, with
+//! half-second reads). So a rank stops accepting the moment it has met everyone, every read
+//! of the exchange waits up to [`EXCHANGE`] (a stalled greeter must not be dropped between
+//! its acknowledgement and its "done"), and every rank waits [`SETTLE`] after meeting before
+//! LightGBM starts, so that every other has closed its meeting listener by then. LightGBM's
+//! own connection retries (20, over about two minutes) cover the rest.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -28,8 +36,14 @@ const ACK: u8 = 0xA5;
 /// The greeter's last word: it read the acknowledgement and counts the pair as met.
 const DONE: u8 = 0x5A;
 
-/// How long one connection attempt or one exchange may take.
-const STEP: Duration = Duration::from_millis(500);
+/// How long one connection attempt may take.
+const CONNECT: Duration = Duration::from_millis(500);
+
+/// How long one read or write of an exchange may wait.
+const EXCHANGE: Duration = Duration::from_secs(15);
+
+/// The wait after meeting, before LightGBM starts.
+pub const SETTLE: Duration = Duration::from_secs(2);
 
 /// Pause between rounds while some rank is still missing.
 const ROUND: Duration = Duration::from_millis(50);
@@ -53,7 +67,11 @@ pub fn meet(machines: &[SocketAddr], rank: usize, timeout: Duration) -> Result<(
     let mut met: Vec<bool> = (0..machines.len()).map(|r| r == rank).collect();
     let deadline = Instant::now() + timeout;
     loop {
-        while let Ok((stream, _)) = listener.accept() {
+        // Stop accepting once everyone is met: a later connection is LightGBM's.
+        while !met.iter().all(|&m| m) {
+            let Ok((stream, _)) = listener.accept() else {
+                break;
+            };
             if let Some(r) = answer(stream).filter(|&r| r < rank) {
                 met[r] = true;
             }
@@ -64,6 +82,8 @@ pub fn meet(machines: &[SocketAddr], rank: usize, timeout: Duration) -> Result<(
             }
         }
         if met.iter().all(|&m| m) {
+            drop(listener);
+            std::thread::sleep(SETTLE);
             return Ok(());
         }
         if Instant::now() >= deadline {
@@ -79,8 +99,8 @@ pub fn meet(machines: &[SocketAddr], rank: usize, timeout: Duration) -> Result<(
 /// and for it to close first. The rank it names, once done.
 fn answer(mut stream: TcpStream) -> Option<usize> {
     stream.set_nonblocking(false).ok()?;
-    stream.set_read_timeout(Some(STEP)).ok()?;
-    stream.set_write_timeout(Some(STEP)).ok()?;
+    stream.set_read_timeout(Some(EXCHANGE)).ok()?;
+    stream.set_write_timeout(Some(EXCHANGE)).ok()?;
     let mut hello = [0u8; 8];
     stream.read_exact(&mut hello).ok()?;
     if &hello[..4] != HELLO {
@@ -108,9 +128,9 @@ fn answer(mut stream: TcpStream) -> Option<usize> {
 
 /// Says hello to the rank at `addr`, waits for its acknowledgement, says done; closes first.
 fn greet(addr: SocketAddr, rank: usize) -> std::io::Result<()> {
-    let mut stream = TcpStream::connect_timeout(&addr, STEP)?;
-    stream.set_read_timeout(Some(STEP))?;
-    stream.set_write_timeout(Some(STEP))?;
+    let mut stream = TcpStream::connect_timeout(&addr, CONNECT)?;
+    stream.set_read_timeout(Some(EXCHANGE))?;
+    stream.set_write_timeout(Some(EXCHANGE))?;
     let mut hello = [0u8; 8];
     hello[..4].copy_from_slice(HELLO);
     hello[4..].copy_from_slice(&u32::try_from(rank).unwrap_or(u32::MAX).to_le_bytes());
