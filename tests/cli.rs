@@ -1220,6 +1220,9 @@ fn a_rank_whose_partners_never_come_fails_with_their_names_and_writes_nothing() 
     );
 }
 
+/// Seconds the two-rank training may take before its ranks are killed (it takes about 12).
+const WATCHDOG_S: u64 = 180;
+
 #[test]
 fn two_ranks_on_loopback_train_one_model_that_scores_like_a_single_process() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1267,15 +1270,35 @@ fn two_ranks_on_loopback_train_one_model_that_scores_like_a_single_process() {
     // Rank 1 answers --json (see below for what else reaches its stdout).
     let one = rank("1", &path_in(&dir, "rank1.json"), &["--json"]);
     let zero = rank("0", &path_in(&dir, "distributed.json"), &[]);
+    // A hung rank must fail the suite, not stall it: past the watchdog's time, both die.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let pids = [zero.id(), one.id()];
+    let watchdog = std::thread::spawn(move || {
+        let hung = finished
+            .recv_timeout(std::time::Duration::from_secs(WATCHDOG_S))
+            .is_err();
+        if hung {
+            for pid in pids {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+        hung
+    });
     let mut outputs = Vec::new();
-    for (name, child) in [("rank 0", zero), ("rank 1", one)] {
-        let out = child.wait_with_output().expect("rank ends");
+    for child in [zero, one] {
+        outputs.push(child.wait_with_output().expect("rank ends"));
+    }
+    let _ = done.send(());
+    assert!(
+        !watchdog.join().expect("watchdog"),
+        "the ranks did not finish within {WATCHDOG_S} s and were killed"
+    );
+    for (name, out) in ["rank 0", "rank 1"].iter().zip(&outputs) {
         assert!(
             out.status.success(),
             "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        outputs.push(out);
     }
     // LightGBM's log goes to stderr through its callback, except one line ("Listening...")
     // that its listener thread prints to stdout: the callback is thread-local in LightGBM.
