@@ -149,7 +149,7 @@ fn true_sales(dir: &Path) -> Result<std::collections::HashMap<u32, f64>> {
         #[serde(rename = "Sales")]
         sales: f64,
     }
-    let path = dir.join("test_truth.csv");
+    let path = dir.join(storecast_synth::FILE_TEST_TRUTH);
     let mut reader =
         csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
     reader

@@ -66,8 +66,8 @@ pub enum ClusterError {
         /// The time-out.
         seconds: u64,
     },
-    /// LightGBM could not start its network (a machine unreachable within the time-out, a
-    /// port taken).
+    /// LightGBM could not start its network once the ranks had met (its port taken between
+    /// the meeting and its bind, say).
     #[error("LightGBM's network: {0}")]
     Network(String),
 }
@@ -179,9 +179,7 @@ impl Cluster {
         MACHINES.store(self.size(), Ordering::SeqCst);
         Ok(Joined { _private: () })
     }
-}
 
-impl Cluster {
     /// Every other rank met within the time-out ([`rendezvous::meet`]).
     fn meet(&self) -> Result<(), ClusterError> {
         rendezvous::meet(&self.machines, self.rank, self.timeout).map_err(|f| match f {
@@ -300,24 +298,16 @@ mod tests {
         assert!(ranks[0].owns(0) && ranks[1].owns(1) && ranks[2].owns(2) && ranks[0].owns(3));
     }
 
-    /// A free loopback port (bound, then released).
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port")
-    }
-
     #[test]
     fn a_rank_whose_partner_never_comes_gets_an_error_and_keeps_running() {
         // Rank 1 of 2, whose rank 0 is never started. Left to LightGBM, the rank's listener
         // thread throws after the time-out and the C++ runtime aborts the process (SIGABRT:
         // seen before the rendezvous). With it, `join` returns an error naming rank 0 and
         // this test goes on.
-        let machines = [
-            format!("127.0.0.1:{}", free_port()),
-            format!("127.0.0.1:{}", free_port()),
-        ];
+        let machines: Vec<String> = crate::rendezvous::tests::free_ports(2)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let alone = Cluster::new(&machines, 1)
             .expect("valid")
             .with_timeout(Duration::from_secs(2));

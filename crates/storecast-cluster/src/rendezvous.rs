@@ -21,7 +21,8 @@
 //! of the exchange waits up to [`EXCHANGE`] (a stalled greeter must not be dropped between
 //! its acknowledgement and its "done"), and every rank waits [`SETTLE`] after meeting before
 //! LightGBM starts, so that every other has closed its meeting listener by then. LightGBM's
-//! own connection retries (20, over about two minutes) cover the rest.
+//! own connection retries (20, over about two minutes, per its `linkers_socket.cpp`) cover
+//! the rest.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -43,7 +44,7 @@ const CONNECT: Duration = Duration::from_millis(500);
 const EXCHANGE: Duration = Duration::from_secs(15);
 
 /// The wait after meeting, before LightGBM starts.
-pub const SETTLE: Duration = Duration::from_secs(2);
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// Pause between rounds while some rank is still missing.
 const ROUND: Duration = Duration::from_millis(50);
@@ -114,7 +115,7 @@ fn answer(mut stream: TcpStream) -> Option<usize> {
         return None;
     }
     let mut rest = [0u8; 1];
-    // The greeter closes after the acknowledgement: read until then (0 bytes = closed).
+    // The greeter closes after its done: read until then (0 bytes = closed).
     loop {
         match stream.read(&mut rest) {
             Ok(0) => break,
@@ -144,10 +145,11 @@ fn greet(addr: SocketAddr, rank: usize) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn free_ports(n: usize) -> Vec<SocketAddr> {
+    /// `n` distinct free loopback addresses (bound together, then released).
+    pub(crate) fn free_ports(n: usize) -> Vec<SocketAddr> {
         let held: Vec<TcpListener> = (0..n)
             .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port"))
             .collect();

@@ -163,7 +163,7 @@ impl GbdtParams {
             p["tree_learner"] = "data".into();
             p["num_machines"] = machines.into();
         }
-        p["bagging_fraction"] = self.bagging_for(rows * machines.max(1)).into();
+        p["bagging_fraction"] = self.bagging_for(rows * machines).into();
         p
     }
 
