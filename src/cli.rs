@@ -577,6 +577,11 @@ pub struct ModelArgs {
     /// ten times the size it cuts the fits from 2,121 s to 1,587 s, at no loss of accuracy.
     #[arg(long)]
     pub max_rows_per_tree: Option<u64>,
+    /// Split the store type, assortment, region and state holiday as categories (`true`) or
+    /// as the numbers of their codes (`false`, the default: over 11 origins a year apart on
+    /// the data, categories scored worse on 7, mean RMSPE +0.5 %, WAPE +0.9 %).
+    #[arg(long, value_name = "BOOL")]
+    pub categorical: Option<bool>,
 }
 
 /// A learning rate or a feature fraction: a number in (0, 1].
@@ -607,6 +612,7 @@ impl ModelArgs {
             feature_fraction: self.feature_fraction,
             objective: self.objective,
             max_rows_per_tree: self.max_rows_per_tree,
+            categorical: self.categorical,
         }
     }
 

@@ -18,7 +18,6 @@
 //! the job above this one runs the same training on every rank, each on its own stores.
 //! LightGBM's network is process-wide state; so is its mirror here.
 
-use std::ffi::{CStr, CString};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -161,21 +160,15 @@ impl Cluster {
         if joined_machines() > 1 {
             return Err(ClusterError::AlreadyJoined);
         }
-        let machines =
-            CString::new(self.machine_list()).map_err(|e| ClusterError::Network(e.to_string()))?;
-        let port = i32::from(self.machines[self.rank].port());
-        let size = i32::try_from(self.size()).map_err(|_| ClusterError::TooFew(0))?;
         self.meet()?;
-        log_to_stderr();
-        // SAFETY: `machines` is a NUL-terminated string that outlives the call; the other
-        // arguments are plain integers. LightGBM copies what it keeps.
-        #[allow(unsafe_code)]
-        let code = unsafe {
-            lightgbm3_sys::LGBM_NetworkInit(machines.as_ptr(), port, LIGHTGBM_SOCKET_MINUTES, size)
-        };
-        if code != 0 {
-            return Err(ClusterError::Network(last_error()));
-        }
+        let port = self.machines[self.rank].port();
+        storecast_lightgbm::network::init(
+            &self.machine_list(),
+            port,
+            LIGHTGBM_SOCKET_MINUTES,
+            self.size(),
+        )
+        .map_err(|e| ClusterError::Network(e.to_string()))?;
         MACHINES.store(self.size(), Ordering::SeqCst);
         Ok(Joined { _private: () })
     }
@@ -218,43 +211,9 @@ impl Drop for Joined {
         let _held = JOIN
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // SAFETY: no arguments; LightGBM closes its sockets (a no-op without a network).
-        #[allow(unsafe_code)]
-        let _ = unsafe { lightgbm3_sys::LGBM_NetworkFree() };
+        storecast_lightgbm::network::free();
         MACHINES.store(1, Ordering::SeqCst);
     }
-}
-
-/// Sends LightGBM's log to stderr. Its network logs at its default level (the training's
-/// `verbosity` is not set yet) and writes to stdout, where it would mix into a rank's output
-/// (`--json` must print JSON alone).
-fn log_to_stderr() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: `to_stderr` has the signature LightGBM calls and lives for the process.
-        #[allow(unsafe_code)]
-        let _ = unsafe { lightgbm3_sys::LGBM_RegisterLogCallback(Some(to_stderr)) };
-    });
-}
-
-/// LightGBM's log callback: each message to stderr.
-extern "C" fn to_stderr(message: *const std::os::raw::c_char) {
-    if message.is_null() {
-        return;
-    }
-    // SAFETY: LightGBM passes a NUL-terminated string valid for the call; it is copied at once.
-    #[allow(unsafe_code)]
-    let text = unsafe { CStr::from_ptr(message) };
-    eprint!("{}", text.to_string_lossy());
-}
-
-/// LightGBM's message for its last failed call.
-fn last_error() -> String {
-    // SAFETY: LightGBM returns a pointer to a NUL-terminated thread-local buffer that stays
-    // valid until its next call on this thread; it is copied at once.
-    #[allow(unsafe_code)]
-    let text = unsafe { CStr::from_ptr(lightgbm3_sys::LGBM_GetLastError()) };
-    text.to_string_lossy().into_owned()
 }
 
 #[cfg(test)]

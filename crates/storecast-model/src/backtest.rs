@@ -80,17 +80,24 @@ impl BacktestConfig {
     }
 }
 
-/// The model's parameters with the categorical columns set.
+/// The model's parameters. The coded columns (store type, assortment, region, state holiday)
+/// are split as the numbers of their codes: split as categories ([`categorical_columns`],
+/// `--categorical true`), they scored worse on 7 of 11 origins a year apart on the data
+/// (mean RMSPE +0.5 %, WAPE +0.9 %) and fitted 8 % slower. Until the dataset got the
+/// model's parameters, the categorical setting these columns carried was silently ignored.
 pub fn default_params() -> GbdtParams {
-    GbdtParams {
-        categorical: vec![
-            F::store_type as usize,
-            F::assortment as usize,
-            F::region as usize,
-            F::state_holiday as usize,
-        ],
-        ..GbdtParams::default()
-    }
+    GbdtParams::default()
+}
+
+/// The columns that hold codes rather than quantities: store type, assortment, region and
+/// state holiday. The model may split them as categories (`--categorical true`).
+pub fn categorical_columns() -> Vec<usize> {
+    vec![
+        F::store_type as usize,
+        F::assortment as usize,
+        F::region as usize,
+        F::state_holiday as usize,
+    ]
 }
 
 /// What a fold stands for.

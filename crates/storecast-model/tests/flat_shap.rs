@@ -5,7 +5,7 @@
 //! 150 levels (the rules the fast paths do not cover).
 
 use lightgbm3::Booster;
-use storecast_model::backtest::default_params;
+use storecast_model::backtest::{categorical_columns, default_params};
 use storecast_model::flat::{FlatError, FlatForest};
 use storecast_model::shap::{reference_contributions, Explainer};
 use storecast_model::{
@@ -45,7 +45,17 @@ fn chain_model() -> (Gbdt, Vec<f32>) {
     let mut params = default_params();
     params.num_trees = 60;
     params.threads = 2;
+    // The coded columns split as categories (`--categorical true`), so both engines meet
+    // categorical splits of a real model.
+    params.categorical = categorical_columns();
     let model = Gbdt::fit(&train.x, &y, FEATURE_NAMES, &params).expect("fits");
+    assert!(
+        model
+            .model_text()
+            .lines()
+            .any(|l| l.starts_with("num_cat=") && l != "num_cat=0"),
+        "the model has categorical splits"
+    );
     // Horizon rows, every 7th training row, then copies with hostile values.
     let horizon = features::build(&tl, &data.stores, origin, &horizon_cells(&tl, origin, 42));
     let mut x = horizon.x.clone();

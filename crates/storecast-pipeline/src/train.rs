@@ -37,6 +37,9 @@ pub struct ModelSettings {
     pub objective: Option<storecast_model::Objective>,
     /// Most rows one tree samples (0 = no cap); `None` keeps the default cap.
     pub max_rows_per_tree: Option<u64>,
+    /// Whether the store type, assortment, region and state holiday are split as categories
+    /// (`false`: as the numbers of their codes); `None` keeps the default (as numbers).
+    pub categorical: Option<bool>,
 }
 
 impl Default for ModelSettings {
@@ -52,6 +55,7 @@ impl Default for ModelSettings {
             feature_fraction: None,
             objective: None,
             max_rows_per_tree: None,
+            categorical: None,
         }
     }
 }
@@ -81,6 +85,13 @@ pub fn backtest_config(m: &ModelSettings) -> BacktestConfig {
     }
     if let Some(cap) = m.max_rows_per_tree {
         cfg.params.max_rows_per_tree = (cap > 0).then_some(cap);
+    }
+    if let Some(categorical) = m.categorical {
+        cfg.params.categorical = if categorical {
+            storecast_model::backtest::categorical_columns()
+        } else {
+            Vec::new()
+        };
     }
     cfg.members = storecast_model::ensemble::default_members(&cfg.params)
         .into_iter()
