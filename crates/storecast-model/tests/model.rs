@@ -333,3 +333,19 @@ fn real_data_last_fold_beats_the_target() -> Result<(), Box<dyn std::error::Erro
     assert!(m.rmspe < median.rmspe - 0.02);
     Ok(())
 }
+
+#[test]
+fn a_day_index_has_its_dates_weekday() {
+    // The timeline counts weekdays by arithmetic from its first day; each must be the date's.
+    let data = synthetic(3, 5);
+    let tl = Timeline::build(&data.history, None).expect("timeline");
+    assert!(tl.days > 700);
+    for d in 0..tl.days {
+        use chrono::Datelike;
+        assert_eq!(
+            tl.weekday(d),
+            tl.date(d).weekday().number_from_monday(),
+            "day {d}"
+        );
+    }
+}
