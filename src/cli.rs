@@ -568,8 +568,9 @@ pub struct ModelArgs {
     /// Share of the features each tree may use (default: the tuned 0.7).
     #[arg(long, value_parser = fraction)]
     pub feature_fraction: Option<f64>,
-    /// Loss on log sales: `regression` (squared error, the default) or `huber` (robust to
-    /// rare collapsed days).
+    /// Loss on log sales: `huber` (the default: robust to rare collapsed days; over 11 origins
+    /// a year apart on the data, WAPE lower on 9 than squared error's, RMSPE on 6) or
+    /// `regression` (squared error).
     #[arg(long, value_parser = objective)]
     pub objective: Option<storecast_model::Objective>,
     /// Most rows one tree samples (default: 1,000,000; 0 = no cap): on more rows the

@@ -583,7 +583,9 @@ fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
         "--feature-fraction",
         "0.5",
         "--objective",
-        "huber",
+        "regression",
+        "--categorical",
+        "true",
         "--out",
         &p("bt"),
         "--json",
@@ -605,7 +607,13 @@ fn json_output_of_train_forecast_and_ingest_parses_and_matches_the_text() {
             params["feature_fraction"].as_f64(),
             params["objective"].as_str()
         ),
-        (Some(0.5), Some("huber"))
+        (Some(0.5), Some("regression"))
+    );
+    // The coded columns as categories (store type, assortment, region, state holiday).
+    assert_eq!(
+        params["categorical"],
+        serde_json::json!([1, 2, 3, 24]),
+        "{params}"
     );
     let refused = storecast(
         &["backtest", "--learning-rate", "0", "--out", &p("no")],

