@@ -92,13 +92,12 @@ fn dataset(x: &[f32], y: &[f32], names: &[&str], params: &str) -> Result<Dataset
     };
     check("LGBM_DatasetCreateFromMat", code)?;
     let dataset = Dataset(handle);
-    let label = c_string("the field", "label")?;
     // SAFETY: the handle is live; `y` holds nrow f32 values and LightGBM copies them.
     #[allow(unsafe_code)]
     let code = unsafe {
         sys::LGBM_DatasetSetField(
             dataset.0,
-            label.as_ptr(),
+            c"label".as_ptr(),
             y.as_ptr().cast::<c_void>(),
             nrow,
             sys::C_API_DTYPE_FLOAT32 as i32,
