@@ -179,6 +179,8 @@ pub struct FlatForest {
     pub(crate) cover: Vec<f64>,
     exact: Vec<ExactSplit>,
     cat_words: Vec<u32>,
+    /// Every split numerical (see [`FlatForest::all_numerical`]).
+    all_numerical: bool,
 }
 
 fn parse_err(tree: Option<usize>, message: impl Into<String>) -> FlatError {
@@ -396,11 +398,13 @@ impl FlatForest {
             cover: Vec::new(),
             exact: Vec::new(),
             cat_words: Vec::new(),
+            all_numerical: true,
         };
         for (t, kv) in blocks.iter().enumerate() {
             let raw = RawTree::parse(kv, t)?;
             forest.push_tree(&raw, t)?;
         }
+        forest.all_numerical = forest.nodes.iter().all(|n| n.rule <= Rule::Leaf);
         Ok(forest)
     }
 
@@ -578,8 +582,14 @@ impl FlatForest {
     /// Whether `x` goes left at node `g` (LightGBM's `Decision`).
     #[inline(always)]
     pub(crate) fn goes_left(&self, g: usize, node: &Node, x: f32) -> bool {
+        self.goes_left_in::<true>(g, node, x)
+    }
+
+    /// [`Self::goes_left`]; with `SLOW` false, for forests whose every split is numerical.
+    #[inline(always)]
+    fn goes_left_in<const SLOW: bool>(&self, g: usize, node: &Node, x: f32) -> bool {
         let left = (x <= node.threshold) | (node.nan_left & x.is_nan());
-        if node.rule <= Rule::Leaf {
+        if !SLOW || node.rule <= Rule::Leaf {
             return left;
         }
         self.slow_left(g, node.rule, x, left)
@@ -616,6 +626,12 @@ impl FlatForest {
     /// Trees in the model.
     pub fn n_trees(&self) -> usize {
         self.trees.len()
+    }
+
+    /// Whether every split is a numerical threshold (no categories, no zero-as-missing): the
+    /// prediction loop then skips the rule test (the data's default model is such a forest).
+    pub fn all_numerical(&self) -> bool {
+        self.all_numerical
     }
 
     /// How raw scores become predictions.
@@ -657,6 +673,15 @@ impl FlatForest {
 
     /// Adds every tree's leaf value to `out` (one per row of `x`), tree by tree per block.
     fn raw_chunk(&self, x: &[f32], out: &mut [f64]) {
+        if self.all_numerical {
+            self.raw_chunk_in::<false>(x, out);
+        } else {
+            self.raw_chunk_in::<true>(x, out);
+        }
+    }
+
+    /// [`Self::raw_chunk`]; `SLOW` false skips the rule test (every split numerical).
+    fn raw_chunk_in<const SLOW: bool>(&self, x: &[f32], out: &mut [f64]) {
         let nf = self.n_features;
         for (xb, ob) in x.chunks(nf * BLOCK_ROWS).zip(out.chunks_mut(BLOCK_ROWS)) {
             for tree in &self.trees {
@@ -669,7 +694,7 @@ impl FlatForest {
                         for (g, n) in idx.iter_mut().enumerate() {
                             let node = &self.nodes[*n as usize];
                             let x = xl[g * nf + usize::from(node.feature)];
-                            let right = !self.goes_left(*n as usize, node, x);
+                            let right = !self.goes_left_in::<SLOW>(*n as usize, node, x);
                             let next = node.first_child + u32::from(right);
                             moved |= next != *n;
                             *n = next;

@@ -75,6 +75,11 @@ impl Scenario {
         })
     }
 
+    /// Whether store index `s` is planned open on day index `d` (a blank Open counts as open).
+    pub fn is_open(&self, s: u32, d: u32) -> bool {
+        self.tl.plan(s as usize, d as isize).open != OpenState::Closed
+    }
+
     /// Features of the given cells as of the origin.
     pub fn features(&self, stores: &StoreTable, cells: &[(u32, u32)]) -> Frame {
         features::build_with_regions(&self.tl, stores, self.origin, cells, &self.regions)
@@ -152,47 +157,68 @@ impl Forecaster {
         &self.gbdt
     }
 
-    /// Forecasts cells of a scenario (closed days get 0).
+    /// Forecasts cells of a scenario (closed days get 0). Only the open days' features are
+    /// built and predicted, straight from the matrix the builder fills (a closed day's
+    /// forecast needs no model).
     pub fn forecast_cells(
         &self,
         sc: &Scenario,
         stores: &StoreTable,
         cells: &[(u32, u32)],
     ) -> Result<Vec<DayForecast>, ForecastError> {
-        let frame = sc.features(stores, cells);
-        self.forecast_frame(sc, &frame)
+        let open: Vec<bool> = cells.iter().map(|&(s, d)| sc.is_open(s, d)).collect();
+        let open_cells: Vec<(u32, u32)> = cells
+            .iter()
+            .zip(&open)
+            .filter_map(|(&c, &o)| o.then_some(c))
+            .collect();
+        let frame = sc.features(stores, &open_cells);
+        let raw = self.gbdt.predict(&frame.x)?;
+        Ok(self.assemble(sc, cells, &open, &raw, |k| frame.row(k)))
     }
 
-    /// Forecasts the rows of an already built feature frame.
+    /// Forecasts the rows of an already built feature frame (what-if edits its rows).
     pub fn forecast_frame(
         &self,
         sc: &Scenario,
         frame: &Frame,
     ) -> Result<Vec<DayForecast>, ForecastError> {
-        let open: Vec<bool> = frame
-            .rows
-            .iter()
-            .map(|&(s, d)| sc.tl.plan(s as usize, d as isize).open != OpenState::Closed)
-            .collect();
-        // Predict only the open rows.
-        let mut x = Vec::new();
-        for (i, &o) in open.iter().enumerate() {
-            if o {
+        let open: Vec<bool> = frame.rows.iter().map(|&(s, d)| sc.is_open(s, d)).collect();
+        let open_rows: Vec<usize> = (0..frame.len()).filter(|&i| open[i]).collect();
+        let raw = if open_rows.len() == frame.len() {
+            self.gbdt.predict(&frame.x)?
+        } else {
+            let mut x = Vec::with_capacity(open_rows.len() * features::N_FEATURES);
+            for &i in &open_rows {
                 x.extend_from_slice(frame.row(i));
             }
-        }
-        let raw = self.gbdt.predict(&x)?;
-        let mut raw_iter = raw.into_iter();
+            self.gbdt.predict(&x)?
+        };
+        Ok(self.assemble(sc, &frame.rows, &open, &raw, |k| frame.row(open_rows[k])))
+    }
+
+    /// The day forecasts of `cells`: the `k`-th open cell takes `raw[k]` and the features
+    /// `open_row(k)` (for its interval); a closed cell gets 0.
+    fn assemble<'a>(
+        &self,
+        sc: &Scenario,
+        cells: &[(u32, u32)],
+        open: &[bool],
+        raw: &[f64],
+        open_row: impl Fn(usize) -> &'a [f32],
+    ) -> Vec<DayForecast> {
         let a = &self.artifact;
-        let mut out = Vec::with_capacity(frame.len());
-        for (i, &(s, d)) in frame.rows.iter().enumerate() {
+        let mut k = 0;
+        let mut out = Vec::with_capacity(cells.len());
+        for (&(s, d), &is_open) in cells.iter().zip(open) {
             let plan = sc.tl.plan(s as usize, d as isize);
             let horizon_day =
                 u16::try_from((d as usize).saturating_sub(sc.origin)).unwrap_or(u16::MAX);
-            let (sales, interval, log_raw) = if open[i] {
-                let lr = raw_iter.next().unwrap_or(f64::NAN);
+            let (sales, interval, log_raw) = if is_open {
+                let lr = raw.get(k).copied().unwrap_or(f64::NAN);
                 let sales = euros(lr.exp() * a.scale);
-                let vol = f64::from(frame.row(i)[F::store_volatility as usize]);
+                let vol = f64::from(open_row(k)[F::store_volatility as usize]);
+                k += 1;
                 (sales, a.intervals.interval(sales, horizon_day, vol), lr)
             } else {
                 let zero = Interval {
@@ -207,14 +233,14 @@ impl Forecaster {
                 store: sc.tl.stores[s as usize],
                 date: sc.tl.date(d as usize),
                 horizon_day,
-                open: open[i],
+                open: is_open,
                 promo: plan.promo,
                 sales,
                 interval,
                 log_raw,
             });
         }
-        Ok(out)
+        out
     }
 
     /// Forecasts every row of a request file, in file order (same length as `requests.rows`).

@@ -191,7 +191,8 @@ fn flat_engine_and_fast_treeshap_match_lightgbm_on_a_chain_model() {
 /// leaf `l` into node `k` with children leaf `l` and a new leaf), with every kind of split:
 /// numerical with each missing type and default direction, thresholds at ±kZeroThreshold,
 /// categorical with bitsets of one to five words.
-fn random_tree(rng: &mut Lcg, index: usize, nf: usize) -> String {
+/// A random LightGBM tree; `numerical_only`: thresholds only (the prediction's fast path).
+fn random_tree(rng: &mut Lcg, index: usize, nf: usize, numerical_only: bool) -> String {
     const K: f64 = 1.0000000180025095e-35;
     let thresholds = [
         -K, K, 0.0, 0.5, -0.5, 1.5, 2.0, 63.5, 1e-36, -2e-35, 3e-35, 100.25,
@@ -234,8 +235,13 @@ fn random_tree(rng: &mut Lcg, index: usize, nf: usize) -> String {
     let (mut boundaries, mut words) = (vec![0usize], Vec::<u32>::new());
     for _ in 0..n {
         feature.push(rng.below(nf));
-        let missing = rng.below(3);
-        if rng.next() < 0.3 {
+        // A numerical-only forest has missing types None and NaN, never Zero.
+        let missing = if numerical_only {
+            2 * rng.below(2)
+        } else {
+            rng.below(3)
+        };
+        if !numerical_only && rng.next() < 0.3 {
             threshold.push(format!("{}", boundaries.len() - 1));
             decision.push(1 | (missing << 2));
             for _ in 0..1 + rng.below(5) {
@@ -299,8 +305,18 @@ fn random_tree(rng: &mut Lcg, index: usize, nf: usize) -> String {
 
 #[test]
 fn every_split_rule_matches_lightgbm_on_random_models() {
+    random_models_match_lightgbm(false);
+}
+
+#[test]
+fn numerical_only_models_take_the_fast_path_and_match_lightgbm() {
+    random_models_match_lightgbm(true);
+}
+
+/// 40 random trees, predicted and explained by both engines on hostile values.
+fn random_models_match_lightgbm(numerical_only: bool) {
     let nf = 6;
-    let mut rng = Lcg(9);
+    let mut rng = Lcg(if numerical_only { 10 } else { 9 });
     let mut text = format!(
         "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\n\
          max_feature_idx={}\nobjective=regression\nfeature_names={}\nfeature_infos={}\n\n",
@@ -312,7 +328,7 @@ fn every_split_rule_matches_lightgbm_on_random_models() {
         vec!["none"; nf].join(" ")
     );
     for t in 0..40 {
-        text += &random_tree(&mut rng, t, nf);
+        text += &random_tree(&mut rng, t, nf, numerical_only);
     }
     text += "end of trees\n";
     let booster = Booster::from_string(&text).expect("LightGBM loads the model");
@@ -358,6 +374,7 @@ fn every_split_rule_matches_lightgbm_on_random_models() {
         .predict_with_params(&x, nf as i32, true, "num_threads=1")
         .expect("LightGBM predicts");
     let forest = FlatForest::from_model_text(&text).expect("parses");
+    assert_eq!(forest.all_numerical(), numerical_only);
     let ours = forest.predict(&x, nf).expect("flat predicts");
     assert_predictions_match(&ours, &lgb);
     assert!(ours

@@ -269,6 +269,14 @@ fn model_beats_baselines_and_artifact_round_trips() -> Result<(), Box<dyn std::e
     )?;
     let f2 = Forecaster::new(loaded)?.forecast_requests(&sc, &data.stores, &requests)?;
     assert_eq!(f1.len(), requests.len());
+    // The open-days-only path and the whole-frame path (what-if's) agree to the bit
+    // (Debug prints each float exactly, and the closed days' NaN alike).
+    let forecaster = Forecaster::new(trained.artifact.clone())?;
+    let cells = sc.all_cells();
+    let by_cells = forecaster.forecast_cells(&sc, &data.stores, &cells)?;
+    let by_frame = forecaster.forecast_frame(&sc, &sc.features(&data.stores, &cells))?;
+    assert!(by_cells.iter().any(|f| !f.open) && by_cells.iter().any(|f| f.open));
+    assert_eq!(format!("{by_cells:?}"), format!("{by_frame:?}"));
     assert!(f1
         .iter()
         .zip(&f2)
