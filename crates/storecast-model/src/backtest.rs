@@ -287,6 +287,43 @@ pub struct Prediction {
     /// backtests written before it was recorded.
     #[serde(default)]
     pub last_year_known: Option<bool>,
+    /// The part of the year the day falls in; `None` in backtests written before it was
+    /// recorded.
+    #[serde(default)]
+    pub season: Option<Season>,
+}
+
+/// The part of the year a scored day falls in: the year's hardest weeks get their own look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Season {
+    /// Within [`crate::features::CHRISTMAS_WINDOW`] days of the Christmas holidays.
+    ChristmasWeeks,
+    /// January after the Christmas weeks (the slump).
+    January,
+    /// Any other day.
+    RestOfYear,
+}
+
+impl Season {
+    /// The season of a day from its features and date.
+    pub fn of(x: &[f32], date: NaiveDate) -> Self {
+        use chrono::Datelike;
+        if !x[F::christmas_position as usize].is_nan() {
+            Self::ChristmasWeeks
+        } else if date.month() == 1 {
+            Self::January
+        } else {
+            Self::RestOfYear
+        }
+    }
+    /// A name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ChristmasWeeks => "Christmas weeks",
+            Self::January => "January",
+            Self::RestOfYear => "rest of the year",
+        }
+    }
 }
 
 impl Prediction {
@@ -648,6 +685,7 @@ fn push_predictions(
             mase_scale: run.scales[s as usize],
             no_recent_history: run.no_recent[s as usize],
             last_year_known: Some(x[F::ly_sales as usize].is_finite()),
+            season: Some(Season::of(x, date)),
         });
     }
 }
@@ -951,6 +989,7 @@ mod tests {
                     mase_scale: f64::NAN,
                     no_recent_history: false,
                     last_year_known: Some(true),
+                    season: None,
                 });
             }
         }

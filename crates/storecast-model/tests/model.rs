@@ -357,3 +357,76 @@ fn a_day_index_has_its_dates_weekday() {
         );
     }
 }
+
+#[test]
+fn christmas_weeks_read_last_years_same_date_and_know_their_place() {
+    // On the synthetic calendar, as of an origin in 2015 (so Christmas 2014 has a year of
+    // history behind it): the days around Christmas 2014 say how far they are from it, and
+    // read last year on the same date (the 23rd of 2013 for the 23rd of 2014, not 52 weeks
+    // back, the 24th: a half day), and leave their weekday out; a day outside the window
+    // keeps its weekday and reads last year on the same weekday.
+    let data = synthetic(3, 5);
+    let tl = Timeline::build(&data.history, None).expect("timeline");
+    let origin = tl.days - 42;
+    let day = |y, m, d| {
+        tl.day_index(chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date"))
+            .expect("in the grid")
+    };
+    let j = |name: &str| {
+        FEATURE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .expect("feature")
+    };
+    let cells: Vec<(u32, u32)> = [
+        day(2014, 12, 10),
+        day(2014, 12, 17),
+        day(2014, 12, 18),
+        day(2014, 12, 23),
+        day(2014, 12, 24),
+        day(2014, 12, 27),
+        day(2015, 1, 2),
+        day(2015, 1, 3),
+    ]
+    .into_iter()
+    .map(|d| (0, d as u32))
+    .collect();
+    let f = features::build(&tl, &data.stores, origin, &cells);
+    let position: Vec<f32> = (0..f.len())
+        .map(|i| f.row(i)[j("christmas_position")])
+        .collect();
+    assert!(position[0].is_nan() && position[1].is_nan() && position[7].is_nan());
+    assert_eq!(position[2..7], [7.0, 2.0, 1.0, -1.0, -7.0]);
+    // The backtest's season of each day (the methodology's season cut).
+    use storecast_model::backtest::Season;
+    let season = |i: usize| Season::of(f.row(i), tl.date(cells[i].1 as usize));
+    assert_eq!(season(0), Season::RestOfYear);
+    assert_eq!(season(3), Season::ChristmasWeeks);
+    assert_eq!(season(6), Season::ChristmasWeeks);
+    assert_eq!(season(7), Season::January);
+    // Inside the window the date decides: the weekday features are missing there.
+    for name in ["week_of_year", "day_of_week", "store_dow_effect"] {
+        let v: Vec<f32> = (0..f.len()).map(|i| f.row(i)[j(name)]).collect();
+        assert!(v[2..7].iter().all(|x| x.is_nan()), "{name} {v:?}");
+        assert!(
+            [v[0], v[1], v[7]].iter().all(|x| x.is_finite()),
+            "{name} {v:?}"
+        );
+    }
+    // ly_sales is ln(sales of the day read) minus the store's level.
+    let ln_sales = |d: usize| {
+        let sales = tl.sales_before(0, d as isize, origin).expect("a sale");
+        sales.ln()
+    };
+    let read = |i: usize| f.row(i)[j("ly_sales")] + f.row(i)[j("store_mean_log")];
+    let close = |a: f32, b: f32| (a - b).abs() < 1e-4;
+    assert!(
+        close(read(3), ln_sales(day(2013, 12, 23))),
+        "the 23rd reads the 23rd"
+    );
+    assert!(!close(read(3), ln_sales(day(2013, 12, 24))));
+    assert!(
+        close(read(0), ln_sales(day(2014, 12, 10) - 364)),
+        "52 weeks back"
+    );
+}

@@ -5,6 +5,7 @@ use crate::tables::{by_cut, f4, pct, spct, CUTS};
 use storecast_charts::{Chart, Doc, Kind, Section, Series};
 use storecast_model::artifact::CoverageRow;
 use storecast_model::backtest::{BacktestResult, FoldKind, FoldScope, MODEL};
+use storecast_model::gbdt::Objective;
 use storecast_model::ModelKind;
 use storecast_model::{Driver, FEATURE_DRIVERS, FEATURE_NAMES};
 
@@ -147,7 +148,7 @@ pub fn methodology(
 ) -> Doc {
     let sections = [
         Some(summary_section(bt)),
-        Some(metric_section()),
+        Some(metric_section(bt)),
         Some(validation_section(bt)),
         Some(fold_variation(bt)),
         Some(backtest_section(bt)),
@@ -209,11 +210,15 @@ fn summary_section(bt: &BacktestResult) -> Section {
 }
 
 /// Why RMSPE, and what stands beside it.
-fn metric_section() -> Section {
+fn metric_section(bt: &BacktestResult) -> Section {
+    let loss = match bt.config.params.objective {
+        Objective::Huber => "a Huber loss (squared for ordinary misses, linear for the rare collapsed days, which would otherwise pull every forecast of their store)",
+        Objective::Regression => "squared loss",
+    };
     Section::new("metric", "The metric: RMSPE, with MAPE, WAPE and bias beside it")
             .para("A store manager plans staff and stock for their own store, so an error of 500 € matters more to a small store than to a large one: the error must be relative. RMSPE (root mean squared percentage error over open days with sales) weighs every store-day's relative error equally and, through the square, punishes the large misses that cause empty shelves or idle staff. It is also the metric the chain used to compare forecasts publicly, which makes results comparable.")
             .para("No single number tells everything, so each table also shows MAPE (the typical relative miss), WAPE (total absolute error over total sales: the error in euros across the chain) and the bias (sum of forecasts over sum of actuals minus one: a systematic over- or under-forecast that a manager would notice within weeks). Days with zero sales (closed stores) are excluded from the relative metrics because a relative error is undefined there; the model forecasts them as 0 from the opening plan.")
-            .para("Because the model is trained on log(sales) with squared loss, it targets relative error directly; a multiplicative correction factor, tuned on the backtests only (each fold uses the factor tuned on the other folds), removes the small bias that exponentiating a log forecast introduces.")
+            .para(format!("Because the model is trained on log(sales) with {loss}, it targets relative error directly; a multiplicative correction factor, tuned on the backtests only (each fold uses the factor tuned on the other folds), removes the small bias that exponentiating a log forecast introduces."))
 }
 
 /// The validation scheme: rolling-origin folds with the real horizon, and the same-season fold.

@@ -26,6 +26,14 @@ fn weekday_order(k: &str) -> i64 {
         .map_or(9, |i| i as i64)
 }
 
+fn season_order(k: &str) -> i64 {
+    use storecast_model::backtest::Season;
+    [Season::ChristmasWeeks, Season::January, Season::RestOfYear]
+        .iter()
+        .position(|s| s.label() == k)
+        .map_or(9, |i| i as i64)
+}
+
 fn natural(k: &str) -> i64 {
     k.chars()
         .filter(|c| c.is_ascii_digit())
@@ -83,6 +91,15 @@ pub const CUTS: &[Cut] = &[
             }
         },
         order: alpha,
+    },
+    Cut {
+        name: "season",
+        key: |p| {
+            p.season
+                .map_or("not recorded (older backtest)", |s| s.label())
+                .into()
+        },
+        order: season_order,
     },
     Cut {
         name: "last year",

@@ -570,6 +570,7 @@ fn planted() -> BacktestResult {
                 mase_scale: f64::NAN,
                 no_recent_history: false,
                 last_year_known: Some(true),
+                season: None,
             });
         }
     }
@@ -759,7 +760,8 @@ fn the_report_quotes_the_monitoring_thresholds_in_use() {
 
 /// A backtest at chosen origins gets its own section in the methodology: one row per origin
 /// and the pooled one, the mean log error beside RMSPE, the worst 1 % share; its segments pool
-/// every origin and cut by whether last year's sales were known. Rolling folds get neither.
+/// every origin and cut by whether last year's sales were known and by season. Rolling folds
+/// get neither.
 #[test]
 fn the_methodology_shows_the_error_by_origin_for_chosen_origins() {
     let rolling = storecast_reports::methodology(bt(), &[], "synth", None);
@@ -789,6 +791,7 @@ fn the_methodology_shows_the_error_by_origin_for_chosen_origins() {
     let md = doc.to_markdown();
     assert!(md.contains("by segment (every origin)"), "{md}");
     assert!(md.contains("last year's sales known"), "{md}");
+    assert!(md.contains("| rest of the year |"), "the season cut: {md}");
     let table = storecast_model::origins::origin_table(&chosen);
     let pooled = table
         .iter()
