@@ -104,7 +104,7 @@ impl std::fmt::Display for ModelKind {
 pub fn label_of(name: &str) -> String {
     match (ModelKind::parse(name), name.strip_prefix("member:")) {
         (Some(k), _) => k.label().to_string(),
-        (None, Some(member)) => format!("ensemble member {member}"),
+        (None, Some(member)) => format!("ensemble member {member} (raw)"),
         (None, None) => name.to_string(),
     }
 }
@@ -123,7 +123,7 @@ mod tests {
             );
         }
         assert_eq!(ModelKind::parse("lightgbm_typo"), None);
-        assert_eq!(label_of("member:deep"), "ensemble member deep");
+        assert_eq!(label_of("member:deep"), "ensemble member deep (raw)");
         assert_eq!(
             ModelKind::BASELINES
                 .iter()
