@@ -3,7 +3,7 @@
 
 use crate::{c_string, check, LightGbmError};
 use lightgbm3_sys as sys;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
 
 /// A dataset handle, freed on drop.
@@ -39,8 +39,8 @@ pub fn fit(
     params: &str,
     rounds: u32,
 ) -> Result<String, LightGbmError> {
-    let dataset = dataset(x, y, names, params)?;
     let params = c_string("the parameters", params)?;
+    let dataset = dataset(x, y, names, &params)?;
     let mut handle = std::ptr::null_mut();
     // SAFETY: the dataset handle is live; `params` is NUL-terminated and outlives the call.
     #[allow(unsafe_code)]
@@ -61,7 +61,7 @@ pub fn fit(
 }
 
 /// The dataset of `x` and its labels, binned by `params`, its columns named.
-fn dataset(x: &[f32], y: &[f32], names: &[&str], params: &str) -> Result<Dataset, LightGbmError> {
+fn dataset(x: &[f32], y: &[f32], names: &[&str], params: &CStr) -> Result<Dataset, LightGbmError> {
     let n_features = names.len();
     let rows = y.len();
     if n_features == 0 || rows == 0 || x.len() != rows * n_features {
@@ -73,10 +73,9 @@ fn dataset(x: &[f32], y: &[f32], names: &[&str], params: &str) -> Result<Dataset
     let too_big = |what: &str| LightGbmError::Input(format!("too many {what} for LightGBM"));
     let nrow = i32::try_from(rows).map_err(|_| too_big("rows"))?;
     let ncol = i32::try_from(n_features).map_err(|_| too_big("features"))?;
-    let c_params = c_string("the parameters", params)?;
     let mut handle = std::ptr::null_mut();
     // SAFETY: `x` holds nrow × ncol f32 values, row-major, and outlives the call (LightGBM
-    // bins them into its own storage); `c_params` is NUL-terminated; no reference dataset.
+    // bins them into its own storage); `params` is NUL-terminated; no reference dataset.
     #[allow(unsafe_code)]
     let code = unsafe {
         sys::LGBM_DatasetCreateFromMat(
@@ -85,7 +84,7 @@ fn dataset(x: &[f32], y: &[f32], names: &[&str], params: &str) -> Result<Dataset
             nrow,
             ncol,
             1,
-            c_params.as_ptr(),
+            params.as_ptr(),
             std::ptr::null_mut(),
             &mut handle,
         )

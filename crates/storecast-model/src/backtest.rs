@@ -305,6 +305,9 @@ pub enum Season {
 }
 
 impl Season {
+    /// Every season, in report order.
+    pub const ALL: [Season; 3] = [Self::ChristmasWeeks, Self::January, Self::RestOfYear];
+
     /// The season of a day from its features and date.
     pub fn of(x: &[f32], date: NaiveDate) -> Self {
         use chrono::Datelike;

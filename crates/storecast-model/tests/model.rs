@@ -22,6 +22,14 @@ fn synthetic(stores: u16, seed: u64) -> ChainData {
     storecast_testkit::chain_of(&cfg, true)
 }
 
+/// The column of the feature `name`.
+fn feature(name: &str) -> usize {
+    FEATURE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .expect("the feature exists")
+}
+
 fn quick() -> BacktestConfig {
     storecast_testkit::quick(2, 150, 0.15, 2)
 }
@@ -179,10 +187,7 @@ fn features_do_not_change_when_data_after_the_origin_changes() {
         "ly_sales",
         "ly_week_mean",
     ] {
-        let j = FEATURE_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .expect("feature exists");
+        let j = feature(name);
         let rows: Vec<(u32, u32)> = cells.iter().copied().step_by(97).collect();
         let c = features::build(&tl, &data.stores, later, &rows);
         let d = features::build(&tl2, &data.stores, later, &rows);
@@ -214,12 +219,7 @@ fn last_year_falls_back_to_two_years_back_in_a_gap() {
     let tl2 = Timeline::build(&h, None).expect("timeline");
     let cells: Vec<(u32, u32)> = (origin..origin + 42).map(|d| (0, d as u32)).collect();
     let f = features::build(&tl2, &data.stores, origin, &cells);
-    let j = |name: &str| {
-        FEATURE_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .expect("feature")
-    };
+    let j = feature;
     for i in 0..f.len() {
         assert_eq!(f.row(i)[j("ly_source")], 1.0, "row {i}");
         assert!(f.row(i)[j("ly_week_mean")].is_finite(), "row {i}");
@@ -372,12 +372,7 @@ fn christmas_weeks_read_last_years_same_date_and_know_their_place() {
         tl.day_index(chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date"))
             .expect("in the grid")
     };
-    let j = |name: &str| {
-        FEATURE_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .expect("feature")
-    };
+    let j = feature;
     let cells: Vec<(u32, u32)> = [
         day(2014, 12, 10),
         day(2014, 12, 17),

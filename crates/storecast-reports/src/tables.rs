@@ -27,8 +27,7 @@ fn weekday_order(k: &str) -> i64 {
 }
 
 fn season_order(k: &str) -> i64 {
-    use storecast_model::backtest::Season;
-    [Season::ChristmasWeeks, Season::January, Season::RestOfYear]
+    storecast_model::backtest::Season::ALL
         .iter()
         .position(|s| s.label() == k)
         .map_or(9, |i| i as i64)
